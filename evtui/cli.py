@@ -1,0 +1,277 @@
+"""The ``evtui`` command line: a typer app that wires sources, core and views."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import typer
+
+from evtui import __version__
+from evtui.errors import EvtuiError, UsageError
+
+app = typer.Typer(
+    name="evtui",
+    help="A terminal console for watching and debugging event-driven systems on Kafka.",
+    no_args_is_help=False,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@dataclass
+class Connection:
+    """Where and how to connect, from the root options and the command's own."""
+
+    bootstrap: str | None = None
+    cluster: str | None = None
+    x_options: list[str] = field(default_factory=list)
+    config: str | None = None
+    timeout: float = 10.0
+
+    def merged(self, other: Connection) -> Connection:
+        return Connection(
+            bootstrap=other.bootstrap or self.bootstrap,
+            cluster=other.cluster or self.cluster,
+            x_options=[*self.x_options, *other.x_options],
+            config=other.config or self.config,
+            timeout=other.timeout if other.timeout != 10.0 else self.timeout,
+        )
+
+    def client_config(self):  # noqa: ANN201 - keeps config imports lazy
+        from evtui.config import resolve_client_config
+
+        return resolve_client_config(
+            bootstrap=self.bootstrap,
+            cluster=self.cluster,
+            x_options=self.x_options,
+            config=self.config,
+        )
+
+
+BootstrapOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--bootstrap-servers",
+        "-b",
+        envvar="EVTUI_BOOTSTRAP_SERVERS",
+        help="Kafka bootstrap servers, HOST:PORT[,HOST:PORT...].",
+    ),
+]
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster", "-c", envvar="EVTUI_CLUSTER", help="A cluster profile from the config file."
+    ),
+]
+XOpt = Annotated[
+    list[str] | None,
+    typer.Option("-X", help="A librdkafka property key=value (repeatable), as in kcat."),
+]
+ConfigOpt = Annotated[
+    str | None,
+    typer.Option("--config", help="Config file (default: $EVTUI_CONFIG or the user config dir)."),
+]
+TimeoutOpt = Annotated[
+    float,
+    typer.Option("--timeout", min=0.1, help="Seconds to wait for the cluster to answer."),
+]
+
+
+def _connection(
+    ctx: typer.Context,
+    bootstrap: str | None,
+    cluster: str | None,
+    x: list[str] | None,
+    config: str | None,
+    timeout: float,
+) -> Connection:
+    base = ctx.obj if isinstance(ctx.obj, Connection) else Connection()
+    return base.merged(Connection(bootstrap, cluster, list(x or []), config, timeout))
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"evtui {__version__}")
+        raise typer.Exit()
+
+
+@app.callback(invoke_without_command=True)
+def root(
+    ctx: typer.Context,
+    bootstrap: BootstrapOpt = None,
+    cluster: ClusterOpt = None,
+    x: XOpt = None,
+    config: ConfigOpt = None,
+    timeout: TimeoutOpt = 10.0,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log client activity to stderr.")
+    ] = False,
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = None,
+) -> None:
+    """Watch and debug event-driven systems on Kafka."""
+    ctx.obj = Connection(bootstrap, cluster, list(x or []), config, timeout)
+    if verbose:
+        _enable_client_logging()
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
+
+
+def _enable_client_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("evtui: %(name)s: %(message)s"))
+    logger = logging.getLogger("evtui")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
+@app.command()
+def tail(
+    ctx: typer.Context,
+    topics: Annotated[
+        list[str],
+        typer.Argument(help="Topics to read; a name starting with ^ is a regular expression."),
+    ],
+    from_: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            "-o",
+            help="Start: beginning, end, N, -N (last N), s@<ms>, ISO time, or duration ago (15m).",
+        ),
+    ] = "end",
+    until: Annotated[
+        str | None,
+        typer.Option(
+            "--until",
+            "-u",
+            help="Stop at: end (the end when the command starts), N (last offset), e@<ms>, "
+            "ISO time, or a duration ago.",
+        ),
+    ] = None,
+    filter_: Annotated[
+        str | None,
+        typer.Option(
+            "--filter", "-f", help="A CEL expression, e.g. 'value.type == \"OrderPlaced\"'."
+        ),
+    ] = None,
+    format_: Annotated[str, typer.Option("--format", "-F", help="text or json.")] = "text",
+    raw: Annotated[
+        bool,
+        typer.Option(
+            "--raw", help="json: key, value and header values as base64 of the exact bytes."
+        ),
+    ] = False,
+    headers: Annotated[bool, typer.Option("--headers", "-H", help="text: show headers.")] = False,
+    max_events: Annotated[
+        int | None, typer.Option("--max-events", "-n", min=1, help="Stop after N events.")
+    ] = None,
+    include_internal: Annotated[
+        bool, typer.Option("--internal", help="Let patterns match internal topics (__*).")
+    ] = False,
+    bootstrap: BootstrapOpt = None,
+    cluster: ClusterOpt = None,
+    x: XOpt = None,
+    config: ConfigOpt = None,
+    timeout: TimeoutOpt = 10.0,
+) -> None:
+    """Print events from TOPICS to stdout (read-only: no consumer group is joined)."""
+    from evtui.commands.tail import TailOptions, run_tail
+    from evtui.core.filters import Filter
+    from evtui.core.positions import parse_end, parse_position
+    from evtui.plugins import load_plugins
+    from evtui.sources.kafka import KafkaSource
+
+    if format_ not in ("text", "json"):
+        raise UsageError(f"invalid --format '{format_}': expected text or json")
+    start = parse_position(from_, option="--from")
+    end = parse_end(until, option="--until") if until is not None else None
+    flt = Filter(filter_) if filter_ is not None else None
+    conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
+    registry = load_plugins()
+    for warning in registry.warnings:
+        typer.echo(f"evtui: warning: {warning}", err=True)
+    source = KafkaSource(
+        conn.client_config(),
+        topics,
+        start,
+        end,
+        timeout=conn.timeout,
+        include_internal=include_internal,
+    )
+    try:
+        source.open()
+    except BaseException:
+        source.stop()
+        raise
+    options = TailOptions(
+        format=format_, raw=raw, headers=headers, max_events=max_events, filter=flt
+    )
+    run_tail(source, options)
+
+
+@app.command()
+def plugins() -> None:
+    """List the plugins evtui loads (without importing them)."""
+    from evtui.plugins import list_plugins
+
+    for info in list_plugins():
+        typer.echo(f"{info.name}\t{info.origin}")
+
+
+def main() -> None:
+    """Console entry point: readable one-line errors, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except EvtuiError as exc:
+        _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        _quiet_exit(130)
+    except BrokenPipeError:
+        _quiet_exit(0)
+    except _click_exceptions() as exc:
+        _click_fail(exc)
+    except Exception as exc:
+        if os.environ.get("EVTUI_DEBUG"):
+            raise
+        _fail(f"internal error: {type(exc).__name__}: {exc} (set EVTUI_DEBUG=1 for details)", 70)
+
+
+def _fail(message: str, code: int) -> None:
+    print(f"evtui: error: {message}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def _quiet_exit(code: int) -> None:
+    with contextlib.suppress(BrokenPipeError, ValueError):
+        sys.stdout.flush()
+    # stdout may be a closed pipe: point it at devnull so exit does not complain
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    raise SystemExit(code)
+
+
+def _click_exceptions() -> tuple[type[BaseException], ...]:
+    import click
+
+    return (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit)
+
+
+def _click_fail(exc: BaseException) -> None:
+    import click
+
+    if isinstance(exc, click.exceptions.Exit):
+        raise SystemExit(exc.exit_code)
+    if isinstance(exc, click.exceptions.Abort):
+        _quiet_exit(130)
+    assert isinstance(exc, click.exceptions.ClickException)
+    exc.show()
+    raise SystemExit(exc.exit_code)

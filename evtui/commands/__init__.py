@@ -1,0 +1,1 @@
+"""The headless commands, each one a function the typer CLI wires up."""

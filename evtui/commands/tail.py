@@ -1,0 +1,83 @@
+"""``evtui tail``: events from Kafka to stdout, as text or JSON lines."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+from evtui.core.event import Event
+from evtui.core.filters import Filter
+from evtui.core.output import json_line, text_line
+from evtui.errors import EvtuiError
+from evtui.sources.base import Source, SourceState
+
+
+@dataclass
+class TailOptions:
+    format: str = "text"  # text | json
+    raw: bool = False
+    headers: bool = False
+    max_events: int | None = None
+    filter: Filter | None = None
+
+
+def formatter(options: TailOptions) -> Callable[[Event], str]:
+    if options.format == "json":
+        raw = options.raw
+        return lambda e: json_line(e, raw=raw)
+    show_headers = options.headers
+    return lambda e: text_line(e, headers=show_headers)
+
+
+def report_problems(source: Source, err: TextIO) -> None:
+    for problem in source.problems():
+        if problem.level == "error":
+            raise EvtuiError(problem.message)
+        prefix = "warning: " if problem.level == "warning" else ""
+        print(f"evtui: {prefix}{problem.message}", file=err, flush=True)
+
+
+def run_tail(
+    source: Source, options: TailOptions, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
+    """Copy events from ``source`` to ``out`` until its bound, ``max_events`` or Ctrl-C.
+
+    Returns the number of events written.
+    """
+    out = out or sys.stdout
+    err = err or sys.stderr
+    render = formatter(options)
+    flt = options.filter
+    limit = options.max_events
+    written = 0
+    source.start()
+    try:
+        while True:
+            batch = source.get_batch(0.2)
+            report_problems(source, err)
+            if batch is None:
+                break
+            if flt is not None:
+                batch = [e for e in batch if flt.matches(e)]
+            if limit is not None and written + len(batch) >= limit:
+                batch = batch[: limit - written]
+            if batch:
+                out.write("\n".join(map(render, batch)) + "\n")
+                out.flush()
+                written += len(batch)
+            if limit is not None and written >= limit:
+                break
+        report_problems(source, err)
+        if source.state is SourceState.FAILED:
+            raise EvtuiError("reading stopped because of an error (see above)")
+    finally:
+        source.stop()
+    if flt is not None and flt.errors:
+        print(
+            f"evtui: note: the filter could not be evaluated on {flt.errors} event(s), "
+            f"which did not match; last: {flt.last_error}",
+            file=err,
+        )
+    return written

@@ -1,0 +1,265 @@
+"""Cluster profiles and client configuration, with secrets kept out of output.
+
+The config file is TOML, at ``--config``, else ``$EVTUI_CONFIG``, else
+``<user config dir>/evtui/config.toml``::
+
+    [clusters.local]
+    bootstrap = "127.0.0.1:19092"
+
+    [clusters.staging]
+    bootstrap = "kafka-1:9093,kafka-2:9093"
+    security_protocol = "SASL_SSL"        # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
+    sasl_mechanism = "SCRAM-SHA-256"      # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, ...
+    username = "svc-evtui"
+    password_env = "STAGING_KAFKA_PASSWORD"   # or: password = "..."
+
+    [clusters.staging.properties]         # any librdkafka property
+    "ssl.ca.location" = "/etc/ssl/staging-ca.pem"
+
+Precedence: profile < ``--bootstrap-servers`` < ``-X key=value``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from platformdirs import user_config_path
+
+from evtui.errors import ConfigError, UsageError
+
+PROFILE_FIELDS = frozenset(
+    {
+        "bootstrap",
+        "security_protocol",
+        "sasl_mechanism",
+        "username",
+        "password",
+        "password_env",
+        "properties",
+    }
+)
+_SECRET_KEY = re.compile(r"(password|secret|token|credential|\.key\.pem|private\.key)", re.I)
+REDACTED = "********"
+
+
+class Secret:
+    """A string that never shows itself in str(), repr() or f-strings."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('********')"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return REDACTED
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a librdkafka property holds a secret (its value is never shown)."""
+    return bool(_SECRET_KEY.search(key))
+
+
+@dataclass
+class ClusterProfile:
+    name: str
+    bootstrap: str | None = None
+    security_protocol: str | None = None
+    sasl_mechanism: str | None = None
+    username: str | None = None
+    password: Secret | None = None
+    properties: dict[str, str] = field(default_factory=dict)
+
+    def client_properties(self) -> dict[str, str | Secret]:
+        props: dict[str, str | Secret] = {}
+        if self.bootstrap:
+            props["bootstrap.servers"] = self.bootstrap
+        if self.security_protocol:
+            props["security.protocol"] = self.security_protocol
+        if self.sasl_mechanism:
+            props["sasl.mechanism"] = self.sasl_mechanism
+        if self.username is not None:
+            props["sasl.username"] = self.username
+        if self.password is not None:
+            props["sasl.password"] = self.password
+        props.update(self.properties)
+        return props
+
+
+@dataclass
+class ClientConfig:
+    """librdkafka properties for one cluster; secret values wrapped in :class:`Secret`."""
+
+    properties: dict[str, str | Secret]
+    source: str = "command line"  # where it came from, for messages
+
+    @property
+    def bootstrap(self) -> str:
+        value = self.properties.get("bootstrap.servers", "")
+        return value if isinstance(value, str) else REDACTED
+
+    def to_librdkafka(self) -> dict[str, str]:
+        """Plain properties for the client (the only place secrets are revealed)."""
+        return {k: v.reveal() if isinstance(v, Secret) else v for k, v in self.properties.items()}
+
+    def redacted(self) -> dict[str, str]:
+        return {k: REDACTED if isinstance(v, Secret) else v for k, v in self.properties.items()}
+
+    def secrets(self) -> list[str]:
+        return [
+            v.reveal() for v in self.properties.values() if isinstance(v, Secret) and v.reveal()
+        ]
+
+    def scrub(self, text: str) -> str:
+        """Remove every secret value from a message before anyone sees it."""
+        for secret in sorted(self.secrets(), key=len, reverse=True):
+            text = text.replace(secret, REDACTED)
+        return text
+
+
+def default_config_path() -> Path:
+    return user_config_path("evtui") / "config.toml"
+
+
+def config_path(explicit: str | Path | None = None) -> Path:
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get("EVTUI_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    return default_config_path()
+
+
+def load_file(path: Path) -> dict:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: {exc.strerror or exc}") from None
+
+
+def load_profile(name: str, path: Path) -> ClusterProfile:
+    data = load_file(path)
+    clusters = data.get("clusters", {})
+    if not isinstance(clusters, dict) or name not in clusters:
+        known = ", ".join(sorted(clusters)) if isinstance(clusters, dict) and clusters else "none"
+        raise ConfigError(f"unknown cluster '{name}' in {path} (profiles: {known})")
+    return parse_profile(name, clusters[name], path)
+
+
+def parse_profile(name: str, raw: object, path: Path | str = "config") -> ClusterProfile:
+    where = f"{path}: cluster '{name}'"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table")
+    unknown = sorted(set(raw) - PROFILE_FIELDS)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown field {', '.join(unknown)} "
+            f"(fields: {', '.join(sorted(PROFILE_FIELDS))})"
+        )
+    for key in (
+        "bootstrap",
+        "security_protocol",
+        "sasl_mechanism",
+        "username",
+        "password",
+        "password_env",
+    ):
+        if key in raw and not isinstance(raw[key], str):
+            raise ConfigError(f"{where}: {key} must be a string")
+    if "password" in raw and "password_env" in raw:
+        raise ConfigError(f"{where}: give password or password_env, not both")
+    password = _password(raw, where)
+    props = raw.get("properties", {})
+    if not isinstance(props, dict):
+        raise ConfigError(f"{where}: properties must be a table of librdkafka properties")
+    return ClusterProfile(
+        name=name,
+        bootstrap=raw.get("bootstrap"),
+        security_protocol=raw.get("security_protocol"),
+        sasl_mechanism=raw.get("sasl_mechanism"),
+        username=raw.get("username"),
+        password=password,
+        properties={str(k): _prop_value(k, v) for k, v in props.items()},
+    )
+
+
+def _password(raw: Mapping, where: str) -> Secret | None:
+    if "password" in raw:
+        return Secret(raw["password"])
+    var = raw.get("password_env")
+    if var is None:
+        return None
+    value = os.environ.get(var)
+    if value is None:
+        raise ConfigError(f"{where}: environment variable {var} (password_env) is not set")
+    return Secret(value)
+
+
+def _prop_value(key: str, value: object) -> str | Secret:
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    return Secret(text) if is_secret_key(key) else text
+
+
+def parse_x_options(items: Iterable[str]) -> dict[str, str | Secret]:
+    """``-X key=value`` pairs (kcat style) to properties."""
+    props: dict[str, str | Secret] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"invalid -X '{_mask_item(item)}': expected key=value")
+        props[key] = Secret(value) if is_secret_key(key) else value
+    return props
+
+
+def _mask_item(item: str) -> str:
+    key = item.partition("=")[0]
+    return f"{key}={REDACTED}" if is_secret_key(key) else item
+
+
+def resolve_client_config(
+    *,
+    bootstrap: str | None = None,
+    cluster: str | None = None,
+    x_options: Iterable[str] = (),
+    config: str | Path | None = None,
+) -> ClientConfig:
+    """Combine a profile, ``--bootstrap-servers`` and ``-X`` into one config."""
+    props: dict[str, str | Secret] = {}
+    source = "command line"
+    if cluster:
+        path = config_path(config)
+        props.update(load_profile(cluster, path).client_properties())
+        source = f"cluster '{cluster}'"
+    if bootstrap:
+        props["bootstrap.servers"] = bootstrap
+    props.update(parse_x_options(x_options))
+    if not props.get("bootstrap.servers"):
+        raise UsageError(
+            "no cluster given: use --bootstrap-servers HOST:PORT, --cluster NAME "
+            "(a profile in the config file) or EVTUI_BOOTSTRAP_SERVERS"
+        )
+    return ClientConfig(props, source)

@@ -1,0 +1,1 @@
+"""The pure core of evtui: no Textual, no confluent-kafka imports here."""

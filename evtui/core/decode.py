@@ -1,0 +1,188 @@
+"""Payload decoders: Schema Registry wire format, JSON, UTF-8 text, raw bytes.
+
+A decoder looks at a value (and the record's headers) and either claims it,
+returning a :class:`Decoded`, or returns ``None`` to let the next decoder try.
+Decoding never raises: a payload that fails to decode yields a ``Decoded``
+whose ``error`` says why, with the best fallback representation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from evtui.core.event import Headers
+
+NULL = "null"
+JSON = "json"
+TEXT = "text"
+BINARY = "binary"
+SCHEMA_REGISTRY = "schema-registry"
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """The result of decoding a value.
+
+    ``format`` names what the payload is (``json``, ``text``, ``binary``,
+    ``schema-registry``, ``null`` or a plugin's format); ``value`` is the
+    decoded Python object (a ``str`` for text, ``bytes`` for binary and
+    schema-registry payloads, ``None`` for a tombstone).
+    """
+
+    format: str
+    value: Any
+    decoder: str
+    schema_id: int | None = None
+    error: str | None = None
+
+
+class Decoder(Protocol):
+    """What a decoder plugin implements."""
+
+    name: str
+
+    def decode(self, data: bytes, headers: Headers) -> Decoded | None:
+        """Return a Decoded for a payload this decoder understands, else None."""
+        ...
+
+
+_JSON_START = frozenset(b"{[")
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_WHITESPACE = b" \t\r\n"
+
+
+def _content_type(headers: Headers) -> str:
+    for name, value in headers:
+        if value is not None and name.lower() in (
+            "content-type",
+            "contenttype",
+            "ce_datacontenttype",
+        ):
+            return value.decode("latin-1").lower()
+    return ""
+
+
+def _text_fallback(data: bytes, decoder: str, error: str) -> Decoded:
+    try:
+        return Decoded(TEXT, data.decode("utf-8"), decoder, error=error)
+    except UnicodeDecodeError:
+        return Decoded(BINARY, data, decoder, error=error)
+
+
+class SchemaRegistryDecoder:
+    """Confluent Schema Registry wire format: magic byte 0 + 4-byte schema id."""
+
+    name = "schema-registry"
+
+    def decode(self, data: bytes, headers: Headers) -> Decoded | None:
+        if len(data) < 5 or data[0] != 0:
+            return None
+        schema_id = int.from_bytes(data[1:5], "big")
+        return Decoded(SCHEMA_REGISTRY, data[5:], self.name, schema_id=schema_id)
+
+
+class JsonDecoder:
+    """JSON objects and arrays, or anything a JSON content-type header claims."""
+
+    name = "json"
+
+    def decode(self, data: bytes, headers: Headers) -> Decoded | None:
+        stripped = data.lstrip(_WHITESPACE)
+        claimed = "json" in _content_type(headers) if headers else False
+        if not claimed and (not stripped or stripped[0] not in _JSON_START):
+            return None
+        try:
+            return Decoded(JSON, json.loads(data), self.name)
+        except (UnicodeDecodeError, ValueError) as exc:
+            return _text_fallback(data, self.name, f"invalid JSON: {_json_error(exc)}")
+        except RecursionError:
+            return _text_fallback(data, self.name, "invalid JSON: nested too deeply")
+
+
+def _json_error(exc: Exception) -> str:
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno} column {exc.colno} (char {exc.pos})"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+class TextDecoder:
+    """UTF-8 text (rejects text with control characters other than whitespace)."""
+
+    name = "text"
+
+    def decode(self, data: bytes, headers: Headers) -> Decoded | None:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if _CONTROL_CHARS.search(text):
+            return None
+        return Decoded(TEXT, text, self.name)
+
+
+class BinaryDecoder:
+    """The last resort: raw bytes, shown as hex or base64 by the views."""
+
+    name = "binary"
+
+    def decode(self, data: bytes, headers: Headers) -> Decoded:
+        return Decoded(BINARY, data, self.name)
+
+
+_TOMBSTONE = Decoded(NULL, None, "null")
+_EMPTY = Decoded(TEXT, "", "text")
+
+
+class DecoderChain:
+    """Tries decoders in order; the first that claims a payload wins."""
+
+    def __init__(self, decoders: Sequence[Decoder]) -> None:
+        self.decoders: tuple[Decoder, ...] = tuple(decoders)
+        self._fallback = BinaryDecoder()
+
+    @property
+    def names(self) -> list[str]:
+        return [d.name for d in self.decoders]
+
+    def decode(self, data: bytes | None, headers: Headers = ()) -> Decoded:
+        if data is None:
+            return _TOMBSTONE
+        if not data:
+            return _EMPTY
+        for decoder in self.decoders:
+            try:
+                result = decoder.decode(data, headers)
+            except Exception as exc:  # a broken plugin must not break the pipeline
+                return _text_fallback(
+                    data, decoder.name, f"decoder {decoder.name} failed: {exc!r}"[:300]
+                )
+            if result is not None:
+                return result
+        return self._fallback.decode(data, headers)
+
+
+def builtin_decoders() -> list[Decoder]:
+    """The built-in decoders in their default order."""
+    return [SchemaRegistryDecoder(), JsonDecoder(), TextDecoder(), BinaryDecoder()]
+
+
+_active: DecoderChain | None = None
+
+
+def active_chain() -> DecoderChain:
+    """The chain events decode with: the registry's, or the built-ins until one is set."""
+    global _active
+    if _active is None:
+        _active = DecoderChain(builtin_decoders())
+    return _active
+
+
+def set_active_chain(decoders: Iterable[Decoder]) -> DecoderChain:
+    """Make ``decoders`` the chain used by :attr:`Event.decoded` from now on."""
+    global _active
+    _active = DecoderChain(list(decoders))
+    return _active

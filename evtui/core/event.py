@@ -1,0 +1,165 @@
+"""The one event model every source produces and every view renders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from evtui.core.decode import Decoded
+
+Header = tuple[str, bytes | None]
+Headers = tuple[Header, ...]
+
+_set = object.__setattr__
+
+
+class TimestampType(IntEnum):
+    """Kafka record timestamp types (values match librdkafka's)."""
+
+    NOT_AVAILABLE = 0
+    CREATE_TIME = 1
+    LOG_APPEND_TIME = 2
+
+    @property
+    def label(self) -> str:
+        return _TS_LABELS[self]
+
+
+_TS_LABELS = {
+    TimestampType.NOT_AVAILABLE: "NotAvailable",
+    TimestampType.CREATE_TIME: "CreateTime",
+    TimestampType.LOG_APPEND_TIME: "LogAppendTime",
+}
+
+
+class Event:
+    """An immutable Kafka record with raw bytes and a lazily decoded payload."""
+
+    __slots__ = (
+        "_decoded",
+        "headers",
+        "key",
+        "offset",
+        "partition",
+        "timestamp",
+        "timestamp_type",
+        "topic",
+        "value",
+    )
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp: int
+    timestamp_type: TimestampType
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
+
+    def __init__(
+        self,
+        topic: str,
+        partition: int,
+        offset: int,
+        timestamp: int,
+        timestamp_type: TimestampType | int,
+        key: bytes | None,
+        value: bytes | None,
+        headers: Headers = (),
+    ) -> None:
+        _set(self, "topic", topic)
+        _set(self, "partition", partition)
+        _set(self, "offset", offset)
+        _set(self, "timestamp", timestamp)
+        _set(self, "timestamp_type", timestamp_type)
+        _set(self, "key", key)
+        _set(self, "value", value)
+        _set(self, "headers", headers)
+        _set(self, "_decoded", None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Event is immutable (cannot set {name!r})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Event is immutable (cannot delete {name!r})")
+
+    def __repr__(self) -> str:
+        return f"Event({self.topic}[{self.partition}]@{self.offset})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Event):
+            return NotImplemented
+        return self._record() == other._record()
+
+    def __hash__(self) -> int:
+        return hash((self.topic, self.partition, self.offset))
+
+    def _record(self) -> tuple:
+        return (
+            self.topic,
+            self.partition,
+            self.offset,
+            self.timestamp,
+            int(self.timestamp_type),
+            self.key,
+            self.value,
+            self.headers,
+        )
+
+    @property
+    def ref(self) -> str:
+        """A short, stable reference: ``topic[partition]@offset``."""
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
+    @property
+    def ts_type(self) -> TimestampType:
+        return TimestampType(self.timestamp_type)
+
+    @property
+    def decoded(self) -> Decoded:
+        """The decoded value, computed once with the active decoder chain."""
+        decoded = self._decoded
+        if decoded is None:
+            from evtui.core.decode import active_chain
+
+            decoded = active_chain().decode(self.value, self.headers)
+            _set(self, "_decoded", decoded)
+        return decoded
+
+    @property
+    def decode_error(self) -> str | None:
+        return self.decoded.error
+
+    @property
+    def size(self) -> int:
+        """Bytes of key, value and headers, roughly what the record weighs."""
+        n = len(self.key or b"") + len(self.value or b"")
+        for name, value in self.headers:
+            n += len(name) + len(value or b"")
+        return n
+
+    def header(self, name: str) -> bytes | None:
+        """The last value of a header (case-insensitive), or None."""
+        wanted = name.lower()
+        found = None
+        for hname, hvalue in self.headers:
+            if hname.lower() == wanted:
+                found = hvalue
+        return found
+
+    def iter_headers_text(self) -> Iterator[tuple[str, str | bytes | None]]:
+        """Headers with values decoded as UTF-8 where possible, else bytes."""
+        for name, value in self.headers:
+            yield name, text_or_bytes(value)
+
+
+def text_or_bytes(data: bytes | None) -> str | bytes | None:
+    """UTF-8 text when the bytes are valid UTF-8, else the bytes themselves."""
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data

@@ -1,0 +1,31 @@
+"""User-facing errors: one readable line, never a traceback."""
+
+from __future__ import annotations
+
+
+class EvtuiError(Exception):
+    """An error whose message is shown to the user as is (one line).
+
+    ``exit_code`` is the process exit status the CLI uses for it.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class UsageError(EvtuiError):
+    """Invalid options or arguments (exit code 2, like typer/click)."""
+
+    exit_code = 2
+
+
+class ConfigError(EvtuiError):
+    """A problem in the config file or a cluster profile."""
+
+
+class ConnectionFailed(EvtuiError):
+    """The cluster could not be reached or refused the credentials."""

@@ -1,0 +1,1 @@
+"""Sources adapt the outside world (Kafka, files, the demo simulator) to Events."""

@@ -1,0 +1,102 @@
+"""What every event source offers the pipeline, the CLI and the TUI."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Protocol
+
+from evtui.core.event import Event
+
+
+class SourceState(Enum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    AUTH_FAILED = "auth failed"
+    FINISHED = "finished"
+    FAILED = "failed"
+
+
+@dataclass
+class SourceStats:
+    events: int = 0
+    bytes: int = 0
+    partitions: int = 0
+    partitions_done: int = 0
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something the user should see (a warning or a fatal error), one line."""
+
+    level: str  # "warning" | "error"
+    message: str
+
+
+class Source(Protocol):
+    state: SourceState
+    stats: SourceStats
+
+    def start(self) -> None: ...
+
+    def get_batch(self, timeout: float) -> list[Event] | None:
+        """New events ([] when none arrived in time); None once the source is finished."""
+        ...
+
+    def problems(self) -> list[Problem]:
+        """Problems reported since the last call."""
+        ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class BatchQueue:
+    """A bounded hand-over of event batches from a source thread to its reader.
+
+    Bounded in batches, so a slow reader applies back-pressure to the source
+    instead of letting memory grow.
+    """
+
+    max_batches: int = 64
+    _queue: queue.Queue = field(init=False)
+    _finished: bool = field(init=False, default=False)
+    _closed: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self._queue = queue.Queue(maxsize=self.max_batches)
+
+    def put(self, batch: list[Event] | None, stop: threading.Event) -> bool:
+        """Hand over a batch (None = end); False if ``stop`` was set while waiting."""
+        while not stop.is_set():
+            try:
+                self._queue.put(batch, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def get(self, timeout: float) -> list[Event] | None:
+        if self._finished:
+            return None
+        try:
+            batch = self._queue.get(timeout=timeout)
+        except queue.Empty:
+            if self._closed:
+                self._finished = True
+                return None
+            return []
+        if batch is None:
+            self._finished = True
+        return batch
+
+    def close(self) -> None:
+        """End the stream without blocking (used when the producer thread is gone)."""
+        self._closed = True
+        # When full, the reader drains what is queued, then sees the stream closed.
+        with contextlib.suppress(queue.Full):
+            self._queue.put_nowait(None)

@@ -1,0 +1,462 @@
+"""Read topics from Kafka into Events, by direct partition assignment.
+
+One consumer thread polls in batches and hands them over through a bounded
+queue. No consumer group is joined and nothing is committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import confluent_kafka as ck
+
+from evtui.config import ClientConfig
+from evtui.core.event import Event
+from evtui.core.positions import END, Kind, Position, now_ms, start_offset, stop_offset
+from evtui.errors import EvtuiError, UsageError
+from evtui.sources.base import BatchQueue, Problem, SourceState, SourceStats
+from evtui.sources.kafka_client import (
+    ErrorCollector,
+    connect_failure,
+    is_auth_error,
+    is_connect_error,
+    kafka_error_text,
+    make_consumer,
+)
+
+TP = tuple[str, int]
+_EOF = ck.KafkaError._PARTITION_EOF
+_GONE = {
+    ck.KafkaError.UNKNOWN_TOPIC_OR_PART,
+    ck.KafkaError._UNKNOWN_TOPIC,
+    ck.KafkaError._UNKNOWN_PARTITION,
+}
+
+
+@dataclass
+class PartitionPlan:
+    """Where reading a partition starts and, for a bounded read, where it stops."""
+
+    topic: str
+    partition: int
+    low: int
+    high: int
+    start: int
+    stop: int | None = None  # exclusive stop offset
+    stop_time: int | None = None  # or: stop at the first record at/after this time
+    done: bool = False
+
+    @property
+    def bounded(self) -> bool:
+        return self.stop is not None or self.stop_time is not None
+
+    @property
+    def empty(self) -> bool:
+        return self.stop is not None and self.start >= self.stop
+
+
+def is_pattern(name: str) -> bool:
+    """Topic arguments starting with ``^`` are regular expressions (librdkafka's rule)."""
+    return name.startswith("^")
+
+
+def match_topics(
+    requested: Sequence[str], available: Iterable[str], *, include_internal: bool = False
+) -> tuple[list[str], list[str]]:
+    """Topics to read, and the requested plain names that do not exist."""
+    available = sorted(available)
+    chosen: list[str] = []
+    missing: list[str] = []
+    for name in requested:
+        if is_pattern(name):
+            try:
+                pattern = re.compile(name)
+            except re.error as exc:
+                raise UsageError(f"invalid topic pattern '{name}': {exc}") from None
+            internal_ok = include_internal or name.startswith("^_")
+            chosen += [
+                t
+                for t in available
+                if pattern.search(t) and (internal_ok or not t.startswith("__"))
+            ]
+        elif name in available:
+            chosen.append(name)
+        else:
+            missing.append(name)
+    return list(dict.fromkeys(chosen)), missing
+
+
+def _suggest(name: str, available: Iterable[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(available), n=3)
+    return f" (did you mean {', '.join(close)}?)" if close else ""
+
+
+class KafkaSource:
+    """Events from one or many topics, from a start position to an optional bound."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        topics: Sequence[str],
+        start: Position = END,
+        until: Position | None = None,
+        *,
+        timeout: float = 10.0,
+        batch_size: int = 5000,
+        max_queued_batches: int = 64,
+        refresh_interval: float = 5.0,
+        include_internal: bool = False,
+    ) -> None:
+        if not topics:
+            raise UsageError("no topic given")
+        self.config = config
+        self.requested = list(topics)
+        self.start_position = start
+        self.until = until
+        self.timeout = timeout
+        self.batch_size = batch_size
+        self.refresh_interval = refresh_interval
+        self.include_internal = include_internal
+        self.state = SourceState.CONNECTING
+        self.stats = SourceStats()
+        self.plans: dict[TP, PartitionPlan] = {}
+        self.topics: list[str] = []
+        self._errors = ErrorCollector(config)
+        self._consumer: ck.Consumer | None = None
+        self._queue = BatchQueue(max_queued_batches)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._problems: list[Problem] = []
+        self._problems_lock = threading.Lock()
+        self._bounds: dict[TP, PartitionPlan] = {}  # bounded read: every assigned partition
+        self._open = 0  # bounded partitions not yet at their bound
+        self._reported: set[str] = set()
+
+    # -- set-up (caller's thread) -----------------------------------------------------------
+
+    def open(self) -> KafkaSource:
+        """Connect, resolve topics and positions, and assign partitions.
+
+        Raises :class:`EvtuiError` with a readable message on any problem.
+        """
+        self._consumer = make_consumer(self.config, self._errors, {"enable.partition.eof": "true"})
+        metadata = self._metadata()
+        topics, missing = match_topics(
+            self.requested, metadata.topics, include_internal=self.include_internal
+        )
+        if missing:
+            name = missing[0]
+            raise EvtuiError(
+                f"unknown topic '{name}' on {self.config.bootstrap}"
+                f"{_suggest(name, metadata.topics)}"
+            )
+        self._check_topic_errors(metadata, topics)
+        if not topics and self.until is not None:
+            raise EvtuiError(
+                f"no topic on {self.config.bootstrap} matches {', '.join(self.requested)}"
+            )
+        if not topics:
+            self._report(
+                "warning",
+                f"no topic matches {', '.join(self.requested)} yet; waiting for one to appear",
+            )
+        self.topics = topics
+        tps = [(t, p) for t in topics for p in sorted(metadata.topics[t].partitions)]
+        self.plans = self._plan(tps)
+        self._assign(self.plans.values())
+        self.state = SourceState.CONNECTED
+        return self
+
+    def _metadata(self) -> ck.admin.ClusterMetadata:
+        assert self._consumer is not None
+        try:
+            metadata = self._consumer.list_topics(timeout=self.timeout)
+        except ck.KafkaException as exc:
+            self._consumer.poll(0)  # serve the error callbacks
+            self.state = SourceState.FAILED
+            raise connect_failure(self.config, self._errors.drain(), exc, self.timeout) from None
+        self._consumer.poll(0)
+        errors = self._errors.drain()
+        if any(is_auth_error(e) for e in errors):
+            raise connect_failure(self.config, errors, None, self.timeout)
+        return metadata
+
+    def _check_topic_errors(self, metadata: ck.admin.ClusterMetadata, topics: list[str]) -> None:
+        for topic in topics:
+            err = metadata.topics[topic].error
+            if err is None:
+                continue
+            if err.code() == ck.KafkaError.TOPIC_AUTHORIZATION_FAILED:
+                raise EvtuiError(f"not authorised to read topic '{topic}'")
+            raise EvtuiError(f"topic '{topic}': {kafka_error_text(self.config, err)}")
+
+    def _offsets(self, tps: list[TP], stamp: int) -> dict[TP, int]:
+        """One batched ListOffsets: ``stamp`` -2 = earliest, -1 = latest, else a time."""
+        assert self._consumer is not None
+        if not tps:
+            return {}
+        query = [ck.TopicPartition(t, p, stamp) for t, p in tps]
+        try:
+            found = self._consumer.offsets_for_times(query, timeout=self.timeout)
+        except ck.KafkaException as exc:
+            raise EvtuiError(
+                f"cannot list offsets on {self.config.bootstrap}: "
+                f"{kafka_error_text(self.config, exc)}"
+            ) from None
+        result = {}
+        for tp in found:
+            if tp.error is not None:
+                raise EvtuiError(
+                    f"cannot list offsets of {tp.topic}[{tp.partition}]: "
+                    f"{kafka_error_text(self.config, tp.error)}"
+                )
+            result[(tp.topic, tp.partition)] = tp.offset
+        return result
+
+    def _times(self, tps: list[TP], pos: Position | None) -> dict[TP, int]:
+        if pos is None or pos.kind is not Kind.TIME:
+            return {}
+        return self._offsets(tps, pos.value)
+
+    def _plan(self, tps: list[TP]) -> dict[TP, PartitionPlan]:
+        lows, highs = self._offsets(tps, -2), self._offsets(tps, -1)
+        start_times = self._times(tps, self.start_position)
+        until_times = self._times(tps, self.until)
+        plans: dict[TP, PartitionPlan] = {}
+        for tp in tps:
+            low, high = lows[tp], highs[tp]
+            plan = PartitionPlan(tp[0], tp[1], low, high, 0)
+            plan.start = start_offset(
+                self.start_position, low, high, lambda _t, tp=tp: start_times.get(tp)
+            )
+            if self.until is not None:
+                plan.stop = stop_offset(self.until, high, lambda _t, tp=tp: until_times.get(tp))
+                if plan.stop is None:
+                    plan.stop_time = self.until.value
+            plans[tp] = plan
+        return plans
+
+    def _assign(self, plans: Iterable[PartitionPlan]) -> None:
+        assert self._consumer is not None
+        assignment = []
+        for plan in plans:
+            self.stats.partitions += 1
+            if plan.empty:
+                self.stats.partitions_done += 1
+                continue
+            if plan.bounded:
+                self._bounds[(plan.topic, plan.partition)] = plan
+                self._open += 1
+            assignment.append(ck.TopicPartition(plan.topic, plan.partition, plan.start))
+        if assignment:
+            self._consumer.incremental_assign(assignment)
+
+    # -- the consumer thread -----------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._consumer is None:
+            self.open()
+        self._thread = threading.Thread(target=self._run, name="evtui-kafka-source", daemon=True)
+        self._thread.start()
+
+    @property
+    def bounded(self) -> bool:
+        return self.until is not None
+
+    def _finished(self) -> bool:
+        return self.bounded and self._open == 0
+
+    def _run(self) -> None:
+        consumer = self._consumer
+        assert consumer is not None
+        next_refresh = time.monotonic() + self.refresh_interval
+        try:
+            while not self._stop.is_set() and not self._finished():
+                messages = consumer.consume(self.batch_size, 0.2)
+                self._check_client_errors()
+                events = self._convert(messages) if messages else []
+                if events and not self._queue.put(events, self._stop):
+                    break
+                if not self.bounded and time.monotonic() >= next_refresh:
+                    self._refresh()
+                    next_refresh = time.monotonic() + self.refresh_interval
+            if self._finished():
+                self.state = SourceState.FINISHED
+        except Exception as exc:  # the thread must never die silently
+            self.state = SourceState.FAILED
+            self._report(
+                "error", f"reading from Kafka failed: {kafka_error_text(self.config, exc)}"
+            )
+        finally:
+            self._queue.close()
+
+    def _convert(self, messages: list[ck.Message]) -> list[Event]:
+        events: list[Event] = []
+        append = events.append
+        bounds = self._bounds
+        nbytes = 0
+        for m in messages:
+            if m.error() is not None:
+                self._on_message_error(m)
+                continue
+            topic, partition, offset = m.topic(), m.partition(), m.offset()
+            ts_type, ts = m.timestamp()
+            if bounds:
+                plan = bounds.get((topic, partition))
+                if plan is not None and (plan.done or self._past_bound(plan, offset, ts)):
+                    continue
+            key, value, headers = m.key(), m.value(), m.headers()
+            nbytes += len(value) if value else 0
+            append(
+                Event(
+                    topic,
+                    partition,
+                    offset,
+                    ts,
+                    ts_type,
+                    key,
+                    value,
+                    tuple(headers) if headers else (),
+                )
+            )
+        self.stats.events += len(events)
+        self.stats.bytes += nbytes
+        return events
+
+    def _past_bound(self, plan: PartitionPlan, offset: int, ts: int) -> bool:
+        """True when the record lies beyond the bound; marks the partition done at it."""
+        if plan.stop is not None:
+            if offset >= plan.stop:
+                self._done(plan)
+                return True
+            if offset >= plan.stop - 1:
+                self._done(plan)
+            return False
+        if plan.stop_time is not None and ts >= plan.stop_time:
+            self._done(plan)
+            return True
+        return False
+
+    def _done(self, plan: PartitionPlan) -> None:
+        if plan.done:
+            return
+        plan.done = True
+        self._open -= 1
+        self.stats.partitions_done += 1
+        assert self._consumer is not None
+        self._consumer.incremental_unassign([ck.TopicPartition(plan.topic, plan.partition)])
+
+    def _on_message_error(self, m: ck.Message) -> None:
+        err = m.error()
+        tp = (m.topic(), m.partition())
+        if err.code() == _EOF:
+            plan = self._bounds.get(tp)
+            if plan is None or plan.done:
+                return
+            # m.offset() is the partition's end here: transaction markers and
+            # compaction can leave the last offsets before the bound without records.
+            if (plan.stop is not None and m.offset() >= plan.stop) or (
+                plan.stop_time is not None and now_ms() >= plan.stop_time
+            ):
+                self._done(plan)
+            return
+        text = kafka_error_text(self.config, err)
+        if err.code() in _GONE:
+            self._report("warning", f"{tp[0]}[{tp[1]}] is gone: {text}", once=f"gone:{tp}")
+            plan = self._bounds.get(tp)
+            if plan is not None:
+                self._done(plan)
+            return
+        self._report("warning", f"{tp[0]}[{tp[1]}]: {text}", once=f"err:{tp}:{err.code()}")
+
+    def _check_client_errors(self) -> None:
+        errors = self._errors.drain()
+        if not errors:
+            if self.state is SourceState.RECONNECTING:
+                self.state = SourceState.CONNECTED
+            return
+        for err in errors:
+            text = kafka_error_text(self.config, err)
+            if is_auth_error(err):
+                self.state = SourceState.AUTH_FAILED
+                self._report("error", f"authentication failed: {text}", once="auth")
+            elif is_connect_error(err):
+                if self.state is not SourceState.RECONNECTING:
+                    self._report("warning", f"connection problem, retrying: {text}")
+                self.state = SourceState.RECONNECTING
+            elif err.fatal():
+                self.state = SourceState.FAILED
+                self._report("error", f"Kafka client failed: {text}", once="fatal")
+                self._stop.set()
+            else:
+                self._report("warning", text, once=f"code:{err.code()}")
+
+    def _refresh(self) -> None:
+        """Pick up partitions and topics that appeared since the last look."""
+        assert self._consumer is not None
+        try:
+            metadata = self._consumer.list_topics(timeout=self.timeout)
+        except ck.KafkaException:
+            return  # connection trouble is reported through the error callback
+        topics, _ = match_topics(
+            self.requested, metadata.topics, include_internal=self.include_internal
+        )
+        new = [
+            (t, p)
+            for t in topics
+            for p in sorted(metadata.topics[t].partitions)
+            if (t, p) not in self.plans and metadata.topics[t].error is None
+        ]
+        if not new:
+            return
+        plans = {
+            tp: PartitionPlan(tp[0], tp[1], 0, 0, ck.OFFSET_BEGINNING) for tp in new
+        }  # new since we started: all of it is news
+        self.plans.update(plans)
+        self.topics = list(dict.fromkeys([*self.topics, *(t for t, _ in new)]))
+        self._assign(plans.values())
+        self._report(
+            "info",
+            f"now also reading {len(new)} new partition(s): "
+            + ", ".join(f"{t}[{p}]" for t, p in new[:5]),
+        )
+
+    # -- the reader's side -------------------------------------------------------------------
+
+    def get_batch(self, timeout: float = 0.1) -> list[Event] | None:
+        return self._queue.get(timeout)
+
+    def problems(self) -> list[Problem]:
+        with self._problems_lock:
+            problems, self._problems = self._problems, []
+        return problems
+
+    def _report(self, level: str, message: str, once: str | None = None) -> None:
+        if once is not None:
+            if once in self._reported:
+                return
+            self._reported.add(once)
+        with self._problems_lock:
+            self._problems.append(Problem(level, self.config.scrub(message)))
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self._consumer is not None:
+            with contextlib.suppress(RuntimeError, ck.KafkaException):  # already closed
+                self._consumer.close()
+            self._consumer = None
+
+    def __enter__(self) -> KafkaSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

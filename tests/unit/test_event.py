@@ -1,0 +1,43 @@
+import pytest
+
+from evtui.core.event import Event, TimestampType
+
+
+def make(**kw):
+    base = dict(
+        topic="orders",
+        partition=1,
+        offset=7,
+        timestamp=1000,
+        timestamp_type=1,
+        key=b"k",
+        value=b"v",
+        headers=(("A", b"1"), ("b", None), ("a", b"2")),
+    )
+    base.update(kw)
+    return Event(**base)
+
+
+def test_event_is_immutable():
+    e = make()
+    with pytest.raises(AttributeError):
+        e.offset = 8
+    with pytest.raises(AttributeError):
+        del e.topic
+
+
+def test_header_lookup_is_case_insensitive_and_last_wins():
+    e = make()
+    assert e.header("a") == b"2"
+    assert e.header("B") is None
+    assert e.header("missing") is None
+
+
+def test_ref_size_and_equality():
+    e = make()
+    assert e.ref == "orders[1]@7"
+    assert e.size == 1 + 1 + (1 + 1) + (1 + 0) + (1 + 1)  # key, value, A=1, b=None, a=2
+    assert e == make()
+    assert e != make(value=b"w")
+    assert e.ts_type is TimestampType.CREATE_TIME
+    assert TimestampType.LOG_APPEND_TIME.label == "LogAppendTime"

@@ -1,0 +1,71 @@
+import pytest
+
+from evtui.core.event import Event
+from evtui.core.filters import Filter, FilterError
+
+
+def ev(value=b'{"type": "OrderPlaced", "amount": 120}', key=b"order-1", headers=()):
+    return Event("orders", 2, 10, 1_700_000_000_000, 1, key, value, headers)
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        ('value.type == "OrderPlaced" && value.amount > 100', True),
+        ("value.amount > 200", False),
+        ('key.startsWith("order-")', True),
+        ('topic == "orders" && partition == 2 && offset >= 10', True),
+        ('time > timestamp("2023-01-01T00:00:00Z")', True),
+        ("timestamp == 1700000000000", True),
+        ('format == "json"', True),
+        ('timestamp_type == "CreateTime"', True),
+    ],
+)
+def test_matches(expr, expected):
+    assert Filter(expr).matches(ev()) is expected
+
+
+def test_headers_and_binary_key():
+    e = ev(key=b"\xff\x00", headers=(("traceparent", b"00-abc"), ("bin", b"\xff")))
+    assert Filter('"traceparent" in headers && headers["bin"] == b"\\xff"').matches(e)
+    assert Filter('key == b"\\xff\\x00"').matches(e)
+
+
+def test_runtime_error_is_no_match_and_counted():
+    f = Filter("value.missing == 1")
+    assert f.matches(ev()) is False
+    assert f.errors == 1
+    assert "missing" in f.last_error
+    text = Filter('value.contains("x")')
+    assert text.matches(ev()) is False  # a map has no contains(): no match, no crash
+    assert text.matches(ev(value=b"xyz")) is True
+
+
+def test_tombstone_value_is_null():
+    assert Filter("value == null").matches(ev(value=None))
+
+
+@pytest.mark.parametrize(
+    ("expr", "fragment"),
+    [
+        ("value.amount >", "column 15"),
+        ("vaule.amount > 1", "unknown name 'vaule'"),
+        ("   ", "empty"),
+    ],
+)
+def test_invalid_expressions(expr, fragment):
+    with pytest.raises(FilterError) as err:
+        Filter(expr)
+    assert fragment in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_non_boolean_result_is_an_error():
+    with pytest.raises(FilterError, match="not true/false"):
+        Filter("offset").matches(ev())
+
+
+def test_only_used_names_are_computed():
+    e = ev(value=b'{"a":1}')
+    assert Filter('topic == "orders"').matches(e)
+    assert e._decoded is None  # value never decoded for a topic-only filter
