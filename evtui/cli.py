@@ -174,6 +174,9 @@ def tail(
     max_events: Annotated[
         int | None, typer.Option("--max-events", "-n", min=1, help="Stop after N events.")
     ] = None,
+    refresh_interval: Annotated[float, typer.Option(
+        "--refresh-interval", min=0.1,
+        help="Seconds between looks for new partitions and matching topics.")] = 5.0,
     include_internal: Annotated[
         bool, typer.Option("--internal", help="Let patterns match internal topics (__*).")
     ] = False,
@@ -205,6 +208,7 @@ def tail(
         start,
         end,
         timeout=conn.timeout,
+        refresh_interval=refresh_interval,
         include_internal=include_internal,
     )
     try:

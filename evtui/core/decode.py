@@ -82,6 +82,8 @@ class SchemaRegistryDecoder:
         if len(data) < 5 or data[0] != 0:
             return None
         schema_id = int.from_bytes(data[1:5], "big")
+        if schema_id == 0:  # registries number schemas from 1
+            return None
         return Decoded(SCHEMA_REGISTRY, data[5:], self.name, schema_id=schema_id)
 
 

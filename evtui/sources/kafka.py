@@ -50,6 +50,7 @@ class PartitionPlan:
     stop: int | None = None  # exclusive stop offset
     stop_time: int | None = None  # or: stop at the first record at/after this time
     done: bool = False
+    at_end: bool = False  # the last thing seen was the partition's end (EOF)
 
     @property
     def bounded(self) -> bool:
@@ -137,6 +138,7 @@ class KafkaSource:
         self._problems_lock = threading.Lock()
         self._bounds: dict[TP, PartitionPlan] = {}  # bounded read: every assigned partition
         self._open = 0  # bounded partitions not yet at their bound
+        self._time_bounded: list[PartitionPlan] = []  # bounds only a time can tell
         self._reported: set[str] = set()
 
     # -- set-up (caller's thread) -----------------------------------------------------------
@@ -254,6 +256,8 @@ class KafkaSource:
             if plan.bounded:
                 self._bounds[(plan.topic, plan.partition)] = plan
                 self._open += 1
+                if plan.stop_time is not None:
+                    self._time_bounded.append(plan)
             assignment.append(ck.TopicPartition(plan.topic, plan.partition, plan.start))
         if assignment:
             self._consumer.incremental_assign(assignment)
@@ -281,6 +285,7 @@ class KafkaSource:
             while not self._stop.is_set() and not self._finished():
                 messages = consumer.consume(self.batch_size, 0.2)
                 self._check_client_errors()
+                self._check_time_bounds()
                 events = self._convert(messages) if messages else []
                 if events and not self._queue.put(events, self._stop):
                     break
@@ -310,8 +315,10 @@ class KafkaSource:
             ts_type, ts = m.timestamp()
             if bounds:
                 plan = bounds.get((topic, partition))
-                if plan is not None and (plan.done or self._past_bound(plan, offset, ts)):
-                    continue
+                if plan is not None:
+                    plan.at_end = False
+                    if plan.done or self._past_bound(plan, offset, ts):
+                        continue
             key, value, headers = m.key(), m.value(), m.headers()
             nbytes += len(value) if value else 0
             append(
@@ -353,6 +360,19 @@ class KafkaSource:
         assert self._consumer is not None
         self._consumer.incremental_unassign([ck.TopicPartition(plan.topic, plan.partition)])
 
+    def _check_time_bounds(self) -> None:
+        """A partition idle at its end is done once the wall clock passes its end time.
+
+        librdkafka reports the end only once each time it is reached, so this
+        cannot wait for another EOF.
+        """
+        if not self._time_bounded:
+            return
+        now = now_ms()
+        for plan in self._time_bounded:
+            if plan.at_end and not plan.done and now >= (plan.stop_time or 0):
+                self._done(plan)
+
     def _on_message_error(self, m: ck.Message) -> None:
         err = m.error()
         tp = (m.topic(), m.partition())
@@ -362,9 +382,8 @@ class KafkaSource:
                 return
             # m.offset() is the partition's end here: transaction markers and
             # compaction can leave the last offsets before the bound without records.
-            if (plan.stop is not None and m.offset() >= plan.stop) or (
-                plan.stop_time is not None and now_ms() >= plan.stop_time
-            ):
+            plan.at_end = True
+            if plan.stop is not None and m.offset() >= plan.stop:
                 self._done(plan)
             return
         text = kafka_error_text(self.config, err)

@@ -48,6 +48,7 @@ def test_schema_registry_wire_format():
     d = CHAIN.decode(b"\x00\x00\x00\x01\x2a" + b"\x02avro-bytes")
     assert (d.format, d.schema_id, d.value) == (SCHEMA_REGISTRY, 298, b"\x02avro-bytes")
     assert CHAIN.decode(b"\x00\x01").format == BINARY  # too short for the wire format
+    assert CHAIN.decode(b"\x00\x00\x00\x00\x00abc").format == BINARY  # id 0 is never assigned
 
 
 def test_deeply_nested_json_does_not_raise():

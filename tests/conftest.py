@@ -1,0 +1,130 @@
+"""Shared fixtures: the real Kafka broker (never a mock) and per-test topics."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HARNESS = ROOT / "scripts" / "kafka-local"
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """The PLAINTEXT bootstrap: ``EVTUI_TEST_BOOTSTRAP``, else a broker started here."""
+    given = os.environ.get("EVTUI_TEST_BOOTSTRAP")
+    if given:
+        yield given
+        return
+    was_running = subprocess.run([HARNESS, "status"], capture_output=True).returncode == 0
+    started = subprocess.run(
+        [HARNESS, "start"], capture_output=True, text=True, timeout=900, check=False
+    )
+    if started.returncode != 0:
+        pytest.fail(f"could not start the test broker:\n{started.stderr[-3000:]}")
+    bootstrap = started.stdout.strip().splitlines()[-1]
+    try:
+        yield bootstrap
+    finally:
+        if not was_running:
+            subprocess.run([HARNESS, "stop"], capture_output=True, timeout=60, check=False)
+
+
+@pytest.fixture(scope="session")
+def kafka_sasl_bootstrap(kafka_bootstrap: str) -> str:
+    """The SASL_PLAINTEXT listener of the same broker (PLAIN alice, SCRAM-SHA-256 bob)."""
+    given = os.environ.get("EVTUI_TEST_SASL_BOOTSTRAP")
+    if given:
+        return given
+    host = kafka_bootstrap.rsplit(":", 1)[0]
+    return f"{host}:{os.environ.get('EVTUI_KAFKA_SASL_PORT', '19093')}"
+
+
+@pytest.fixture(scope="session")
+def admin(kafka_bootstrap: str):
+    from confluent_kafka.admin import AdminClient
+
+    return AdminClient({"bootstrap.servers": kafka_bootstrap})
+
+
+@pytest.fixture
+def new_topic(request: pytest.FixtureRequest, admin):
+    """Create topics with names unique to this test: ``new_topic(partitions=3)``."""
+    from confluent_kafka.admin import NewTopic
+
+    created: list[str] = []
+    base = re.sub(r"[^a-zA-Z0-9]+", "-", request.node.name)[:60].strip("-")
+
+    def make(partitions: int = 1, suffix: str = "", config: dict | None = None) -> str:
+        name = f"t-{base}{'-' + suffix if suffix else ''}-{uuid.uuid4().hex[:8]}"
+        futures = admin.create_topics(
+            [NewTopic(name, partitions, 1, config=config or {})], operation_timeout=30
+        )
+        futures[name].result(timeout=30)
+        created.append(name)
+        return name
+
+    yield make
+    if created:
+        for future in admin.delete_topics(created, operation_timeout=30).values():
+            try:
+                future.result(timeout=30)
+            except Exception:  # noqa: BLE001 - cleanup only
+                pass
+
+
+@pytest.fixture
+def produce(kafka_bootstrap: str):
+    """Produce records and wait for delivery; returns [(partition, offset)]."""
+    from confluent_kafka import Producer
+
+    producer = Producer(
+        {"bootstrap.servers": kafka_bootstrap, "linger.ms": 5, "message.max.bytes": 16_000_000}
+    )
+
+    def send(topic: str, records: list[dict]) -> list[tuple[int, int]]:
+        results: list = [None] * len(records)
+        errors: list = []
+
+        def done(i: int):
+            def cb(err, msg):
+                if err is not None:
+                    errors.append(err)
+                else:
+                    results[i] = (msg.partition(), msg.offset())
+
+            return cb
+
+        for i, record in enumerate(records):
+            producer.produce(topic, on_delivery=done(i), **record)
+            producer.poll(0)
+        producer.flush(30)
+        assert not errors, errors
+        return results
+
+    return send
+
+
+@pytest.fixture
+def evtui_cli():
+    """Run the real ``evtui`` CLI in a subprocess; returns CompletedProcess (bytes)."""
+
+    def run(*args: str, timeout: float = 60, env: dict | None = None, **kw):
+        full_env = {**os.environ, **(env or {})}
+        return subprocess.run(
+            [sys.executable, "-m", "evtui", *args],
+            capture_output=True,
+            timeout=timeout,
+            env=full_env,
+            check=False,
+            **kw,
+        )
+
+    return run
