@@ -174,9 +174,14 @@ def tail(
     max_events: Annotated[
         int | None, typer.Option("--max-events", "-n", min=1, help="Stop after N events.")
     ] = None,
-    refresh_interval: Annotated[float, typer.Option(
-        "--refresh-interval", min=0.1,
-        help="Seconds between looks for new partitions and matching topics.")] = 5.0,
+    refresh_interval: Annotated[
+        float,
+        typer.Option(
+            "--refresh-interval",
+            min=0.1,
+            help="Seconds between looks for new partitions and matching topics.",
+        ),
+    ] = 5.0,
     include_internal: Annotated[
         bool, typer.Option("--internal", help="Let patterns match internal topics (__*).")
     ] = False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -74,10 +75,8 @@ def new_topic(request: pytest.FixtureRequest, admin):
     yield make
     if created:
         for future in admin.delete_topics(created, operation_timeout=30).values():
-            try:
+            with contextlib.suppress(Exception):
                 future.result(timeout=30)
-            except Exception:  # noqa: BLE001 - cleanup only
-                pass
 
 
 @pytest.fixture

@@ -70,7 +70,15 @@ def test_no_cluster_given(evtui_cli):
 
 
 def test_secret_in_bad_property_is_never_echoed(kafka_bootstrap, evtui_cli):
-    proc = evtui_cli("tail", "x", "-b", kafka_bootstrap, "-X", "sasl.password=hunter2-secret",
-                     "-X", "security.protocol=NOPE")
+    proc = evtui_cli(
+        "tail",
+        "x",
+        "-b",
+        kafka_bootstrap,
+        "-X",
+        "sasl.password=hunter2-secret",
+        "-X",
+        "security.protocol=NOPE",
+    )
     assert b"hunter2-secret" not in proc.stderr + proc.stdout
     assert_one_line_error(proc, "invalid Kafka client setting")

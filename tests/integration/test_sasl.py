@@ -50,17 +50,32 @@ password = "not-bobs-password-42"
 def test_login_through_profile(cluster, profiles, new_topic, produce, evtui_cli):
     topic = new_topic()
     produce(topic, [{"key": b"k", "value": b'{"ok": true}'}])
-    proc = evtui_cli("tail", topic, "--cluster", cluster, "--config", str(profiles),
-                     "--from", "beginning", "--until", "end", "--format", "json",
-                     env={"EVTUI_TEST_BOB_PASSWORD": "bob-secret"})
+    proc = evtui_cli(
+        "tail",
+        topic,
+        "--cluster",
+        cluster,
+        "--config",
+        str(profiles),
+        "--from",
+        "beginning",
+        "--until",
+        "end",
+        "--format",
+        "json",
+        env={"EVTUI_TEST_BOB_PASSWORD": "bob-secret"},
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     assert [json.loads(x)["value"] for x in proc.stdout.decode().splitlines()] == [{"ok": True}]
 
 
-@pytest.mark.parametrize(("cluster", "password"), [
-    ("wrong-plain", "not-alices-password-42"),
-    ("wrong-scram", "not-bobs-password-42"),
-])
+@pytest.mark.parametrize(
+    ("cluster", "password"),
+    [
+        ("wrong-plain", "not-alices-password-42"),
+        ("wrong-scram", "not-bobs-password-42"),
+    ],
+)
 def test_wrong_password_fails_clearly_without_echoing_it(
     cluster, password, profiles, evtui_cli, monkeypatch
 ):

@@ -30,12 +30,20 @@ def tail_json(evtui_cli, bootstrap, *args, raw=False):
 
 BINARY = bytes(range(255, -1, -1))  # a payload with every byte value
 MIXED = [
-    {"key": b"order-1", "value": b'{"type": "OrderPlaced", "amount": 120}',
-     "headers": [("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
-                 ("content-type", b"application/json")]},
+    {
+        "key": b"order-1",
+        "value": b'{"type": "OrderPlaced", "amount": 120}',
+        "headers": [
+            ("traceparent", b"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"),
+            ("content-type", b"application/json"),
+        ],
+    },
     {"key": None, "value": "plain text, ünïcödé ✓\nsecond line".encode()},
-    {"key": b"\x00\xffbinary-key", "value": BINARY,
-     "headers": [("bin", b"\xff\xfe\x00"), ("dup", b"1"), ("dup", b"2"), ("nullh", None)]},
+    {
+        "key": b"\x00\xffbinary-key",
+        "value": BINARY,
+        "headers": [("bin", b"\xff\xfe\x00"), ("dup", b"1"), ("dup", b"2"), ("nullh", None)],
+    },
     {"key": b"tomb", "value": None},
     {"key": b"empty", "value": b""},
     {"key": b"sr", "value": b"\x00\x00\x00\x00\x2a\x02avro"},
@@ -48,8 +56,9 @@ def test_tail_reads_back_exact_bytes_like_kcat(kafka_bootstrap, new_topic, produ
     records = [dict(r, partition=i % 3) for i, r in enumerate(MIXED * 3)]
     produce(topic, records)
 
-    rows = tail_json(evtui_cli, kafka_bootstrap, topic, "--from", "beginning", "--until", "end",
-                     raw=True)
+    rows = tail_json(
+        evtui_cli, kafka_bootstrap, topic, "--from", "beginning", "--until", "end", raw=True
+    )
     seen = sorted((r["partition"], r["offset"], b64(r["key"]), b64(r["value"])) for r in rows)
     assert seen == kcat_records(kafka_bootstrap, topic)
     assert len(seen) == len(records)
@@ -59,7 +68,11 @@ def test_tail_reads_back_exact_bytes_like_kcat(kafka_bootstrap, new_topic, produ
     for r in rows:
         by_key.setdefault(b64(r["key"]), [[n, b64(v)] for n, v in r["headers"]])
     assert by_key[b"\x00\xffbinary-key"] == [
-        ["bin", b"\xff\xfe\x00"], ["dup", b"1"], ["dup", b"2"], ["nullh", None]]
+        ["bin", b"\xff\xfe\x00"],
+        ["dup", b"1"],
+        ["dup", b"2"],
+        ["nullh", None],
+    ]
     assert by_key[b"order-1"][0][1].startswith(b"00-0af7")
 
 
@@ -87,8 +100,9 @@ def test_tail_decodes_every_kind_of_payload(kafka_bootstrap, new_topic, produce,
 def test_text_format_one_line_per_event(kafka_bootstrap, new_topic, produce, evtui_cli):
     topic = new_topic()
     produce(topic, MIXED)
-    proc = evtui_cli("tail", topic, "-b", kafka_bootstrap, "--from", "beginning", "--until",
-                     "end", "--headers")
+    proc = evtui_cli(
+        "tail", topic, "-b", kafka_bootstrap, "--from", "beginning", "--until", "end", "--headers"
+    )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.decode().splitlines()
     assert len(lines) == len(MIXED)
@@ -104,9 +118,14 @@ def test_start_positions_and_end_bounds(kafka_bootstrap, new_topic, produce, evt
     topic = new_topic(partitions=2)
     base = int(time.time() * 1000) - 60_000
     records = [
-        {"partition": p, "key": f"k{i}".encode(), "value": json.dumps({"i": i}).encode(),
-         "timestamp": base + i * 1000}
-        for p in (0, 1) for i in range(10)
+        {
+            "partition": p,
+            "key": f"k{i}".encode(),
+            "value": json.dumps({"i": i}).encode(),
+            "timestamp": base + i * 1000,
+        }
+        for p in (0, 1)
+        for i in range(10)
     ]
     produce(topic, records)
 
@@ -117,32 +136,48 @@ def test_start_positions_and_end_bounds(kafka_bootstrap, new_topic, produce, evt
     assert offsets("--from", "-3", "--until", "end") == [(p, o) for p in (0, 1) for o in (7, 8, 9)]
     assert offsets("--from", "4", "--until", "6") == [(p, o) for p in (0, 1) for o in (4, 5, 6)]
     assert offsets("--from", f"s@{base + 5000}", "--until", f"e@{base + 7000}") == [
-        (p, o) for p in (0, 1) for o in (5, 6)]
-    iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime((base + 8000) / 1000)) + \
-        f".{(base + 8000) % 1000:03d}Z"
+        (p, o) for p in (0, 1) for o in (5, 6)
+    ]
+    iso = (
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime((base + 8000) / 1000))
+        + f".{(base + 8000) % 1000:03d}Z"
+    )
     assert offsets("--from", iso, "--until", "end") == [(p, o) for p in (0, 1) for o in (8, 9)]
     assert offsets("--from", "1h", "--until", "end") == [(p, o) for p in (0, 1) for o in range(10)]
     assert offsets("--from", "end", "--until", "end") == []
 
 
-def test_until_time_in_the_future_stops_at_wall_clock(kafka_bootstrap, new_topic, produce,
-                                                      evtui_cli):
+def test_until_time_in_the_future_stops_at_wall_clock(
+    kafka_bootstrap, new_topic, produce, evtui_cli
+):
     topic = new_topic()
     produce(topic, [{"value": b"x"}])
     soon = int(time.time() * 1000) + 2000
     started = time.monotonic()
-    rows = tail_json(evtui_cli, kafka_bootstrap, topic, "--from", "beginning", "--until",
-                     f"e@{soon}")
+    rows = tail_json(
+        evtui_cli, kafka_bootstrap, topic, "--from", "beginning", "--until", f"e@{soon}"
+    )
     assert [r["offset"] for r in rows] == [0]
     assert time.monotonic() - started < 30
 
 
 def test_filter_applies_cel(kafka_bootstrap, new_topic, produce, evtui_cli):
     topic = new_topic()
-    produce(topic, [{"key": f"k{i}".encode(), "value": json.dumps({"n": i}).encode()}
-                    for i in range(20)])
-    rows = tail_json(evtui_cli, kafka_bootstrap, topic, "--from", "beginning", "--until", "end",
-                     "--filter", "value.n % 5 == 0 && key != 'k0'")
+    produce(
+        topic,
+        [{"key": f"k{i}".encode(), "value": json.dumps({"n": i}).encode()} for i in range(20)],
+    )
+    rows = tail_json(
+        evtui_cli,
+        kafka_bootstrap,
+        topic,
+        "--from",
+        "beginning",
+        "--until",
+        "end",
+        "--filter",
+        "value.n % 5 == 0 && key != 'k0'",
+    )
     assert [r["value"]["n"] for r in rows] == [5, 10, 15]
 
 
@@ -162,8 +197,9 @@ def test_regex_topics_and_no_consumer_group_left_behind(
     produce(b, [{"value": b"b"}])
     groups_before = {g.group_id for g in admin.list_consumer_groups().result().valid}
     prefix = a.rsplit("-rx-a-", 1)[0]
-    rows = tail_json(evtui_cli, kafka_bootstrap, f"^{prefix}-rx-", "--from", "beginning",
-                     "--until", "end")
+    rows = tail_json(
+        evtui_cli, kafka_bootstrap, f"^{prefix}-rx-", "--from", "beginning", "--until", "end"
+    )
     assert sorted(r["topic"] for r in rows) == sorted([a, b])
     time.sleep(1)
     groups_after = {g.group_id for g in admin.list_consumer_groups().result().valid}
@@ -182,9 +218,25 @@ def test_picks_up_new_partitions_and_topics_while_running(
     topic = new_topic(suffix="grow")
     prefix = topic.rsplit("-grow-", 1)[0]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "evtui", "tail", f"^{prefix}-grow", "-b", kafka_bootstrap,
-         "--from", "end", "--format", "json", "--refresh-interval", "0.5", "-n", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "evtui",
+            "tail",
+            f"^{prefix}-grow",
+            "-b",
+            kafka_bootstrap,
+            "--from",
+            "end",
+            "--format",
+            "json",
+            "--refresh-interval",
+            "0.5",
+            "-n",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         time.sleep(3)  # let it connect and assign
@@ -199,14 +251,16 @@ def test_picks_up_new_partitions_and_topics_while_running(
     assert proc.returncode == 0, err.decode()
     rows = [json.loads(line) for line in out.decode().splitlines()]
     assert sorted((r["topic"], r["partition"], r["value"]) for r in rows) == sorted(
-        [(topic, 1, "in-new-partition"), (later, 0, "in-new-topic")])
+        [(topic, 1, "in-new-partition"), (later, 0, "in-new-topic")]
+    )
 
 
 def test_five_megabyte_message(kafka_bootstrap, new_topic, produce, evtui_cli):
     topic = new_topic(config={"max.message.bytes": "10000000"})
     big = os.urandom(5 * 1024 * 1024)
     produce(topic, [{"key": b"big", "value": big}, {"key": b"after", "value": b"small"}])
-    rows = tail_json(evtui_cli, kafka_bootstrap, topic, "--from", "beginning", "--until", "end",
-                     raw=True)
+    rows = tail_json(
+        evtui_cli, kafka_bootstrap, topic, "--from", "beginning", "--until", "end", raw=True
+    )
     assert [b64(r["key"]) for r in rows] == [b"big", b"after"]
     assert hashlib.sha256(b64(rows[0]["value"])).digest() == hashlib.sha256(big).digest()
