@@ -238,6 +238,9 @@ def plugins() -> None:
 
 def main() -> None:
     """Console entry point: readable one-line errors, never a traceback."""
+    from evtui.runtime import tune_gc
+
+    tune_gc()
     try:
         app(standalone_mode=False)
     except EvtuiError as exc:

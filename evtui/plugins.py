@@ -72,6 +72,8 @@ def _plugin_files() -> Iterator[Path]:
 def list_plugins() -> list[PluginInfo]:
     """Every plugin evtui would load, without importing any of them."""
     found = [PluginInfo(ep.name, f"entry point {ep.value}") for ep in _entry_points()]
+    if BUILTIN not in {info.name for info in found}:
+        found.insert(0, PluginInfo(BUILTIN, "evtui.builtins:register (source tree)"))
     found += [PluginInfo(path.stem, str(path)) for path in _plugin_files()]
     return found
 

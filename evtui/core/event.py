@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
+from evtui.core import decode as _decode
+
 if TYPE_CHECKING:
     from evtui.core.decode import Decoded
 
@@ -122,9 +124,7 @@ class Event:
         """The decoded value, computed once with the active decoder chain."""
         decoded = self._decoded
         if decoded is None:
-            from evtui.core.decode import active_chain
-
-            decoded = active_chain().decode(self.value, self.headers)
+            decoded = _decode.active_chain().decode(self.value, self.headers)
             _set(self, "_decoded", decoded)
         return decoded
 

@@ -6,11 +6,14 @@ import base64
 import json
 from typing import Any
 
+import msgspec
+
 from evtui.core import decode as fmt
 from evtui.core.event import Event, text_or_bytes
 from evtui.core.positions import format_ms
 
 _HEX_PREVIEW = 64
+_encode = msgspec.json.Encoder().encode
 
 
 def b64(data: bytes) -> str:
@@ -63,8 +66,16 @@ def event_to_json(event: Event, *, raw: bool = False) -> dict[str, Any]:
     return out
 
 
+def dumps(obj: Any) -> str:
+    """Compact JSON with UTF-8 kept as is (NaN and infinities become null)."""
+    try:
+        return _encode(obj).decode("utf-8")
+    except (TypeError, msgspec.EncodeError):
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=repr)
+
+
 def json_line(event: Event, *, raw: bool = False) -> str:
-    return json.dumps(event_to_json(event, raw=raw), ensure_ascii=False, separators=(",", ":"))
+    return dumps(event_to_json(event, raw=raw))
 
 
 def _one_line(text: str) -> str:
@@ -82,7 +93,7 @@ def value_summary(event: Event) -> str:
     if decoded.format == fmt.NULL:
         return "<null>"
     if decoded.format == fmt.JSON:
-        text = json.dumps(decoded.value, ensure_ascii=False, separators=(",", ":"))
+        text = dumps(decoded.value)
     elif decoded.format == fmt.SCHEMA_REGISTRY:
         text = (
             f"<schema-registry id={decoded.schema_id} {len(decoded.value)} bytes> "

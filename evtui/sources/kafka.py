@@ -111,7 +111,7 @@ class KafkaSource:
         *,
         timeout: float = 10.0,
         batch_size: int = 5000,
-        max_queued_batches: int = 64,
+        max_queued_batches: int = 16,
         refresh_interval: float = 5.0,
         include_internal: bool = False,
     ) -> None:

@@ -21,6 +21,14 @@ from evtui.errors import ConnectionFailed, EvtuiError, UsageError
 log = logging.getLogger("evtui.kafka")
 log.addHandler(logging.NullHandler())
 
+# Defaults a user's properties may override. librdkafka (>= 2.1) waits
+# fetch.queue.backoff.ms (1 s by default) before fetching again once its local
+# queue is full; for a reader that drains in bursts that idles most of the
+# time (measured: 213k -> 519k records/s on one topic, bench/ingest).
+CONSUMER_DEFAULTS = {
+    "fetch.queue.backoff.ms": "10",
+}
+
 # Settings that keep a monitoring consumer from ever touching a consumer group.
 READ_ONLY_CONSUMER = {
     "enable.auto.commit": "false",
@@ -89,7 +97,7 @@ def make_consumer(
     config: ClientConfig, errors: ErrorCollector, extra: dict | None = None
 ) -> ck.Consumer:
     """A consumer that can only be assigned partitions and never commits."""
-    props = _base_properties(config, errors)
+    props = {**CONSUMER_DEFAULTS, **_base_properties(config, errors)}
     props.update(extra or {})
     props.update(READ_ONLY_CONSUMER)
     # The Python client insists on a group.id even for assign(); this one is

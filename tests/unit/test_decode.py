@@ -72,3 +72,14 @@ def test_event_decodes_lazily_and_once():
     assert e._decoded is None
     assert e.decoded is e.decoded
     assert e.decoded.value == {"x": 1}
+
+
+def test_json_that_orjson_refuses_still_decodes():
+    d = CHAIN.decode(b'{"big": 123456789012345678901234567890, "n": NaN}')
+    assert d.format == JSON and d.value["big"] == 123456789012345678901234567890
+    assert d.error is None
+
+
+def test_invalid_utf8_inside_json_is_a_decode_error():
+    d = CHAIN.decode(b'{"a": "\xff"}')
+    assert d.format == BINARY and d.error.startswith("invalid JSON")

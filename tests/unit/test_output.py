@@ -58,3 +58,10 @@ def test_text_line_is_one_line():
     assert "<null>" in text_line(ev(value=None))
     assert "<binary 3 bytes> ff 00 01" in text_line(ev(value=b"\xff\x00\x01"))
     assert "[decode error: invalid JSON" in text_line(ev(value=b"{oops"))
+
+
+def test_json_line_handles_huge_ints_and_unicode():
+    line = json_line(ev(value=b'{"big": 123456789012345678901234567890, "s": "\xc3\xa9"}'))
+    out = json.loads(line)
+    assert out["value"] == {"big": 123456789012345678901234567890, "s": "é"}
+    assert "é" in line  # UTF-8 kept, not escaped
