@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import sys
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -12,7 +13,7 @@ from typing import Annotated
 import typer
 
 from evtui import __version__
-from evtui.errors import EvtuiError, UsageError
+from evtui.errors import EvtuiError, OutputClosed, UsageError
 
 app = typer.Typer(
     name="evtui",
@@ -241,13 +242,14 @@ def main() -> None:
     from evtui.runtime import tune_gc
 
     tune_gc()
+    signal.signal(signal.SIGTERM, _terminated)
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # typer returns 130 for Ctrl-C here
     except EvtuiError as exc:
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
         _quiet_exit(130)
-    except BrokenPipeError:
+    except (BrokenPipeError, OutputClosed):
         _quiet_exit(0)
     except _click_exceptions() as exc:
         _click_fail(exc)
@@ -255,6 +257,14 @@ def main() -> None:
         if os.environ.get("EVTUI_DEBUG"):
             raise
         _fail(f"internal error: {type(exc).__name__}: {exc} (set EVTUI_DEBUG=1 for details)", 70)
+    else:
+        if isinstance(code, int) and code:
+            _quiet_exit(code)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    """SIGTERM: unwind like Ctrl-C, so sources close their clients, then exit 143."""
+    raise SystemExit(128 + signum)
 
 
 def _fail(message: str, code: int) -> None:

@@ -27,5 +27,9 @@ class ConfigError(EvtuiError):
     """A problem in the config file or a cluster profile."""
 
 
+class OutputClosed(Exception):
+    """Whoever read our output went away (``evtui tail | head``): stop quietly."""
+
+
 class ConnectionFailed(EvtuiError):
     """The cluster could not be reached or refused the credentials."""

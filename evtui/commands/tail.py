@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from typing import TextIO
 from evtui.core.event import Event
 from evtui.core.filters import Filter
 from evtui.core.output import json_line, text_line
-from evtui.errors import EvtuiError
+from evtui.errors import EvtuiError, OutputClosed
 from evtui.sources.base import Source, SourceState
 
 
@@ -39,6 +40,28 @@ def report_problems(source: Source, err: TextIO) -> None:
         print(f"evtui: {prefix}{problem.message}", file=err, flush=True)
 
 
+def _write(out: TextIO, text: str) -> None:
+    try:
+        out.write(text)
+        out.flush()
+    except BrokenPipeError:
+        raise OutputClosed from None
+
+
+def _reader_gone(out: TextIO) -> bool:
+    """True when ``out`` is a pipe whose reader has gone (POLLERR on its write end).
+
+    A large write that the reader abandons half-way does not fail in CPython,
+    so an idle tail would otherwise only notice at its next event.
+    """
+    try:
+        poller = select.poll()
+        poller.register(out.fileno(), select.POLLERR)
+        return any(mask & select.POLLERR for _, mask in poller.poll(0))
+    except (OSError, ValueError, AttributeError):  # not a real file (tests, notebooks)
+        return False
+
+
 def run_tail(
     source: Source, options: TailOptions, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
@@ -64,11 +87,12 @@ def run_tail(
             if limit is not None and written + len(batch) >= limit:
                 batch = batch[: limit - written]
             if batch:
-                out.write("\n".join(map(render, batch)) + "\n")
-                out.flush()
+                _write(out, "\n".join(map(render, batch)) + "\n")
                 written += len(batch)
             if limit is not None and written >= limit:
                 break
+            if not batch and _reader_gone(out):
+                raise OutputClosed
         report_problems(source, err)
         if source.state is SourceState.FAILED:
             raise EvtuiError("reading stopped because of an error (see above)")
