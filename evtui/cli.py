@@ -8,12 +8,15 @@ import os
 import signal
 import sys
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from evtui import __version__
 from evtui.errors import EvtuiError, OutputClosed, UsageError
+
+if TYPE_CHECKING:
+    from evtui.config import ClientConfig
 
 app = typer.Typer(
     name="evtui",
@@ -33,7 +36,7 @@ class Connection:
     cluster: str | None = None
     x_options: list[str] = field(default_factory=list)
     config: str | None = None
-    timeout: float = 10.0
+    timeout: float | None = None  # seconds; None: the default of 10
 
     def merged(self, other: Connection) -> Connection:
         return Connection(
@@ -41,10 +44,14 @@ class Connection:
             cluster=other.cluster or self.cluster,
             x_options=[*self.x_options, *other.x_options],
             config=other.config or self.config,
-            timeout=other.timeout if other.timeout != 10.0 else self.timeout,
+            timeout=other.timeout or self.timeout,
         )
 
-    def client_config(self):  # noqa: ANN201 - keeps config imports lazy
+    @property
+    def wait(self) -> float:
+        return self.timeout or 10.0
+
+    def client_config(self) -> ClientConfig:
         from evtui.config import resolve_client_config
 
         return resolve_client_config(
@@ -79,8 +86,8 @@ ConfigOpt = Annotated[
     typer.Option("--config", help="Config file (default: $EVTUI_CONFIG or the user config dir)."),
 ]
 TimeoutOpt = Annotated[
-    float,
-    typer.Option("--timeout", min=0.1, help="Seconds to wait for the cluster to answer."),
+    float | None,
+    typer.Option("--timeout", min=0.1, help="Seconds to wait for the cluster to answer [10]."),
 ]
 
 
@@ -90,7 +97,7 @@ def _connection(
     cluster: str | None,
     x: list[str] | None,
     config: str | None,
-    timeout: float,
+    timeout: float | None,
 ) -> Connection:
     base = ctx.obj if isinstance(ctx.obj, Connection) else Connection()
     return base.merged(Connection(bootstrap, cluster, list(x or []), config, timeout))
@@ -109,7 +116,7 @@ def root(
     cluster: ClusterOpt = None,
     x: XOpt = None,
     config: ConfigOpt = None,
-    timeout: TimeoutOpt = 10.0,
+    timeout: TimeoutOpt = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log client activity to stderr.")
     ] = False,
@@ -190,7 +197,7 @@ def tail(
     cluster: ClusterOpt = None,
     x: XOpt = None,
     config: ConfigOpt = None,
-    timeout: TimeoutOpt = 10.0,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Print events from TOPICS to stdout (read-only: no consumer group is joined)."""
     from evtui.commands.tail import TailOptions, run_tail
@@ -213,7 +220,7 @@ def tail(
         topics,
         start,
         end,
-        timeout=conn.timeout,
+        timeout=conn.wait,
         refresh_interval=refresh_interval,
         include_internal=include_internal,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
@@ -148,11 +147,6 @@ class Event:
             if hname.lower() == wanted:
                 found = hvalue
         return found
-
-    def iter_headers_text(self) -> Iterator[tuple[str, str | bytes | None]]:
-        """Headers with values decoded as UTF-8 where possible, else bytes."""
-        for name, value in self.headers:
-            yield name, text_or_bytes(value)
 
 
 def text_or_bytes(data: bytes | None) -> str | bytes | None:

@@ -38,15 +38,6 @@ class Position:
     kind: Kind
     value: int = 0  # an offset, a count (TAIL) or epoch milliseconds (TIME)
 
-    def describe(self) -> str:
-        if self.kind is Kind.OFFSET:
-            return f"offset {self.value}"
-        if self.kind is Kind.TAIL:
-            return f"last {self.value}"
-        if self.kind is Kind.TIME:
-            return f"time {format_ms(self.value)}"
-        return self.kind.value
-
 
 BEGINNING = Position(Kind.BEGINNING)
 END = Position(Kind.END)

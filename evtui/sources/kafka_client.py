@@ -13,7 +13,6 @@ import uuid
 from collections import deque
 
 import confluent_kafka as ck
-from confluent_kafka.admin import AdminClient
 
 from evtui.config import ClientConfig
 from evtui.errors import ConnectionFailed, EvtuiError, UsageError
@@ -68,9 +67,6 @@ class ErrorCollector:
             self._errors.clear()
         return errors
 
-    def auth_error(self, errors: list[ck.KafkaError]) -> ck.KafkaError | None:
-        return next((e for e in errors if e.code() in _AUTH_CODES), None)
-
 
 class _ScrubbingLogger(logging.LoggerAdapter):
     """librdkafka's log lines, minus any secret, into the ``evtui.kafka`` logger."""
@@ -104,10 +100,6 @@ def make_consumer(
     # never joined and nothing is committed under it, so the broker never sees it.
     props["group.id"] = f"evtui-unjoined-{uuid.uuid4().hex[:12]}"
     return _create(ck.Consumer, props, config)
-
-
-def make_admin(config: ClientConfig, errors: ErrorCollector) -> AdminClient:
-    return _create(AdminClient, _base_properties(config, errors), config)
 
 
 def _create(factory: type, props: dict, config: ClientConfig) -> object:

@@ -264,3 +264,22 @@ def test_five_megabyte_message(kafka_bootstrap, new_topic, produce, evtui_cli):
     )
     assert [b64(r["key"]) for r in rows] == [b"big", b"after"]
     assert hashlib.sha256(b64(rows[0]["value"])).digest() == hashlib.sha256(big).digest()
+
+
+def test_connection_options_before_the_command(kafka_bootstrap, new_topic, produce, evtui_cli):
+    topic = new_topic()
+    produce(topic, [{"value": b"hello"}])
+    proc = evtui_cli(
+        "-b",
+        kafka_bootstrap,
+        "--timeout",
+        "5",
+        "tail",
+        topic,
+        "--from",
+        "beginning",
+        "--until",
+        "end",
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert proc.stdout.decode().rstrip().endswith("hello")
