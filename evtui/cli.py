@@ -258,9 +258,11 @@ def main() -> None:
         _quiet_exit(130)
     except (BrokenPipeError, OutputClosed):
         _quiet_exit(0)
-    except _click_exceptions() as exc:
-        _click_fail(exc)
+    except typer.Abort:
+        _quiet_exit(1)
     except Exception as exc:
+        if _is_usage_error(exc):
+            _fail(f"{exc.format_message()} (see --help)", exc.exit_code)
         if os.environ.get("EVTUI_DEBUG"):
             raise
         _fail(f"internal error: {type(exc).__name__}: {exc} (set EVTUI_DEBUG=1 for details)", 70)
@@ -288,19 +290,12 @@ def _quiet_exit(code: int) -> None:
     raise SystemExit(code)
 
 
-def _click_exceptions() -> tuple[type[BaseException], ...]:
-    import click
+def _is_usage_error(exc: Exception) -> bool:
+    """typer's own usage errors (bad option values, missing arguments).
 
-    return (click.exceptions.ClickException, click.exceptions.Abort, click.exceptions.Exit)
-
-
-def _click_fail(exc: BaseException) -> None:
-    import click
-
-    if isinstance(exc, click.exceptions.Exit):
-        raise SystemExit(exc.exit_code)
-    if isinstance(exc, click.exceptions.Abort):
-        _quiet_exit(130)
-    assert isinstance(exc, click.exceptions.ClickException)
-    exc.show()
-    raise SystemExit(exc.exit_code)
+    Recognised by interface: typer vendors click in recent versions and uses
+    the click package in older ones, so neither module can be imported here.
+    """
+    return callable(getattr(exc, "format_message", None)) and isinstance(
+        getattr(exc, "exit_code", None), int
+    )

@@ -82,3 +82,16 @@ def test_secret_in_bad_property_is_never_echoed(kafka_bootstrap, evtui_cli):
     )
     assert b"hunter2-secret" not in proc.stderr + proc.stdout
     assert_one_line_error(proc, "invalid Kafka client setting")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["tail"], "Missing argument"),
+        (["tail", "t", "--max-events", "0"], "--max-events"),
+        (["tail", "t", "--no-such-option"], "--no-such-option"),
+        (["no-such-command"], "no-such-command"),
+    ],
+)
+def test_usage_errors_are_one_line(evtui_cli, args, fragment):
+    assert_one_line_error(evtui_cli(*args), fragment, code=2)
