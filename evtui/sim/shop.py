@@ -1,0 +1,405 @@
+"""A simulated shop: orders flow through inventory, payment, shipping, notification.
+
+Deterministic for a seed: the simulator runs on its own timeline (``at_ms``
+since the start) and the runners map it to wall-clock time. Faults are
+injected at the configured rates and recorded in :class:`GroundTruth`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+from evtui.sim.conventions import encode
+from evtui.sim.model import Fault as _Fault
+from evtui.sim.model import (
+    FaultRates,
+    GroundTruth,
+    GroupSpec,
+    SimRecord,
+    TopicNames,
+)
+
+EVENTS_PER_FLOW = 5.6  # the average, for turning an event rate into a flow rate
+LATENESS_MS = 600_000  # how far back a time_backwards fault moves the event time
+SKUS = 40
+SEQUENCED = {"storefront", "inventory"}  # services that number events per key
+
+
+@dataclass(order=True)
+class _Pending:
+    at_ms: int
+    order: int
+    topic: str = field(compare=False)
+    service: str = field(compare=False)
+    key: str = field(compare=False)
+    event_id: str = field(compare=False)
+    event_type: str = field(compare=False)
+    correlation_id: str = field(compare=False)
+    causation_id: str | None = field(compare=False)
+    data: dict = field(compare=False)
+    produce: bool = field(compare=False, default=True)  # False: an orphan's missing cause
+
+
+def service_groups(topics: TopicNames) -> list[GroupSpec]:
+    """Each service consumes as its own group; shipping is slow, notification stoppable."""
+    return [
+        GroupSpec("inventory-service", (topics.orders, topics.payments)),
+        GroupSpec("payment-service", (topics.inventory,)),
+        GroupSpec("shipping-service", (topics.payments,), per_record_ms=4.0, slow=True),
+        GroupSpec("storefront-service", (topics.inventory, topics.shipments)),
+        GroupSpec("notification-service", (topics.orders,), stoppable=True),
+    ]
+
+
+class ShopSimulator:
+    """Yields the shop's records in time order, forever (take what you need)."""
+
+    def __init__(
+        self,
+        seed: int = 0,
+        rate: float = 50.0,
+        faults: FaultRates | None = None,
+        topics: TopicNames | None = None,
+        start_ms: int = 1_767_225_600_000,  # 2026-01-01T00:00:00Z
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be > 0")
+        self.rng = random.Random(seed)
+        self.rate = rate
+        self.faults = faults or FaultRates()
+        self.topics = topics or TopicNames()
+        self.start_ms = start_ms
+        self.truth = GroundTruth()
+        self.groups = service_groups(self.topics)
+        self._heap: list[_Pending] = []
+        self._order = 0
+        self._flows = 0
+        self._next_flow_ms = 0.0
+        self._sequences: dict[tuple[str, str], int] = {}
+        self._last_time: dict[tuple[str, str], int] = {}
+
+    # -- ids ----------------------------------------------------------------------------------
+
+    def _uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def _hex32(self) -> str:
+        return f"{self.rng.getrandbits(128):032x}"
+
+    # -- the timeline -------------------------------------------------------------------------
+
+    def records(self) -> Iterator[SimRecord]:
+        flow_gap = 1000.0 / (self.rate / EVENTS_PER_FLOW)
+        while True:
+            while not self._heap or self._heap[0].at_ms > self._next_flow_ms:
+                self._start_flow(int(self._next_flow_ms))
+                self._next_flow_ms += flow_gap * self.rng.uniform(0.5, 1.5)
+            yield from self._emit(heapq.heappop(self._heap))
+
+    def take(self, count: int) -> list[SimRecord]:
+        it = self.records()
+        return [next(it) for _ in range(count)]
+
+    def _schedule(self, at_ms: int, **fields: object) -> _Pending:
+        self._order += 1
+        pending = _Pending(at_ms, self._order, **fields)  # type: ignore[arg-type]
+        heapq.heappush(self._heap, pending)
+        return pending
+
+    # -- flows --------------------------------------------------------------------------------
+
+    def _hop(self) -> int:
+        return self.rng.randint(5, 80)
+
+    def _start_flow(self, t0: int) -> None:
+        self._flows += 1
+        t = self.topics
+        corr = self._hex32()
+        order = f"order-{self._flows:06d}"
+        customer = f"cust-{self.rng.randrange(500):04d}"
+        sku = f"sku-{self.rng.randrange(SKUS):03d}"
+        qty = self.rng.randint(1, 3)
+        amount = round(self.rng.uniform(5, 500), 2)
+        outcome = self.rng.random()
+        steps: list[tuple[str, str, str, str, dict]] = [
+            (
+                t.orders,
+                "storefront",
+                order,
+                "OrderPlaced",
+                {
+                    "orderId": order,
+                    "customerId": customer,
+                    "sku": sku,
+                    "quantity": qty,
+                    "amount": amount,
+                    "currency": "EUR",
+                },
+            ),
+        ]
+        if outcome < 0.05:
+            steps += [
+                (t.inventory, "inventory", sku, "StockUnavailable", {"sku": sku, "orderId": order}),
+                (
+                    t.orders,
+                    "storefront",
+                    order,
+                    "OrderCancelled",
+                    {"orderId": order, "reason": "out of stock"},
+                ),
+            ]
+        elif outcome < 0.15:
+            steps += [
+                (
+                    t.inventory,
+                    "inventory",
+                    sku,
+                    "StockReserved",
+                    {"sku": sku, "orderId": order, "quantity": qty},
+                ),
+                (
+                    t.payments,
+                    "payment",
+                    order,
+                    "PaymentDeclined",
+                    {
+                        "orderId": order,
+                        "amount": amount,
+                        "currency": "EUR",
+                        "reason": "card declined",
+                    },
+                ),
+                (
+                    t.inventory,
+                    "inventory",
+                    sku,
+                    "StockReleased",
+                    {"sku": sku, "orderId": order, "quantity": qty},
+                ),
+                (
+                    t.orders,
+                    "storefront",
+                    order,
+                    "OrderCancelled",
+                    {"orderId": order, "reason": "payment declined"},
+                ),
+            ]
+        else:
+            steps += [
+                (
+                    t.inventory,
+                    "inventory",
+                    sku,
+                    "StockReserved",
+                    {"sku": sku, "orderId": order, "quantity": qty},
+                ),
+                (
+                    t.payments,
+                    "payment",
+                    order,
+                    "PaymentAuthorized",
+                    {"orderId": order, "amount": amount, "currency": "EUR"},
+                ),
+                (
+                    t.shipments,
+                    "shipping",
+                    order,
+                    "ShipmentCreated",
+                    {"orderId": order, "shipmentId": f"ship-{self._flows:06d}", "carrier": "DHL"},
+                ),
+                (t.orders, "storefront", order, "OrderShipped", {"orderId": order}),
+            ]
+        steps.append(
+            (
+                t.notifications,
+                "notification",
+                customer,
+                "NotificationSent",
+                {"customerId": customer, "orderId": order, "channel": "email"},
+            )
+        )
+        self._schedule_flow(t0, corr, steps)
+
+    def _schedule_flow(self, t0: int, corr: str, steps: list) -> None:
+        pendings: list[_Pending] = []
+        at, cause = t0, None
+        for topic, service, key, etype, data in steps:
+            pendings.append(
+                self._schedule(
+                    at,
+                    topic=topic,
+                    service=service,
+                    key=key,
+                    event_id=self._uuid(),
+                    event_type=etype,
+                    correlation_id=corr,
+                    causation_id=cause,
+                    data=data,
+                )
+            )
+            cause = pendings[-1].event_id
+            at += self._hop()
+        self.truth.flows[corr] = [p.event_id for p in pendings]
+        self._maybe_orphan(pendings)
+        self._maybe_cause_after_effect(pendings)
+
+    def _maybe_orphan(self, pendings: list[_Pending]) -> None:
+        """Drop a middle event: its effect references a cause that never appears."""
+        if len(pendings) < 4 or self.rng.random() >= self.faults.orphan:
+            return
+        missing, effect = pendings[-3], pendings[-2]
+        missing.produce = False
+        self.truth.flows[missing.correlation_id].remove(missing.event_id)
+        self.truth.faults.append(
+            _Fault(
+                "orphan",
+                effect.topic,
+                effect.key,
+                (effect.event_id, missing.event_id),
+                f"{effect.event_type} names cause {missing.event_id}, which is never produced",
+            )
+        )
+
+    def _maybe_cause_after_effect(self, pendings: list[_Pending]) -> None:
+        """Produce an effect before its cause (the inventory -> payment hop)."""
+        if len(pendings) < 4 or self.rng.random() >= self.faults.cause_after_effect:
+            return
+        cause, effect = pendings[1], pendings[2]
+        if not (cause.produce and effect.produce):
+            return
+        root = pendings[0].at_ms  # stay after the flow's first event
+        effect.at_ms = cause.at_ms - self.rng.randint(1, max(1, cause.at_ms - root))
+        heapq.heapify(self._heap)
+        self.truth.faults.append(
+            _Fault(
+                "cause_after_effect",
+                effect.topic,
+                effect.key,
+                (effect.event_id, cause.event_id),
+                f"{effect.event_type} produced {cause.at_ms - effect.at_ms} ms before its cause "
+                f"{cause.event_type}",
+            )
+        )
+
+    # -- emission: sequences, encoding, emission-time faults ---------------------------------
+
+    def _emit(self, p: _Pending) -> Iterator[SimRecord]:
+        if not p.produce:
+            return
+        if p.service == "inventory" and self.rng.random() < self.faults.out_of_order:
+            yield from self._out_of_order_pair(p)
+        record = self._record(p)
+        if (
+            p.service == "storefront"
+            and (record.sequence or 0) >= 2
+            and self.rng.random() < self.faults.time_backwards
+        ):
+            record = self._backwards(p, record)
+        yield self._count(record)
+        if self.rng.random() < self.faults.duplicate:
+            self.truth.faults.append(
+                _Fault(
+                    "duplicate",
+                    record.topic,
+                    record.key.decode(),
+                    (record.event_id,),
+                    f"{record.event_type} produced twice",
+                )
+            )
+            yield self._count(replace(record, at_ms=record.at_ms + self.rng.randint(1, 30)))
+
+    def _count(self, record: SimRecord) -> SimRecord:
+        self.truth.emitted += 1
+        self.truth.events.setdefault(record.event_id, record)
+        return record
+
+    def _next_sequence(self, topic: str, key: str) -> int:
+        seq = self._sequences.get((topic, key), 0) + 1
+        self._sequences[(topic, key)] = seq
+        return seq
+
+    def _record(
+        self, p: _Pending, event_time_ms: int | None = None, sequence: int | None = None
+    ) -> SimRecord:
+        if sequence is None and p.service in SEQUENCED:
+            sequence = self._next_sequence(p.topic, p.key)
+        data = dict(p.data)
+        if sequence is not None:
+            data["sequence" if p.service == "storefront" else "version"] = sequence
+        when = self.start_ms + (p.at_ms if event_time_ms is None else event_time_ms)
+        value, headers = encode(
+            p.service,
+            event_id=p.event_id,
+            event_type=p.event_type,
+            correlation_id=p.correlation_id,
+            causation_id=p.causation_id,
+            event_time_ms=when,
+            subject=p.key,
+            data=data,
+        )
+        return SimRecord(
+            p.at_ms,
+            p.topic,
+            p.key.encode(),
+            value,
+            headers,
+            p.event_id,
+            p.event_type,
+            p.service,
+            p.correlation_id,
+            p.causation_id,
+            when,
+            sequence,
+        )
+
+    def _backwards(self, p: _Pending, record: SimRecord) -> SimRecord:
+        moved = self._record(p, event_time_ms=p.at_ms - LATENESS_MS, sequence=record.sequence)
+        self.truth.faults.append(
+            _Fault(
+                "time_backwards",
+                record.topic,
+                p.key,
+                (p.event_id,),
+                f"{p.event_type} claims a time {LATENESS_MS // 1000} s before its predecessor",
+            )
+        )
+        return moved
+
+    def _out_of_order_pair(self, p: _Pending) -> Iterator[SimRecord]:
+        """Two stock adjustments of one SKU, the later version delivered first."""
+        first, second = (
+            _Pending(
+                p.at_ms,
+                0,
+                p.topic,
+                "inventory",
+                p.key,
+                self._uuid(),
+                "StockAdjusted",
+                self._hex32(),
+                None,
+                {"sku": p.key, "delta": self.rng.randint(1, 20)},
+            )
+            for _ in range(2)
+        )
+        v1 = self._next_sequence(p.topic, p.key)
+        v2 = self._next_sequence(p.topic, p.key)
+        late = self._record(second, sequence=v2)
+        early = self._record(first, sequence=v1)
+        for rec in (late, early):
+            self.truth.flows[rec.correlation_id] = [rec.event_id]
+        self.truth.faults.append(
+            _Fault(
+                "out_of_order",
+                p.topic,
+                p.key,
+                (late.event_id, early.event_id),
+                f"version {v2} delivered before version {v1}",
+            )
+        )
+        yield self._count(late)
+        yield self._count(early)
