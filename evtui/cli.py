@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -233,6 +234,96 @@ def tail(
         format=format_, raw=raw, headers=headers, max_events=max_events, filter=flt
     )
     run_tail(source, options)
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    headless: Annotated[
+        bool,
+        typer.Option(
+            "--headless", help="Only generate traffic on the cluster (for load and tests)."
+        ),
+    ] = False,
+    rate: Annotated[float, typer.Option("--rate", help="Events per second.")] = 50.0,
+    duration: Annotated[
+        str | None,
+        typer.Option("--duration", "-d", help="How long to run (20s, 5m); default: until Ctrl-C."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same flows.")] = 0,
+    partitions: Annotated[
+        int, typer.Option("--partitions", min=1, max=1000, help="Partitions per topic.")
+    ] = 3,
+    topic_prefix: Annotated[
+        str, typer.Option("--topic-prefix", help="Prefix for the demo's topic names.")
+    ] = "",
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fault",
+            help="KIND=RATE for out_of_order, duplicate, orphan, cause_after_effect, "
+            "time_backwards (repeatable).",
+        ),
+    ] = None,
+    no_faults: Annotated[bool, typer.Option("--no-faults", help="Inject no faults.")] = False,
+    stop_group_after: Annotated[
+        str | None,
+        typer.Option(
+            "--stop-group-after",
+            help="When notification-service stops consuming (default: half the duration, or 60s).",
+        ),
+    ] = None,
+    truth: Annotated[
+        Path | None,
+        typer.Option(
+            "--truth", help="Write the ground truth (flows, injected faults) as JSON here."
+        ),
+    ] = None,
+    format_: Annotated[str, typer.Option("--format", "-F", help="text or json.")] = "text",
+    bootstrap: BootstrapOpt = None,
+    cluster: ClusterOpt = None,
+    x: XOpt = None,
+    config: ConfigOpt = None,
+    timeout: TimeoutOpt = None,
+) -> None:
+    """A simulated event-driven shop: in-process by default, or on a real cluster."""
+    from evtui.commands.demo import (
+        DemoOptions,
+        parse_duration_s,
+        parse_faults,
+        parse_rate,
+        run_in_process,
+        run_on_cluster,
+    )
+    from evtui.commands.tail import TailOptions
+    from evtui.plugins import load_plugins
+
+    if format_ not in ("text", "json"):
+        raise UsageError(f"invalid --format '{format_}': expected text or json")
+    options = DemoOptions(
+        seed=seed,
+        rate=parse_rate(rate),
+        duration_s=parse_duration_s(duration, "--duration") if duration else None,
+        partitions=partitions,
+        topic_prefix=topic_prefix,
+        faults=parse_faults(list(fault or []), no_faults),
+        truth=truth,
+        headless=headless,
+        stop_group_after_s=(
+            parse_duration_s(stop_group_after, "--stop-group-after") if stop_group_after else None
+        ),
+    )
+    load_plugins()
+    tail_options = TailOptions(format=format_)
+    conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
+    if not (conn.bootstrap or conn.cluster or conn.x_options):
+        if headless:
+            raise UsageError(
+                "--headless generates traffic on a cluster: give --bootstrap-servers or --cluster"
+            )
+        run_in_process(options, tail_options)
+        return
+    run_on_cluster(options, conn.client_config(), conn.wait, tail_options)
 
 
 @app.command()

@@ -80,7 +80,8 @@ class ShopSimulator:
         self._flows = 0
         self._next_flow_ms = 0.0
         self._sequences: dict[tuple[str, str], int] = {}
-        self._last_time: dict[tuple[str, str], int] = {}
+        # faults decided when a flow is built count once the event completing them is emitted
+        self._pending_faults: dict[str, _Fault] = {}
 
     # -- ids ----------------------------------------------------------------------------------
 
@@ -92,12 +93,15 @@ class ShopSimulator:
 
     # -- the timeline -------------------------------------------------------------------------
 
-    def records(self) -> Iterator[SimRecord]:
+    def records(self, until_ms: int | None = None) -> Iterator[SimRecord]:
+        """Records in time order; with ``until_ms``, none scheduled after it."""
         flow_gap = 1000.0 / (self.rate / EVENTS_PER_FLOW)
         while True:
             while not self._heap or self._heap[0].at_ms > self._next_flow_ms:
                 self._start_flow(int(self._next_flow_ms))
                 self._next_flow_ms += flow_gap * self.rng.uniform(0.5, 1.5)
+            if until_ms is not None and self._heap[0].at_ms > until_ms:
+                return  # stop before emitting: the truth counts only what was yielded
             yield from self._emit(heapq.heappop(self._heap))
 
     def take(self, count: int) -> list[SimRecord]:
@@ -243,7 +247,6 @@ class ShopSimulator:
             )
             cause = pendings[-1].event_id
             at += self._hop()
-        self.truth.flows[corr] = [p.event_id for p in pendings]
         self._maybe_orphan(pendings)
         self._maybe_cause_after_effect(pendings)
 
@@ -253,15 +256,12 @@ class ShopSimulator:
             return
         missing, effect = pendings[-3], pendings[-2]
         missing.produce = False
-        self.truth.flows[missing.correlation_id].remove(missing.event_id)
-        self.truth.faults.append(
-            _Fault(
-                "orphan",
-                effect.topic,
-                effect.key,
-                (effect.event_id, missing.event_id),
-                f"{effect.event_type} names cause {missing.event_id}, which is never produced",
-            )
+        self._pending_faults[effect.event_id] = _Fault(
+            "orphan",
+            effect.topic,
+            effect.key,
+            (effect.event_id, missing.event_id),
+            f"{effect.event_type} names cause {missing.event_id}, which is never produced",
         )
 
     def _maybe_cause_after_effect(self, pendings: list[_Pending]) -> None:
@@ -274,15 +274,13 @@ class ShopSimulator:
         root = pendings[0].at_ms  # stay after the flow's first event
         effect.at_ms = cause.at_ms - self.rng.randint(1, max(1, cause.at_ms - root))
         heapq.heapify(self._heap)
-        self.truth.faults.append(
-            _Fault(
-                "cause_after_effect",
-                effect.topic,
-                effect.key,
-                (effect.event_id, cause.event_id),
-                f"{effect.event_type} produced {cause.at_ms - effect.at_ms} ms before its cause "
-                f"{cause.event_type}",
-            )
+        self._pending_faults[cause.event_id] = _Fault(
+            "cause_after_effect",
+            effect.topic,
+            effect.key,
+            (effect.event_id, cause.event_id),
+            f"{effect.event_type} produced {cause.at_ms - effect.at_ms} ms before its cause "
+            f"{cause.event_type}",
         )
 
     # -- emission: sequences, encoding, emission-time faults ---------------------------------
@@ -314,7 +312,12 @@ class ShopSimulator:
 
     def _count(self, record: SimRecord) -> SimRecord:
         self.truth.emitted += 1
-        self.truth.events.setdefault(record.event_id, record)
+        if record.event_id not in self.truth.events:
+            self.truth.events[record.event_id] = record
+            self.truth.flows.setdefault(record.correlation_id, []).append(record.event_id)
+            fault = self._pending_faults.pop(record.event_id, None)
+            if fault is not None:
+                self.truth.faults.append(fault)
         return record
 
     def _next_sequence(self, topic: str, key: str) -> int:
@@ -390,8 +393,6 @@ class ShopSimulator:
         v2 = self._next_sequence(p.topic, p.key)
         late = self._record(second, sequence=v2)
         early = self._record(first, sequence=v1)
-        for rec in (late, early):
-            self.truth.flows[rec.correlation_id] = [rec.event_id]
         self.truth.faults.append(
             _Fault(
                 "out_of_order",

@@ -81,7 +81,7 @@ class _ScrubbingLogger(logging.LoggerAdapter):
             self.logger.log(level, self._config.scrub(text))
 
 
-def _base_properties(config: ClientConfig, errors: ErrorCollector) -> dict:
+def client_properties(config: ClientConfig, errors: ErrorCollector) -> dict:
     props: dict = dict(config.to_librdkafka())
     props.setdefault("client.id", "evtui")
     props["error_cb"] = errors
@@ -93,7 +93,7 @@ def make_consumer(
     config: ClientConfig, errors: ErrorCollector, extra: dict | None = None
 ) -> ck.Consumer:
     """A consumer that can only be assigned partitions and never commits."""
-    props = {**CONSUMER_DEFAULTS, **_base_properties(config, errors)}
+    props = {**CONSUMER_DEFAULTS, **client_properties(config, errors)}
     props.update(extra or {})
     props.update(READ_ONLY_CONSUMER)
     # The Python client insists on a group.id even for assign(); this one is

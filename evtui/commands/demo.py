@@ -1,0 +1,177 @@
+"""``evtui demo``: the simulated shop, in-process or on a real cluster."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from evtui.config import ClientConfig
+from evtui.core.positions import END, now_ms, parse_duration_ms
+from evtui.errors import UsageError
+from evtui.sim.model import FAULT_KINDS, FaultRates, TopicNames
+from evtui.sim.shop import ShopSimulator
+
+
+@dataclass
+class DemoOptions:
+    seed: int = 0
+    rate: float = 50.0
+    duration_s: float | None = None
+    partitions: int = 3
+    topic_prefix: str = ""
+    faults: FaultRates = field(default_factory=FaultRates)
+    truth: Path | None = None
+    headless: bool = False
+    stop_group_after_s: float | None = None
+
+
+def parse_duration_s(text: str, option: str) -> float:
+    """``20s``, ``5m``, ``1h30m`` or plain seconds; must be > 0."""
+    ms = parse_duration_ms(text)
+    if ms is None:
+        try:
+            ms = int(float(text) * 1000)
+        except ValueError:
+            raise UsageError(
+                f"invalid {option} '{text}': expected a duration such as 20s, 5m "
+                "or a number of seconds"
+            ) from None
+    if ms <= 0:
+        raise UsageError(f"invalid {option} '{text}': must be more than 0")
+    return ms / 1000
+
+
+def parse_rate(value: float) -> float:
+    if not value > 0 or value > 1_000_000:
+        raise UsageError(f"invalid --rate {value:g}: expected events/s between 0 and 1000000")
+    return value
+
+
+def parse_faults(items: list[str], off: bool) -> FaultRates:
+    """``--fault duplicate=0.05`` (repeatable); ``--no-faults`` turns them all off."""
+    rates = {
+        f.name: getattr(FaultRates.none() if off else FaultRates(), f.name)
+        for f in fields(FaultRates)
+    }
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or name not in rates:
+            raise UsageError(
+                f"invalid --fault '{item}': expected KIND=RATE with KIND one of "
+                f"{', '.join(FAULT_KINDS)}"
+            )
+        try:
+            rate = float(value)
+        except ValueError:
+            rate = -1.0
+        if not 0 <= rate <= 1:
+            raise UsageError(f"invalid --fault '{item}': RATE is a probability from 0 to 1")
+        rates[name] = rate
+    return FaultRates(**rates)
+
+
+def topic_names(prefix: str) -> TopicNames:
+    base = TopicNames()
+    return TopicNames(**{f.name: prefix + getattr(base, f.name) for f in fields(TopicNames)})
+
+
+def make_simulator(options: DemoOptions, start_ms: int | None = None) -> ShopSimulator:
+    return ShopSimulator(
+        seed=options.seed,
+        rate=options.rate,
+        faults=options.faults,
+        topics=topic_names(options.topic_prefix),
+        start_ms=now_ms() if start_ms is None else start_ms,
+    )
+
+
+def write_truth(sim: ShopSimulator, path: Path | None) -> None:
+    if path is not None:
+        path.write_text(json.dumps(sim.truth.to_json(), indent=1) + "\n")
+
+
+def summary(sim: ShopSimulator) -> str:
+    kinds: dict[str, int] = {}
+    for fault in sim.truth.faults:
+        kinds[fault.kind] = kinds.get(fault.kind, 0) + 1
+    faults = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) or "none"
+    return (
+        f"evtui demo: {sim.truth.emitted} records in {len(sim.truth.flows)} flows; "
+        f"injected faults: {faults}"
+    )
+
+
+def run_in_process(options: DemoOptions, tail_options: object) -> None:
+    """No cluster: the simulator is the source; print the live stream like tail does."""
+    from evtui.commands.tail import run_tail
+    from evtui.sources.demo import DemoSource
+
+    sim = make_simulator(options)
+    duration = None if options.duration_s is None else int(options.duration_s * 1000)
+    after = None if options.stop_group_after_s is None else int(options.stop_group_after_s * 1000)
+    source = DemoSource(
+        sim, partitions=options.partitions, duration_ms=duration, stop_group_after_ms=after
+    )
+    try:
+        run_tail(source, tail_options)  # type: ignore[arg-type]
+    finally:
+        write_truth(sim, options.truth)
+        print(summary(sim), file=sys.stderr)
+
+
+def run_on_cluster(
+    options: DemoOptions, config: ClientConfig, timeout: float, tail_options: object
+) -> None:
+    """A real cluster: create topics, run the groups, produce; tail unless headless."""
+    from evtui.commands.tail import run_tail
+    from evtui.sim.kafka_load import DemoLoad
+    from evtui.sources.kafka import KafkaSource
+
+    sim = make_simulator(options)
+    stop_after = options.stop_group_after_s
+    if stop_after is None and options.duration_s is not None:
+        stop_after = options.duration_s / 2
+    load = DemoLoad(
+        config,
+        sim,
+        partitions=options.partitions,
+        timeout=timeout,
+        stop_group_after_s=stop_after if stop_after is not None else 60.0,
+    )
+    created = load.ensure_topics()
+    if created:
+        print(f"evtui demo: created topics {', '.join(created)}", file=sys.stderr)
+    load.start_groups()
+    try:
+        if options.headless:
+            load.produce(options.duration_s)
+        else:
+            source = KafkaSource(config, sim.topics.all(), END, timeout=timeout).open()
+            failure: list[BaseException] = []
+            producer = threading.Thread(
+                target=_produce_then_stop,
+                daemon=True,
+                args=(load, options.duration_s, source, failure),
+            )
+            producer.start()
+            run_tail(source, tail_options)  # type: ignore[arg-type]
+            if failure:
+                raise failure[0]
+    finally:
+        load.stop()
+        write_truth(sim, options.truth)
+        print(summary(sim), file=sys.stderr)
+
+
+def _produce_then_stop(
+    load: object, duration_s: float | None, source: object, failure: list[BaseException]
+) -> None:
+    try:
+        load.produce(duration_s)  # type: ignore[attr-defined]
+    except BaseException as exc:  # handed to the main thread, which reports it
+        failure.append(exc)
+    finally:
+        source.stop()  # type: ignore[attr-defined]

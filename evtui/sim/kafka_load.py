@@ -1,0 +1,194 @@
+"""Run the simulated shop on a real cluster: topics, traffic and consumer groups.
+
+The only part of evtui that writes to a cluster besides replay, and only when
+the user runs ``evtui demo`` against one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import confluent_kafka as ck
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from evtui.config import ClientConfig
+from evtui.errors import EvtuiError
+from evtui.sim.model import GroupSpec
+from evtui.sim.shop import ShopSimulator
+from evtui.sources.kafka_client import (
+    ErrorCollector,
+    client_properties,
+    connect_failure,
+    kafka_error_text,
+)
+
+SLOW_WAVE_S = 10.0  # the slow group alternates slow and catching-up phases this long
+
+
+@dataclass
+class LoadStats:
+    produced: int = 0
+    failed: int = 0
+    consumed: dict[str, int] = field(default_factory=dict)
+    stopped_groups: list[str] = field(default_factory=list)
+
+
+def _props(config: ClientConfig, errors: ErrorCollector) -> dict:
+    props = client_properties(config, errors)  # scrubbing logger, error callback
+    props["client.id"] = config.properties.get("client.id", "evtui-demo")
+    return props
+
+
+class DemoLoad:
+    """Creates the topics, produces the simulator's records and runs its groups."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        sim: ShopSimulator,
+        *,
+        partitions: int = 3,
+        timeout: float = 10.0,
+        stop_group_after_s: float | None = None,
+    ) -> None:
+        self.config = config
+        self.sim = sim
+        self.partitions = partitions
+        self.timeout = timeout
+        self.stop_group_after_s = stop_group_after_s
+        self.stats = LoadStats()
+        self._errors = ErrorCollector(config)
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    # -- topics -------------------------------------------------------------------------------
+
+    def ensure_topics(self) -> list[str]:
+        """Create missing topics; refuse ones that exist with another partition count."""
+        admin = AdminClient(_props(self.config, self._errors))
+        try:
+            metadata = admin.list_topics(timeout=self.timeout)
+        except ck.KafkaException as exc:
+            admin.poll(0)
+            raise connect_failure(self.config, self._errors.drain(), exc, self.timeout) from None
+        wanted = self.sim.topics.all()
+        for name in wanted:
+            topic = metadata.topics.get(name)
+            if topic is not None and len(topic.partitions) != self.partitions:
+                raise EvtuiError(
+                    f"topic '{name}' exists with {len(topic.partitions)} partition(s), the demo "
+                    f"uses {self.partitions}: pass --partitions {len(topic.partitions)} or "
+                    "other topic names (--topic-prefix)"
+                )
+        missing = [n for n in wanted if n not in metadata.topics]
+        if missing:
+            futures = admin.create_topics(
+                [NewTopic(n, self.partitions, 1) for n in missing], operation_timeout=self.timeout
+            )
+            for name, future in futures.items():
+                try:
+                    future.result(timeout=self.timeout + 5)
+                except ck.KafkaException as exc:
+                    if exc.args[0].code() != ck.KafkaError.TOPIC_ALREADY_EXISTS:
+                        raise EvtuiError(
+                            f"cannot create topic '{name}': {kafka_error_text(self.config, exc)}"
+                        ) from None
+        return missing
+
+    # -- consumer groups ----------------------------------------------------------------------
+
+    def start_groups(self) -> None:
+        for spec in self.sim.groups:
+            thread = threading.Thread(
+                target=self._run_group, args=(spec,), name=f"demo-{spec.name}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def _run_group(self, spec: GroupSpec) -> None:
+        props = _props(self.config, ErrorCollector(self.config))
+        props.update(
+            {"group.id": spec.name, "auto.offset.reset": "earliest", "enable.auto.commit": "false"}
+        )
+        consumer = ck.Consumer(props)
+        consumer.subscribe(list(spec.topics))
+        started = time.monotonic()
+        self.stats.consumed[spec.name] = 0
+        try:
+            while not self._stop.is_set():
+                if (
+                    spec.stoppable
+                    and self.stop_group_after_s is not None
+                    and time.monotonic() - started >= self.stop_group_after_s
+                ):
+                    self.stats.stopped_groups.append(spec.name)
+                    return
+                messages = [m for m in consumer.consume(200, 0.2) if m.error() is None]
+                if not messages:
+                    continue
+                self._process(spec, len(messages), started)
+                self.stats.consumed[spec.name] += len(messages)
+                consumer.commit(asynchronous=False)
+        except ck.KafkaException:
+            pass  # the cluster went away: the producer side reports it
+        finally:
+            consumer.close()
+
+    def _process(self, spec: GroupSpec, count: int, started: float) -> None:
+        """Simulated work: the slow group is slow in waves, so its lag grows then recovers."""
+        if not spec.slow:
+            return
+        phase = int((time.monotonic() - started) / SLOW_WAVE_S) % 2
+        if phase == 0:
+            self._stop.wait(count * spec.per_record_ms / 1000)
+
+    # -- traffic ------------------------------------------------------------------------------
+
+    def produce(
+        self, duration_s: float | None, on_record: Callable[[int], None] | None = None
+    ) -> None:
+        """Produce in real time until ``duration_s`` (None: until stop())."""
+        props = _props(self.config, self._errors)
+        props.update({"enable.idempotence": "true", "acks": "all", "linger.ms": "5"})
+        producer = ck.Producer(props)
+        t0 = time.monotonic()
+        limit_ms = None if duration_s is None else int(duration_s * 1000)
+
+        def delivered(err: ck.KafkaError | None, _msg: ck.Message) -> None:
+            if err is None:
+                self.stats.produced += 1
+            else:
+                self.stats.failed += 1
+
+        try:
+            for record in self.sim.records(until_ms=limit_ms):
+                if self._stop.is_set():
+                    break
+                delay = t0 + record.at_ms / 1000 - time.monotonic()
+                if delay > 0 and self._stop.wait(delay):
+                    break
+                producer.produce(
+                    record.topic,
+                    record.value,
+                    record.key,
+                    headers=list(record.headers),
+                    on_delivery=delivered,
+                )
+                producer.poll(0)
+                if on_record is not None:
+                    on_record(self.sim.truth.emitted)
+        finally:
+            remaining = producer.flush(30)
+            self.stats.failed += remaining
+        if self.stats.failed:
+            errors = self._errors.drain()
+            detail = kafka_error_text(self.config, errors[-1]) if errors else "delivery failed"
+            raise EvtuiError(f"{self.stats.failed} demo record(s) were not delivered: {detail}")
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=15)

@@ -1,0 +1,196 @@
+"""``evtui demo`` on the real broker: read back exactly what the ground truth says."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections import defaultdict
+
+import pytest
+
+from evtui.sim.model import Headers
+from tests.unit.test_sim import ids
+
+pytestmark = pytest.mark.kafka
+
+TOPICS = ("orders", "payments", "inventory", "shipments", "notifications")
+FAULTS = [
+    "--fault",
+    "out_of_order=0.05",
+    "--fault",
+    "duplicate=0.05",
+    "--fault",
+    "orphan=0.08",
+    "--fault",
+    "cause_after_effect=0.08",
+    "--fault",
+    "time_backwards=0.1",
+]
+
+
+class Rec:
+    """A record read back through ``evtui tail --raw``, shaped like a SimRecord for ids()."""
+
+    def __init__(self, row: dict) -> None:
+        self.topic = row["topic"]
+        self.partition = row["partition"]
+        self.offset = row["offset"]
+        self.timestamp = row["timestamp"]
+        self.key = base64.b64decode(row["key"])
+        self.value = base64.b64decode(row["value"])
+        self.headers: Headers = tuple((n, base64.b64decode(v)) for n, v in row["headers"])
+
+
+def run_demo(evtui_cli, bootstrap, tmp_path, prefix, seed=7):
+    truth = tmp_path / f"{prefix}truth.json"
+    proc = evtui_cli(
+        "demo",
+        "--headless",
+        "-b",
+        bootstrap,
+        "--duration",
+        "6s",
+        "--rate",
+        "250",
+        "--seed",
+        str(seed),
+        "--partitions",
+        "2",
+        "--topic-prefix",
+        prefix,
+        "--truth",
+        str(truth),
+        *FAULTS,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = []
+    for topic in TOPICS:
+        out = evtui_cli(
+            "tail",
+            prefix + topic,
+            "-b",
+            bootstrap,
+            "--from",
+            "beginning",
+            "--until",
+            "end",
+            "--format",
+            "json",
+            "--raw",
+        )
+        assert out.returncode == 0, out.stderr.decode()
+        rows += [Rec(json.loads(line)) for line in out.stdout.decode().splitlines()]
+    return json.loads(truth.read_text()), rows
+
+
+@pytest.fixture
+def prefix(admin):
+    p = f"demo-{uuid.uuid4().hex[:6]}-"
+    yield p
+    admin.delete_topics([p + t for t in TOPICS])
+
+
+def test_headless_demo_matches_ground_truth(kafka_bootstrap, evtui_cli, tmp_path, prefix, admin):
+    truth, rows = run_demo(evtui_cli, kafka_bootstrap, tmp_path, prefix)
+    assert len(rows) == truth["emitted"] > 1000
+
+    # every event is on its topic, with the ids the truth says, in its convention
+    seen = defaultdict(list)
+    for r in rows:
+        event_id, corr, cause = ids(r)
+        seen[event_id].append(r)
+        expected = truth["events"][event_id]
+        assert (
+            prefix + expected["topic"].removeprefix(prefix),
+            expected["correlation_id"],
+            expected["causation_id"],
+        ) == (r.topic, corr, cause)
+        assert r.key.decode() == expected["key"]
+    for corr, event_ids in truth["flows"].items():
+        for event_id in event_ids:
+            assert event_id in seen, f"flow {corr} lost {event_id}"
+
+    faults = defaultdict(list)
+    for f in truth["faults"]:
+        faults[f["kind"]].append(f["event_ids"])
+    assert set(faults) == {
+        "out_of_order",
+        "duplicate",
+        "orphan",
+        "cause_after_effect",
+        "time_backwards",
+    }
+    # duplicates: the same event at two offsets, byte for byte
+    for (event_id,) in faults["duplicate"]:
+        first, second = seen[event_id]
+        assert (first.value, first.headers) == (second.value, second.headers)
+        assert first.offset != second.offset
+    # out of order: the later version sits at the earlier offset of the same partition
+    for late_id, early_id in faults["out_of_order"]:
+        late, early = seen[late_id][0], seen[early_id][0]
+        assert late.partition == early.partition and late.offset < early.offset
+        assert json.loads(late.value)["version"] == json.loads(early.value)["version"] + 1
+    # orphans: the named cause never reaches any topic
+    for _effect, missing in faults["orphan"]:
+        assert missing not in seen
+    # effects produced before their causes
+    for effect_id, cause_id in faults["cause_after_effect"]:
+        assert seen[effect_id][0].timestamp <= seen[cause_id][0].timestamp
+
+    # the services' consumer groups exist and committed offsets
+    groups = {g.group_id for g in admin.list_consumer_groups().result().valid}
+    assert {
+        "inventory-service",
+        "payment-service",
+        "shipping-service",
+        "storefront-service",
+        "notification-service",
+    } <= groups
+
+
+def test_same_seed_same_flows_on_the_cluster(kafka_bootstrap, evtui_cli, tmp_path, admin):
+    a, b = f"demo-{uuid.uuid4().hex[:6]}-", f"demo-{uuid.uuid4().hex[:6]}-"
+    try:
+        truth_a, _ = run_demo(evtui_cli, kafka_bootstrap, tmp_path, a, seed=11)
+        truth_b, _ = run_demo(evtui_cli, kafka_bootstrap, tmp_path, b, seed=11)
+    finally:
+        admin.delete_topics([p + t for p in (a, b) for t in TOPICS])
+    assert truth_a["flows"] == truth_b["flows"]
+
+    def faults(truth, prefix):
+        return [{**f, "topic": f["topic"].removeprefix(prefix)} for f in truth["faults"]]
+
+    assert faults(truth_a, a) == faults(truth_b, b)
+    assert len(truth_a["faults"]) >= 5
+
+
+def test_existing_topic_with_other_partition_count(kafka_bootstrap, evtui_cli, prefix, admin):
+    from confluent_kafka.admin import NewTopic
+
+    admin.create_topics([NewTopic(prefix + "orders", 5, 1)])[prefix + "orders"].result(timeout=30)
+    proc = evtui_cli(
+        "demo",
+        "--headless",
+        "-b",
+        kafka_bootstrap,
+        "--duration",
+        "2s",
+        "--topic-prefix",
+        prefix,
+        "--partitions",
+        "2",
+    )
+    err = proc.stderr.decode().strip()
+    assert proc.returncode == 1 and "Traceback" not in err
+    assert err == (
+        f"evtui: error: topic '{prefix}orders' exists with 5 partition(s), the demo "
+        "uses 2: pass --partitions 5 or other topic names (--topic-prefix)"
+    )
+
+
+def test_demo_against_unreachable_cluster(evtui_cli):
+    proc = evtui_cli("demo", "--headless", "-b", "127.0.0.1:1", "--timeout", "2")
+    assert proc.returncode == 1
+    assert proc.stderr.decode().startswith("evtui: error: cannot reach Kafka at 127.0.0.1:1")
