@@ -44,12 +44,19 @@ class _Pending:
     produce: bool = field(compare=False, default=True)  # False: an orphan's missing cause
 
 
-def service_groups(topics: TopicNames) -> list[GroupSpec]:
-    """Each service consumes as its own group; shipping is slow, notification stoppable."""
+def service_groups(topics: TopicNames, rate: float) -> list[GroupSpec]:
+    """Each service consumes as its own group; shipping is slow, notification stoppable.
+
+    Shipping reads ~one payment per flow; in its slow phases it needs four times
+    as long per record as payments arrive, so its lag grows, then recovers.
+    """
+    payment_gap_ms = 1000.0 / (rate / EVENTS_PER_FLOW)
     return [
         GroupSpec("inventory-service", (topics.orders, topics.payments)),
         GroupSpec("payment-service", (topics.inventory,)),
-        GroupSpec("shipping-service", (topics.payments,), per_record_ms=4.0, slow=True),
+        GroupSpec(
+            "shipping-service", (topics.payments,), per_record_ms=4 * payment_gap_ms, slow=True
+        ),
         GroupSpec("storefront-service", (topics.inventory, topics.shipments)),
         GroupSpec("notification-service", (topics.orders,), stoppable=True),
     ]
@@ -74,7 +81,7 @@ class ShopSimulator:
         self.topics = topics or TopicNames()
         self.start_ms = start_ms
         self.truth = GroundTruth()
-        self.groups = service_groups(self.topics)
+        self.groups = service_groups(self.topics, rate)
         self._heap: list[_Pending] = []
         self._order = 0
         self._flows = 0

@@ -32,6 +32,8 @@ class SimulatedGroups:
         self.groups = groups
         self.stop_after_ms = stop_after_ms
         self.committed: dict[str, dict[TP, int]] = {g.name: {} for g in groups}
+        self._progress: dict[str, dict[TP, float]] = {}
+        self._seen: dict[tuple[str, TP], int] = {}  # end offsets at the last advance
 
     def advance(self, now_ms: int, ends: dict[TP, int]) -> None:
         """Let every group commit what it has processed by ``now_ms``."""
@@ -39,13 +41,20 @@ class SimulatedGroups:
             if group.stoppable and self.stop_after_ms is not None and now_ms >= self.stop_after_ms:
                 continue  # stopped: commits freeze while the log grows
             offsets = self.committed[group.name]
+            progress = self._progress.setdefault(group.name, {})
             behind = group.slow and (now_ms // SLOW_WAVE_MS) % 2 == 0
             for tp, end in ends.items():
                 if tp[0] not in group.topics:
                     continue
-                done = offsets.get(tp, 0)
-                # a slow phase processes a tenth of what arrives; otherwise all of it
-                offsets[tp] = done + max(1, (end - done) // 10) if behind and end > done else end
+                done = progress.get(tp, 0.0)
+                if behind:  # a quarter of what arrives: lag grows
+                    arrived = end - self._seen.get((group.name, tp), 0)
+                    done += arrived / 4
+                else:  # everything new plus a fifth of the backlog: lag recovers
+                    done = end - (end - done) * 4 // 5 if end - done > 5 else end
+                progress[tp] = min(done, end)
+                offsets[tp] = int(progress[tp])
+                self._seen[(group.name, tp)] = end
 
     def stopped(self, now_ms: int) -> list[str]:
         if self.stop_after_ms is None or now_ms < self.stop_after_ms:
