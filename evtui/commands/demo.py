@@ -78,6 +78,13 @@ def topic_names(prefix: str) -> TopicNames:
     return TopicNames(**{f.name: prefix + getattr(base, f.name) for f in fields(TopicNames)})
 
 
+def stop_group_after_s(options: DemoOptions) -> float:
+    """When the stoppable group stops: as asked, else half the duration, else 60 s."""
+    if options.stop_group_after_s is not None:
+        return options.stop_group_after_s
+    return options.duration_s / 2 if options.duration_s is not None else 60.0
+
+
 def make_simulator(options: DemoOptions, start_ms: int | None = None) -> ShopSimulator:
     return ShopSimulator(
         seed=options.seed,
@@ -111,7 +118,7 @@ def run_in_process(options: DemoOptions, tail_options: object) -> None:
 
     sim = make_simulator(options)
     duration = None if options.duration_s is None else int(options.duration_s * 1000)
-    after = None if options.stop_group_after_s is None else int(options.stop_group_after_s * 1000)
+    after = int(stop_group_after_s(options) * 1000)
     source = DemoSource(
         sim, partitions=options.partitions, duration_ms=duration, stop_group_after_ms=after
     )
@@ -131,15 +138,12 @@ def run_on_cluster(
     from evtui.sources.kafka import KafkaSource
 
     sim = make_simulator(options)
-    stop_after = options.stop_group_after_s
-    if stop_after is None and options.duration_s is not None:
-        stop_after = options.duration_s / 2
     load = DemoLoad(
         config,
         sim,
         partitions=options.partitions,
         timeout=timeout,
-        stop_group_after_s=stop_after if stop_after is not None else 60.0,
+        stop_group_after_s=stop_group_after_s(options),
     )
     created = load.ensure_topics()
     if created:

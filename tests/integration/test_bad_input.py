@@ -95,3 +95,21 @@ def test_secret_in_bad_property_is_never_echoed(kafka_bootstrap, evtui_cli):
 )
 def test_usage_errors_are_one_line(evtui_cli, args, fragment):
     assert_one_line_error(evtui_cli(*args), fragment, code=2)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--rate", "0"], "invalid --rate 0"),
+        (["--rate", "-5"], "invalid --rate -5"),
+        (["--duration", "0s"], "invalid --duration '0s': must be more than 0"),
+        (["--duration", "soon"], "invalid --duration 'soon'"),
+        (["--fault", "duplicate=2"], "RATE is a probability"),
+        (["--fault", "gremlins=0.1"], "KIND one of out_of_order"),
+        (["--headless"], "--headless generates traffic on a cluster"),
+        (["--stop-group-after", "-1"], "invalid --stop-group-after"),
+    ],
+)
+def test_demo_invalid_options(evtui_cli, args, fragment):
+    proc = evtui_cli("demo", *args, env={"EVTUI_BOOTSTRAP_SERVERS": "", "EVTUI_CLUSTER": ""})
+    assert_one_line_error(proc, fragment, code=2)
