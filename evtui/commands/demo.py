@@ -5,14 +5,20 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evtui.config import ClientConfig
 from evtui.core.positions import END, now_ms, parse_duration_ms
 from evtui.errors import UsageError
 from evtui.sim.model import FAULT_KINDS, FaultRates, TopicNames
 from evtui.sim.shop import ShopSimulator
+
+if TYPE_CHECKING:
+    from evtui.sim.kafka_load import DemoLoad
+    from evtui.sources.kafka import KafkaSource
 
 
 @dataclass
@@ -171,11 +177,19 @@ def run_on_cluster(
 
 
 def _produce_then_stop(
-    load: object, duration_s: float | None, source: object, failure: list[BaseException]
+    load: DemoLoad,
+    duration_s: float | None,
+    source: KafkaSource,
+    failure: list[BaseException],
+    catch_up_s: float = 10.0,
 ) -> None:
+    """Produce, let the tail read everything produced (bounded wait), then end it."""
     try:
-        load.produce(duration_s)  # type: ignore[attr-defined]
+        load.produce(duration_s)
+        deadline = time.monotonic() + catch_up_s
+        while source.stats.events < load.stats.produced and time.monotonic() < deadline:
+            time.sleep(0.05)
     except BaseException as exc:  # handed to the main thread, which reports it
         failure.append(exc)
     finally:
-        source.stop()  # type: ignore[attr-defined]
+        source.stop()

@@ -265,3 +265,33 @@ def test_in_process_demo_prints_the_stream(evtui_cli):
     assert {r["topic"] for r in rows} <= set(TOPICS)
     assert rows[0]["value"]["type"] == "OrderPlaced"
     assert proc.stderr.decode().startswith("evtui demo: ")
+
+
+def test_live_demo_on_the_cluster_shows_every_record(kafka_bootstrap, evtui_cli, tmp_path, prefix):
+    truth = tmp_path / "truth.json"
+    proc = evtui_cli(
+        "demo",
+        "-b",
+        kafka_bootstrap,
+        "--duration",
+        "3s",
+        "--rate",
+        "100",
+        "--topic-prefix",
+        prefix,
+        "--format",
+        "json",
+        "--truth",
+        str(truth),
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    rows = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert len(rows) == json.loads(truth.read_text())["emitted"] > 100
+    assert {r["topic"] for r in rows} == {prefix + t for t in TOPICS}
+
+
+def test_in_process_demo_shows_every_record(evtui_cli, tmp_path):
+    truth = tmp_path / "truth.json"
+    proc = evtui_cli("demo", "--duration", "2s", "--rate", "200", "--truth", str(truth))
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert len(proc.stdout.splitlines()) == json.loads(truth.read_text())["emitted"] > 200
