@@ -257,6 +257,15 @@ def demo(
     topic_prefix: Annotated[
         str, typer.Option("--topic-prefix", help="Prefix for the demo's topic names.")
     ] = "",
+    topic: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--topic",
+            help="KIND=NAME renames one topic, e.g. orders=shop.orders "
+            "(kinds: orders, payments, inventory, shipments, "
+            "notifications).",
+        ),
+    ] = None,
     fault: Annotated[
         list[str] | None,
         typer.Option(
@@ -294,6 +303,7 @@ def demo(
         parse_rate,
         run_in_process,
         run_on_cluster,
+        topic_names,
     )
     from evtui.commands.tail import TailOptions
     from evtui.plugins import load_plugins
@@ -305,7 +315,7 @@ def demo(
         rate=parse_rate(rate),
         duration_s=parse_duration_s(duration, "--duration") if duration else None,
         partitions=partitions,
-        topic_prefix=topic_prefix,
+        topics=topic_names(topic_prefix, list(topic or [])),
         faults=parse_faults(list(fault or []), no_faults),
         truth=truth,
         headless=headless,

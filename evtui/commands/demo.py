@@ -27,7 +27,7 @@ class DemoOptions:
     rate: float = 50.0
     duration_s: float | None = None
     partitions: int = 3
-    topic_prefix: str = ""
+    topics: TopicNames = field(default_factory=TopicNames)
     faults: FaultRates = field(default_factory=FaultRates)
     truth: Path | None = None
     headless: bool = False
@@ -79,9 +79,20 @@ def parse_faults(items: list[str], off: bool) -> FaultRates:
     return FaultRates(**rates)
 
 
-def topic_names(prefix: str) -> TopicNames:
-    base = TopicNames()
-    return TopicNames(**{f.name: prefix + getattr(base, f.name) for f in fields(TopicNames)})
+def topic_names(prefix: str = "", renames: list[str] | None = None) -> TopicNames:
+    """The demo's topics: ``--topic orders=shop.orders`` renames one, the prefix goes first."""
+    names = {f.name: getattr(TopicNames(), f.name) for f in fields(TopicNames)}
+    for item in renames or []:
+        kind, sep, name = item.partition("=")
+        if not sep or kind not in names or not name.strip():
+            raise UsageError(
+                f"invalid --topic '{item}': expected KIND=NAME with KIND one of {', '.join(names)}"
+            )
+        names[kind] = name.strip()
+    chosen = {kind: prefix + name for kind, name in names.items()}
+    if len(set(chosen.values())) != len(chosen):
+        raise UsageError("invalid --topic: two demo topics would have the same name")
+    return TopicNames(**chosen)
 
 
 def stop_group_after_s(options: DemoOptions) -> float:
@@ -96,7 +107,7 @@ def make_simulator(options: DemoOptions, start_ms: int | None = None) -> ShopSim
         seed=options.seed,
         rate=options.rate,
         faults=options.faults,
-        topics=topic_names(options.topic_prefix),
+        topics=options.topics,
         start_ms=now_ms() if start_ms is None else start_ms,
     )
 

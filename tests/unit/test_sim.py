@@ -160,3 +160,14 @@ def test_rate_sets_the_timeline():
     records = ShopSimulator(seed=6, rate=100).take(3000)
     span_s = (records[-1].at_ms - records[0].at_ms) / 1000
     assert 20 < span_s < 40  # ~3000 events at ~100 events/s
+
+
+def test_demo_topic_options():
+    from evtui.commands.demo import topic_names
+    from evtui.errors import UsageError
+
+    names = topic_names("x.", ["orders=shop-orders"])
+    assert names.orders == "x.shop-orders" and names.payments == "x.payments"
+    for bad in (["orders"], ["bogus=a"], ["orders="], ["orders=payments"]):
+        with pytest.raises(UsageError):
+            topic_names("", bad)
