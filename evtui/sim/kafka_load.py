@@ -96,7 +96,27 @@ class DemoLoad:
                         raise EvtuiError(
                             f"cannot create topic '{name}': {kafka_error_text(self.config, exc)}"
                         ) from None
+            self._wait_for_leaders(admin, missing)
         return missing
+
+    def _wait_for_leaders(self, admin: AdminClient, topics: list[str]) -> None:
+        """New topics are usable once every partition has a leader."""
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            metadata = admin.list_topics(timeout=self.timeout)
+            ready = all(
+                name in metadata.topics
+                and metadata.topics[name].error is None
+                and len(metadata.topics[name].partitions) == self.partitions
+                and all(p.leader >= 0 for p in metadata.topics[name].partitions.values())
+                for name in topics
+            )
+            if ready:
+                return
+            time.sleep(0.1)
+        raise EvtuiError(
+            f"the new topics have no leader after {self.timeout:g}s: {', '.join(topics)}"
+        )
 
     # -- consumer groups ----------------------------------------------------------------------
 

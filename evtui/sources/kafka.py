@@ -200,25 +200,39 @@ class KafkaSource:
             raise EvtuiError(f"topic '{topic}': {kafka_error_text(self.config, err)}")
 
     def _offsets(self, tps: list[TP], stamp: int) -> dict[TP, int]:
-        """One batched ListOffsets: ``stamp`` -2 = earliest, -1 = latest, else a time."""
+        """One batched ListOffsets: ``stamp`` -2 = earliest, -1 = latest, else a time.
+
+        Retriable errors (a leader being elected, a topic just created) are retried
+        with backoff until the timeout; anything else is an error at once.
+        """
         assert self._consumer is not None
         if not tps:
             return {}
+        deadline = time.monotonic() + self.timeout
+        backoff = 0.1
+        while True:
+            error = self._try_offsets(tps, stamp)
+            if isinstance(error, dict):
+                return error
+            if not error[1] or time.monotonic() + backoff > deadline:
+                raise EvtuiError(error[0])
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 1.0)
+
+    def _try_offsets(self, tps: list[TP], stamp: int) -> dict[TP, int] | tuple[str, bool]:
+        """The offsets, or (message, retriable)."""
+        assert self._consumer is not None
         query = [ck.TopicPartition(t, p, stamp) for t, p in tps]
         try:
             found = self._consumer.offsets_for_times(query, timeout=self.timeout)
         except ck.KafkaException as exc:
-            raise EvtuiError(
-                f"cannot list offsets on {self.config.bootstrap}: "
-                f"{kafka_error_text(self.config, exc)}"
-            ) from None
+            text = f"cannot list offsets on {self.config.bootstrap}: "
+            return text + kafka_error_text(self.config, exc), exc.args[0].retriable()
         result = {}
         for tp in found:
             if tp.error is not None:
-                raise EvtuiError(
-                    f"cannot list offsets of {tp.topic}[{tp.partition}]: "
-                    f"{kafka_error_text(self.config, tp.error)}"
-                )
+                text = f"cannot list offsets of {tp.topic}[{tp.partition}]: "
+                return text + kafka_error_text(self.config, tp.error), tp.error.retriable()
             result[(tp.topic, tp.partition)] = tp.offset
         return result
 
