@@ -104,6 +104,11 @@ def _connection(
     return base.merged(Connection(bootstrap, cluster, list(x or []), config, timeout))
 
 
+def _check_format(value: str) -> None:
+    if value not in ("text", "json"):
+        raise UsageError(f"invalid --format '{value}': expected text or json")
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"evtui {__version__}")
@@ -207,8 +212,7 @@ def tail(
     from evtui.plugins import load_plugins
     from evtui.sources.kafka import KafkaSource
 
-    if format_ not in ("text", "json"):
-        raise UsageError(f"invalid --format '{format_}': expected text or json")
+    _check_format(format_)
     start = parse_position(from_, option="--from")
     end = parse_end(until, option="--until") if until is not None else None
     flt = Filter(filter_) if filter_ is not None else None
@@ -308,8 +312,7 @@ def demo(
     from evtui.commands.tail import TailOptions
     from evtui.plugins import load_plugins
 
-    if format_ not in ("text", "json"):
-        raise UsageError(f"invalid --format '{format_}': expected text or json")
+    _check_format(format_)
     options = DemoOptions(
         seed=seed,
         rate=parse_rate(rate),

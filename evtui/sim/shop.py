@@ -136,6 +136,13 @@ class ShopSimulator:
         qty = self.rng.randint(1, 3)
         amount = round(self.rng.uniform(5, 500), 2)
         outcome = self.rng.random()
+        reserved = (
+            t.inventory,
+            "inventory",
+            sku,
+            "StockReserved",
+            {"sku": sku, "orderId": order, "quantity": qty},
+        )
         steps: list[tuple[str, str, str, str, dict]] = [
             (
                 t.orders,
@@ -165,13 +172,7 @@ class ShopSimulator:
             ]
         elif outcome < 0.15:
             steps += [
-                (
-                    t.inventory,
-                    "inventory",
-                    sku,
-                    "StockReserved",
-                    {"sku": sku, "orderId": order, "quantity": qty},
-                ),
+                reserved,
                 (
                     t.payments,
                     "payment",
@@ -201,13 +202,7 @@ class ShopSimulator:
             ]
         else:
             steps += [
-                (
-                    t.inventory,
-                    "inventory",
-                    sku,
-                    "StockReserved",
-                    {"sku": sku, "orderId": order, "quantity": qty},
-                ),
+                reserved,
                 (
                     t.payments,
                     "payment",
