@@ -25,6 +25,7 @@ from evtui.sources.kafka_client import (
     connect_failure,
     is_auth_error,
     is_connect_error,
+    is_transient,
     kafka_error_text,
     make_consumer,
 )
@@ -227,12 +228,12 @@ class KafkaSource:
             found = self._consumer.offsets_for_times(query, timeout=self.timeout)
         except ck.KafkaException as exc:
             text = f"cannot list offsets on {self.config.bootstrap}: "
-            return text + kafka_error_text(self.config, exc), exc.args[0].retriable()
+            return text + kafka_error_text(self.config, exc), is_transient(exc.args[0])
         result = {}
         for tp in found:
             if tp.error is not None:
                 text = f"cannot list offsets of {tp.topic}[{tp.partition}]: "
-                return text + kafka_error_text(self.config, tp.error), tp.error.retriable()
+                return text + kafka_error_text(self.config, tp.error), is_transient(tp.error)
             result[(tp.topic, tp.partition)] = tp.offset
         return result
 

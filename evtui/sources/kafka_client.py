@@ -160,6 +160,21 @@ def kafka_error_text(config: ClientConfig, error: ck.KafkaError | BaseException)
     return config.scrub(str(error))
 
 
+# Errors that pass once leadership settles (a new topic, a leader election);
+# librdkafka does not flag all of them retriable().
+_TRANSIENT_CODES = {
+    ck.KafkaError.NOT_LEADER_FOR_PARTITION,
+    ck.KafkaError.LEADER_NOT_AVAILABLE,
+    ck.KafkaError.UNKNOWN_TOPIC_OR_PART,
+    ck.KafkaError.REQUEST_TIMED_OUT,
+    ck.KafkaError._TIMED_OUT,
+}
+
+
+def is_transient(error: ck.KafkaError) -> bool:
+    return error.retriable() or error.code() in _TRANSIENT_CODES
+
+
 def is_auth_error(error: ck.KafkaError) -> bool:
     return error.code() in _AUTH_CODES
 

@@ -283,3 +283,21 @@ def test_connection_options_before_the_command(kafka_bootstrap, new_topic, produ
     )
     assert proc.returncode == 0, proc.stderr.decode()
     assert proc.stdout.decode().rstrip().endswith("hello")
+
+
+def test_tail_of_a_topic_created_a_moment_ago(kafka_bootstrap, admin, evtui_cli):
+    """Leadership of a new topic settles after creation: offsets are retried, not fatal."""
+    import uuid
+
+    from confluent_kafka.admin import NewTopic
+
+    for _ in range(3):
+        name = f"t-fresh-{uuid.uuid4().hex[:8]}"
+        admin.create_topics([NewTopic(name, 3, 1)])[name].result(timeout=30)
+        try:
+            proc = evtui_cli(
+                "tail", name, "-b", kafka_bootstrap, "--from", "beginning", "--until", "end"
+            )
+        finally:
+            admin.delete_topics([name])
+        assert proc.returncode == 0, proc.stderr.decode()
