@@ -185,6 +185,8 @@ def run_on_cluster(
         load.stop()
         write_truth(sim, options.truth)
         print(summary(sim), file=sys.stderr)
+        for group, error in load.stats.group_errors.items():
+            print(f"evtui demo: warning: consumer group {group} ended: {error}", file=sys.stderr)
 
 
 def _produce_then_stop(

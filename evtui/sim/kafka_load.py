@@ -34,6 +34,8 @@ class LoadStats:
     failed: int = 0
     consumed: dict[str, int] = field(default_factory=dict)
     stopped_groups: list[str] = field(default_factory=list)
+    commit_failures: int = 0
+    group_errors: dict[str, str] = field(default_factory=dict)  # group -> why it ended
 
 
 def _props(config: ClientConfig, errors: ErrorCollector) -> dict:
@@ -151,9 +153,12 @@ class DemoLoad:
                     continue
                 self._process(spec, len(messages), started)
                 self.stats.consumed[spec.name] += len(messages)
-                consumer.commit(asynchronous=False)
-        except ck.KafkaException:
-            pass  # the cluster went away: the producer side reports it
+                try:
+                    consumer.commit(asynchronous=False)
+                except ck.KafkaException:  # e.g. a rebalance: the next batch commits again
+                    self.stats.commit_failures += 1
+        except ck.KafkaException as exc:
+            self.stats.group_errors[spec.name] = kafka_error_text(self.config, exc)
         finally:
             consumer.close()
 
