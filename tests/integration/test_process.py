@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -49,13 +50,14 @@ def test_closed_pipe_ends_quietly(kafka_bootstrap, new_topic, produce, tmp_path)
         f'"{sys.executable}" -m evtui tail {topic} -b {kafka_bootstrap} --from beginning '
         '2>tail.err | head -n 1; echo "status=${PIPESTATUS[0]}"; cat tail.err'
     )
-    out = (
-        subprocess.run(
-            ["bash", "-c", script], capture_output=True, timeout=30, cwd=tmp_path, check=True
-        )
-        .stdout.decode()
-        .splitlines()
+    shell = subprocess.Popen(
+        ["bash", "-c", script], stdout=subprocess.PIPE, cwd=tmp_path, start_new_session=True
     )
+    try:
+        out = shell.communicate(timeout=30)[0].decode().splitlines()
+    finally:  # never leave the pipeline behind, even when the tail hangs
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(shell.pid, signal.SIGKILL)
     assert out[0].startswith(f"{topic}[0]@0 ")
     assert out[1:] == ["status=0"]  # exit 0 and nothing on stderr
 
