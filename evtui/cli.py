@@ -104,6 +104,14 @@ def _connection(
     return base.merged(Connection(bootstrap, cluster, list(x or []), config, timeout))
 
 
+def _load_plugins() -> None:
+    """Load every plugin; a broken one is a warning on stderr, never a failure."""
+    from evtui.plugins import load_plugins
+
+    for warning in load_plugins().warnings:
+        typer.echo(f"evtui: warning: {warning}", err=True)
+
+
 def _check_format(value: str) -> None:
     if value not in ("text", "json"):
         raise UsageError(f"invalid --format '{value}': expected text or json")
@@ -209,7 +217,6 @@ def tail(
     from evtui.commands.tail import TailOptions, run_tail
     from evtui.core.filters import Filter
     from evtui.core.positions import parse_end, parse_position
-    from evtui.plugins import load_plugins
     from evtui.sources.kafka import KafkaSource
 
     _check_format(format_)
@@ -217,9 +224,7 @@ def tail(
     end = parse_end(until, option="--until") if until is not None else None
     flt = Filter(filter_) if filter_ is not None else None
     conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
-    registry = load_plugins()
-    for warning in registry.warnings:
-        typer.echo(f"evtui: warning: {warning}", err=True)
+    _load_plugins()
     source = KafkaSource(
         conn.client_config(),
         topics,
@@ -229,11 +234,7 @@ def tail(
         refresh_interval=refresh_interval,
         include_internal=include_internal,
     )
-    try:
-        source.open()
-    except BaseException:
-        source.stop()
-        raise
+    source.open()
     options = TailOptions(
         format=format_, raw=raw, headers=headers, max_events=max_events, filter=flt
     )
@@ -302,6 +303,7 @@ def demo(
     """A simulated event-driven shop: in-process by default, or on a real cluster."""
     from evtui.commands.demo import (
         DemoOptions,
+        check_truth_path,
         parse_duration_s,
         parse_faults,
         parse_rate,
@@ -310,7 +312,6 @@ def demo(
         topic_names,
     )
     from evtui.commands.tail import TailOptions
-    from evtui.plugins import load_plugins
 
     _check_format(format_)
     options = DemoOptions(
@@ -326,7 +327,8 @@ def demo(
             parse_duration_s(stop_group_after, "--stop-group-after") if stop_group_after else None
         ),
     )
-    load_plugins()
+    check_truth_path(truth)
+    _load_plugins()
     tail_options = TailOptions(format=format_)
     conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
     if not (conn.bootstrap or conn.cluster or conn.x_options):

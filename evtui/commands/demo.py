@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING
 
 from evtui.config import ClientConfig
 from evtui.core.positions import END, now_ms, parse_duration_ms
-from evtui.errors import UsageError
+from evtui.errors import EvtuiError, UsageError
 from evtui.sim.model import FAULT_KINDS, FaultRates, TopicNames
 from evtui.sim.shop import ShopSimulator
 
 if TYPE_CHECKING:
+    from evtui.commands.tail import TailOptions
     from evtui.sim.kafka_load import DemoLoad
     from evtui.sources.kafka import KafkaSource
 
@@ -112,9 +113,19 @@ def make_simulator(options: DemoOptions, start_ms: int | None = None) -> ShopSim
     )
 
 
+def check_truth_path(path: Path | None) -> None:
+    """Fail before the run, not after it, when the truth file cannot be written."""
+    if path is not None and not path.parent.is_dir():
+        raise UsageError(f"invalid --truth '{path}': folder {path.parent} does not exist")
+
+
 def write_truth(sim: ShopSimulator, path: Path | None) -> None:
-    if path is not None:
+    if path is None:
+        return
+    try:
         path.write_text(json.dumps(sim.truth.to_json(), indent=1) + "\n")
+    except OSError as exc:
+        raise EvtuiError(f"cannot write --truth {path}: {exc.strerror or exc}") from None
 
 
 def summary(sim: ShopSimulator) -> str:
@@ -128,7 +139,7 @@ def summary(sim: ShopSimulator) -> str:
     )
 
 
-def run_in_process(options: DemoOptions, tail_options: object) -> None:
+def run_in_process(options: DemoOptions, tail_options: TailOptions) -> None:
     """No cluster: the simulator is the source; print the live stream like tail does."""
     from evtui.commands.tail import run_tail
     from evtui.sources.demo import DemoSource
@@ -140,14 +151,14 @@ def run_in_process(options: DemoOptions, tail_options: object) -> None:
         sim, partitions=options.partitions, duration_ms=duration, stop_group_after_ms=after
     )
     try:
-        run_tail(source, tail_options)  # type: ignore[arg-type]
+        run_tail(source, tail_options)
     finally:
         write_truth(sim, options.truth)
         print(summary(sim), file=sys.stderr)
 
 
 def run_on_cluster(
-    options: DemoOptions, config: ClientConfig, timeout: float, tail_options: object
+    options: DemoOptions, config: ClientConfig, timeout: float, tail_options: TailOptions
 ) -> None:
     """A real cluster: create topics, run the groups, produce; tail unless headless."""
     from evtui.commands.tail import run_tail
@@ -178,7 +189,7 @@ def run_on_cluster(
                 args=(load, options.duration_s, source, failure),
             )
             producer.start()
-            run_tail(source, tail_options)  # type: ignore[arg-type]
+            run_tail(source, tail_options)
             if failure:
                 raise failure[0]
     finally:

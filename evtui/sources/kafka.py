@@ -62,6 +62,12 @@ class PartitionPlan:
         return self.stop is not None and self.start >= self.stop
 
 
+class _OffsetsError(Exception):
+    def __init__(self, message: str, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
 def is_pattern(name: str) -> bool:
     """Topic arguments starting with ``^`` are regular expressions (librdkafka's rule)."""
     return name.startswith("^")
@@ -134,6 +140,7 @@ class KafkaSource:
         self._consumer: ck.Consumer | None = None
         self._queue = BatchQueue(max_queued_batches)
         self._stop = threading.Event()
+        self._stop_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._problems: list[Problem] = []
         self._problems_lock = threading.Lock()
@@ -147,8 +154,16 @@ class KafkaSource:
     def open(self) -> KafkaSource:
         """Connect, resolve topics and positions, and assign partitions.
 
-        Raises :class:`EvtuiError` with a readable message on any problem.
+        Raises :class:`EvtuiError` with a readable message on any problem, after
+        closing the client it made.
         """
+        try:
+            return self._connect()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _connect(self) -> KafkaSource:
         self._consumer = make_consumer(self.config, self._errors, {"enable.partition.eof": "true"})
         metadata = self._metadata()
         topics, missing = match_topics(
@@ -212,28 +227,31 @@ class KafkaSource:
         deadline = time.monotonic() + self.timeout
         backoff = 0.1
         while True:
-            error = self._try_offsets(tps, stamp)
-            if isinstance(error, dict):
-                return error
-            if not error[1] or time.monotonic() + backoff > deadline:
-                raise EvtuiError(error[0])
+            try:
+                return self._try_offsets(tps, stamp)
+            except _OffsetsError as exc:
+                if not exc.transient or time.monotonic() + backoff > deadline:
+                    raise EvtuiError(str(exc)) from None
             time.sleep(backoff)
             backoff = min(backoff * 2, 1.0)
 
-    def _try_offsets(self, tps: list[TP], stamp: int) -> dict[TP, int] | tuple[str, bool]:
-        """The offsets, or (message, retriable)."""
+    def _try_offsets(self, tps: list[TP], stamp: int) -> dict[TP, int]:
         assert self._consumer is not None
         query = [ck.TopicPartition(t, p, stamp) for t, p in tps]
         try:
             found = self._consumer.offsets_for_times(query, timeout=self.timeout)
         except ck.KafkaException as exc:
             text = f"cannot list offsets on {self.config.bootstrap}: "
-            return text + kafka_error_text(self.config, exc), is_transient(exc.args[0])
+            raise _OffsetsError(
+                text + kafka_error_text(self.config, exc), is_transient(exc.args[0])
+            ) from None
         result = {}
         for tp in found:
             if tp.error is not None:
                 text = f"cannot list offsets of {tp.topic}[{tp.partition}]: "
-                return text + kafka_error_text(self.config, tp.error), is_transient(tp.error)
+                raise _OffsetsError(
+                    text + kafka_error_text(self.config, tp.error), is_transient(tp.error)
+                )
             result[(tp.topic, tp.partition)] = tp.offset
         return result
 
@@ -481,13 +499,18 @@ class KafkaSource:
             self._problems.append(Problem(level, self.config.scrub(message)))
 
     def stop(self) -> None:
+        """Stop reading and close the client; safe to call from several threads."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        if self._consumer is not None:
-            with contextlib.suppress(RuntimeError, ck.KafkaException):  # already closed
-                self._consumer.close()
-            self._consumer = None
+        with self._stop_lock:
+            if self._thread is not None:
+                # a metadata refresh can block for up to the timeout
+                self._thread.join(timeout=self.timeout + 5)
+                if self._thread.is_alive():
+                    return  # never close a client the thread still uses
+            consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            with contextlib.suppress(RuntimeError, ck.KafkaException):
+                consumer.close()
 
     def __enter__(self) -> KafkaSource:
         return self

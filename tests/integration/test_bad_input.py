@@ -113,3 +113,16 @@ def test_usage_errors_are_one_line(evtui_cli, args, fragment):
 def test_demo_invalid_options(evtui_cli, args, fragment):
     proc = evtui_cli("demo", *args, env={"EVTUI_BOOTSTRAP_SERVERS": "", "EVTUI_CLUSTER": ""})
     assert_one_line_error(proc, fragment, code=2)
+
+
+def test_demo_truth_file_in_a_missing_folder_fails_before_running(evtui_cli, tmp_path):
+    proc = evtui_cli(
+        "demo",
+        "--duration",
+        "1s",
+        "--truth",
+        str(tmp_path / "nope" / "t.json"),
+        env={"EVTUI_BOOTSTRAP_SERVERS": "", "EVTUI_CLUSTER": ""},
+    )
+    assert_one_line_error(proc, "folder", code=2)
+    assert proc.stdout == b""  # nothing ran
