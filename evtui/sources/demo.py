@@ -63,7 +63,7 @@ class SimulatedGroups:
 
 
 class DemoSource:
-    """Events from the simulator, paced in real time (or as fast as asked)."""
+    """Events from the simulator, paced in real time (``batches()`` runs unpaced)."""
 
     def __init__(
         self,
@@ -71,14 +71,12 @@ class DemoSource:
         *,
         partitions: int = 3,
         duration_ms: int | None = None,
-        speed: float = 1.0,
         stop_group_after_ms: int | None = 60_000,
         batch_ms: int = 50,
     ) -> None:
         self.sim = sim
         self.partitions = partitions
         self.duration_ms = duration_ms
-        self.speed = speed
         self.batch_ms = batch_ms
         self.state = SourceState.CONNECTED
         self.stats = SourceStats(partitions=len(sim.topics.all()) * partitions)
@@ -131,7 +129,7 @@ class DemoSource:
         t0 = time.monotonic()
         try:
             for batch in self.batches():
-                due = t0 + self.now_ms / 1000 / self.speed - time.monotonic()
+                due = t0 + self.now_ms / 1000 - time.monotonic()
                 if (due > 0 and self._stop.wait(due)) or self._stop.is_set():
                     break
                 if batch and not self._queue.put(batch, self._stop):
