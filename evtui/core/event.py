@@ -6,9 +6,11 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
 from evtui.core import decode as _decode
+from evtui.core import ids as _ids
 
 if TYPE_CHECKING:
     from evtui.core.decode import Decoded
+    from evtui.core.ids import EventIds
 
 Header = tuple[str, bytes | None]
 Headers = tuple[Header, ...]
@@ -40,6 +42,7 @@ class Event:
 
     __slots__ = (
         "_decoded",
+        "_ids",
         "headers",
         "key",
         "offset",
@@ -79,6 +82,7 @@ class Event:
         _set(self, "value", value)
         _set(self, "headers", headers)
         _set(self, "_decoded", None)
+        _set(self, "_ids", None)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"Event is immutable (cannot set {name!r})")
@@ -126,6 +130,15 @@ class Event:
             decoded = _decode.active_chain().decode(self.value, self.headers)
             _set(self, "_decoded", decoded)
         return decoded
+
+    @property
+    def ids(self) -> EventIds:
+        """Event id, correlation, causes, trace and type, extracted once (see ``core.ids``)."""
+        ids = self._ids
+        if ids is None:
+            ids = _ids.extract_ids(self)
+            _set(self, "_ids", ids)
+        return ids
 
     @property
     def decode_error(self) -> str | None:

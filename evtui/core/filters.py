@@ -11,9 +11,14 @@ Names available in an expression:
 * ``headers``: a map of header name to value (string, or bytes when not UTF-8;
   the last value wins when a name repeats)
 * ``size``: bytes of key + value + headers
+* the event's identity (see :mod:`evtui.core.ids`; ``null`` when unknown):
+  ``event_id``, ``correlation_id``, ``event_type``, ``trace_id``, ``service``
+  (strings) and ``causation_ids`` (a list of strings)
 
 Examples: ``value.type == "OrderPlaced" && value.amount > 100``,
-``key.startsWith("order-")``, ``"traceparent" in headers``.
+``key.startsWith("order-")``, ``"traceparent" in headers``,
+``correlation_id == "4bf92f3577b34da6a3ce929d0e0e4736"``,
+``"3f1c..." in causation_ids``.
 
 A record for which the expression fails at run time (a missing field, a
 type mismatch) does not match; such records are counted in ``errors``.
@@ -42,6 +47,12 @@ NAMES: tuple[str, ...] = (
     "format",
     "headers",
     "size",
+    "event_id",
+    "correlation_id",
+    "causation_ids",
+    "event_type",
+    "trace_id",
+    "service",
 )
 
 
@@ -65,6 +76,12 @@ _GETTERS = {
     "format": lambda e: e.decoded.format,
     "headers": _headers_map,
     "size": lambda e: e.size,
+    "event_id": lambda e: e.ids.event_id,
+    "correlation_id": lambda e: e.ids.correlation_id,
+    "causation_ids": lambda e: list(e.ids.causation_ids),
+    "event_type": lambda e: e.ids.event_type,
+    "trace_id": lambda e: e.ids.trace_id,
+    "service": lambda e: e.ids.service,
 }
 
 

@@ -41,3 +41,22 @@ def test_ref_size_and_equality():
     assert e != make(value=b"w")
     assert e.ts_type is TimestampType.CREATE_TIME
     assert TimestampType.LOG_APPEND_TIME.label == "LogAppendTime"
+
+
+def test_ids_are_extracted_once_and_cached():
+    e = make(headers=(("correlation-id", b"c-1"), ("event-type", b"T"), ("event-id", b"e-1")))
+    assert e._ids is None
+    first = e.ids
+    assert (first.correlation_id, first.event_type, first.event_id) == ("c-1", "T", "e-1")
+    assert e.ids is first
+    assert e._decoded is None  # the headers said it all: the value was never decoded
+    with pytest.raises(AttributeError):
+        e._ids = None
+
+
+def test_ids_from_the_body_reuse_the_decoded_value():
+    e = make(value=b'{"eventId": "e-2", "type": "T", "correlationId": "c-2"}', headers=())
+    assert e.ids.correlation_id == "c-2"
+    decoded = e._decoded
+    assert decoded is not None and e.decoded is decoded  # decoded once, shared
+    assert e == make(value=e.value, headers=())  # the cached ids take no part in equality

@@ -69,3 +69,35 @@ def test_only_used_names_are_computed():
     e = ev(value=b'{"a":1}')
     assert Filter('topic == "orders"').matches(e)
     assert e._decoded is None  # value never decoded for a topic-only filter
+
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def test_identity_names():
+    headers = (
+        ("traceparent", f"00-{TRACE}-00f067aa0ba902b7-01".encode()),
+        ("message-id", b"e-1"),
+        ("causation-id", b"e-0"),
+        ("service", b"payment"),
+    )
+    e = ev(headers=headers)
+    assert Filter(f'correlation_id == "{TRACE}" && trace_id == correlation_id').matches(e)
+    assert Filter('event_id == "e-1" && event_type == "OrderPlaced"').matches(e)
+    assert Filter('"e-0" in causation_ids && size(causation_ids) == 1').matches(e)
+    assert Filter('service == "payment"').matches(e)
+
+
+def test_unknown_identity_is_null_and_no_error():
+    f = Filter('correlation_id == "x" || service == null')
+    assert f.matches(ev(value=b"plain text")) is True
+    assert Filter("size(causation_ids) == 0").matches(ev(value=b"plain text"))
+    assert f.errors == 0
+
+
+def test_identity_computed_only_when_referenced():
+    e = ev()
+    assert Filter('value.type == "OrderPlaced"').matches(e)
+    assert e._ids is None
+    assert Filter('event_type == "OrderPlaced"').matches(e)
+    assert e._ids is not None

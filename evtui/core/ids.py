@@ -1,0 +1,451 @@
+"""The identity of an event: its id, correlation, causes, trace and type, found cheaply.
+
+:func:`extract_ids` reads the conventions real systems mix (see the architecture
+notes, "Conventions users expect"). Header names and JSON field names are
+matched case-insensitively with ``-`` and ``_`` treated alike
+(``X_Correlation_ID`` is ``x-correlation-id``); JSON fields are read at the top
+level of an object body and under its ``metadata`` object.
+
+Recognised names (``[h]`` headers only, ``[j]`` JSON only, else both):
+
+* event id: ``ce_id`` [h], ``NServiceBus.MessageId``, ``event-id``/``eventId``
+  (rank 0); ``message-id``/``messageId`` (MassTransit ``MessageId``, rank 1);
+  ``id`` [j] only when the same object also has a string type field (rank 2).
+* correlation id: ``correlation-id``, ``x-correlation-id``, ``correlationId``,
+  ``ce_correlationid``, ``$correlationId`` (rank 0); ``ConversationId``,
+  ``conversation-id``, ``NServiceBus.ConversationId`` (rank 1).
+* causation ids: ``causation-id``/``causationId``, ``ce_causationid``,
+  ``$causationId`` (rank 0); ``NServiceBus.RelatedTo``, ``MT-InitiatorId``,
+  ``initiatorId`` (rank 1). Every distinct value is kept (a repeated header is
+  several causes), best rank first.
+* event type: ``ce_type`` [h], ``event-type``/``eventType``,
+  ``NServiceBus.EnclosedMessageTypes`` [h] (the first type, before ``;``/``,``),
+  ``__TypeId__`` [h] (rank 0); ``type``, ``$type`` [j] (rank 1).
+* service: ``service``, ``producer``, ``NServiceBus.OriginatingEndpoint``.
+* source: ``ce_source`` [h] (kept as is; it is not the service).
+* trace: W3C ``traceparent`` (``tracestate`` ignored), B3 single ``b3``, B3
+  multi ``X-B3-TraceId``/``X-B3-SpanId``/``X-B3-ParentSpanId``, Jaeger
+  ``uber-trace-id`` [h]: the first valid one in that order gives trace id, span
+  id and parent span id together. Malformed values are ignored.
+* CloudEvents structured mode (``content-type: application/cloudevents...`` or
+  a ``specversion`` string field): the body's ``id`` (rank 0), ``type`` (rank 0)
+  and ``source`` are the event's, extensions such as ``correlationid`` /
+  ``causationid`` as above. Binary-mode ``ce-`` headers work like ``ce_``.
+
+Precedence: within a field the best (lowest) rank wins wherever it was found;
+at equal rank headers beat the body, the top level beats ``metadata``, and the
+last of repeated headers wins. So an explicit correlation id beats a
+conversation id, and the trace id is the correlation id **only when neither
+exists** (the demo's payment service carries its correlation as the
+``traceparent`` trace id). The body is decoded (via ``Event.decoded``, once) only
+when it may add something: a CloudEvents structured body, or headers that leave
+the event id, an explicit correlation id or the event type unknown.
+
+Values: header bytes must be UTF-8, JSON values strings (or integers, for ids); values are
+stripped, and empty, non-printable or longer than :data:`MAX_LEN` characters
+values are ignored. Nothing here raises for bad input. Axon 4 uses
+``correlationId`` for the *parent*; such systems need their own rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from evtui.core.decode import JSON
+
+if TYPE_CHECKING:
+    from evtui.core.event import Event
+
+MAX_LEN = 256
+_MAX_BYTES = 4 * MAX_LEN  # no UTF-8 value longer than this can fit in MAX_LEN characters
+_CACHE_LIMIT = 4096  # distinct names remembered per table (bounds memory for odd inputs)
+_INT_LIMIT = 10**MAX_LEN  # integers with more digits are not ids (and str() may refuse them)
+
+
+@dataclass(frozen=True, slots=True)
+class EventIds:
+    """Who an event is, what caused it and what it belongs to (None when unknown)."""
+
+    event_id: str | None = None
+    correlation_id: str | None = None
+    causation_ids: tuple[str, ...] = ()
+    trace_id: str | None = None
+    span_id: str | None = None
+    parent_span_id: str | None = None
+    service: str | None = None
+    event_type: str | None = None
+    source: str | None = None
+
+
+EMPTY = EventIds()
+
+# -- the fields a name can fill ----------------------------------------------------------------
+
+EVENT_ID, CORRELATION, CAUSATION, SERVICE, TYPE, SOURCE = range(6)
+TRACEPARENT, B3, B3_TRACE, B3_SPAN, B3_PARENT, UBER, CONTENT_TYPE = range(6, 13)
+ID_IF_TYPED, METADATA = 13, 14
+_FIELDS = 15
+_TEXT_ONLY = frozenset({SERVICE, TYPE, SOURCE})  # JSON integers count only as ids
+
+Rule = tuple[int, int, Callable[[str], str | None] | None]  # field, rank, transform
+
+
+def normalise(name: str) -> str:
+    """The form names are matched in: lower case, ``_`` as ``-``."""
+    return name.lower().replace("_", "-")
+
+
+def _first_type(text: str) -> str | None:
+    """``NServiceBus.EnclosedMessageTypes``: the first type name, without the assembly."""
+    first = text.split(";", 1)[0].split(",", 1)[0].strip()
+    return first or None
+
+
+_COMMON: dict[str, Rule] = {
+    "event-id": (EVENT_ID, 0, None),
+    "eventid": (EVENT_ID, 0, None),
+    "nservicebus.messageid": (EVENT_ID, 0, None),
+    "message-id": (EVENT_ID, 1, None),
+    "messageid": (EVENT_ID, 1, None),
+    "correlation-id": (CORRELATION, 0, None),
+    "correlationid": (CORRELATION, 0, None),
+    "x-correlation-id": (CORRELATION, 0, None),
+    "$correlationid": (CORRELATION, 0, None),
+    "conversation-id": (CORRELATION, 1, None),
+    "conversationid": (CORRELATION, 1, None),
+    "nservicebus.conversationid": (CORRELATION, 1, None),
+    "causation-id": (CAUSATION, 0, None),
+    "causationid": (CAUSATION, 0, None),
+    "$causationid": (CAUSATION, 0, None),
+    "nservicebus.relatedto": (CAUSATION, 1, None),
+    "mt-initiatorid": (CAUSATION, 1, None),
+    "event-type": (TYPE, 0, None),
+    "eventtype": (TYPE, 0, None),
+    "type": (TYPE, 1, None),
+    "service": (SERVICE, 0, None),
+    "producer": (SERVICE, 0, None),
+    "nservicebus.originatingendpoint": (SERVICE, 0, None),
+}
+
+HEADER_RULES: dict[str, Rule] = {
+    **_COMMON,
+    "ce-id": (EVENT_ID, 0, None),
+    "ce-correlationid": (CORRELATION, 0, None),
+    "ce-causationid": (CAUSATION, 0, None),
+    "ce-type": (TYPE, 0, None),
+    "ce-source": (SOURCE, 0, None),
+    "nservicebus.enclosedmessagetypes": (TYPE, 0, _first_type),
+    "--typeid--": (TYPE, 0, None),
+    "traceparent": (TRACEPARENT, 0, None),
+    "b3": (B3, 0, None),
+    "x-b3-traceid": (B3_TRACE, 0, None),
+    "x-b3-spanid": (B3_SPAN, 0, None),
+    "x-b3-parentspanid": (B3_PARENT, 0, None),
+    "uber-trace-id": (UBER, 0, None),
+    "content-type": (CONTENT_TYPE, 0, None),
+}
+
+JSON_RULES: dict[str, Rule] = {
+    **_COMMON,
+    "initiatorid": (CAUSATION, 1, None),
+    "$type": (TYPE, 1, None),
+    "id": (ID_IF_TYPED, 2, None),
+    "metadata": (METADATA, 0, None),
+}
+
+CLOUDEVENT_RULES: dict[str, Rule] = {
+    **JSON_RULES,
+    "id": (EVENT_ID, 0, None),
+    "type": (TYPE, 0, None),
+    "source": (SOURCE, 0, None),
+}
+
+
+class _Table:
+    """Rules by normalised name, with raw names remembered after their first lookup."""
+
+    __slots__ = ("cache", "rules")
+
+    def __init__(self, rules: dict[str, Rule]) -> None:
+        self.rules = rules
+        self.cache: dict[str, Rule | None] = {}
+
+    def learn(self, name: object) -> Rule | None:
+        if not isinstance(name, str):
+            return None
+        rule = self.rules.get(normalise(name))
+        if len(self.cache) < _CACHE_LIMIT:
+            self.cache[name] = rule
+        return rule
+
+
+_HEADERS = _Table(HEADER_RULES)
+_BODY = _Table(JSON_RULES)
+_CLOUDEVENT = _Table(CLOUDEVENT_RULES)
+_UNSEEN: Any = object()
+
+# -- values -----------------------------------------------------------------------------------
+
+
+def _clean(text: str) -> str | None:
+    if len(text) > MAX_LEN:
+        text = text.strip()
+        if len(text) > MAX_LEN:
+            return None
+    else:
+        text = text.strip()
+    if not text or not text.isprintable():
+        return None
+    return text
+
+
+def header_text(raw: object) -> str | None:
+    """A header value as usable text, or None (absent, not UTF-8, too long, blank)."""
+    if not isinstance(raw, bytes):
+        return None
+    if len(raw) > _MAX_BYTES:
+        raw = raw.strip()
+        if len(raw) > _MAX_BYTES:
+            return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return _clean(text)
+
+
+def json_text(value: object) -> str | None:
+    """A JSON field value as usable text: strings and integers only."""
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value) if -_INT_LIMIT < value < _INT_LIMIT else None
+    return None
+
+
+# -- collecting -------------------------------------------------------------------------------
+
+
+class _Found:
+    """The best value seen so far for each field, and every cause."""
+
+    __slots__ = ("best", "causes")
+
+    def __init__(self) -> None:
+        self.best: list[tuple[int, str] | None] = [None] * _FIELDS
+        self.causes: list[tuple[int, str]] = []
+
+    def put(self, field: int, rank: int, text: str, ties_win: bool) -> None:
+        if field == CAUSATION:
+            self.causes.append((rank, text))
+            return
+        current = self.best[field]
+        if current is None or rank < current[0] or (ties_win and rank == current[0]):
+            self.best[field] = (rank, text)
+
+    def value(self, field: int) -> str | None:
+        found = self.best[field]
+        return None if found is None else found[1]
+
+    def nothing(self) -> bool:
+        """True when no field of the result was found (trace context aside)."""
+        return not self.causes and not any(self.best[: SOURCE + 1])
+
+    def has_rank0(self, field: int) -> bool:
+        found = self.best[field]
+        return found is not None and found[0] == 0
+
+
+def _scan_headers(headers: Iterable[tuple[str, bytes | None]], found: _Found) -> None:
+    cache = _HEADERS.cache
+    for name, raw in headers:
+        rule = cache.get(name, _UNSEEN)
+        if rule is _UNSEEN:
+            rule = _HEADERS.learn(name)
+        if rule is None:
+            continue
+        text = header_text(raw)
+        field, rank, transform = rule
+        if text is not None and transform is not None:
+            text = transform(text)
+        if text is not None:
+            found.put(field, rank, text, True)
+
+
+def _scan_object(obj: dict, table: _Table, found: _Found, top: bool) -> None:
+    """One JSON object's fields; ``metadata`` is followed from the top level only."""
+    cache = table.cache
+    candidate: tuple[int, str] | None = None
+    typed = False
+    metadata: dict | None = None
+    for key, value in obj.items():
+        rule = cache.get(key, _UNSEEN)
+        if rule is _UNSEEN:
+            rule = table.learn(key)
+        if rule is None:
+            continue
+        field = rule[0]
+        if field == METADATA:
+            if top and isinstance(value, dict):
+                metadata = value
+            continue
+        if field in _TEXT_ONLY and not isinstance(value, str):
+            continue  # a numeric "type" is an entity's code, not an event type
+        text = json_text(value)
+        if text is None:
+            continue
+        if field == ID_IF_TYPED:
+            candidate = (rule[1], text)
+            continue
+        if field == TYPE:
+            typed = True
+        found.put(field, rule[1], text, False)
+    if candidate is not None and typed:
+        found.put(EVENT_ID, candidate[0], candidate[1], False)
+    if metadata is not None:  # CloudEvents attributes live at the top level only
+        _scan_object(metadata, _BODY, found, False)
+
+
+def _is_cloudevent(found: _Found) -> bool:
+    content_type = found.value(CONTENT_TYPE)
+    return content_type is not None and content_type.lower().startswith("application/cloudevents")
+
+
+def _needs_body(found: _Found, cloudevent: bool) -> bool:
+    return cloudevent or not (
+        found.has_rank0(EVENT_ID) and found.has_rank0(CORRELATION) and found.has_rank0(TYPE)
+    )
+
+
+def _scan_body(event: Event, found: _Found, cloudevent: bool) -> None:
+    decoded = event.decoded
+    body = decoded.value
+    if decoded.format != JSON or not isinstance(body, dict):
+        return
+    if cloudevent or isinstance(body.get("specversion"), str):
+        _scan_object(body, _CLOUDEVENT, found, True)
+    else:
+        _scan_object(body, _BODY, found, True)
+
+
+# -- trace context ----------------------------------------------------------------------------
+
+Trace = tuple[str, str | None, str | None]  # trace id, span id, parent span id
+
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
+_B3 = re.compile(r"([0-9a-f]{32}|[0-9a-f]{16})-([0-9a-f]{16})(?:-([01d])(?:-([0-9a-f]{16}))?)?")
+_B3_TRACE = re.compile(r"[0-9a-f]{32}|[0-9a-f]{16}")
+_B3_SPAN = re.compile(r"[0-9a-f]{16}")
+_UBER = re.compile(r"([0-9a-f]{1,32}):([0-9a-f]{1,16}):([0-9a-f]{1,16}):([0-9a-f]{1,2})")
+
+
+def _zero(hex_id: str) -> bool:
+    return not hex_id.strip("0")
+
+
+def parse_traceparent(text: str) -> Trace | None:
+    """W3C ``version-traceid-spanid-flags``; None for anything invalid."""
+    m = _TRACEPARENT.fullmatch(text)
+    if m is None:
+        return None
+    version, trace, span, _flags, rest = m.groups()
+    if version == "ff" or (version == "00" and rest) or _zero(trace) or _zero(span):
+        return None
+    return trace, span, None
+
+
+def parse_b3(text: str) -> Trace | None:
+    """B3 single header ``traceid-spanid[-sampled[-parentspanid]]``; None for ``0`` etc."""
+    m = _B3.fullmatch(text.lower())
+    if m is None:
+        return None
+    trace, span, _sampled, parent = m.groups()
+    if _zero(trace) or _zero(span):
+        return None
+    return trace, span, None if parent is None or _zero(parent) else parent
+
+
+def _b3_id(text: str | None, pattern: re.Pattern[str]) -> str | None:
+    if text is None:
+        return None
+    text = text.lower()
+    return text if pattern.fullmatch(text) and not _zero(text) else None
+
+
+def parse_b3_multi(trace: str | None, span: str | None, parent: str | None) -> Trace | None:
+    """``X-B3-TraceId``/``X-B3-SpanId``/``X-B3-ParentSpanId``: needs a valid trace id."""
+    trace_id = _b3_id(trace, _B3_TRACE)
+    if trace_id is None:
+        return None
+    return trace_id, _b3_id(span, _B3_SPAN), _b3_id(parent, _B3_SPAN)
+
+
+def parse_uber(text: str) -> Trace | None:
+    """Jaeger ``trace:span:parent:flags`` (ids left-padded; parent ``0`` is none)."""
+    text = text.lower()
+    if "%3a" in text:  # some clients URL-encode the value
+        text = text.replace("%3a", ":")
+    m = _UBER.fullmatch(text)
+    if m is None:
+        return None
+    trace, span, parent, _flags = m.groups()
+    if _zero(trace) or _zero(span):
+        return None
+    trace = trace.zfill(16 if len(trace) <= 16 else 32)
+    return trace, span.zfill(16), None if _zero(parent) else parent.zfill(16)
+
+
+def _trace(found: _Found) -> Trace | None:
+    """The first valid trace context: traceparent, b3, X-B3-*, then uber-trace-id."""
+    value = found.value
+    text = value(TRACEPARENT)
+    trace = None if text is None else parse_traceparent(text)
+    if trace is None and (text := value(B3)) is not None:
+        trace = parse_b3(text)
+    if trace is None:
+        trace = parse_b3_multi(value(B3_TRACE), value(B3_SPAN), value(B3_PARENT))
+    if trace is None and (text := value(UBER)) is not None:
+        trace = parse_uber(text)
+    return trace
+
+
+# -- the result -------------------------------------------------------------------------------
+
+
+def _causes(causes: list[tuple[int, str]]) -> tuple[str, ...]:
+    if not causes:
+        return ()
+    if len(causes) == 1:
+        return (causes[0][1],)
+    causes.sort(key=lambda c: c[0])  # stable: equal ranks keep the order they were seen
+    return tuple(dict.fromkeys(text for _, text in causes))
+
+
+def extract_ids(event: Event) -> EventIds:
+    """The identity of ``event`` by the default conventions; never raises for bad data."""
+    found = _Found()
+    if event.headers:
+        _scan_headers(event.headers, found)
+    cloudevent = _is_cloudevent(found)
+    if _needs_body(found, cloudevent):
+        _scan_body(event, found, cloudevent)
+    trace = _trace(found)
+    if trace is None:
+        if found.nothing():
+            return EMPTY
+        trace = (None, None, None)
+    trace_id, span_id, parent_span_id = trace
+    return EventIds(
+        event_id=found.value(EVENT_ID),
+        correlation_id=found.value(CORRELATION) or trace_id,
+        causation_ids=_causes(found.causes),
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_span_id=parent_span_id,
+        service=found.value(SERVICE),
+        event_type=found.value(TYPE),
+        source=found.value(SOURCE),
+    )
