@@ -1,0 +1,493 @@
+"""Cluster overview pollers: a Kafka cluster through the admin API, or the demo.
+
+:class:`ClusterPoller` asks the cluster every ``interval`` seconds (counted
+from the end of the previous poll, so polls never overlap) for its topics,
+their start and end offsets, and its consumer groups. It only uses an
+AdminClient: no consumer, so evtui never joins or creates a consumer group.
+
+Each poll, on one deadline of ``timeout`` per stage:
+
+1. ``describe_cluster`` as a reachability gate, waited for in short slices so
+   that ``stop()`` and an authentication failure cut it short;
+2. ``list_topics`` for brokers, controller, topics and partitions;
+3. two batched ``list_offsets`` (earliest, latest) over all partitions;
+4. ``list_consumer_groups`` then batched ``describe_consumer_groups``.
+
+A failure in 1-2 fails the poll (backoff 1 s, 2 s, 4 s ... ``max_backoff``);
+a failure in 3-4 is a problem of that snapshot, the rest is still filled.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, wait
+from typing import TYPE_CHECKING, Any
+
+import confluent_kafka as ck
+from confluent_kafka.admin import AdminClient, OffsetSpec
+
+from evtui.config import ClientConfig
+from evtui.core.cluster import ClusterSnapshot, ConnectionState, GroupInfo, RateTracker, TopicInfo
+from evtui.errors import UsageError
+from evtui.sources.kafka_client import (
+    ErrorCollector,
+    client_properties,
+    connect_failure,
+    is_auth_error,
+    kafka_error_text,
+)
+
+if TYPE_CHECKING:
+    from evtui.sources.demo import DemoSource
+
+log = logging.getLogger("evtui.kafka")
+
+TP = tuple[str, int]
+BATCH = 1000  # partitions per list_offsets request, groups per describe request
+SLICE = 0.1  # seconds between checks for stop() and auth errors while waiting
+KEEP_PROBLEMS = 100
+
+_GROUP_STATES = {
+    "UNKNOWN": "Unknown",
+    "PREPARING_REBALANCING": "PreparingRebalance",
+    "COMPLETING_REBALANCING": "CompletingRebalance",
+    "STABLE": "Stable",
+    "DEAD": "Dead",
+    "EMPTY": "Empty",
+}
+
+
+class _Stopped(Exception):
+    """stop() was called while a poll waited."""
+
+
+class _PollFailed(Exception):
+    """The cluster could not be reached or refused us (message is readable)."""
+
+    def __init__(self, message: str, auth: bool) -> None:
+        super().__init__(message)
+        self.auth = auth
+
+
+class _PartFailed(Exception):
+    """One part of a poll (offsets, groups) failed; the message is readable."""
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def group_state(state: object) -> str:
+    """A ConsumerGroupState as Kafka's tools name it ("PreparingRebalance", ...)."""
+    name = getattr(state, "name", None) or str(state or "UNKNOWN")
+    known = _GROUP_STATES.get(name.upper())
+    return known or "".join(part.capitalize() for part in name.split("_"))
+
+
+def group_type(kind: object) -> str:
+    """ "classic" or "consumer" (the KIP-848 protocol); "consumer" when not reported."""
+    name = str(getattr(kind, "name", "") or "").lower()
+    return name if name and name != "unknown" else "consumer"
+
+
+def chunks(items: list, size: int = BATCH) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class _ProblemLog:
+    """Problems since the last drain, bounded, without repeating the previous one."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: deque[str] = deque(maxlen=KEEP_PROBLEMS)
+        self._last: str | None = None
+
+    def add(self, message: str) -> None:
+        with self._lock:
+            if message != self._last:
+                self._items.append(message)
+            self._last = message
+
+    def settle(self) -> None:
+        """A good poll: the next failure is news again."""
+        with self._lock:
+            self._last = None
+
+    def drain(self) -> list[str]:
+        with self._lock:
+            items = list(self._items)
+            self._items.clear()
+        return items
+
+
+class ClusterPoller:
+    """Polls a Kafka cluster's overview on a daemon thread; read it with :meth:`latest`."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        interval: float = 2.0,
+        timeout: float = 10.0,
+        max_backoff: float = 30.0,
+    ) -> None:
+        self.config = config
+        self.interval = interval
+        self.timeout = timeout
+        self.max_backoff = max_backoff
+        self.state = ConnectionState.CONNECTING
+        self.last_error: str | None = None
+        self.polls = 0
+        self._errors = ErrorCollector(config)
+        self._seen: list[ck.KafkaError] = []  # client errors during the current poll
+        self._problems = _ProblemLog()
+        self._rates = RateTracker()
+        self._offsets: dict[TP, tuple[int, int]] = {}  # last known (start, end)
+        self._lock = threading.Lock()
+        self._latest: ClusterSnapshot | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._admin: Any = None
+
+    # -- public API ---------------------------------------------------------
+
+    def start(self) -> None:
+        """Create the admin client (UsageError on a bad setting) and start polling.
+
+        Starting twice, or after stop(), does nothing.
+        """
+        with self._lock:
+            if self._thread is not None or self._stop.is_set():
+                return
+            self._admin = self._make_admin()
+            self._thread = threading.Thread(
+                target=self._run, name="evtui-cluster-poller", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop polling; returns within about ``timeout`` even mid-request."""
+        self._stop.set()
+        with self._lock:
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=self.timeout + 1)
+
+    def latest(self) -> ClusterSnapshot | None:
+        with self._lock:
+            return self._latest
+
+    def problems(self) -> list[str]:
+        """Problems reported since the last call (failed polls, failed parts of polls)."""
+        return self._problems.drain()
+
+    # -- the polling thread -------------------------------------------------
+
+    def _make_admin(self) -> Any:
+        try:
+            return AdminClient(client_properties(self.config, self._errors))
+        except (ck.KafkaException, ValueError, TypeError) as exc:
+            detail = kafka_error_text(self.config, exc)
+            raise UsageError(f"invalid Kafka client setting: {detail}") from None
+
+    def _run(self) -> None:
+        backoff = 1.0
+        try:
+            while not self._stop.is_set():
+                ok = self._poll_once()
+                if self._stop.is_set():
+                    break
+                self.polls += 1
+                delay = self.interval if ok else min(backoff, self.max_backoff)
+                backoff = 1.0 if ok else min(backoff * 2, self.max_backoff)
+                self._stop.wait(delay)
+        finally:
+            self._admin = None  # the admin client has no close(); dropping it ends it
+
+    def _poll_once(self) -> bool:
+        self._errors.drain()  # what happened between polls is not this poll's news
+        self._seen = []
+        try:
+            snapshot = self._collect()
+        except _Stopped:
+            return True
+        except _PollFailed as exc:
+            self._fail(str(exc), auth=exc.auth)
+            return False
+        except Exception as exc:  # a bug must not end the overview
+            log.exception("cluster poll failed")
+            self._fail(f"cluster poll failed: {self.config.scrub(str(exc))}", auth=False)
+            return False
+        with self._lock:
+            self._latest = snapshot
+        self.state = ConnectionState.CONNECTED
+        self.last_error = None
+        self._problems.settle()
+        for problem in snapshot.problems:
+            self._problems.add(problem)
+        return True
+
+    def _fail(self, message: str, auth: bool) -> None:
+        self.last_error = message
+        self.state = ConnectionState.AUTH_FAILED if auth else ConnectionState.RECONNECTING
+        self._problems.add(message)
+
+    def _collect(self) -> ClusterSnapshot:
+        metadata = self._metadata()
+        partitions = {
+            name: sorted(topic.partitions) for name, topic in metadata.topics.items() if name
+        }
+        problems: list[str] = []
+        offsets = self._fetch_offsets(partitions, problems)
+        groups = self._fetch_groups(problems)
+        topics = self._topics(partitions, offsets)
+        return ClusterSnapshot(
+            cluster_id=metadata.cluster_id,
+            brokers=len(metadata.brokers),
+            controller_id=metadata.controller_id if metadata.controller_id >= 0 else None,
+            topics=topics,
+            groups=groups,
+            taken_ms=now_ms(),
+            problems=tuple(problems),
+        )
+
+    def _metadata(self) -> Any:
+        deadline = time.monotonic() + self.timeout
+        gate = self._admin.describe_cluster(request_timeout=self.timeout)
+        self._await([gate], deadline, gate=True)
+        if not gate.done() or _timed_out(gate):
+            raise self._unreachable(None)
+        remaining = max(deadline - time.monotonic(), 1.0)
+        try:
+            return self._admin.list_topics(timeout=remaining)
+        except ck.KafkaException as exc:
+            raise self._unreachable(exc) from None
+
+    def _unreachable(self, exc: BaseException | None) -> _PollFailed:
+        self._collect_errors()
+        message = str(connect_failure(self.config, self._seen, exc, self.timeout))
+        auth = any(is_auth_error(e) for e in self._seen) or (
+            isinstance(exc, ck.KafkaException) and is_auth_error(exc.args[0])
+        )
+        return _PollFailed(message, auth)
+
+    def _collect_errors(self) -> None:
+        self._admin.poll(0)  # serves the error callbacks
+        self._seen.extend(self._errors.drain())
+
+    def _await(self, futures: Iterable[Future], deadline: float, gate: bool = False) -> None:
+        """Wait for futures until ``deadline``; stop() and auth errors cut it short.
+
+        While ``gate`` (nothing heard from the cluster yet), all brokers being
+        down also ends the wait: the request cannot be sent anyway.
+        """
+        pending = set(futures)
+        while pending:
+            if self._stop.is_set():
+                raise _Stopped
+            self._collect_errors()
+            if any(is_auth_error(e) for e in self._seen) or (gate and self._all_down()):
+                raise self._unreachable(None)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            _, pending = wait(pending, timeout=min(SLICE, remaining))
+
+    def _all_down(self) -> bool:
+        return any(e.code() == ck.KafkaError._ALL_BROKERS_DOWN for e in self._seen)
+
+    # -- offsets ------------------------------------------------------------
+
+    def _fetch_offsets(
+        self, partitions: dict[str, list[int]], problems: list[str]
+    ) -> dict[TP, tuple[int, int]]:
+        """(start, end) per partition; the last known one where this poll failed."""
+        tps = [ck.TopicPartition(t, p) for t, ps in partitions.items() for p in ps]
+        deadline = time.monotonic() + self.timeout
+        earliest = self._list_offsets(tps, OffsetSpec.earliest())
+        latest = self._list_offsets(tps, OffsetSpec.latest())
+        self._await([*earliest.values(), *latest.values()], deadline)
+        failed: list[str] = []
+        fresh: dict[TP, tuple[int, int]] = {}
+        for tp in tps:
+            key = (tp.topic, tp.partition)
+            start, end = self._offset(earliest[key], failed), self._offset(latest[key], failed)
+            known = self._offsets.get(key, (0, 0))
+            fresh[key] = (known[0] if start is None else start, known[1] if end is None else end)
+        self._offsets = fresh
+        if failed:
+            lookups = 2 * len(tps)
+            problems.append(f"offsets: {len(failed)} of {lookups} lookups failed: {failed[-1]}")
+        return fresh
+
+    def _offset(self, future: Future, failed: list[str]) -> int | None:
+        if not future.done():
+            failed.append("timed out")
+            return None
+        exc = future.exception()
+        if exc is not None:
+            failed.append(kafka_error_text(self.config, exc))
+            return None
+        return future.result().offset
+
+    def _list_offsets(self, tps: list[ck.TopicPartition], spec: OffsetSpec) -> dict[TP, Future]:
+        futures: dict[TP, Future] = {}
+        for chunk in chunks(tps):
+            request = {tp: spec for tp in chunk}
+            for tp, future in self._admin.list_offsets(
+                request, request_timeout=self.timeout
+            ).items():
+                futures[(tp.topic, tp.partition)] = future
+        return futures
+
+    def _topics(
+        self, partitions: dict[str, list[int]], offsets: dict[TP, tuple[int, int]]
+    ) -> tuple[TopicInfo, ...]:
+        sums = {
+            name: (
+                sum(offsets[(name, p)][0] for p in ps),
+                sum(offsets[(name, p)][1] for p in ps),
+            )
+            for name, ps in partitions.items()
+        }
+        rates = self._rates.update(int(time.monotonic() * 1000), {n: s[1] for n, s in sums.items()})
+        return tuple(
+            TopicInfo(
+                name=name,
+                partitions=len(partitions[name]),
+                start_offsets=start,
+                end_offsets=end,
+                internal=name.startswith("__"),
+                rate=rates.get(name),
+            )
+            for name, (start, end) in sorted(sums.items())
+        )
+
+    # -- consumer groups ----------------------------------------------------
+
+    def _fetch_groups(self, problems: list[str]) -> tuple[GroupInfo, ...]:
+        deadline = time.monotonic() + self.timeout
+        try:
+            listing = self._result(
+                self._admin.list_consumer_groups(request_timeout=self.timeout), deadline
+            )
+        except _PartFailed as exc:
+            problems.append(f"consumer groups: {exc}")
+            return ()
+        if listing.errors:
+            problems.append(f"consumer groups: {kafka_error_text(self.config, listing.errors[0])}")
+        listed = {g.group_id: g for g in listing.valid or []}
+        described = self._describe_groups(sorted(listed), deadline, problems)
+        return tuple(
+            described.get(name)
+            or GroupInfo(name, group_state(g.state), 0, group_type(getattr(g, "type", None)))
+            for name, g in sorted(listed.items())
+        )
+
+    def _describe_groups(
+        self, names: list[str], deadline: float, problems: list[str]
+    ) -> dict[str, GroupInfo]:
+        futures: dict[str, Future] = {}
+        for chunk in chunks(names):
+            futures.update(
+                self._admin.describe_consumer_groups(chunk, request_timeout=self.timeout)
+            )
+        self._await(futures.values(), deadline)
+        groups: dict[str, GroupInfo] = {}
+        failed: list[str] = []
+        for name, future in futures.items():
+            try:
+                d = self._result(future, deadline)
+            except _PartFailed as exc:
+                failed.append(str(exc))
+                continue
+            groups[name] = GroupInfo(
+                name, group_state(d.state), len(d.members or ()), group_type(d.type)
+            )
+        if failed:
+            problems.append(f"describing {len(failed)} consumer groups: {failed[-1]}")
+        return groups
+
+    def _result(self, future: Future, deadline: float) -> Any:
+        self._await([future], deadline)
+        if not future.done() or _timed_out(future):
+            raise _PartFailed("timed out")
+        exc = future.exception()
+        if exc is not None:
+            raise _PartFailed(kafka_error_text(self.config, exc))
+        return future.result()
+
+
+def _timed_out(future: Future) -> bool:
+    exc = future.exception() if future.done() else None
+    return isinstance(exc, ck.KafkaException) and exc.args[0].code() == ck.KafkaError._TIMED_OUT
+
+
+class DemoClusterPoller:
+    """The same overview from a :class:`DemoSource`: no thread, built on demand.
+
+    ``latest()`` builds a snapshot at most once per ``interval`` (of ``clock``,
+    wall-clock seconds); rates are per wall-clock second, like a real cluster's.
+    """
+
+    def __init__(
+        self,
+        source: DemoSource,
+        *,
+        interval: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.source = source
+        self.interval = interval
+        self.state = ConnectionState.CONNECTING
+        self.last_error: str | None = None
+        self.polls = 0
+        self._clock = clock
+        self._rates = RateTracker()
+        self._lock = threading.Lock()
+        self._latest: ClusterSnapshot | None = None
+        self._taken: float | None = None
+        self._running = False
+
+    def start(self) -> None:
+        with self._lock:
+            self._running = True
+            self.state = ConnectionState.CONNECTED
+
+    def stop(self) -> None:
+        with self._lock:
+            self._running = False
+
+    def problems(self) -> list[str]:
+        return []
+
+    def latest(self) -> ClusterSnapshot | None:
+        with self._lock:
+            now = self._clock()
+            due = self._taken is None or now - self._taken >= self.interval
+            if self._running and due:
+                self._latest = self._snapshot(now)
+                self._taken = now
+                self.polls += 1
+            return self._latest
+
+    def _snapshot(self, now: float) -> ClusterSnapshot:
+        ends: dict[str, list[int]] = {}
+        for (topic, _), end in self.source.end_offsets().items():
+            ends.setdefault(topic, []).append(end)
+        rates = self._rates.update(int(now * 1000), {t: sum(e) for t, e in ends.items()})
+        topics = tuple(
+            TopicInfo(t, len(e), 0, sum(e), internal=False, rate=rates[t])
+            for t, e in sorted(ends.items())
+        )
+        stopped = set(self.source.groups.stopped(self.source.now_ms))
+        groups = tuple(
+            GroupInfo(g.name, "Empty", 0) if g.name in stopped else GroupInfo(g.name, "Stable", 1)
+            for g in sorted(self.source.sim.groups, key=lambda g: g.name)
+        )
+        return ClusterSnapshot("demo", 1, 1, topics, groups, now_ms())
