@@ -92,6 +92,24 @@ TimeoutOpt = Annotated[
 ]
 
 
+TopicsOpt = Annotated[
+    list[str] | None,
+    typer.Option("--topic", "-t", help="Console: topics to tail at start (names or ^regex)."),
+]
+FromOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--from", help="Console: where the tail starts (beginning, end, N, -N, time) [-100]."
+    ),
+]
+WindowOpt = Annotated[
+    int | None, typer.Option("--window", help="Console: events kept for scrolling [200000].")
+]
+FilterOpt = Annotated[
+    str | None, typer.Option("--filter", help="Console: a CEL filter applied to the tail.")
+]
+
+
 def _connection(
     ctx: typer.Context,
     bootstrap: str | None,
@@ -138,13 +156,42 @@ def root(
         bool | None,
         typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
     ] = None,
+    topic: TopicsOpt = None,
+    from_: FromOpt = None,
+    window: WindowOpt = None,
+    filter_: FilterOpt = None,
 ) -> None:
-    """Watch and debug event-driven systems on Kafka."""
+    """Watch and debug event-driven systems on Kafka.
+
+    Without a command, opens the console on the cluster: evtui -b HOST:PORT [-t TOPIC].
+    """
     ctx.obj = Connection(bootstrap, cluster, list(x or []), config, timeout)
     if verbose:
         _enable_client_logging()
     if ctx.invoked_subcommand is None:
-        typer.echo(ctx.get_help())
+        _console(ctx.obj, topic, from_, window, filter_)
+
+
+def _console(
+    conn: Connection,
+    topics: list[str] | None,
+    start: str | None,
+    window: int | None,
+    filter_: str | None,
+) -> None:
+    from evtui.commands.console import parse_console_options, require_terminal, run_console
+    from evtui.tui.backend import KafkaBackend
+
+    if not (conn.bootstrap or conn.cluster or conn.x_options):
+        raise UsageError(
+            "no cluster given: use --bootstrap-servers HOST:PORT or --cluster NAME "
+            "(or try 'evtui demo')"
+        )
+    options = parse_console_options(topics, start, window, filter_)
+    config = conn.client_config()
+    require_terminal()
+    _load_plugins()
+    run_console(KafkaBackend(config, timeout=conn.wait), options)
 
 
 def _enable_client_logging() -> None:
@@ -293,17 +340,28 @@ def demo(
             "--truth", help="Write the ground truth (flows, injected faults) as JSON here."
         ),
     ] = None,
-    format_: Annotated[str, typer.Option("--format", "-F", help="text or json.")] = "text",
+    format_: Annotated[
+        str | None,
+        typer.Option("--format", "-F", help="Print events as text or json instead of the console."),
+    ] = None,
+    no_tui: Annotated[
+        bool,
+        typer.Option(
+            "--no-tui", help="Print events instead of opening the console (always when piped)."
+        ),
+    ] = False,
     bootstrap: BootstrapOpt = None,
     cluster: ClusterOpt = None,
     x: XOpt = None,
     config: ConfigOpt = None,
     timeout: TimeoutOpt = None,
 ) -> None:
-    """A simulated event-driven shop: in-process by default, or on a real cluster."""
+    """A simulated event-driven shop, in the console (in-process, or produced to a cluster)."""
     from evtui.commands.demo import (
         DemoOptions,
         check_truth_path,
+        console_in_process,
+        console_on_cluster,
         parse_duration_s,
         parse_faults,
         parse_rate,
@@ -313,6 +371,8 @@ def demo(
     )
     from evtui.commands.tail import TailOptions
 
+    console = not (headless or no_tui or format_) and sys.stdin.isatty() and sys.stdout.isatty()
+    format_ = format_ or "text"
     _check_format(format_)
     options = DemoOptions(
         seed=seed,
@@ -336,9 +396,15 @@ def demo(
             raise UsageError(
                 "--headless generates traffic on a cluster: give --bootstrap-servers or --cluster"
             )
-        run_in_process(options, tail_options)
+        if console:
+            console_in_process(options)
+        else:
+            run_in_process(options, tail_options)
         return
-    run_on_cluster(options, conn.client_config(), conn.wait, tail_options)
+    if console:
+        console_on_cluster(options, conn.client_config(), conn.wait)
+    else:
+        run_on_cluster(options, conn.client_config(), conn.wait, tail_options)
 
 
 @app.command()

@@ -217,3 +217,45 @@ def _produce_then_stop(
         failure.append(exc)
     finally:
         source.stop()
+
+
+def console_in_process(options: DemoOptions) -> None:
+    """``evtui demo`` in a terminal: the console on the in-process simulator."""
+    from evtui.commands.console import ConsoleOptions, run_console
+    from evtui.core.positions import BEGINNING
+    from evtui.tui.backend import DemoBackend
+
+    backend = DemoBackend(options)
+    try:
+        run_console(backend, ConsoleOptions(topics=backend.default_topics, start=BEGINNING))
+    finally:
+        write_truth(backend.clock.sim, options.truth)
+
+
+def console_on_cluster(options: DemoOptions, config: ClientConfig, timeout: float) -> None:
+    """``evtui demo -b ...`` in a terminal: produce the shop's traffic and watch it live."""
+    from evtui.commands.console import ConsoleOptions, run_console
+    from evtui.core.positions import parse_position
+    from evtui.sim.kafka_load import DemoLoad
+    from evtui.tui.backend import KafkaBackend
+
+    sim = make_simulator(options)
+    load = DemoLoad(
+        config,
+        sim,
+        partitions=options.partitions,
+        timeout=timeout,
+        stop_group_after_s=stop_group_after_s(options),
+    )
+    load.ensure_topics()
+    load.start_groups()
+    producer = threading.Thread(
+        target=load.produce, args=(options.duration_s,), name="evtui-demo-produce", daemon=True
+    )
+    producer.start()
+    backend = KafkaBackend(config, timeout=timeout)
+    backend.load = load
+    try:
+        run_console(backend, ConsoleOptions(topics=sim.topics.all(), start=parse_position("-100")))
+    finally:
+        write_truth(sim, options.truth)

@@ -139,3 +139,16 @@ def text_line(event: Event, *, headers: bool = False) -> str:
     if headers and event.headers:
         line += headers_summary(event) + "  "
     return line + value_summary(event)
+
+
+def hex_dump(data: bytes, limit: int = 64 * 1024) -> str:
+    """``xxd``-style lines: offset, 16 bytes in hex, printable ASCII."""
+    lines = []
+    for start in range(0, min(len(data), limit), 16):
+        chunk = data[start : start + 16]
+        hexed = " ".join(chunk[i : i + 8].hex(" ") for i in (0, 8)).strip()
+        text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+        lines.append(f"{start:08x}  {hexed:<48}  {text}")
+    if len(data) > limit:
+        lines.append(f"… {len(data) - limit:,} more bytes")
+    return "\n".join(lines)

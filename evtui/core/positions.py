@@ -160,3 +160,14 @@ def format_ms(ms: int) -> str:
     """Epoch ms as ISO-8601 UTC with milliseconds: ``2026-11-26T10:00:00.123Z``."""
     seconds, millis = divmod(ms, 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+def describe(pos: Position) -> str:
+    """A position as the user would type it: ``beginning``, ``-100``, an ISO time ..."""
+    if pos.kind is Kind.OFFSET:
+        return str(pos.value)
+    if pos.kind is Kind.TAIL:
+        return f"-{pos.value}"
+    if pos.kind is Kind.TIME:
+        return format_ms(pos.value)
+    return pos.kind.value

@@ -65,3 +65,14 @@ def test_json_line_handles_huge_ints_and_unicode():
     out = json.loads(line)
     assert out["value"] == {"big": 123456789012345678901234567890, "s": "é"}
     assert "é" in line  # UTF-8 kept, not escaped
+
+
+def test_hex_dump_lines_and_limit():
+    from evtui.core.output import hex_dump
+
+    dump = hex_dump(bytes(range(20)) + b"AB")
+    lines = dump.splitlines()
+    assert lines[0].startswith("00000000  00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f")
+    assert lines[1].startswith("00000010  10 11 12 13 41 42")
+    assert lines[1].endswith("....AB")
+    assert hex_dump(b"x" * 100, limit=32).splitlines()[-1] == "… 68 more bytes"

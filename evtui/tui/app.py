@@ -1,0 +1,192 @@
+"""The Textual app: wiring only. State lives in feeds and pollers; widgets render it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, TabbedContent, TabPane
+
+from evtui.core.cluster import ClusterSnapshot
+from evtui.core.positions import BEGINNING, END, Position, parse_position
+from evtui.tui.backend import Backend, Poller
+from evtui.tui.screens.detail import DetailScreen
+from evtui.tui.widgets.header import HeaderState, StatusHeader
+from evtui.tui.widgets.overview import Overview, VimTable
+from evtui.tui.widgets.tail import TailLog
+from evtui.tui.widgets.tailpane import TailPane
+
+DEFAULT_START = parse_position("-100")
+
+
+class EvtuiApp(App):
+    """``evtui``: the cluster at a glance, a live tail, and every event in depth."""
+
+    CSS_PATH = "evtui.tcss"
+    TITLE = "evtui"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
+        Binding("1", "show_tab('overview')", "Overview"),
+        Binding("2", "show_tab('tail')", "Tail"),
+        Binding("ctrl+p", "command_palette", "Commands", show=False),
+    ]
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        topics: list[str] | None = None,
+        start: Position = DEFAULT_START,
+        capacity: int = 200_000,
+        filter_expression: str | None = None,
+        tick_s: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.backend = backend
+        self.initial_topics = topics or []
+        self.initial_start = start
+        self.capacity = capacity
+        self.filter_expression = filter_expression
+        self.tick_s = tick_s
+        self.poller: Poller | None = None
+        self.snapshot: ClusterSnapshot | None = None
+        self.header_state = HeaderState(cluster=backend.name)
+        self._tail_pane: TailPane | None = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusHeader(id="header")
+        with TabbedContent(initial="overview" if not self.initial_topics else "tail"):
+            with TabPane("1 Overview", id="overview"):
+                yield Overview(id="overview-pane")
+            with TabPane("2 Tail", id="tail"):
+                yield TailPane(self.backend.open_tail, self.capacity, id="tail-pane")
+        yield Footer()
+
+    @property
+    def tail(self) -> TailPane:
+        if self._tail_pane is None:
+            self._tail_pane = self.query_one(TailPane)
+        return self._tail_pane
+
+    def on_mount(self) -> None:
+        self.poller = self.backend.make_poller()
+        self.poller.start()
+        if self.filter_expression:
+            self.tail.set_filter(self.filter_expression)
+        if self.initial_topics:
+            self.tail.open(self.initial_topics, self.initial_start)
+            self.query_one(TailLog).focus()
+        else:
+            self.query_one("#topics", VimTable).focus()
+        self.set_interval(self.tick_s, self._tick)
+        self.set_interval(0.5, self._slow_tick)
+        self._slow_tick()
+
+    def on_unmount(self) -> None:
+        if self._tail_pane is not None:
+            self._tail_pane.stop()
+        if self.poller is not None:
+            self.poller.stop()
+        self.backend.close()
+
+    # -- timers -------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        self.tail.tick()
+
+    def _slow_tick(self) -> None:
+        poller = self.poller
+        if poller is None:
+            return
+        snapshot = poller.latest()
+        if snapshot is not None and snapshot is not self.snapshot:
+            self.snapshot = snapshot  # type: ignore[assignment]
+            self.query_one(Overview).update_snapshot(self.snapshot)
+        for problem in poller.problems():
+            self.notify(problem, severity="warning", timeout=6)
+        self._update_header()
+
+    def _update_header(self) -> None:
+        state = self.header_state
+        snapshot = self.snapshot
+        if snapshot is not None:
+            state.cluster_id, state.brokers = snapshot.cluster_id, snapshot.brokers
+        state.connection = self._connection()
+        feed = self.tail.feed
+        if feed is not None:
+            state.rate = feed.rate
+            state.kept = feed.store.stats.kept
+            state.evicted = feed.store.stats.evicted
+            state.sampled_out = feed.stats.sampled_out
+            state.paused = feed.paused
+        else:
+            state.rate, state.kept, state.evicted, state.sampled_out = 0.0, 0, 0, 0
+            state.paused = False
+        self.query_one(StatusHeader).show(state)
+
+    def _connection(self) -> str:
+        """The worse of the cluster poller's and the tail's connection state."""
+        poller_state = str(getattr(self.poller, "state", "connecting"))
+        tail_state = self.tail.source_state
+        tail_text = tail_state.value if tail_state is not None else None
+        for worst in ("auth failed", "reconnecting", "failed"):
+            if worst in (poller_state, tail_text):
+                return worst
+        return poller_state
+
+    # -- actions ------------------------------------------------------------------------
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        if tab == "tail":
+            self.query_one(TailLog).focus()
+        else:
+            self.query_one("#topics", VimTable).focus()
+
+    def action_help(self) -> None:
+        from evtui.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen(self.binding_sections()))
+
+    def binding_sections(self) -> list[tuple[str, list]]:
+        return [
+            ("everywhere", [*self.BINDINGS, Binding("ctrl+p", "", "Command palette")]),
+            ("overview", [*Overview.BINDINGS, *VimTable.BINDINGS]),
+            ("tail", [*TailPane.BINDINGS, *TailLog.BINDINGS]),
+            ("event detail", DetailScreen.BINDINGS),
+        ]
+
+    def on_overview_tail_requested(self, message: Overview.TailRequested) -> None:
+        self.tail.open(message.topics, self.tail.start or self.initial_start)
+        self.action_show_tab("tail")
+
+    def on_tail_log_selected(self, message: TailLog.Selected) -> None:
+        self.push_screen(DetailScreen(message.event))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        tail = self.tail
+        commands = [
+            ("Overview", "Topics and consumer groups", lambda: self.action_show_tab("overview")),
+            ("Tail", "The live tail", lambda: self.action_show_tab("tail")),
+            ("Tail topics…", "Choose topics (names or ^regex)", tail.action_choose_topics),
+            ("Seek…", "Seek the tail to a position or time", tail.action_seek),
+            ("Seek to beginning", "Read the topics from the start", lambda: tail.seek(BEGINNING)),
+            ("Seek to end", "Only new events from now on", lambda: tail.seek(END)),
+            ("Search", "Quick text search in the tail", tail.action_search),
+            ("Filter…", "A CEL expression over each event", tail.action_filter),
+            ("Clear filters", "Show every event again", tail.action_clear_filters),
+            ("Pause / resume", "Stop or resume reading", tail.action_toggle_pause),
+            ("Follow", "Jump to the newest event and follow", tail.action_follow),
+            ("Event detail", "Open the selected event", self.query_one(TailLog).action_select),
+            ("Show / hide internal topics", "In the overview", self._toggle_internal),
+            ("Help", "Every key binding", self.action_help),
+        ]
+        for title, help_text, callback in commands:
+            yield SystemCommand(title, help_text, callback)
+
+    def _toggle_internal(self) -> None:
+        self.query_one(Overview).action_toggle_internal()

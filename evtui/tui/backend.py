@@ -1,0 +1,111 @@
+"""Where the app's data comes from: a Kafka cluster or the in-process demo simulator.
+
+Both give the app the same two things: a cluster poller (the overview and the
+header) and ``open_tail(topics, start)``, which returns a started source. No
+Textual here; opening runs in a worker thread because it talks to the network.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Protocol
+
+from evtui.config import ClientConfig
+from evtui.core.positions import Position
+from evtui.sources.base import Source
+
+if TYPE_CHECKING:
+    from evtui.commands.demo import DemoOptions
+    from evtui.sim.kafka_load import DemoLoad
+    from evtui.sources.demo import DemoSource
+
+
+class Poller(Protocol):
+    state: object
+    last_error: str | None
+
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def latest(self) -> object: ...
+    def problems(self) -> list[str]: ...
+
+
+class Backend(Protocol):
+    name: str
+    default_topics: list[str]
+
+    def make_poller(self) -> Poller: ...
+    def open_tail(self, topics: list[str], start: Position) -> Source: ...
+    def close(self) -> None: ...
+
+
+class KafkaBackend:
+    """A real cluster, read-only: assign-only consumers and admin metadata polls."""
+
+    def __init__(
+        self, config: ClientConfig, *, timeout: float = 10.0, poll_interval: float = 2.0
+    ) -> None:
+        self.config = config
+        self.timeout = timeout
+        self.poll_interval = poll_interval
+        self.name = config.bootstrap
+        self.default_topics: list[str] = []
+        self.load: DemoLoad | None = None  # set when `evtui demo` produces to this cluster
+
+    def make_poller(self) -> Poller:
+        from evtui.sources.cluster import ClusterPoller
+
+        return ClusterPoller(self.config, interval=self.poll_interval, timeout=self.timeout)
+
+    def open_tail(self, topics: list[str], start: Position) -> Source:
+        from evtui.sources.kafka import KafkaSource
+
+        source = KafkaSource(self.config, topics, start, timeout=self.timeout).open()
+        source.start()
+        return source
+
+    def close(self) -> None:
+        if self.load is not None:
+            self.load.stop()
+
+
+class DemoBackend:
+    """The simulated shop in-process: a clock source keeps the sim and its groups going."""
+
+    def __init__(self, options: DemoOptions, *, start_ms: int | None = None) -> None:
+        from evtui.commands.demo import make_simulator, stop_group_after_s
+        from evtui.sources.demo import DemoSource
+
+        self.options = options
+        sim = make_simulator(options, start_ms)
+        self.start_ms = sim.start_ms
+        self.name = f"demo (seed {options.seed}, {options.rate:g} ev/s)"
+        self.default_topics = sim.topics.all()
+        duration = None if options.duration_s is None else int(options.duration_s * 1000)
+        self.clock: DemoSource = DemoSource(
+            sim,
+            partitions=options.partitions,
+            duration_ms=duration,
+            stop_group_after_ms=int(stop_group_after_s(options) * 1000),
+        )
+        self._stop = threading.Event()
+        self.clock.start()
+        threading.Thread(target=self._drain_clock, name="evtui-demo-clock", daemon=True).start()
+
+    def _drain_clock(self) -> None:
+        while not self._stop.is_set() and self.clock.get_batch(0.2) is not None:
+            pass
+
+    def make_poller(self) -> Poller:
+        from evtui.sources.cluster import DemoClusterPoller
+
+        return DemoClusterPoller(self.clock)
+
+    def open_tail(self, topics: list[str], start: Position) -> Source:
+        source = self.clock.reopen(start, topics=topics)
+        source.start()
+        return source
+
+    def close(self) -> None:
+        self._stop.set()
+        self.clock.stop()

@@ -1,0 +1,108 @@
+"""A running tail: a source drained into a bounded store, and the view over it.
+
+No Textual here: the app calls :meth:`Feed.drain` on a timer (never once per
+event), so the UI thread spends a bounded slice of each tick on new events.
+When more arrives than a tick may take, the rest of what is queued is dropped
+and counted (``sampled_out``): the view says it is sampling instead of falling
+further and further behind the stream.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, field
+
+from evtui.core.positions import Position
+from evtui.core.store import EventStore
+from evtui.core.tailview import Predicate, TailView
+from evtui.sources.base import Problem, Source, SourceState
+
+
+@dataclass
+class FeedStats:
+    received: int = 0  # events handed over by the source
+    sampled_out: int = 0  # dropped because the UI could not keep up
+    finished: bool = False
+    rates: deque = field(default_factory=lambda: deque(maxlen=40))  # (monotonic, received)
+
+
+class Feed:
+    """Drains ``source`` into ``store``; ``view`` holds the rows to show."""
+
+    def __init__(
+        self,
+        source: Source,
+        topics: list[str],
+        start: Position,
+        *,
+        capacity: int = 200_000,
+        predicate: Predicate | None = None,
+    ) -> None:
+        self.source = source
+        self.topics = topics
+        self.start = start
+        self.store = EventStore(capacity)
+        self.view = TailView(self.store, predicate)
+        self.stats = FeedStats()
+        self.paused = False
+
+    @property
+    def state(self) -> SourceState:
+        return self.source.state
+
+    def drain(self, budget_s: float = 0.03, max_events: int | None = None) -> int:
+        """Take what the source has, within ``budget_s``; returns the events kept."""
+        if self.paused or self.stats.finished:
+            self._sample_rate()
+            return 0
+        deadline = time.perf_counter() + budget_s
+        kept = taken = 0
+        while True:
+            batch = self.source.get_batch(0)
+            if batch is None:
+                self.stats.finished = True
+                break
+            if not batch:
+                break
+            taken += len(batch)
+            kept += self.store.append(batch)
+            if time.perf_counter() >= deadline or (max_events and taken >= max_events):
+                self.stats.sampled_out += self._drop_queued()
+                break
+        self.stats.received += taken
+        self._sample_rate()
+        return kept
+
+    def _drop_queued(self) -> int:
+        """Events already queued when a tick runs out of time: dropped, and counted."""
+        dropped = 0
+        for _ in range(64):
+            batch = self.source.get_batch(0)
+            if not batch:
+                if batch is None:
+                    self.stats.finished = True
+                break
+            dropped += len(batch)
+        return dropped
+
+    def filter_step(self, budget_s: float = 0.02) -> int:
+        return self.view.advance(budget_s)
+
+    def _sample_rate(self) -> None:
+        self.stats.rates.append((time.monotonic(), self.stats.received))
+
+    @property
+    def rate(self) -> float:
+        """Events/s received over the last few seconds."""
+        rates = self.stats.rates
+        if len(rates) < 2:
+            return 0.0
+        (t0, n0), (t1, n1) = rates[0], rates[-1]
+        return (n1 - n0) / (t1 - t0) if t1 > t0 else 0.0
+
+    def problems(self) -> list[Problem]:
+        return self.source.problems()
+
+    def stop(self) -> None:
+        self.source.stop()

@@ -1,0 +1,69 @@
+"""Every key binding, by where it works, plus the filter and seek syntax."""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+from evtui.core.filters import NAMES
+
+FILTER_HELP = f"""\
+Filter (e): a CEL expression over each event, as in `evtui tail --filter`.
+  names: {", ".join(NAMES)}
+  e.g. value.type == "OrderPlaced" && value.total > 100
+       key.startsWith("c-")      "traceparent" in headers      correlation_id == "abc"
+Search (/): plain text in the key, value, header values or topic; lowercase text ignores case.
+Seek (s): beginning, end, N (offset), -N (last N per partition), s@<epoch ms>,
+  an ISO time (2026-11-27T10:00:00Z) or a duration ago (15m, 2h).
+Follow: the tail follows the newest event until you move up; End or G follows again."""
+
+
+def key_label(keys: str) -> str:
+    return ", ".join(k.replace("slash", "/").replace("question_mark", "?") for k in keys.split(","))
+
+
+def bindings_table(sections: list[tuple[str, list[BindingType]]]) -> Table:
+    table = Table(show_edge=False, box=None, padding=(0, 2), header_style="bold")
+    table.add_column("WHERE", style="bold cyan", no_wrap=True)
+    table.add_column("KEYS", style="bold", no_wrap=True)
+    table.add_column("ACTION")
+    for where, bindings in sections:
+        for binding in bindings:
+            if isinstance(binding, Binding):
+                keys, description = binding.key, binding.description
+            else:
+                keys, description = binding[0], binding[2] if len(binding) > 2 else binding[1]
+            table.add_row(where, key_label(keys), description)
+            where = ""
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll {
+        width: 90%; height: 90%; border: thick $accent; background: $surface; padding: 0 1;
+    }
+    """
+
+    def __init__(self, sections: list[tuple[str, list[BindingType]]]) -> None:
+        super().__init__()
+        self.sections = sections
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(
+                Group(
+                    Text("evtui keys (Escape closes)", style="bold underline"),
+                    bindings_table(self.sections),
+                    Text(""),
+                    Text(FILTER_HELP),
+                )
+            )

@@ -1,0 +1,196 @@
+"""Cluster overview: topics (partitions, offsets, live produce rate) and consumer groups."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+
+from evtui.core.cluster import ClusterSnapshot, GroupInfo, TopicInfo, filter_groups, filter_topics
+from evtui.tui.widgets.header import number
+
+TOPIC_WIDTHS = {"mark": 1, "name": 36, "partitions": 5, "messages": 12, "end": 12, "rate": 9}
+GROUP_WIDTHS = {"name": 32, "state": 20, "members": 7}
+TOPIC_COLUMNS = (
+    ("mark", " "),
+    ("name", "TOPIC"),
+    ("partitions", "PARTS"),
+    ("messages", "MESSAGES"),
+    ("end", "END OFFSETS"),
+    ("rate", "RATE/s"),
+)
+GROUP_COLUMNS = (("name", "CONSUMER GROUP"), ("state", "STATE"), ("members", "MEMBERS"))
+
+
+class VimTable(DataTable):
+    """A DataTable with vim-style movement."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "scroll_top", "Top", show=False),
+        Binding("G", "scroll_bottom", "Bottom", show=False),
+    ]
+
+
+def _rate(topic: TopicInfo) -> str:
+    if topic.rate is None:
+        return "…"
+    return f"{topic.rate:,.1f}" if topic.rate < 100 else number(topic.rate)
+
+
+def _right(text: str) -> Text:
+    return Text(text, justify="right")
+
+
+def topic_cells(topic: TopicInfo, marked: bool) -> tuple[str | Text, ...]:
+    return (
+        "●" if marked else " ",
+        topic.name,
+        _right(str(topic.partitions)),
+        _right(number(topic.messages)),
+        _right(number(topic.end_offsets)),
+        _right(_rate(topic)),
+    )
+
+
+def group_cells(group: GroupInfo) -> tuple[str | Text, ...]:
+    return (group.name, group.state, _right(str(group.members)))
+
+
+class Overview(Vertical):
+    """Lists filtered as you type (after /); Enter tails a topic, Space marks several."""
+
+    BINDINGS = [
+        Binding("slash", "focus_filter", "Filter lists"),
+        Binding("space", "mark", "Mark topic"),
+        Binding("enter", "tail_topics", "Tail"),
+        Binding("i", "toggle_internal", "Internal topics"),
+    ]
+
+    class TailRequested(Message):
+        def __init__(self, topics: list[str]) -> None:
+            self.topics = topics
+            super().__init__()
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.snapshot: ClusterSnapshot | None = None
+        self.include_internal = False
+        self.marked: set[str] = set()
+        self._shown_topics: list[str] = []
+        self._shown_groups: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="/ filter topics and groups", id="overview-filter")
+        with Horizontal(id="overview-lists"):
+            topics = VimTable(id="topics", cursor_type="row", zebra_stripes=True)
+            for key, label in TOPIC_COLUMNS:
+                topics.add_column(label, key=key, width=TOPIC_WIDTHS[key])
+            yield topics
+            groups = VimTable(id="groups", cursor_type="row", zebra_stripes=True)
+            for key, label in GROUP_COLUMNS:
+                groups.add_column(label, key=key, width=GROUP_WIDTHS[key])
+            yield groups
+        yield Static("Waiting for the first look at the cluster…", id="overview-status")
+
+    @property
+    def filter_text(self) -> str:
+        return self.query_one("#overview-filter", Input).value
+
+    def update_snapshot(self, snapshot: ClusterSnapshot | None) -> None:
+        self.snapshot = snapshot
+        self._render_lists()
+
+    def _render_lists(self) -> None:
+        snapshot = self.snapshot
+        if snapshot is None:
+            return
+        topics = filter_topics(snapshot, self.filter_text, self.include_internal)
+        groups = filter_groups(snapshot, self.filter_text)
+        table = self.query_one("#topics", VimTable)
+        self._shown_topics = _sync(
+            table,
+            self._shown_topics,
+            {t.name: topic_cells(t, t.name in self.marked) for t in topics},
+        )
+        self._shown_groups = _sync(
+            self.query_one("#groups", VimTable),
+            self._shown_groups,
+            {g.name: group_cells(g) for g in groups},
+        )
+        self._render_status(snapshot, len(topics), len(groups))
+
+    def _render_status(self, snapshot: ClusterSnapshot, topics: int, groups: int) -> None:
+        hidden = "" if self.include_internal else " (internal hidden: i shows them)"
+        text = f"{topics} topics{hidden}, {groups} groups."
+        if self.marked:
+            text += f" Marked: {', '.join(sorted(self.marked))} (Enter tails them)."
+        for problem in snapshot.problems:
+            text += f"\n⚠ {problem}"
+        self.query_one("#overview-status", Static).update(text)
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "overview-filter":
+            self._render_lists()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "overview-filter":
+            self.query_one("#topics", VimTable).focus()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#overview-filter", Input).focus()
+
+    def action_toggle_internal(self) -> None:
+        self.include_internal = not self.include_internal
+        self._render_lists()
+
+    def _current_topic(self) -> str | None:
+        table = self.query_one("#topics", VimTable)
+        if not self._shown_topics or not table.has_focus:
+            return None
+        row = min(table.cursor_row, len(self._shown_topics) - 1)
+        return self._shown_topics[row]
+
+    def action_mark(self) -> None:
+        topic = self._current_topic()
+        if topic is None:
+            return
+        self.marked ^= {topic}
+        self._render_lists()
+        self.query_one("#topics", VimTable).action_cursor_down()
+
+    def action_tail_topics(self) -> None:
+        topic = self._current_topic()
+        chosen = sorted(self.marked) or ([topic] if topic else [])
+        if chosen:
+            self.post_message(self.TailRequested(chosen))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.data_table.id == "topics":
+            self.action_tail_topics()
+
+
+def _sync(table: DataTable, shown: list[str], rows: dict[str, tuple[str | Text, ...]]) -> list[str]:
+    """Keyed update: change only cells that differ; rebuild only when the rows change."""
+    keys = list(rows)
+    if keys != shown:
+        cursor_key = shown[table.cursor_row] if shown and table.cursor_row < len(shown) else None
+        table.clear()
+        for key, cells in rows.items():
+            table.add_row(*cells, key=key)
+        if cursor_key in rows:
+            table.move_cursor(row=keys.index(cursor_key), animate=False)
+        return keys
+    columns = list(table.columns)
+    with table.app.batch_update():
+        for key, cells in rows.items():
+            current = table.get_row(key)
+            for column, old, new in zip(columns, current, cells, strict=True):
+                if old != new:
+                    table.update_cell(key, column, new)
+    return keys

@@ -1,0 +1,323 @@
+"""The tail tab: opens feeds (in a worker), drains them on the app's tick, filters, seeks."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Input, Static
+
+from evtui.core.filters import Filter, FilterError
+from evtui.core.positions import Position, describe, parse_position
+from evtui.core.tailview import Predicate, all_of, substring_predicate
+from evtui.errors import ConnectionFailed, EvtuiError
+from evtui.sources.base import Source, SourceState
+from evtui.tui.feed import Feed
+from evtui.tui.widgets.header import number
+from evtui.tui.widgets.tail import TailLog
+
+OpenTail = Callable[[list[str], Position], Source]
+DRAIN_BUDGET_S = 0.03
+FILTER_BUDGET_S = 0.02
+MAX_RETRY_S = 30.0
+
+
+class TailPane(Vertical):
+    BINDINGS = [
+        Binding("space,p", "toggle_pause", "Pause"),
+        Binding("f", "follow", "Follow"),
+        Binding("s", "seek", "Seek"),
+        Binding("t", "choose_topics", "Topics"),
+        Binding("slash", "search", "Search"),
+        Binding("e", "filter", "Filter"),
+        Binding("escape", "clear_filters", "Clear filters"),
+    ]
+
+    def __init__(self, open_tail: OpenTail, capacity: int, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.open_tail = open_tail
+        self.capacity = capacity
+        self.feed: Feed | None = None
+        self.topics: list[str] = []
+        self.start: Position | None = None
+        self.search_text = ""
+        self.filter: Filter | None = None
+        self.message: Text | None = None  # the last problem or state to show
+        self._input_mode = "search"
+        self._retry_s = 1.0
+        self._opening = False
+
+    def compose(self) -> ComposeResult:
+        yield TailLog(id="tail-log")
+        yield Input(id="tail-input", classes="hidden")
+        yield Static(id="tail-status")
+
+    @property
+    def log_view(self) -> TailLog:
+        return self.query_one(TailLog)
+
+    # -- opening and seeking ------------------------------------------------------------
+
+    def open(self, topics: list[str], start: Position) -> None:
+        self.topics, self.start = topics, start
+        self._opening = True
+        self.message = Text(f"opening {', '.join(topics)} from {describe(start)}…", style="yellow")
+        self._open_worker(topics, start)
+
+    @work(thread=True, exclusive=True, group="tail-open")
+    def _open_worker(self, topics: list[str], start: Position) -> None:
+        try:
+            source = self.open_tail(topics, start)
+        except ConnectionFailed as exc:
+            self.app.call_from_thread(self._open_failed, str(exc), True)
+            return
+        except EvtuiError as exc:
+            self.app.call_from_thread(self._open_failed, str(exc), False)
+            return
+        self.app.call_from_thread(self._opened, source, topics, start)
+
+    def _opened(self, source: Source, topics: list[str], start: Position) -> None:
+        if (topics, start) != (self.topics, self.start):  # superseded by a newer request
+            threading.Thread(target=source.stop, daemon=True).start()
+            return
+        self._stop_feed()
+        self.feed = Feed(source, topics, start, capacity=self.capacity, predicate=self._predicate())
+        self.log_view.set_feed(self.feed)
+        self._opening = False
+        self._retry_s = 1.0
+        self.message = None
+
+    def _open_failed(self, text: str, retry: bool) -> None:
+        self._opening = False
+        if not retry:
+            self.message = Text(f"✖ {text}", style="bold red")
+            self.notify(text, severity="error", timeout=8)
+            return
+        delay = self._retry_s
+        self._retry_s = min(self._retry_s * 2, MAX_RETRY_S)
+        self.message = Text(f"✖ {text}; retrying in {delay:.0f}s", style="bold red")
+        topics, start = self.topics, self.start
+        self.set_timer(delay, lambda: self._retry(topics, start))
+
+    def _retry(self, topics: list[str], start: Position | None) -> None:
+        if start is not None and (topics, start) == (self.topics, self.start) and self.feed is None:
+            self.open(topics, start)
+
+    def _stop_feed(self) -> None:
+        feed, self.feed = self.feed, None
+        if feed is not None:
+            threading.Thread(target=feed.stop, name="evtui-feed-stop", daemon=True).start()
+
+    def stop(self) -> None:
+        if self.feed is not None:
+            self.feed.stop()
+            self.feed = None
+
+    def seek(self, start: Position) -> None:
+        if not self.topics:
+            self.notify("Nothing to seek: choose topics first (t).", severity="warning")
+            return
+        self._stop_feed()
+        self.log_view.set_feed(None)
+        self.open(self.topics, start)
+
+    # -- the tick -------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        feed = self.feed
+        if feed is not None:
+            kept = feed.drain(DRAIN_BUDGET_S)
+            added = feed.filter_step(FILTER_BUDGET_S) if feed.view.filtered else kept
+            self._take_problems(feed)
+            if added or kept or feed.store.stats.evicted:
+                self.log_view.refresh_rows()
+                self.log_view.set_topics(sorted({*feed.topics, *self._topics_seen(feed)}))
+        self._show_status()
+
+    def _topics_seen(self, feed: Feed) -> list[str]:
+        source = feed.source
+        return list(getattr(source, "topics", []) or [])
+
+    def _take_problems(self, feed: Feed) -> None:
+        for problem in feed.problems():
+            style = {"error": "bold red", "warning": "yellow"}.get(problem.level, "green")
+            self.message = Text(problem.message, style=style)
+            if problem.level == "error":
+                self.notify(problem.message, severity="error", timeout=8)
+
+    def _show_status(self) -> None:
+        self.query_one("#tail-status", Static).update(self.status_text())
+
+    def status_text(self) -> Text:
+        text = Text()
+        feed, log = self.feed, self.log_view
+        if feed is None:
+            text.append("no tail" if not self._opening else "opening…", style="dim")
+        else:
+            text.append(
+                "▶ following" if log.follow else "■ browsing",
+                style="bold green" if log.follow else "bold",
+            )
+            if feed.paused:
+                text.append("  ⏸ paused (space resumes)", style="bold yellow")
+            text.append(f"  {', '.join(feed.topics)} from {describe(feed.start)}")
+            text.append(f"  {number(feed.view.rows)} rows")
+            if feed.stats.finished:
+                text.append("  (source finished)", style="blue")
+            if log.new_events:
+                text.append(f"  {number(log.new_events)} new ↓ (End follows)", style="bold cyan")
+            text.append_text(self._filter_text(feed))
+        if self.message is not None:
+            text.append("  ")
+            text.append_text(self.message)
+        return text
+
+    def _filter_text(self, feed: Feed) -> Text:
+        text = Text()
+        if self.search_text:
+            text.append(f"  search '{self.search_text}'", style="bold magenta")
+        if self.filter is not None:
+            text.append(f"  filter {self.filter.expression}", style="bold magenta")
+            if self.filter.errors:
+                text.append(f" ({number(self.filter.errors)} events could not be evaluated)")
+        view = feed.view
+        if view.filtered and view.pending:
+            text.append(f"  checking {number(view.pending)}…", style="yellow")
+        if view.skipped:
+            text.append(f"  sampled: {number(view.skipped)} not checked", style="bold yellow")
+        return text
+
+    # -- actions --------------------------------------------------------------------------
+
+    def action_toggle_pause(self) -> None:
+        if self.feed is not None:
+            self.feed.paused = not self.feed.paused
+            self._show_status()
+
+    def action_follow(self) -> None:
+        self.log_view.action_last()
+
+    def action_seek(self) -> None:
+        from evtui.tui.screens.prompt import PromptScreen
+
+        def done(value: str | None) -> None:
+            if value:
+                self.seek(parse_position(value))
+
+        self.app.push_screen(
+            PromptScreen(
+                "Seek to",
+                "beginning, end, N, -N (per partition), 15m, 2026-11-27T10:00Z, s@<ms>",
+                validate=_position_error,
+            ),
+            done,
+        )
+
+    def action_choose_topics(self) -> None:
+        from evtui.tui.screens.prompt import PromptScreen
+
+        def done(value: str | None) -> None:
+            topics = [t.strip() for t in (value or "").split(",") if t.strip()]
+            if topics:
+                self.open(topics, self.start or parse_position("-100"))
+
+        self.app.push_screen(
+            PromptScreen(
+                "Tail topics",
+                "names or ^regex, separated by commas",
+                value=", ".join(self.topics),
+            ),
+            done,
+        )
+
+    def action_search(self) -> None:
+        self._show_input("search", self.search_text, "search text (live; Enter keeps it)")
+
+    def action_filter(self) -> None:
+        expression = self.filter.expression if self.filter else ""
+        self._show_input("filter", expression, 'CEL filter, e.g. value.type == "OrderPlaced"')
+
+    def _show_input(self, mode: str, value: str, placeholder: str) -> None:
+        self._input_mode = mode
+        box = self.query_one("#tail-input", Input)
+        box.placeholder = placeholder
+        box.value = value
+        box.remove_class("hidden")
+        box.focus()
+
+    def action_clear_filters(self) -> None:
+        box = self.query_one("#tail-input", Input)
+        if not box.has_class("hidden"):
+            box.add_class("hidden")
+            self.log_view.focus()
+            return
+        if self.search_text or self.filter:
+            self.search_text, self.filter = "", None
+            self._apply_predicate()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "tail-input" and self._input_mode == "search":
+            event.stop()
+            self.search_text = event.value
+            self._apply_predicate()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "tail-input":
+            return
+        event.stop()
+        if self._input_mode == "filter" and not self.set_filter(event.value):
+            return
+        event.input.add_class("hidden")
+        self.log_view.focus()
+
+    def set_filter(self, expression: str) -> bool:
+        """Apply a CEL filter (empty clears it); False, with the message shown, if invalid."""
+        if not expression.strip():
+            self.filter = None
+        else:
+            try:
+                self.filter = Filter(expression)
+            except FilterError as exc:
+                self.message = Text(f"✖ {exc}", style="bold red")
+                self.notify(str(exc), severity="error", timeout=8)
+                self._show_status()
+                return False
+        self.message = None
+        self._apply_predicate()
+        return True
+
+    def set_search(self, text: str) -> None:
+        self.search_text = text
+        self._apply_predicate()
+
+    def _predicate(self) -> Predicate | None:
+        parts: list[Predicate] = []
+        if self.search_text:
+            parts.append(substring_predicate(self.search_text))
+        if self.filter is not None:
+            parts.append(self.filter.matches)
+        return all_of(parts)
+
+    def _apply_predicate(self) -> None:
+        if self.feed is not None:
+            self.feed.view.set_predicate(self._predicate())
+            self.feed.filter_step(FILTER_BUDGET_S)
+            self.log_view.invalidate()
+        self._show_status()
+
+    @property
+    def source_state(self) -> SourceState | None:
+        return self.feed.state if self.feed else None
+
+
+def _position_error(text: str) -> str | None:
+    try:
+        parse_position(text)
+    except EvtuiError as exc:
+        return str(exc)
+    return None

@@ -1,0 +1,49 @@
+"""Driving the real app under Textual's Pilot."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from evtui.config import resolve_client_config
+from evtui.tui.app import EvtuiApp
+from evtui.tui.backend import KafkaBackend
+
+
+def kafka_app(bootstrap: str, **kwargs: object) -> EvtuiApp:
+    config = resolve_client_config(bootstrap=bootstrap, cluster=None, x_options=[], config=None)
+    return EvtuiApp(KafkaBackend(config, timeout=5.0, poll_interval=0.5), **kwargs)
+
+
+async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
+    """Let the app run until ``predicate`` holds (False after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await pilot.pause(0.05)
+    return predicate()
+
+
+def rows(app: EvtuiApp) -> int:
+    feed = app.tail.feed
+    return feed.view.rows if feed else 0
+
+
+def shown_refs(app: EvtuiApp) -> list[str]:
+    feed = app.tail.feed
+    assert feed is not None
+    return [feed.view.event_at(r).ref for r in range(feed.view.rows)]
+
+
+def screen_text(app: EvtuiApp) -> str:
+    """What the terminal shows, as plain text."""
+    return app.export_screenshot_text() if hasattr(app, "export_screenshot_text") else _plain(app)
+
+
+def _plain(app: EvtuiApp) -> str:
+    import re
+
+    svg = app.export_screenshot()
+    texts = re.findall(r">([^<>]*)</text>", svg)
+    return "".join(texts).replace("&#160;", " ")
