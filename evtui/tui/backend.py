@@ -72,11 +72,20 @@ class KafkaBackend:
 class DemoBackend:
     """The simulated shop in-process: a clock source keeps the sim and its groups going."""
 
-    def __init__(self, options: DemoOptions, *, start_ms: int | None = None) -> None:
+    def __init__(
+        self,
+        options: DemoOptions,
+        *,
+        start_ms: int | None = None,
+        elapsed_ms: int = 0,
+        poll_interval: float = 2.0,
+    ) -> None:
+        """``elapsed_ms``: the simulation has already run this long (its history is there)."""
         from evtui.commands.demo import make_simulator, stop_group_after_s
         from evtui.sources.demo import DemoSource
 
         self.options = options
+        self.poll_interval = poll_interval
         sim = make_simulator(options, start_ms)
         self.start_ms = sim.start_ms
         self.name = f"demo (seed {options.seed}, {options.rate:g} ev/s)"
@@ -87,6 +96,7 @@ class DemoBackend:
             partitions=options.partitions,
             duration_ms=duration,
             stop_group_after_ms=int(stop_group_after_s(options) * 1000),
+            elapsed_ms=elapsed_ms,
         )
         self._stop = threading.Event()
         self.clock.start()
@@ -99,7 +109,7 @@ class DemoBackend:
     def make_poller(self) -> Poller:
         from evtui.sources.cluster import DemoClusterPoller
 
-        return DemoClusterPoller(self.clock)
+        return DemoClusterPoller(self.clock, interval=self.poll_interval)
 
     def open_tail(self, topics: list[str], start: Position) -> Source:
         source = self.clock.reopen(start, topics=topics)

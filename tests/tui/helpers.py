@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 from evtui.config import resolve_client_config
 from evtui.tui.app import EvtuiApp
 from evtui.tui.backend import KafkaBackend
+from evtui.tui.testing import demo_app, settle, wait_for
+
+__all__ = ["demo_app", "kafka_app", "rows", "settle", "shown_refs", "wait_for"]
 
 
 def kafka_app(bootstrap: str, **kwargs: object) -> EvtuiApp:
     config = resolve_client_config(bootstrap=bootstrap, cluster=None, x_options=[], config=None)
     return EvtuiApp(KafkaBackend(config, timeout=5.0, poll_interval=0.5), **kwargs)
-
-
-async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
-    """Let the app run until ``predicate`` holds (False after ``timeout`` seconds)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await pilot.pause(0.05)
-    return predicate()
 
 
 def rows(app: EvtuiApp) -> int:
@@ -47,3 +37,4 @@ def _plain(app: EvtuiApp) -> str:
     svg = app.export_screenshot()
     texts = re.findall(r">([^<>]*)</text>", svg)
     return "".join(texts).replace("&#160;", " ")
+

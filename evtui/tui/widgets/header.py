@@ -35,7 +35,8 @@ def number(n: float) -> str:
 
 
 def render_header(state: HeaderState) -> Text:
-    text = Text(" evtui ", style="bold #1c1c1c on #5fafff")
+    text = Text()
+    text.append(" evtui ", style="bold #1c1c1c on #5fafff")
     text.append(f" {state.cluster}", style="bold")
     if state.cluster_id:
         text.append(f"  id {state.cluster_id}", style="#8a8a8a")

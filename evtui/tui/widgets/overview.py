@@ -12,8 +12,8 @@ from textual.widgets import DataTable, Input, Static
 from evtui.core.cluster import ClusterSnapshot, GroupInfo, TopicInfo, filter_groups, filter_topics
 from evtui.tui.widgets.header import number
 
-TOPIC_WIDTHS = {"mark": 1, "name": 36, "partitions": 5, "messages": 12, "end": 12, "rate": 9}
-GROUP_WIDTHS = {"name": 32, "state": 20, "members": 7}
+TOPIC_WIDTHS = {"mark": 1, "name": 32, "partitions": 5, "messages": 12, "end": 12, "rate": 9}
+GROUP_WIDTHS = {"name": 28, "state": 18, "members": 7}
 TOPIC_COLUMNS = (
     ("mark", " "),
     ("name", "TOPIC"),

@@ -43,7 +43,7 @@ class TailLog(ScrollView, can_focus=True):
     ]
     COMPONENT_CLASSES = {"tail--cursor", "tail--header", "tail--empty"}
     DEFAULT_CSS = """
-    TailLog { height: 1fr; }
+    TailLog { height: 1fr; overflow-x: hidden; }
     TailLog > .tail--cursor { background: $accent 40%; }
     TailLog:focus > .tail--cursor { background: $accent 70%; }
     TailLog > .tail--header { text-style: bold; color: $text-muted; background: $panel; }
@@ -111,7 +111,15 @@ class TailLog(ScrollView, can_focus=True):
 
     @property
     def page(self) -> int:
-        return max(1, self.size.height - 1)
+        return max(1, self._height - 1)
+
+    @property
+    def _height(self) -> int:
+        return self.scrollable_content_region.height
+
+    @property
+    def _width(self) -> int:
+        return self.scrollable_content_region.width
 
     def selected_event(self) -> Event | None:
         if self.feed is None or self.rows == 0:
@@ -121,7 +129,7 @@ class TailLog(ScrollView, can_focus=True):
     def refresh_rows(self) -> None:
         """Call after the feed changed: keep follow at the end, or the cursor on its event."""
         rows = self.rows
-        self.virtual_size = Size(self.size.width, rows + 1)
+        self.virtual_size = Size(self._width, rows + 1)
         if rows == 0:
             self.cursor_row = 0
             self._scroll(0)
@@ -130,7 +138,7 @@ class TailLog(ScrollView, can_focus=True):
         view = self.feed.view  # type: ignore[union-attr]
         if self.follow:
             self.cursor_row = rows - 1
-            self._scroll(max(0, rows + 1 - self.size.height))
+            self._scroll_end()
         else:
             if self._cursor_seq >= 0:
                 self.cursor_row = view.row_of(self._cursor_seq)
@@ -147,10 +155,19 @@ class TailLog(ScrollView, can_focus=True):
         self._cursor_seq = view.seq_at(self.cursor_row)
         self._top_seq = view.seq_at(min(int(self.scroll_y), self.rows - 1))
 
+    def _scroll_end(self) -> None:
+        """To the last row, now and again after the next layout (which sees the new size)."""
+        self._scroll(max(0, self.rows + 1 - self._height))
+        self.call_after_refresh(self._scroll_end_later)
+
+    def _scroll_end_later(self) -> None:
+        if self.follow:
+            self._scroll(max(0, self.rows + 1 - self._height))
+
     def _scroll(self, y: int) -> None:
         self._auto_scroll = True
         try:
-            self.scroll_to(y=y, animate=False, immediate=True)
+            self.scroll_to(y=y, animate=False, immediate=True, force=True)
         finally:
             self._auto_scroll = False
 
@@ -228,8 +245,11 @@ class TailLog(ScrollView, can_focus=True):
 
     # -- rendering ------------------------------------------------------------------------
 
+    def on_resize(self) -> None:
+        self.refresh_rows()
+
     def render_line(self, y: int) -> Strip:
-        width = self.size.width
+        width = self._width
         if width != self._cache_width:
             self._cache.clear()
             self._cache_width = width

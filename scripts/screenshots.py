@@ -1,0 +1,37 @@
+"""Render the app's main screens to SVG (see scripts/screenshots)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from textual._doc import take_svg_screenshot
+
+from evtui.tui.testing import after, demo_app
+
+SIZE = (160, 40)
+SCREENS = {
+    "overview": ("1",),
+    "tail": (),
+    "tail-filtered": ("e", *'topic == "payments"', "enter", "k", "k", "k"),
+    "detail": ("k", "enter"),
+    "help": ("question_mark",),
+}
+
+
+def main(out: Path, names: list[str]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for name in names or list(SCREENS):
+        if name not in SCREENS:
+            sys.exit(f"screenshots: unknown screen '{name}' (known: {', '.join(SCREENS)})")
+        app = demo_app(seconds=20)
+        svg = take_svg_screenshot(
+            app=app, terminal_size=SIZE, run_before=after(app, *SCREENS[name])
+        )
+        svg = svg.replace("<title>evtui</title>", f"<title>evtui: {name}</title>")
+        (out / f"{name}.svg").write_text(svg)
+        print(f"screenshots/{name}.svg")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), sys.argv[2:])
