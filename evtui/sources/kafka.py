@@ -32,6 +32,8 @@ from evtui.sources.kafka_client import (
 
 TP = tuple[str, int]
 _EOF = ck.KafkaError._PARTITION_EOF
+PROBE_INTERVAL = 1.0  # while reconnecting: seconds between metadata probes
+PROBE_TIMEOUT = 0.5  # how long one probe may block the consumer thread
 _GONE = {
     ck.KafkaError.UNKNOWN_TOPIC_OR_PART,
     ck.KafkaError._UNKNOWN_TOPIC,
@@ -97,6 +99,15 @@ def match_topics(
         else:
             missing.append(name)
     return list(dict.fromkeys(chosen)), missing
+
+
+def _heard_from_broker(messages: list[ck.Message]) -> bool:
+    """True when a batch holds a record or a partition end: the cluster answered."""
+    for m in messages:
+        err = m.error()
+        if err is None or err.code() == _EOF:
+            return True
+    return False
 
 
 def _suggest(name: str, available: Iterable[str]) -> str:
@@ -314,15 +325,22 @@ class KafkaSource:
         consumer = self._consumer
         assert consumer is not None
         next_refresh = time.monotonic() + self.refresh_interval
+        next_probe = 0.0
         try:
             while not self._stop.is_set() and not self._finished():
                 messages = consumer.consume(self.batch_size, 0.2)
-                self._check_client_errors()
+                trouble = self._check_client_errors()
                 self._check_time_bounds()
+                if messages and not trouble and _heard_from_broker(messages):
+                    self._reconnected()
                 events = self._convert(messages) if messages else []
                 if events and not self._queue.put(events, self._stop):
                     break
-                if not self.bounded and time.monotonic() >= next_refresh:
+                if self.state is SourceState.RECONNECTING:
+                    if time.monotonic() >= next_probe:
+                        self._probe()
+                        next_probe = time.monotonic() + PROBE_INTERVAL
+                elif not self.bounded and time.monotonic() >= next_refresh:
                     self._refresh()
                     next_refresh = time.monotonic() + self.refresh_interval
             if self._finished():
@@ -428,35 +446,63 @@ class KafkaSource:
             return
         self._report("warning", f"{tp[0]}[{tp[1]}]: {text}", once=f"err:{tp}:{err.code()}")
 
-    def _check_client_errors(self) -> None:
-        errors = self._errors.drain()
-        if not errors:
-            if self.state is SourceState.RECONNECTING:
-                self.state = SourceState.CONNECTED
-            return
-        for err in errors:
+    def _check_client_errors(self) -> bool:
+        """Act on the client's error callbacks; True when one was connection trouble.
+
+        Connection trouble makes the state RECONNECTING; only evidence that the
+        cluster answers again (:meth:`_reconnected`) makes it CONNECTED. A round
+        without errors proves nothing: librdkafka reports each failed reconnect
+        attempt, and with its backoff most rounds fall between two attempts.
+        """
+        trouble = False
+        for err in self._errors.drain():
             text = kafka_error_text(self.config, err)
             if is_auth_error(err):
                 self.state = SourceState.AUTH_FAILED
                 self._report("error", f"authentication failed: {text}", once="auth")
             elif is_connect_error(err):
-                if self.state is not SourceState.RECONNECTING:
+                trouble = True
+                if self.state is SourceState.CONNECTED:
                     self._report("warning", f"connection problem, retrying: {text}")
-                self.state = SourceState.RECONNECTING
+                    self.state = SourceState.RECONNECTING
             elif err.fatal():
                 self.state = SourceState.FAILED
                 self._report("error", f"Kafka client failed: {text}", once="fatal")
                 self._stop.set()
             else:
                 self._report("warning", text, once=f"code:{err.code()}")
+        return trouble
+
+    def _reconnected(self) -> None:
+        """The cluster answered (a record, a partition end, metadata): connected again."""
+        if self.state is SourceState.RECONNECTING:
+            self.state = SourceState.CONNECTED
+            self._report("info", f"connection restored to {self.config.bootstrap}")
+
+    def _probe(self) -> None:
+        """While reconnecting: a short metadata request; an answer means connected again."""
+        metadata = self._list_topics(min(PROBE_TIMEOUT, self.timeout))
+        if metadata is None:
+            return
+        self._reconnected()
+        if not self.bounded:
+            self._add_partitions(metadata)
+
+    def _list_topics(self, timeout: float) -> ck.admin.ClusterMetadata | None:
+        """Cluster metadata, or None when there is no answer in time."""
+        assert self._consumer is not None
+        try:
+            return self._consumer.list_topics(timeout=timeout)
+        except ck.KafkaException:
+            return None  # connection trouble is reported through the error callback
 
     def _refresh(self) -> None:
         """Pick up partitions and topics that appeared since the last look."""
-        assert self._consumer is not None
-        try:
-            metadata = self._consumer.list_topics(timeout=self.timeout)
-        except ck.KafkaException:
-            return  # connection trouble is reported through the error callback
+        metadata = self._list_topics(self.timeout)
+        if metadata is not None:
+            self._add_partitions(metadata)
+
+    def _add_partitions(self, metadata: ck.admin.ClusterMetadata) -> None:
         topics, _ = match_topics(
             self.requested, metadata.topics, include_internal=self.include_internal
         )
