@@ -37,4 +37,3 @@ def _plain(app: EvtuiApp) -> str:
     svg = app.export_screenshot()
     texts = re.findall(r">([^<>]*)</text>", svg)
     return "".join(texts).replace("&#160;", " ")
-

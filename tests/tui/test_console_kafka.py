@@ -155,9 +155,8 @@ async def test_console_recovers_when_the_broker_restarts(own_broker):
 
     bootstrap, harness = own_broker
     topic = "restart-me"
-    AdminClient({"bootstrap.servers": bootstrap}).create_topics([NewTopic(topic, 2, 1)])[
-        topic
-    ].result(timeout=30)
+    admin = AdminClient({"bootstrap.servers": bootstrap})  # kept alive until the topic exists
+    admin.create_topics([NewTopic(topic, 2, 1)])[topic].result(timeout=30)
 
     def send(start: int, n: int) -> None:
         producer = Producer({"bootstrap.servers": bootstrap, "enable.idempotence": True})
