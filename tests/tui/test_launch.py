@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
@@ -44,10 +45,8 @@ class Terminal:
     def read(self, timeout: float = 0.1) -> None:
         ready, _, _ = select.select([self.master], [], [], timeout)
         if ready:
-            try:
+            with contextlib.suppress(OSError):
                 self.output += os.read(self.master, 1 << 16)
-            except OSError:
-                pass
 
     def wait_for(self, text: str, timeout: float = 20.0) -> float | None:
         """Seconds from start until ``text`` was drawn, or None."""
