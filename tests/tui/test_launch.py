@@ -60,12 +60,16 @@ class Terminal:
     def send(self, keys: bytes) -> None:
         os.write(self.master, keys)
 
-    def close(self) -> int:
+    def close(self, timeout: float = 15.0) -> int:
+        """Wait for the exit, reading all the while (a full pty would block the app)."""
+        deadline = time.monotonic() + timeout
         try:
-            return self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            raise
+            while self.proc.poll() is None:
+                if time.monotonic() > deadline:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                    raise TimeoutError(f"evtui did not exit within {timeout:g}s")
+                self.read(0.05)
+            return self.proc.returncode
         finally:
             os.close(self.master)
 
@@ -117,3 +121,21 @@ def test_console_needs_a_cluster_and_a_terminal(evtui_cli):
     assert "Traceback" not in done.stderr.decode()
     done = evtui_cli("-b", "127.0.0.1:1", "--window", "5")
     assert done.returncode == 2 and "--window" in done.stderr.decode()
+
+
+@pytest.mark.kafka
+def test_evtui_demo_on_a_cluster_shows_its_traffic_and_groups(kafka_bootstrap):
+    prefix = f"launch{os.getpid()}-"
+    term = Terminal(
+        "demo", "-b", kafka_bootstrap, "--topic-prefix", prefix, "--rate", "100", "-d", "20s"
+    )
+    try:
+        assert term.wait_for(f"{prefix}orders") is not None, term.output[-2000:]
+        assert term.wait_for("connected") is not None
+        term.send(b"1")
+        assert term.wait_for("inventory-service") is not None
+        term.send(b"q")
+        assert term.close() == 0
+    finally:
+        if term.proc.poll() is None:
+            os.killpg(term.proc.pid, signal.SIGKILL)

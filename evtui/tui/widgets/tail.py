@@ -173,7 +173,8 @@ class TailLog(ScrollView, can_focus=True):
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        if not self._auto_scroll and new < old and self.follow:
+        # the user scrolled up (not Textual clamping the offset when the rows shrink)
+        if not self._auto_scroll and new < old and new < self.max_scroll_y and self.follow:
             self._unfollow()
         if not self._auto_scroll:
             self._remember()

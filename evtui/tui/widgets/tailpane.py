@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -51,6 +51,8 @@ class TailPane(Vertical):
         self._input_mode = "search"
         self._retry_s = 1.0
         self._opening = False
+        self._closed = False
+        self._results: queue.SimpleQueue = queue.SimpleQueue()
 
     def compose(self) -> ComposeResult:
         yield TailLog(id="tail-log")
@@ -69,17 +71,41 @@ class TailPane(Vertical):
         self.message = Text(f"opening {', '.join(topics)} from {describe(start)}…", style="yellow")
         self._open_worker(topics, start)
 
-    @work(thread=True, exclusive=True, group="tail-open")
     def _open_worker(self, topics: list[str], start: Position) -> None:
+        """Open in a daemon thread; the result is picked up by the next tick.
+
+        Not a Textual worker: opening can block for the whole timeout, and a
+        thread that outlives the app must neither hold up its exit nor call into it.
+        """
+        thread = threading.Thread(
+            target=self._open_in_thread, args=(topics, start), name="evtui-open", daemon=True
+        )
+        thread.start()
+
+    def _open_in_thread(self, topics: list[str], start: Position) -> None:
         try:
             source = self.open_tail(topics, start)
         except ConnectionFailed as exc:
-            self.app.call_from_thread(self._open_failed, str(exc), True)
+            self._results.put((self._open_failed, (str(exc), True)))
             return
         except EvtuiError as exc:
-            self.app.call_from_thread(self._open_failed, str(exc), False)
+            self._results.put((self._open_failed, (str(exc), False)))
             return
-        self.app.call_from_thread(self._opened, source, topics, start)
+        except Exception as exc:  # never lose a failure in a thread
+            self._results.put((self._open_failed, (f"{type(exc).__name__}: {exc}", False)))
+            return
+        if self._closed:
+            source.stop()
+            return
+        self._results.put((self._opened, (source, topics, start)))
+
+    def _take_results(self) -> None:
+        while True:
+            try:
+                handler, args = self._results.get_nowait()
+            except queue.Empty:
+                return
+            handler(*args)
 
     def _opened(self, source: Source, topics: list[str], start: Position) -> None:
         if (topics, start) != (self.topics, self.start):  # superseded by a newer request
@@ -114,6 +140,11 @@ class TailPane(Vertical):
             threading.Thread(target=feed.stop, name="evtui-feed-stop", daemon=True).start()
 
     def stop(self) -> None:
+        self._closed = True
+        while not self._results.empty():  # opened after the last tick: close it too
+            handler, args = self._results.get_nowait()
+            if handler == self._opened:
+                args[0].stop()
         if self.feed is not None:
             self.feed.stop()
             self.feed = None
@@ -129,6 +160,7 @@ class TailPane(Vertical):
     # -- the tick -------------------------------------------------------------------------
 
     def tick(self) -> None:
+        self._take_results()
         feed = self.feed
         if feed is not None:
             kept = feed.drain(DRAIN_BUDGET_S)
