@@ -19,6 +19,8 @@ from evtui.core.store import EventStore
 
 Predicate = Callable[[Event], bool]
 _CHECK_CLOCK_EVERY = 128
+SKIP_KEEP_ADVANCES = 5  # falling behind: keep this many advances' worth of the newest
+SKIP_KEEP_MIN = 1000
 
 
 def substring_predicate(text: str) -> Predicate:
@@ -66,6 +68,8 @@ class TailView:
         self._head = 0  # matches before it are evicted
         self._checked_upto = store.first
         self._matched_total = 0
+        self._evicted_seen = store.stats.evicted
+        self._last_checked = 0
         self.predicate: Predicate | None = None
         self.set_predicate(predicate)
 
@@ -78,6 +82,8 @@ class TailView:
         self._checked_upto = self.store.first
         self.skipped = self.checked = 0
         self._matched_total = 0
+        self._evicted_seen = self.store.stats.evicted
+        self._last_checked = 0
 
     @property
     def filtered(self) -> bool:
@@ -99,7 +105,28 @@ class TailView:
         if self._checked_upto < store.first:
             self.skipped += store.first - self._checked_upto
             self._checked_upto = store.first
-        return self._check(time.perf_counter() + budget_s)
+        self._skip_ahead_if_behind()
+        added = self._check(time.perf_counter() + budget_s)
+        self._evicted_seen = store.stats.evicted
+        return added
+
+    def _skip_ahead_if_behind(self) -> None:
+        """Live input faster than the filter: check the newest events, skip the rest.
+
+        Checking in order would only ever reach events about to be evicted, so
+        the view would show matches seconds old while claiming to follow. When
+        the window is evicting and more is pending than a few advances can
+        check, the oldest pending events are skipped (and counted); a window that
+        is not moving is always checked in full.
+        """
+        store = self.store
+        if store.stats.evicted == self._evicted_seen:
+            return
+        keep = max(SKIP_KEEP_ADVANCES * self._last_checked, SKIP_KEEP_MIN)
+        target = store.next - keep
+        if target > self._checked_upto:
+            self.skipped += target - self._checked_upto
+            self._checked_upto = target
 
     def _check(self, deadline: float) -> int:
         store, predicate, matches = self.store, self.predicate, self._matches
@@ -114,6 +141,7 @@ class TailView:
             if seq % _CHECK_CLOCK_EVERY == 0 and clock() >= deadline:
                 break
         self.checked += seq - self._checked_upto
+        self._last_checked = seq - self._checked_upto
         self._checked_upto = seq
         self._matched_total += added
         return added

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -11,6 +12,7 @@ from textual.widgets import Footer, TabbedContent, TabPane
 
 from evtui.core.cluster import ClusterSnapshot
 from evtui.core.positions import BEGINNING, END, Position, parse_position
+from evtui.runtime import PacedCollector
 from evtui.tui.backend import Backend, Poller
 from evtui.tui.screens.detail import DetailScreen
 from evtui.tui.widgets.header import HeaderState, StatusHeader
@@ -42,7 +44,7 @@ class EvtuiApp(App):
         start: Position = DEFAULT_START,
         capacity: int = 200_000,
         filter_expression: str | None = None,
-        tick_s: float = 0.1,
+        tick_s: float = 0.05,
     ) -> None:
         super().__init__()
         self.backend = backend
@@ -55,6 +57,7 @@ class EvtuiApp(App):
         self.snapshot: ClusterSnapshot | None = None
         self.header_state = HeaderState(cluster=backend.name)
         self._tail_pane: TailPane | None = None
+        self._collector = PacedCollector()
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -71,7 +74,13 @@ class EvtuiApp(App):
             self._tail_pane = self.query_one(TailPane)
         return self._tail_pane
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown | events.MouseScrollUp):
+            self._collector.input_seen()
+        await super().on_event(event)
+
     def on_mount(self) -> None:
+        self._collector.start()
         self.poller = self.backend.make_poller()
         self.poller.start()
         if self.filter_expression:
@@ -86,6 +95,7 @@ class EvtuiApp(App):
         self._slow_tick()
 
     def on_unmount(self) -> None:
+        self._collector.stop()
         if self._tail_pane is not None:
             self._tail_pane.stop()
         if self.poller is not None:
@@ -96,6 +106,7 @@ class EvtuiApp(App):
 
     def _tick(self) -> None:
         self.tail.tick()
+        self._collector.tick()
 
     def _slow_tick(self) -> None:
         poller = self.poller

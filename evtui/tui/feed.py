@@ -18,13 +18,15 @@ from evtui.core.store import EventStore
 from evtui.core.tailview import Predicate, TailView
 from evtui.sources.base import Problem, Source, SourceState
 
+OVERRUNS_BEFORE_SAMPLING = 3
+
 
 @dataclass
 class FeedStats:
     received: int = 0  # events handed over by the source
     sampled_out: int = 0  # dropped because the UI could not keep up
     finished: bool = False
-    rates: deque = field(default_factory=lambda: deque(maxlen=40))  # (monotonic, received)
+    rates: deque = field(default_factory=lambda: deque(maxlen=20))  # (monotonic, arrived)
 
 
 class Feed:
@@ -46,6 +48,7 @@ class Feed:
         self.view = TailView(self.store, predicate)
         self.stats = FeedStats()
         self.paused = False
+        self._overruns = 0  # consecutive ticks that ran out of time with events still queued
 
     @property
     def state(self) -> SourceState:
@@ -64,11 +67,14 @@ class Feed:
                 self.stats.finished = True
                 break
             if not batch:
+                self._overruns = 0  # caught up
                 break
             taken += len(batch)
             kept += self.store.append(batch)
             if time.perf_counter() >= deadline or (max_events and taken >= max_events):
-                self.stats.sampled_out += self._drop_queued()
+                self._overruns += 1
+                if self._overruns >= OVERRUNS_BEFORE_SAMPLING:  # behind for a while, not a blip
+                    self.stats.sampled_out += self._drop_queued()
                 break
         self.stats.received += taken
         self._sample_rate()
@@ -90,11 +96,12 @@ class Feed:
         return self.view.advance(budget_s)
 
     def _sample_rate(self) -> None:
-        self.stats.rates.append((time.monotonic(), self.stats.received))
+        arrived = self.stats.received + self.stats.sampled_out
+        self.stats.rates.append((time.monotonic(), arrived))
 
     @property
     def rate(self) -> float:
-        """Events/s received over the last few seconds."""
+        """Events/s arriving (kept or dropped) over the last two seconds."""
         rates = self.stats.rates
         if len(rates) < 2:
             return 0.0

@@ -60,3 +60,13 @@ def test_ids_from_the_body_reuse_the_decoded_value():
     decoded = e._decoded
     assert decoded is not None and e.decoded is decoded  # decoded once, shared
     assert e == make(value=e.value, headers=())  # the cached ids take no part in equality
+
+
+def test_peek_decoded_does_not_keep_the_result_but_uses_a_cached_one():
+    from evtui.core.event import Event
+
+    event = Event("t", 0, 0, 0, 1, None, b'{"a": 1}', ())
+    assert event.peek_decoded().value == {"a": 1}
+    assert event._decoded is None
+    first = event.decoded
+    assert event.peek_decoded() is first

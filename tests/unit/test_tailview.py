@@ -93,3 +93,27 @@ def test_clearing_the_filter_shows_everything_again():
     assert view.rows == 0
     view.set_predicate(None)
     assert view.rows == 5
+
+
+def test_a_filter_behind_live_input_checks_the_newest_and_counts_the_rest():
+    store = EventStore(10_000)
+    view = TailView(store, lambda e: True)
+    store.append(ev(i) for i in range(10_000))
+    view.advance(budget_s=1.0)  # a full window that is not moving: all checked
+    assert view.rows == 10_000 and view.skipped == 0
+    checked: list[int] = []
+    view.set_predicate(lambda e: checked.append(e.offset) or True)
+    store.append(ev(i) for i in range(10_000, 13_000))  # live: the window evicts
+    view.advance(budget_s=1.0)
+    assert view.skipped == 12_000  # 3,000 evicted unchecked + 9,000 jumped over
+    assert checked[0] == 12_000 and view.pending == 0
+    assert view.event_at(view.rows - 1).offset == 12_999
+
+
+def test_a_still_window_is_checked_in_full_even_when_slow():
+    store = EventStore(5_000)
+    store.append(ev(i) for i in range(8_000))  # evicted before the filter existed
+    view = TailView(store, lambda e: True)
+    while view.pending:
+        view.advance(budget_s=0.0)
+    assert view.skipped == 0 and view.rows == 5_000

@@ -60,4 +60,4 @@ class StatusHeader(Static):
     """
 
     def show(self, state: HeaderState) -> None:
-        self.update(render_header(state))
+        self.update(render_header(state), layout=False)  # always one line
