@@ -127,3 +127,41 @@ def evtui_cli():
         )
 
     return run
+
+
+class OwnBroker:
+    """A broker of its own (other ports, own state dir) that a test may stop and restart."""
+
+    def __init__(self, home: Path, port: int) -> None:
+        self.env = {
+            **os.environ,
+            "EVTUI_KAFKA_PORT": str(port),
+            "EVTUI_KAFKA_SASL_PORT": str(port + 1),
+            "EVTUI_KAFKA_CONTROLLER_PORT": str(port + 2),
+            "EVTUI_KAFKA_HOME": str(home),
+            "EVTUI_KAFKA_HEAP": "384m",
+        }
+        self.bootstrap = ""
+
+    def harness(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``scripts/kafka-local ARGS`` for this broker (not checked)."""
+        return subprocess.run(
+            [HARNESS, *args], env=self.env, capture_output=True, text=True, timeout=300, check=False
+        )
+
+    def run(self, *args: str) -> str:
+        """``scripts/kafka-local ARGS``, which must succeed; returns its last output line."""
+        done = self.harness(*args)
+        assert done.returncode == 0, done.stderr[-2000:]
+        lines = done.stdout.strip().splitlines()
+        return lines[-1] if lines else ""
+
+
+@contextlib.contextmanager
+def own_broker(home: Path, port: int) -> Iterator[OwnBroker]:
+    broker = OwnBroker(home, port)
+    try:
+        broker.bootstrap = broker.run("start")
+        yield broker
+    finally:
+        broker.harness("stop")

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from tests.conftest import HARNESS
+from tests.conftest import own_broker
 
 pytestmark = pytest.mark.kafka
 
@@ -65,31 +65,19 @@ def test_closed_pipe_ends_quietly(kafka_bootstrap, new_topic, produce, tmp_path)
 @pytest.fixture
 def second_broker(tmp_path):
     """A broker of its own on other ports, which this test may stop."""
-    env = {
-        **os.environ,
-        "EVTUI_KAFKA_PORT": "19192",
-        "EVTUI_KAFKA_SASL_PORT": "19193",
-        "EVTUI_KAFKA_CONTROLLER_PORT": "19194",
-        "EVTUI_KAFKA_HOME": str(tmp_path / "kafka"),
-        "EVTUI_KAFKA_HEAP": "384m",
-    }
-    started = subprocess.run(
-        [HARNESS, "start"], env=env, capture_output=True, text=True, timeout=300, check=False
-    )
-    assert started.returncode == 0, started.stderr[-2000:]
-    yield started.stdout.strip().splitlines()[-1], env
-    subprocess.run([HARNESS, "stop"], env=env, capture_output=True, timeout=60, check=False)
+    with own_broker(tmp_path / "kafka", 19192) as broker:
+        yield broker
 
 
 def test_tail_stays_up_and_says_so_when_the_broker_goes_away(second_broker):
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    bootstrap, env = second_broker
+    bootstrap = second_broker.bootstrap
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.create_topics([NewTopic("going-away", 1, 1)])["going-away"].result(timeout=30)
     proc = _tail(bootstrap, "going-away")
     time.sleep(2)
-    subprocess.run([HARNESS, "stop"], env=env, capture_output=True, timeout=60, check=True)
+    second_broker.run("stop")
     err_lines: list[bytes] = []
 
     def warned() -> bool:

@@ -6,8 +6,6 @@ stops and restarts with ``kafka-local restart`` (the log dir is kept).
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +16,7 @@ from evtui.config import ClientConfig
 from evtui.core.positions import BEGINNING
 from evtui.sources.base import Problem, SourceState
 from evtui.sources.kafka import KafkaSource
-from tests.conftest import HARNESS
+from tests.conftest import OwnBroker, own_broker
 
 pytestmark = pytest.mark.kafka
 
@@ -27,28 +25,10 @@ TOPIC = "reconnect"
 
 
 @pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+def restartable_broker(tmp_path: Path) -> Iterator[OwnBroker]:
     """A broker on ports 19292..19294 that this test may stop and restart."""
-    env = {
-        **os.environ,
-        "EVTUI_KAFKA_PORT": "19292",
-        "EVTUI_KAFKA_SASL_PORT": "19293",
-        "EVTUI_KAFKA_CONTROLLER_PORT": "19294",
-        "EVTUI_KAFKA_HOME": str(tmp_path / "kafka"),
-        "EVTUI_KAFKA_HEAP": "384m",
-    }
-    try:
-        started = _harness(env, "start")
-        assert started.returncode == 0, started.stderr[-2000:]
-        yield started.stdout.strip().splitlines()[-1], env
-    finally:
-        _harness(env, "stop")
-
-
-def _harness(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [HARNESS, *args], env=env, capture_output=True, text=True, timeout=300, check=False
-    )
+    with own_broker(tmp_path / "kafka", 19292) as broker:
+        yield broker
 
 
 def _produce(bootstrap: str, first: int, count: int) -> set[TP]:
@@ -124,10 +104,10 @@ BACKOFFS = {
 
 
 @pytest.mark.parametrize("client", BACKOFFS.values(), ids=BACKOFFS.keys())
-def test_source_reconnects_after_a_restart_and_loses_nothing(own_broker, client):
+def test_source_reconnects_after_a_restart_and_loses_nothing(restartable_broker, client):
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    bootstrap, env = own_broker
+    bootstrap = restartable_broker.bootstrap
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.create_topics([NewTopic(TOPIC, 2, 1)])[TOPIC].result(timeout=30)
     del admin  # it would retry its connection all through the outage
@@ -143,7 +123,7 @@ def test_source_reconnects_after_a_restart_and_loses_nothing(own_broker, client)
         assert set(reader.seen) == before and len(reader.seen) == 500
         assert source.state is SourceState.CONNECTED
 
-        stopped = _harness(env, "stop")
+        stopped = restartable_broker.harness("stop")
         assert stopped.returncode == 0, stopped.stderr
         took = reader.until(reader.state_is(SourceState.RECONNECTING), 15)
         assert took is not None, (source.state, reader.problems)
@@ -152,7 +132,7 @@ def test_source_reconnects_after_a_restart_and_loses_nothing(own_broker, client)
         assert reader.until(lambda: source.state is not SourceState.RECONNECTING, 3) is None
         assert len([p for p in reader.problems if "connection problem" in p.message]) == 1
 
-        restarted = _harness(env, "start", "--keep")
+        restarted = restartable_broker.harness("start", "--keep")
         t_restart = time.monotonic()
         assert restarted.returncode == 0, restarted.stderr[-2000:]
         back = reader.until(reader.state_is(SourceState.CONNECTED), 15)

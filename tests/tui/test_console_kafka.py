@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 
 import pytest
 
 from evtui.core.positions import BEGINNING
 from evtui.tui.screens.detail import DetailScreen
-from tests.conftest import HARNESS
+from tests.conftest import own_broker
 from tests.tui.helpers import kafka_app, rows, shown_refs, wait_for
 
 pytestmark = pytest.mark.kafka
@@ -126,34 +124,17 @@ async def test_auth_failure_is_shown_as_such(kafka_sasl_bootstrap):
 
 
 @pytest.fixture
-def own_broker(tmp_path):
+def restartable_broker(tmp_path):
     """A broker of its own (other ports) that this test stops and restarts with its data."""
-    env = {
-        **os.environ,
-        "EVTUI_KAFKA_PORT": "19392",
-        "EVTUI_KAFKA_SASL_PORT": "19393",
-        "EVTUI_KAFKA_CONTROLLER_PORT": "19394",
-        "EVTUI_KAFKA_HOME": str(tmp_path / "kafka"),
-        "EVTUI_KAFKA_HEAP": "384m",
-    }
-
-    def run(*args: str) -> str:
-        done = subprocess.run(
-            [HARNESS, *args], env=env, capture_output=True, text=True, timeout=300, check=False
-        )
-        assert done.returncode == 0, done.stderr[-2000:]
-        return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
-
-    bootstrap = run("start")
-    yield bootstrap, run
-    subprocess.run([HARNESS, "stop"], env=env, capture_output=True, timeout=60, check=False)
+    with own_broker(tmp_path / "kafka", 19392) as broker:
+        yield broker
 
 
-async def test_console_recovers_when_the_broker_restarts(own_broker):
+async def test_console_recovers_when_the_broker_restarts(restartable_broker):
     from confluent_kafka import Producer
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    bootstrap, harness = own_broker
+    bootstrap, harness = restartable_broker.bootstrap, restartable_broker.run
     topic = "restart-me"
     admin = AdminClient({"bootstrap.servers": bootstrap})  # kept alive until the topic exists
     admin.create_topics([NewTopic(topic, 2, 1)])[topic].result(timeout=30)
