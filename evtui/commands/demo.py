@@ -157,15 +157,12 @@ def run_in_process(options: DemoOptions, tail_options: TailOptions) -> None:
         print(summary(sim), file=sys.stderr)
 
 
-def run_on_cluster(
-    options: DemoOptions, config: ClientConfig, timeout: float, tail_options: TailOptions
-) -> None:
-    """A real cluster: create topics, run the groups, produce; tail unless headless."""
-    from evtui.commands.tail import run_tail
+def start_load(
+    options: DemoOptions, config: ClientConfig, timeout: float, sim: ShopSimulator
+) -> tuple[DemoLoad, list[str]]:
+    """Create the demo topics and start the groups; returns the load and the new topics."""
     from evtui.sim.kafka_load import DemoLoad
-    from evtui.sources.kafka import KafkaSource
 
-    sim = make_simulator(options)
     load = DemoLoad(
         config,
         sim,
@@ -174,9 +171,21 @@ def run_on_cluster(
         stop_group_after_s=stop_group_after_s(options),
     )
     created = load.ensure_topics()
+    load.start_groups()
+    return load, created
+
+
+def run_on_cluster(
+    options: DemoOptions, config: ClientConfig, timeout: float, tail_options: TailOptions
+) -> None:
+    """A real cluster: create topics, run the groups, produce; tail unless headless."""
+    from evtui.commands.tail import run_tail
+    from evtui.sources.kafka import KafkaSource
+
+    sim = make_simulator(options)
+    load, created = start_load(options, config, timeout, sim)
     if created:
         print(f"evtui demo: created topics {', '.join(created)}", file=sys.stderr)
-    load.start_groups()
     try:
         if options.headless:
             load.produce(options.duration_s)
@@ -236,19 +245,10 @@ def console_on_cluster(options: DemoOptions, config: ClientConfig, timeout: floa
     """``evtui demo -b ...`` in a terminal: produce the shop's traffic and watch it live."""
     from evtui.commands.console import ConsoleOptions, run_console
     from evtui.core.positions import parse_position
-    from evtui.sim.kafka_load import DemoLoad
     from evtui.tui.backend import KafkaBackend
 
     sim = make_simulator(options)
-    load = DemoLoad(
-        config,
-        sim,
-        partitions=options.partitions,
-        timeout=timeout,
-        stop_group_after_s=stop_group_after_s(options),
-    )
-    load.ensure_topics()
-    load.start_groups()
+    load, _ = start_load(options, config, timeout, sim)
     producer = threading.Thread(
         target=load.produce, args=(options.duration_s,), name="evtui-demo-produce", daemon=True
     )
