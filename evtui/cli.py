@@ -289,6 +289,81 @@ def tail(
 
 
 @app.command()
+def trace(
+    ctx: typer.Context,
+    wanted: Annotated[
+        str, typer.Argument(metavar="ID", help="A correlation id (or trace id, or event id).")
+    ],
+    topics: Annotated[
+        list[str] | None,
+        typer.Argument(help="Topics to search (names or ^regex); default: all but internal."),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", "-s", help="Search from this long ago: 15m, 2h, 1d [1h]."),
+    ] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option(
+            "--from", "-o", help="Search from a position instead: beginning, N, -N, ISO time."
+        ),
+    ] = None,
+    until: Annotated[
+        str,
+        typer.Option("--until", "-u", help="Search up to: end (when the search starts), a time."),
+    ] = "end",
+    format_: Annotated[
+        str, typer.Option("--format", "-F", help="tree, json, dot or mermaid.")
+    ] = "tree",
+    max_scan: Annotated[
+        int | None, typer.Option("--max-scan", min=1, help="Stop after scanning N events.")
+    ] = None,
+    max_events: Annotated[
+        int, typer.Option("--max-events", min=1, help="Keep at most N events of the trace.")
+    ] = 100_000,
+    include_internal: Annotated[
+        bool, typer.Option("--internal", help="Let patterns match internal topics (__*).")
+    ] = False,
+    bootstrap: BootstrapOpt = None,
+    cluster: ClusterOpt = None,
+    x: XOpt = None,
+    config: ConfigOpt = None,
+    timeout: TimeoutOpt = None,
+) -> None:
+    """Find a transaction's events across topics and print its causal graph (exit 1: none)."""
+    from evtui.commands.trace import TraceOptions, check_format, check_id, run_trace
+    from evtui.core.positions import parse_duration_ms, parse_end, parse_position
+    from evtui.sources.kafka import KafkaSource
+
+    options = TraceOptions(check_id(wanted), check_format(format_), max_scan, max_events)
+    if since is not None and from_ is not None:
+        raise UsageError("give --since or --from, not both")
+    if from_ is not None:
+        start = parse_position(from_, option="--from")
+    else:
+        since_ms = parse_duration_ms(since or "1h")
+        if not since_ms:
+            raise UsageError(f"invalid --since '{since}': expected a duration such as 15m or 2h")
+        start = parse_position(f"{since_ms}ms", option="--since")
+    end = parse_end(until, option="--until")
+    conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
+    _load_plugins()
+    names = list(topics or ["^"])
+    source = KafkaSource(
+        conn.client_config(),
+        names,
+        start,
+        end,
+        timeout=conn.wait,
+        include_internal=include_internal,
+    )
+    source.open()
+    where = f"{len(source.topics)} topic(s)" if source.topics else ", ".join(names)
+    source.start()
+    run_trace(source, options, where, start)
+
+
+@app.command()
 def demo(
     ctx: typer.Context,
     headless: Annotated[
