@@ -122,12 +122,14 @@ def _connection(
     return base.merged(Connection(bootstrap, cluster, list(x or []), config, timeout))
 
 
-def _load_plugins() -> None:
-    """Load every plugin; a broken one is a warning on stderr, never a failure."""
+def _load_plugins(config: str | None = None) -> None:
+    """Load every plugin (a broken one is a warning) and the config file's identity rules."""
+    from evtui.config import install_id_rules
     from evtui.plugins import load_plugins
 
     for warning in load_plugins().warnings:
         typer.echo(f"evtui: warning: {warning}", err=True)
+    install_id_rules(config)
 
 
 def _check_format(value: str) -> None:
@@ -190,7 +192,7 @@ def _console(
     options = parse_console_options(topics, start, window, filter_)
     config = conn.client_config()
     require_terminal()
-    _load_plugins()
+    _load_plugins(conn.config)
     run_console(KafkaBackend(config, timeout=conn.wait), options)
 
 
@@ -271,7 +273,7 @@ def tail(
     end = parse_end(until, option="--until") if until is not None else None
     flt = Filter(filter_) if filter_ is not None else None
     conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
-    _load_plugins()
+    _load_plugins(conn.config)
     source = KafkaSource(
         conn.client_config(),
         topics,
@@ -347,7 +349,7 @@ def trace(
         start = parse_position(f"{since_ms}ms", option="--since")
     end = parse_end(until, option="--until")
     conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
-    _load_plugins()
+    _load_plugins(conn.config)
     names = list(topics or ["^"])
     source = KafkaSource(
         conn.client_config(),
@@ -463,9 +465,9 @@ def demo(
         ),
     )
     check_truth_path(truth)
-    _load_plugins()
     tail_options = TailOptions(format=format_)
     conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
+    _load_plugins(conn.config)
     if not (conn.bootstrap or conn.cluster or conn.x_options):
         if headless:
             raise UsageError(

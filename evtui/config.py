@@ -17,6 +17,19 @@ The config file is TOML, at ``--config``, else ``$EVTUI_CONFIG``, else
     "ssl.ca.location" = "/etc/ssl/staging-ca.pem"
 
 Precedence: profile < ``--bootstrap-servers`` < ``-X key=value``.
+
+The same file may hold identity rules (see ``evtui.core.ids``), installed by
+every command at start-up::
+
+    [ids]
+    ignore = ["correlationId"]            # built-in names to switch off (optional)
+
+    [[ids.rules]]
+    field = "correlation_id"              # a field of EventIds
+    header = "X-Request-Id"               # or: json = "meta.requestId" (items.0.id)
+    regex = "req=(?P<id>[0-9a-f]{32})"    # optional: group "id", else group 1
+    topics = "^orders"                    # optional: only topics this regex finds
+    override = true                      # win over the built-ins (default: fallback)
 """
 
 from __future__ import annotations
@@ -30,6 +43,7 @@ from pathlib import Path
 
 from platformdirs import user_config_path
 
+from evtui.core.ids import RULE_FIELDS, IdRule, IdRules, set_rules
 from evtui.errors import ConfigError, UsageError
 
 PROFILE_FIELDS = frozenset(
@@ -43,6 +57,8 @@ PROFILE_FIELDS = frozenset(
         "properties",
     }
 )
+ID_KEYS = ("ignore", "rules")
+ID_RULE_KEYS = ("field", "header", "json", "regex", "topics", "override", "split")
 _SECRET_KEY = re.compile(r"(password|secret|token|credential|\.key\.pem|private\.key)", re.I)
 REDACTED = "********"
 
@@ -263,3 +279,64 @@ def resolve_client_config(
             "(a profile in the config file) or EVTUI_BOOTSTRAP_SERVERS"
         )
     return ClientConfig(props, source)
+
+
+def load_id_rules(explicit: str | Path | None = None) -> IdRules | None:
+    """The config file's ``[ids]`` section, or None without one.
+
+    A missing file is no error unless it was named with ``--config``.
+    """
+    path = config_path(explicit)
+    if not explicit and not path.is_file():
+        return None
+    data = load_file(path)
+    return parse_id_rules(data["ids"], path) if "ids" in data else None
+
+
+def install_id_rules(explicit: str | Path | None = None) -> IdRules:
+    """Load the config file's identity rules and use them (none: the built-ins alone)."""
+    return set_rules(load_id_rules(explicit) or IdRules())
+
+
+def parse_id_rules(raw: object, path: Path | str = "config") -> IdRules:
+    """An ``[ids]`` table, validated: ConfigError names the file and the rule."""
+    where = f"{path}: [ids]"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table")
+    _no_unknown_keys(raw, ID_KEYS, where)
+    rules = raw.get("rules", [])
+    if not isinstance(rules, list):
+        raise ConfigError(f"{where}: rules must be an array of tables ([[ids.rules]])")
+    parsed = tuple(
+        _id_rule(rule, f"{path}: [[ids.rules]] #{n}") for n, rule in enumerate(rules, start=1)
+    )
+    ignore = raw.get("ignore", [])
+    if not isinstance(ignore, list) or not all(isinstance(name, str) for name in ignore):
+        raise ConfigError(f"{where}: ignore must be a list of header or JSON names")
+    try:
+        return IdRules(parsed, tuple(ignore))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _id_rule(raw: object, where: str) -> IdRule:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table")
+    _no_unknown_keys(raw, ID_RULE_KEYS, where)
+    if "field" not in raw:
+        raise ConfigError(f"{where}: field is missing (one of {', '.join(RULE_FIELDS)})")
+    for key, value in raw.items():
+        if key == "override" and not isinstance(value, bool):
+            raise ConfigError(f"{where}: override must be true or false")
+        if key != "override" and not isinstance(value, str):
+            raise ConfigError(f"{where}: {key} must be a string")
+    try:
+        return IdRule(**raw)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _no_unknown_keys(raw: dict, known: tuple[str, ...], where: str) -> None:
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {', '.join(unknown)} (keys: {', '.join(known)})")

@@ -45,6 +45,21 @@ Values: header bytes must be UTF-8, JSON values strings (or integers, for ids); 
 stripped, and empty, non-printable or longer than :data:`MAX_LEN` characters
 values are ignored. Nothing here raises for bad input. Axon 4 uses
 ``correlationId`` for the *parent*; such systems need their own rules.
+
+User rules (:func:`set_rules`; the CLI installs the config file's ``[ids]``
+section at start-up) name a field of :class:`EventIds` and where its value is:
+a header (matched like the built-ins) or a dotted path into the decoded JSON
+value (``meta.requestId``, ``items.0.id``; exact keys, list indexes may be
+negative), optionally narrowed by a regex (its group ``id``, else group 1) and
+to topics matching a regex. Rule values obey the limits above. An ``override``
+rule wins over the built-ins whenever it finds a value; any other rule is used
+only when the built-ins find nothing (for the correlation id: before the trace
+id stands in for it). Per field the first rule, in order, that finds a value
+wins; of repeated headers the last. Causation ids collect every value of every
+rule of the winning kind: one per repeated header, one per element of a JSON
+list, and text is cut at ``split`` when the rule has one. ``ignore`` switches
+built-in names off (``correlationId`` for Axon). ``Event.ids`` is computed once
+per event, so rules apply only to events whose ids were not read before.
 """
 
 from __future__ import annotations
@@ -424,14 +439,24 @@ def _causes(causes: list[tuple[int, str]]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(text for _, text in causes))
 
 
-def extract_ids(event: Event) -> EventIds:
-    """The identity of ``event`` by the default conventions; never raises for bad data."""
+def _scan(event: Event) -> _Found:
+    """What the built-in conventions find in the headers and, when needed, the body."""
     found = _Found()
     if event.headers:
         _scan_headers(event.headers, found)
     cloudevent = _is_cloudevent(found)
     if _needs_body(found, cloudevent):
         _scan_body(event, found, cloudevent)
+    return found
+
+
+def extract_ids(event: Event) -> EventIds:
+    """The identity of ``event`` by the conventions and the user's rules; never raises."""
+    if _active is not None:
+        rules = _active.for_topic(event.topic)
+        if rules is not None:
+            return _extract_with_rules(event, rules)
+    found = _scan(event)
     trace = _trace(found)
     if trace is None:
         if found.nothing():
@@ -449,3 +474,293 @@ def extract_ids(event: Event) -> EventIds:
         event_type=found.value(TYPE),
         source=found.value(SOURCE),
     )
+
+
+# -- user rules -------------------------------------------------------------------------------
+
+RULE_FIELDS = (
+    "event_id",
+    "correlation_id",
+    "causation_ids",
+    "trace_id",
+    "span_id",
+    "parent_span_id",
+    "service",
+    "event_type",
+    "source",
+)
+_INDEX = re.compile(r"-?[0-9]+")
+_BUILTIN_NAMES = frozenset(HEADER_RULES) | frozenset(CLOUDEVENT_RULES)
+
+
+@dataclass(frozen=True, slots=True)
+class IdRule:
+    """Where one field is found (see the module notes); invalid rules raise ValueError."""
+
+    field: str
+    header: str | None = None
+    json: str | None = None
+    regex: str | None = None
+    topics: str | None = None
+    override: bool = False
+    split: str | None = None
+
+    def __post_init__(self) -> None:
+        _compile(self)
+
+
+@dataclass(frozen=True, slots=True)
+class IdRules:
+    """The user's rules, in order, and the built-in names they switch off."""
+
+    rules: tuple[IdRule, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in self.ignore:
+            if normalise(name) not in _BUILTIN_NAMES:
+                raise ValueError(f"ignore: '{name}' is not a built-in name")
+
+
+NO_RULES = IdRules()
+
+PathPart = tuple[str, int | None]  # a key, and the same as a list index when it is one
+
+
+class _Rule:
+    """An :class:`IdRule` ready to apply."""
+
+    __slots__ = (
+        "group",
+        "header",
+        "many",
+        "override",
+        "path",
+        "pattern",
+        "slot",
+        "split",
+        "topics",
+    )
+
+    def __init__(self, rule: IdRule) -> None:
+        self.slot = RULE_FIELDS.index(rule.field)  # EventIds' fields come in this order
+        self.many = rule.field == "causation_ids"
+        self.override = rule.override
+        self.split = rule.split
+        self.header = None if rule.header is None else _header_name(rule.header)
+        self.path = None if rule.json is None else _json_path(rule.json)
+        self.pattern = None if rule.regex is None else _regex(rule.regex, "regex")
+        self.topics = None if rule.topics is None else _regex(rule.topics, "topics")
+        self.group: int | str = 0
+        if self.pattern is not None:
+            self.group = _group(self.pattern, rule.regex)
+
+
+def _compile(rule: IdRule) -> _Rule:
+    for key in ("header", "json", "regex", "topics", "split"):
+        if not isinstance(getattr(rule, key), str | None):
+            raise ValueError(f"{key} must be a string")
+    if not isinstance(rule.override, bool):
+        raise ValueError("override must be true or false")
+    if rule.field not in RULE_FIELDS:
+        raise ValueError(f"unknown field '{rule.field}' (fields: {', '.join(RULE_FIELDS)})")
+    if rule.header is not None and rule.json is not None:
+        raise ValueError("give header or json, not both")
+    if rule.header is None and rule.json is None:
+        raise ValueError("give header or json: where the value is")
+    if rule.split is not None and (rule.field != "causation_ids" or not rule.split):
+        raise ValueError('split needs field = "causation_ids" and a non-empty separator')
+    return _Rule(rule)
+
+
+def _header_name(name: str) -> str:
+    if not name.strip():
+        raise ValueError("header: empty name")
+    return normalise(name.strip())
+
+
+def _json_path(text: str) -> tuple[PathPart, ...]:
+    parts = text.split(".")
+    if not all(parts):
+        raise ValueError(f"json: invalid path '{text}' (keys joined by '.', e.g. meta.requestId)")
+    return tuple((part, int(part) if _INDEX.fullmatch(part) else None) for part in parts)
+
+
+def _regex(text: str, what: str) -> re.Pattern[str]:
+    try:
+        return re.compile(text)
+    except re.error as exc:
+        raise ValueError(f"{what}: invalid regex '{text}': {exc}") from None
+
+
+def _group(pattern: re.Pattern[str], text: str | None) -> int | str:
+    if "id" in pattern.groupindex:
+        return "id"
+    if pattern.groups == 0:
+        raise ValueError(f"regex '{text}' has no group: mark the id as (?P<id>...) or (...)")
+    return 1
+
+
+TopicRules = tuple[tuple[_Rule, ...], tuple[_Rule, ...]]  # override rules, fallback rules
+
+
+class _Active:
+    """The compiled rules, split per topic into override and fallback rules (cached)."""
+
+    __slots__ = ("by_topic", "rules")
+
+    def __init__(self, rules: IdRules) -> None:
+        self.rules = [_Rule(rule) for rule in rules.rules]
+        self.by_topic: dict[str, TopicRules | None] = {}
+
+    def for_topic(self, topic: str) -> TopicRules | None:
+        """The rules for ``topic``, or None when none applies."""
+        split = self.by_topic.get(topic, _UNSEEN)
+        if split is _UNSEEN:
+            rules = [r for r in self.rules if r.topics is None or r.topics.search(topic)]
+            override = tuple(r for r in rules if r.override)
+            fallback = tuple(r for r in rules if not r.override)
+            split = (override, fallback) if rules else None
+            if len(self.by_topic) < _CACHE_LIMIT:
+                self.by_topic[topic] = split
+        return split
+
+
+_rules = NO_RULES
+_active: _Active | None = None
+_header_keys: dict[str, str] = {}
+
+
+def set_rules(rules: IdRules | Iterable[IdRule] = ()) -> IdRules:
+    """Use ``rules`` for every extraction from now on; ``set_rules()`` clears them.
+
+    Install rules before events are extracted: ``Event.ids`` is computed once per
+    event, so an event read earlier keeps the ids it had.
+    """
+    global _rules, _active, _HEADERS, _BODY, _CLOUDEVENT
+    config = rules if isinstance(rules, IdRules) else IdRules(tuple(rules))
+    ignore = {normalise(name) for name in config.ignore}
+    _HEADERS = _Table({k: v for k, v in HEADER_RULES.items() if k not in ignore})
+    _BODY = _Table({k: v for k, v in JSON_RULES.items() if k not in ignore})
+    _CLOUDEVENT = _Table({k: v for k, v in CLOUDEVENT_RULES.items() if k not in ignore})
+    _active = _Active(config) if config.rules else None
+    _rules = config
+    return config
+
+
+def active_rules() -> IdRules:
+    """The rules in force (:data:`NO_RULES` until :func:`set_rules`)."""
+    return _rules
+
+
+def _header_key(name: str) -> str:
+    key = _header_keys.get(name)
+    if key is None:
+        key = normalise(name) if isinstance(name, str) else ""
+        if len(_header_keys) < _CACHE_LIMIT:
+            _header_keys[name] = key
+    return key
+
+
+def _walk(value: object, path: tuple[PathPart, ...]) -> object:
+    for key, index in path:
+        if isinstance(value, dict):
+            value = value.get(key)
+        elif index is not None and isinstance(value, list) and -len(value) <= index < len(value):
+            value = value[index]
+        else:
+            return None
+    return value
+
+
+def _raw_texts(rule: _Rule, event: Event) -> list[str | None]:
+    """The rule's values in ``event`` as cleaned text, before split and regex."""
+    if rule.header is not None:
+        wanted, keys = rule.header, _header_keys
+        return [
+            header_text(raw)
+            for name, raw in event.headers
+            if (keys.get(name) or _header_key(name)) == wanted
+        ]
+    decoded = event.decoded
+    if decoded.format != JSON or rule.path is None:
+        return []
+    value = _walk(decoded.value, rule.path)
+    if value is None:
+        return []
+    if rule.many and isinstance(value, list):
+        return [json_text(item) for item in value]
+    return [json_text(value)]
+
+
+def _pick(rule: _Rule, text: str) -> str | None:
+    if rule.pattern is None:
+        return _clean(text)
+    match = rule.pattern.search(text)
+    found = match.group(rule.group) if match is not None else None
+    return _clean(found) if found else None
+
+
+def _texts(rule: _Rule, event: Event) -> list[str]:
+    """Every value ``rule`` finds in ``event``, in order."""
+    out: list[str] = []
+    for text in _raw_texts(rule, event):
+        if text is None:
+            continue
+        for piece in text.split(rule.split) if rule.split else (text,):
+            value = _pick(rule, piece)
+            if value is not None:
+                out.append(value)
+    return out
+
+
+_CORRELATION_SLOT, _TRACE_SLOT = 1, 3
+
+
+def _apply(rules: tuple[_Rule, ...], event: Event, values: list[Any], fill: bool) -> None:
+    """Put what ``rules`` find into ``values``; with ``fill`` only where nothing is yet."""
+    taken: dict[int, Any] = {}
+    for rule in rules:
+        slot = rule.slot
+        if (fill and values[slot]) or (not rule.many and slot in taken):
+            continue
+        texts = _texts(rule, event)
+        if not texts:
+            continue
+        if rule.many:  # every cause, in rule order, each once
+            taken[slot] = tuple(dict.fromkeys((*taken.get(slot, ()), *texts)))
+        else:  # the last of repeated headers, as for the built-ins
+            taken[slot] = texts[-1]
+    for slot, value in taken.items():
+        values[slot] = value
+
+
+def _builtin_values(found: _Found) -> list[Any]:
+    """The built-ins' findings in :data:`RULE_FIELDS` order (no correlation from the trace)."""
+    trace_id, span_id, parent_span_id = _trace(found) or (None, None, None)
+    value = found.value
+    return [
+        value(EVENT_ID),
+        value(CORRELATION),
+        _causes(found.causes),
+        trace_id,
+        span_id,
+        parent_span_id,
+        value(SERVICE),
+        value(TYPE),
+        value(SOURCE),
+    ]
+
+
+def _extract_with_rules(event: Event, rules: TopicRules) -> EventIds:
+    override, fallback = rules
+    values = _builtin_values(_scan(event))
+    if override:
+        _apply(override, event, values, fill=False)
+    if fallback:
+        _apply(fallback, event, values, fill=True)
+    if values[_CORRELATION_SLOT] is None:
+        values[_CORRELATION_SLOT] = values[_TRACE_SLOT]
+    if not any(values):
+        return EMPTY
+    return EventIds(*values)
