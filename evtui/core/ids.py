@@ -37,7 +37,7 @@ at equal rank headers beat the body, the top level beats ``metadata``, and the
 last of repeated headers wins. So an explicit correlation id beats a
 conversation id, and the trace id is the correlation id **only when neither
 exists** (the demo's payment service carries its correlation as the
-``traceparent`` trace id). The body is decoded (via ``Event.decoded``, once) only
+``traceparent`` trace id). The body is decoded (via ``Event.peek_decoded``, not kept) only
 when it may add something: a CloudEvents structured body, or headers that leave
 the event id, an explicit correlation id or the event type unknown.
 
@@ -336,7 +336,7 @@ def _needs_body(found: _Found, cloudevent: bool) -> bool:
 
 
 def _scan_body(event: Event, found: _Found, cloudevent: bool) -> None:
-    decoded = event.decoded
+    decoded = event.peek_decoded()  # not kept: scans look at every event once
     body = decoded.value
     if decoded.format != JSON or not isinstance(body, dict):
         return
@@ -682,7 +682,7 @@ def _raw_texts(rule: _Rule, event: Event) -> list[str | None]:
             for name, raw in event.headers
             if (keys.get(name) or _header_key(name)) == wanted
         ]
-    decoded = event.decoded
+    decoded = event.peek_decoded()  # not kept: scans look at every event once
     if decoded.format != JSON or rule.path is None:
         return []
     value = _walk(decoded.value, rule.path)
