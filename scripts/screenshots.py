@@ -16,6 +16,7 @@ SCREENS = {
     "tail-filtered": ("e", *'topic == "payments"', "enter", "k", "k", "k"),
     "detail": ("k", "enter"),
     "help": ("question_mark",),
+    "trace": ("k", "k", "k", "T"),
 }
 
 

@@ -12,9 +12,11 @@ from textual.widgets import Footer, TabbedContent, TabPane
 
 from evtui.core.cluster import ClusterSnapshot
 from evtui.core.positions import BEGINNING, END, Position, parse_position
+from evtui.core.traces import TraceIndex
 from evtui.runtime import PacedCollector
 from evtui.tui.backend import Backend, Poller
 from evtui.tui.screens.detail import DetailScreen
+from evtui.tui.screens.trace import TraceScreen, TraceTree
 from evtui.tui.widgets.header import HeaderState, StatusHeader
 from evtui.tui.widgets.overview import Overview, VimTable
 from evtui.tui.widgets.tail import TailLog
@@ -33,6 +35,7 @@ class EvtuiApp(App):
         Binding("question_mark", "help", "Help"),
         Binding("1", "show_tab('overview')", "Overview"),
         Binding("2", "show_tab('tail')", "Tail"),
+        Binding("ctrl+t", "trace_prompt", "Trace id"),
         Binding("ctrl+p", "command_palette", "Commands", show=False),
     ]
 
@@ -58,6 +61,7 @@ class EvtuiApp(App):
         self.header_state = HeaderState(cluster=backend.name)
         self._tail_pane: TailPane | None = None
         self._collector = PacedCollector()
+        self.traces = TraceIndex(max_events=capacity)
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -80,6 +84,7 @@ class EvtuiApp(App):
         await super().on_event(event)
 
     def on_mount(self) -> None:
+        self.tail.trace_index = self.traces
         self._collector.start()
         self.poller = self.backend.make_poller()
         self.poller.start()
@@ -168,7 +173,33 @@ class EvtuiApp(App):
             ("overview", [*Overview.BINDINGS, *VimTable.BINDINGS]),
             ("tail", [*TailPane.BINDINGS, *TailLog.BINDINGS]),
             ("event detail", DetailScreen.BINDINGS),
+            ("trace", [*TraceScreen.BINDINGS, *TraceTree.BINDINGS]),
         ]
+
+    def action_trace_prompt(self) -> None:
+        from evtui.tui.screens.prompt import PromptScreen
+
+        recent = ", ".join(self.traces.ids("", limit=3))
+        hint = "a correlation, trace or event id among the events kept"
+        self.push_screen(
+            PromptScreen("Trace", hint + (f" (recent: {recent})" if recent else "")),
+            lambda value: self.show_trace(value.strip()) if value and value.strip() else None,
+        )
+
+    def show_trace(self, wanted: str) -> None:
+        """The trace screen for ``wanted``, from the events the console keeps."""
+        from evtui.core.traces import build_trace
+        from evtui.tui.screens.trace import TraceScreen
+
+        events = self.traces.lookup(wanted)
+        if not events:
+            self.notify(
+                f"No kept event carries '{wanted}'. To search the cluster: evtui trace {wanted}",
+                severity="warning",
+                timeout=8,
+            )
+            return
+        self.push_screen(TraceScreen(build_trace(wanted, events), self.traces))
 
     def on_overview_tail_requested(self, message: Overview.TailRequested) -> None:
         self.tail.open(message.topics, self.tail.start or self.initial_start)
@@ -194,6 +225,8 @@ class EvtuiApp(App):
             ("Follow", "Jump to the newest event and follow", tail.action_follow),
             ("Event detail", "Open the selected event", self.query_one(TailLog).action_select),
             ("Show / hide internal topics", "In the overview", self._toggle_internal),
+            ("Trace an id…", "The causal graph of a transaction", self.action_trace_prompt),
+            ("Trace the selected event", "Its causal graph", tail.action_trace_selected),
             ("Help", "Every key binding", self.action_help),
         ]
         for title, help_text, callback in commands:

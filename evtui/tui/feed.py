@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from evtui.core.positions import Position
 from evtui.core.store import EventStore
 from evtui.core.tailview import Predicate, TailView
+from evtui.core.traces import TraceIndex
 from evtui.sources.base import Problem, Source, SourceState
 
 OVERRUNS_BEFORE_SAMPLING = 3
+INDEX_BACKLOG_MAX = 20_000  # more waiting than this: index the newest, count the rest
 
 
 @dataclass
@@ -26,6 +28,7 @@ class FeedStats:
     received: int = 0  # events handed over by the source
     sampled_out: int = 0  # dropped because the UI could not keep up
     finished: bool = False
+    not_indexed: int = 0  # events the trace index skipped because indexing fell behind
     rates: deque = field(default_factory=lambda: deque(maxlen=20))  # (monotonic, arrived)
 
 
@@ -49,6 +52,7 @@ class Feed:
         self.stats = FeedStats()
         self.paused = False
         self._overruns = 0  # consecutive ticks that ran out of time with events still queued
+        self._indexed_upto = 0  # next sequence for the trace index
 
     @property
     def state(self) -> SourceState:
@@ -94,6 +98,30 @@ class Feed:
 
     def filter_step(self, budget_s: float = 0.02) -> int:
         return self.view.advance(budget_s)
+
+    def index_step(self, index: TraceIndex, budget_s: float = 0.004) -> int:
+        """Add new events to the trace index within ``budget_s``; returns how many.
+
+        Live input faster than indexing (identity extraction costs microseconds
+        per event) is sampled like the filter: the newest events are indexed and
+        the rest counted in ``stats.not_indexed``, never silently lost.
+        """
+        store = self.store
+        seq = max(self._indexed_upto, store.first)
+        self.stats.not_indexed += seq - self._indexed_upto
+        backlog = store.next - seq
+        if backlog > INDEX_BACKLOG_MAX:
+            self.stats.not_indexed += backlog - INDEX_BACKLOG_MAX
+            seq = store.next - INDEX_BACKLOG_MAX
+        deadline = time.perf_counter() + budget_s
+        start, end = seq, store.next
+        while seq < end:
+            index.add(store[seq])
+            seq += 1
+            if seq % 64 == 0 and time.perf_counter() >= deadline:
+                break
+        self._indexed_upto = seq
+        return seq - start
 
     def _sample_rate(self) -> None:
         arrived = self.stats.received + self.stats.sampled_out

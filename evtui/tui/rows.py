@@ -41,6 +41,15 @@ def clock(ms: int) -> str:
     return moment.strftime("%H:%M:%S.") + f"{ms % 1000:03d}"
 
 
+def short_type(event_type: str | None, width: int) -> str:
+    """``shop.inventory.StockReserved`` as ``StockReserved`` when the whole name won't fit."""
+    if not event_type:
+        return ""
+    if len(event_type) > width and "." in event_type:
+        return event_type.rsplit(".", 1)[-1]
+    return event_type
+
+
 @dataclass(frozen=True)
 class Columns:
     """Column widths for a given screen width and the topics in view."""
@@ -96,7 +105,7 @@ def row_segments(event: Event, cols: Columns, width: int) -> list[Segment]:
         (str(event.offset).rjust(cols.offset), DIM),
         (set_cell_size(key_summary(event.key), cols.key), PLAIN),
         (set_cell_size(ids.correlation_id or "", cols.corr), Style(color="#d7af5f")),
-        (set_cell_size(ids.event_type or "", cols.type), Style(bold=True)),
+        (set_cell_size(short_type(ids.event_type, cols.type), cols.type), Style(bold=True)),
         (set_cell_size(value_summary(event)[: summary_width + 1], summary_width), PLAIN),
     ]
     return _cells(parts, width)

@@ -160,3 +160,28 @@ async def test_overview_lists_demo_topics_and_groups_and_tails_a_marked_pair():
         await pilot.press("space", "space", "enter")
         assert await wait_for(pilot, lambda: app.tail.feed is not None)
         assert app.tail.feed.topics == ["payments", "shipments"]
+
+
+async def test_trace_from_the_tail_and_by_typing_an_id():
+    from evtui.tui.screens.trace import TraceScreen, TraceTree
+
+    app = demo_app(seconds=30)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot, app)
+        await wait_for(pilot, lambda: app.tail.feed._indexed_upto == app.tail.feed.store.next)
+        sim = app.backend.clock.sim
+        corr, events = max(sim.truth.flows.items(), key=lambda kv: len(kv[1]))
+        app.tail.set_search(corr[:12])
+        await wait_for(pilot, lambda: app.tail.feed.view.pending == 0 and rows(app) > 0)
+        await pilot.press("T")
+        assert isinstance(app.screen, TraceScreen)
+        trace = app.screen.trace
+        assert {e.ids.event_id for e in trace.events} <= set(events)
+        tree = app.screen.query_one(TraceTree)
+        assert tree.root.children  # roots shown, critical path expanded
+        await pilot.press("enter")
+        assert isinstance(app.screen, DetailScreen)
+        await pilot.press("escape", "escape", "ctrl+t", *corr, "enter")
+        assert isinstance(app.screen, TraceScreen) and app.screen.trace.correlation_id == corr
+        await pilot.press("escape", "ctrl+t", *"nope", "enter")
+        assert not isinstance(app.screen, TraceScreen)

@@ -35,3 +35,8 @@ def test_event_detail_screen(snap_compare):
 def test_help_screen(snap_compare):
     app = demo_app(seconds=20)
     assert snap_compare(app, terminal_size=SIZE, run_before=_after(app, "question_mark"))
+
+
+def test_trace_screen(snap_compare):
+    app = demo_app(seconds=20)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_after(app, "k", "k", "k", "T"))

@@ -15,6 +15,7 @@ from textual.widgets import Input, Static
 from evtui.core.filters import Filter, FilterError
 from evtui.core.positions import Position, describe, parse_position
 from evtui.core.tailview import Predicate, all_of, substring_predicate
+from evtui.core.traces import TraceIndex
 from evtui.errors import ConnectionFailed, EvtuiError
 from evtui.sources.base import Source, SourceState
 from evtui.tui.feed import Feed
@@ -25,7 +26,8 @@ OpenTail = Callable[[list[str], Position], Source]
 # Per 50 ms tick; a key waits at most for one tick's work (bench/ui measures it).
 DRAIN_BUDGET_S = 0.012
 FILTER_BUDGET_S = 0.006
-KEYSTROKE_FILTER_BUDGET_S = 0.004  # a search keystroke shows first matches, the tick goes on
+KEYSTROKE_FILTER_BUDGET_S = 0.004
+INDEX_BUDGET_S = 0.004  # a search keystroke shows first matches, the tick goes on
 MAX_RETRY_S = 30.0
 
 
@@ -37,13 +39,15 @@ class TailPane(Vertical):
         Binding("t", "choose_topics", "Topics"),
         Binding("slash", "search", "Search"),
         Binding("e", "filter", "Filter"),
-        Binding("escape", "clear_filters", "Clear filters"),
+        Binding("escape", "clear_filters", "Clear filters", show=False),
+        Binding("T", "trace_selected", "Trace"),
     ]
 
     def __init__(self, open_tail: OpenTail, capacity: int, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.open_tail = open_tail
         self.capacity = capacity
+        self.trace_index: TraceIndex | None = None  # set by the app
         self.feed: Feed | None = None
         self.topics: list[str] = []
         self.start: Position | None = None
@@ -170,6 +174,8 @@ class TailPane(Vertical):
         if feed is not None:
             kept = feed.drain(DRAIN_BUDGET_S)
             added = feed.filter_step(FILTER_BUDGET_S) if feed.view.filtered else kept
+            if self.trace_index is not None:
+                feed.index_step(self.trace_index, INDEX_BUDGET_S)
             self._take_problems(feed)
             if added or kept or feed.store.stats.evicted:
                 self.log_view.refresh_rows()
@@ -231,6 +237,17 @@ class TailPane(Vertical):
         return text
 
     # -- actions --------------------------------------------------------------------------
+
+    def action_trace_selected(self) -> None:
+        event = self.log_view.selected_event()
+        if event is None:
+            return
+        ids = event.ids
+        wanted = ids.correlation_id or ids.trace_id or ids.event_id
+        if not wanted:
+            self.notify("This event carries no correlation, trace or event id.", severity="warning")
+            return
+        self.app.show_trace(wanted)  # type: ignore[attr-defined]
 
     def action_toggle_pause(self) -> None:
         if self.feed is not None:

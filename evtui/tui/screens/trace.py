@@ -1,0 +1,228 @@
+"""One transaction as a causal tree (lazily expanded) and a waterfall of hop latencies."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static, Tree
+from textual.widgets.tree import TreeNode
+
+from evtui.core.event import Event
+from evtui.core.traces import INFERRED, Trace, TraceIndex, waterfall
+from evtui.tui.rows import clock, topic_colour
+
+SHOW_CHILDREN = 20  # siblings of one type shown before the rest collapse into one node
+WATERFALL_ROWS = 400
+BAR_WIDTH = 24
+
+
+def span_ms(trace: Trace) -> int:
+    if not trace.events:
+        return 0
+    return trace.events[-1].timestamp - trace.events[0].timestamp
+
+
+def summary(trace: Trace) -> Text:
+    services = {e.ids.service or e.ids.source for e in trace.events} - {None}
+    topics = {e.topic for e in trace.events}
+    inferred = sum(1 for *_, d in trace.graph.edges(data=True) if d.get("kind") == INFERRED)
+    text = Text()
+    text.append(f"Trace {trace.correlation_id}", style="bold #5fafff")
+    text.append(
+        f"  {len(trace.events):,} events, {len(topics)} topics, {len(services)} services, "
+        f"{span_ms(trace):,} ms end to end, critical path {len(trace.critical_path)} hops"
+    )
+    if trace.orphans:
+        text.append(f"  {len(trace.orphans)} orphan cause(s)", style="bold red")
+    if inferred:
+        text.append(f"  {inferred} inferred edge(s) ~>", style="yellow")
+    if trace.cycles:
+        text.append(f"  {len(trace.cycles)} cycle(s) in the data", style="bold red")
+    for note in trace.notes[:3]:
+        text.append(f"\n  note: {note}", style="#8a8a8a")
+    return text
+
+
+class TraceTree(Tree[str]):
+    """Nodes are refs; children are added when a node is first expanded."""
+
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("l", "expand_node", "Expand", show=False),
+        Binding("h", "collapse_node", "Collapse", show=False),
+    ]
+
+    def __init__(self, trace: Trace) -> None:
+        super().__init__(f"{trace.correlation_id}", data="")
+        self.trace = trace
+        self.critical = set(trace.critical_path)
+        self.orphan_ids = set(trace.orphans)
+        self._expanded_once: set[int] = set()
+        self._hidden: dict[int, list[str]] = {}
+        self.show_root = False
+
+    def on_mount(self) -> None:
+        self._add_children(self.root, self.trace.roots)
+        self.root.expand()
+        self._open_critical_path(self.root)
+        if self.root.children:
+            self.move_cursor(self.root.children[0])
+
+    def _open_critical_path(self, node: TreeNode[str], limit: int = 200) -> None:
+        """Expand down the critical path (bounded), so the slow chain shows at once."""
+        for _ in range(limit):
+            child = next((c for c in node.children if c.data in self.critical), None)
+            if child is None:
+                return
+            self._expand(child)
+            node = child
+
+    def action_expand_node(self) -> None:
+        if self.cursor_node is not None:
+            self._expand(self.cursor_node)
+
+    def action_collapse_node(self) -> None:
+        if self.cursor_node is not None:
+            self.cursor_node.collapse()
+
+    def _expand(self, node: TreeNode[str]) -> None:
+        self._populate(node)
+        node.expand()
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded[str]) -> None:
+        self._populate(event.node)
+
+    def _populate(self, node: TreeNode[str]) -> None:
+        if node.id in self._expanded_once:
+            return
+        self._expanded_once.add(node.id)
+        hidden = self._hidden.pop(node.id, None)
+        if hidden is not None:  # a "… N more" node: show them all
+            self._add_children(node, hidden, collapse=False)
+            return
+        if node.data:
+            self._add_children(node, self.trace.children.get(node.data, []))
+
+    def _add_children(self, node: TreeNode[str], refs: list[str], collapse: bool = True) -> None:
+        by_type: dict[str, list[str]] = defaultdict(list)
+        for ref in refs:
+            by_type[self.trace.graph.nodes[ref].get("event_type") or "?"].append(ref)
+        for ref in refs:
+            same = by_type[self.trace.graph.nodes[ref].get("event_type") or "?"]
+            if collapse and len(same) > SHOW_CHILDREN and same.index(ref) >= SHOW_CHILDREN:
+                continue
+            self._add_event(node, ref)
+        for kind, same in by_type.items():
+            if collapse and len(same) > SHOW_CHILDREN:
+                rest = same[SHOW_CHILDREN:]
+                more = node.add(Text(f"… {len(rest):,} more {kind}", style="#8a8a8a"), data="")
+                self._hidden[more.id] = rest
+
+    def _add_event(self, node: TreeNode[str], ref: str) -> None:
+        label = self.label_for(ref, node.data or None)
+        has_children = bool(self.trace.children.get(ref))
+        node.add(label, data=ref, allow_expand=has_children)
+
+    def label_for(self, ref: str, parent: str | None) -> Text:
+        attrs = self.trace.graph.nodes[ref]
+        event: Event = attrs["event"]
+        start = self.trace.events[0].timestamp if self.trace.events else event.timestamp
+        text = Text()
+        if parent:
+            edge = self.trace.graph.edges[parent, ref]
+            inferred = edge.get("kind") == INFERRED
+            text.append("~> " if inferred else "", style="yellow")
+            text.append(f"Δ{edge.get('latency_ms', 0):+,}ms ".rjust(11), style="#d7af5f")
+        else:
+            text.append(f"+{event.timestamp - start:,}ms ".rjust(11), style="#8a8a8a")
+        mark = "* " if ref in self.critical else "  "
+        text.append(mark, style="bold yellow")
+        text.append(f"{(attrs.get('event_type') or '?')[:30]:<30} ", style="bold")
+        text.append(f"{event.ref} ", style=topic_colour(event.topic))
+        text.append(attrs.get("service") or event.ids.source or "", style="#8a8a8a")
+        missing = [c for c in event.ids.causation_ids if c in self.orphan_ids]
+        if missing:
+            text.append(f"  (orphan: cause {missing[0]} never seen)", style="bold red")
+        if ref in self.critical:
+            text.stylize("bold", 0)
+        return text
+
+
+def waterfall_text(trace: Trace) -> Text:
+    """Bars from the trace start, scaled to its span; the critical path in yellow."""
+    rows = waterfall(trace)
+    total = max(span_ms(trace), 1)
+    critical = set(trace.critical_path)
+    text = Text()
+    for ref, depth, start_ms, latency_ms in rows[:WATERFALL_ROWS]:
+        event = trace.graph.nodes[ref]["event"]
+        offset = round(start_ms / total * BAR_WIDTH)
+        bar = " " * min(offset, BAR_WIDTH - 1) + "█"
+        style = "bold yellow" if ref in critical else topic_colour(event.topic)
+        name = (trace.graph.nodes[ref].get("event_type") or "?").rsplit(".", 1)[-1]
+        text.append(f"{clock(event.timestamp)} ", style="#8a8a8a")
+        text.append(f"{' ' * min(depth, 6)}{name}".ljust(22)[:22] + " ")
+        text.append(bar.ljust(BAR_WIDTH + 1), style=style)
+        text.append(f"+{latency_ms:,}ms\n" if depth else "root\n", style="#d7af5f")
+    if len(rows) > WATERFALL_ROWS:
+        text.append(f"… {len(rows) - WATERFALL_ROWS:,} more rows (the tree has them all)\n")
+    return text
+
+
+class TraceScreen(Screen):
+    """Escape goes back; Enter on an event opens its detail."""
+
+    BINDINGS = [
+        Binding("escape,q", "app.pop_screen", "Back"),
+        Binding("enter", "detail", "Event detail", priority=True),
+        Binding("w", "toggle_waterfall", "Waterfall"),
+    ]
+    DEFAULT_CSS = """
+    TraceScreen #trace-summary { height: auto; max-height: 6; padding: 0 1; background: $panel; }
+    TraceScreen #trace-body { height: 1fr; }
+    TraceScreen TraceTree { width: 1fr; }
+    TraceScreen #trace-waterfall { width: 1fr; border-left: vkey $panel; }
+    """
+
+    def __init__(self, trace: Trace, index: TraceIndex | None = None) -> None:
+        super().__init__()
+        self.trace = trace
+        self.index = index
+
+    def compose(self) -> ComposeResult:
+        text = summary(self.trace)
+        if self.index is not None and self.index.stats.evicted:
+            text.append(
+                f"\n  the trace index evicted {self.index.stats.evicted:,} older events "
+                "(their part of a trace is missing here; evtui trace searches the cluster)",
+                style="yellow",
+            )
+        yield Static(text, id="trace-summary")
+        with Horizontal(id="trace-body"):
+            yield TraceTree(self.trace)
+            with VerticalScroll(id="trace-waterfall"):
+                yield Static(waterfall_text(self.trace))
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(TraceTree).focus()
+
+    def action_detail(self) -> None:
+        node = self.query_one(TraceTree).cursor_node
+        if node is not None and node.data:
+            from evtui.tui.screens.detail import DetailScreen
+
+            self.app.push_screen(DetailScreen(self.trace.graph.nodes[node.data]["event"]))
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[str]) -> None:
+        event.stop()
+
+    def action_toggle_waterfall(self) -> None:
+        pane = self.query_one("#trace-waterfall")
+        pane.display = not pane.display
