@@ -199,7 +199,9 @@ class EvtuiApp(App):
                 timeout=8,
             )
             return
-        self.push_screen(TraceScreen(build_trace(wanted, events), self.traces))
+        feed = self.tail.feed
+        skipped = feed.stats.not_indexed if feed is not None else 0
+        self.push_screen(TraceScreen(build_trace(wanted, events), self.traces, skipped))
 
     def on_overview_tail_requested(self, message: Overview.TailRequested) -> None:
         self.tail.open(message.topics, self.tail.start or self.initial_start)

@@ -69,3 +69,30 @@ def test_paused_feed_takes_nothing_and_finished_source_is_noticed():
     feed.paused = False
     assert feed.drain() == 100
     assert feed.stats.finished
+
+
+def test_trace_indexing_keeps_up_or_counts_what_it_skipped():
+    from evtui.core.traces import TraceIndex
+    from evtui.tui import feed as feed_module
+
+    def corr_batch(start: int, n: int) -> list[Event]:
+        return [
+            Event("t", 0, o, 0, 1, None, b"v", (("correlation-id", f"c{o % 7}".encode()),))
+            for o in range(start, start + n)
+        ]
+
+    source = ListSource([corr_batch(0, 300)])
+    feed = Feed(source, ["t"], BEGINNING, capacity=1000)
+    index = TraceIndex(max_events=10_000)
+    feed.drain(budget_s=1.0)
+    assert feed.index_step(index, budget_s=1.0) == 300
+    assert len(index.lookup("c3")) == len([o for o in range(300) if o % 7 == 3])
+    backlog = feed_module.INDEX_BACKLOG_MAX
+    feed_module.INDEX_BACKLOG_MAX = 100
+    try:
+        source.batches = [corr_batch(300, 500)]
+        feed.drain(budget_s=1.0)
+        assert feed.index_step(index, budget_s=1.0) == 100  # only the newest 100
+        assert feed.stats.not_indexed == 400
+    finally:
+        feed_module.INDEX_BACKLOG_MAX = backlog

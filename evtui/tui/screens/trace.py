@@ -190,10 +190,11 @@ class TraceScreen(Screen):
     TraceScreen #trace-waterfall { width: 1fr; border-left: vkey $panel; }
     """
 
-    def __init__(self, trace: Trace, index: TraceIndex | None = None) -> None:
+    def __init__(self, trace: Trace, index: TraceIndex | None = None, not_indexed: int = 0) -> None:
         super().__init__()
         self.trace = trace
         self.index = index
+        self.not_indexed = not_indexed
 
     def compose(self) -> ComposeResult:
         text = summary(self.trace)
@@ -201,6 +202,12 @@ class TraceScreen(Screen):
             text.append(
                 f"\n  the trace index evicted {self.index.stats.evicted:,} older events "
                 "(their part of a trace is missing here; evtui trace searches the cluster)",
+                style="yellow",
+            )
+        if self.not_indexed:
+            text.append(
+                f"\n  {self.not_indexed:,} events arrived faster than they could be indexed "
+                "and were skipped (sampled)",
                 style="yellow",
             )
         yield Static(text, id="trace-summary")
