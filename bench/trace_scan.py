@@ -1,0 +1,101 @@
+"""bench/trace_scan: how fast `evtui trace` searches a real topic, next to kcat.
+
+Produces N realistic events (bench/ingest's generator: JSON bodies with
+traceparent, correlation-id and causation-id headers) to a fresh topic, then in
+the same run:
+
+  (a) kcat -C -e reads the topic to /dev/null (the reference);
+  (b) `evtui trace ID TOPIC --from beginning --format json` for an id that is there;
+  (c) the same for an id that is not there (the whole topic, exit code 1).
+
+Prints each process's wall time, the events/s `evtui trace` reports for its own
+scan, the ratio to kcat, and PASS/MISS for the goal of 100,000 events/s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ingest import make_event, produce, start_broker
+
+ROOT = Path(__file__).resolve().parent.parent
+HARNESS = ROOT / "scripts" / "kafka-local"
+GOAL = 100_000
+
+
+def correlation_of(index: int) -> str:
+    """The correlation id bench/ingest's generator gave event ``index`` (same seed)."""
+    rng = random.Random(42)
+    for i in range(index + 1):
+        _, _, headers = make_event(i, rng)
+    return dict(headers)["correlation-id"].decode()
+
+
+def timed(argv: list[str], ok: tuple[int, ...] = (0,)) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if done.returncode not in ok:
+        raise SystemExit(f"bench/trace_scan: {argv[0]} failed ({done.returncode}): {done.stderr}")
+    return elapsed, done.stderr
+
+
+def scan_rate(stderr: str) -> float:
+    match = re.search(r"\(([\d,]+) events/s\)", stderr)
+    return float(match[1].replace(",", "")) if match else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="bench/trace_scan", description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--count", type=int, default=1_000_000)
+    parser.add_argument("-p", "--partitions", type=int, default=4)
+    parser.add_argument("-b", "--bootstrap-servers", default=os.environ.get("EVTUI_TEST_BOOTSTRAP"))
+    args = parser.parse_args()
+    kcat = shutil.which("kcat")
+    if kcat is None:
+        raise SystemExit("bench/trace_scan: kcat is required as the reference")
+    bootstrap, started_here = args.bootstrap_servers, False
+    if not bootstrap:
+        bootstrap, started_here = start_broker()
+    topic = f"evtui-bench-trace-{uuid.uuid4().hex[:8]}"
+    evtui = [sys.executable, "-m", "evtui", "trace"]
+    try:
+        produce(bootstrap, topic, args.count, args.partitions)
+        kcat_s, _ = timed([kcat, "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q"])
+        found = [*evtui, correlation_of(args.count // 2), topic, "-b", bootstrap]
+        found_s, found_err = timed([*found, "--from", "beginning", "-F", "json"])
+        missing = [*evtui, "no-such-id", topic, "-b", bootstrap, "--from", "beginning"]
+        missing_s, missing_err = timed(missing, ok=(1,))
+    finally:
+        from confluent_kafka.admin import AdminClient
+
+        AdminClient({"bootstrap.servers": bootstrap}).delete_topics([topic])
+        if started_here:
+            subprocess.run([HARNESS, "stop"], capture_output=True, check=False)
+    ref = args.count / kcat_s
+    print(f"bench/trace_scan: {args.count:,} events, {args.partitions} partitions")
+    print(f"  kcat -C -e                   {kcat_s:6.2f} s  {ref:>11,.0f} events/s")
+    for name, secs, err in (("trace (id found)", found_s, found_err),
+                            ("trace (id absent)", missing_s, missing_err)):  # fmt: skip
+        rate = scan_rate(err)
+        whole = args.count / secs
+        print(
+            f"  evtui {name:<22} {secs:6.2f} s  {whole:>11,.0f} events/s whole process, "
+            f"scan {rate:,.0f}/s ({rate / ref:.2f}x kcat)  "
+            f"goal >= {GOAL:,}/s: {'PASS' if rate >= GOAL else 'MISS'}"
+        )
+    print("  " + found_err.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    main()
