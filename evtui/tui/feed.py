@@ -20,7 +20,7 @@ from evtui.core.traces import TraceIndex
 from evtui.sources.base import Problem, Source, SourceState
 
 OVERRUNS_BEFORE_SAMPLING = 3
-INDEX_BACKLOG_MAX = 20_000  # more waiting than this: index the newest, count the rest
+INDEX_BACKLOG_MAX = 5_000  # more waiting than this: index the newest, count the rest
 
 
 @dataclass
