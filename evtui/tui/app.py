@@ -110,17 +110,20 @@ class EvtuiApp(App):
     # -- timers -------------------------------------------------------------------------
 
     def _tick(self) -> None:
+        if not self.tail.is_attached:
+            return  # a timer can still fire while the screen is being taken down
         self.tail.tick()
         self._collector.tick()
 
     def _slow_tick(self) -> None:
         poller = self.poller
-        if poller is None:
+        if poller is None or not self.tail.is_attached:
             return
         snapshot = poller.latest()
         if snapshot is not None and snapshot is not self.snapshot:
             self.snapshot = snapshot  # type: ignore[assignment]
-            self.query_one(Overview).update_snapshot(self.snapshot)
+            for overview in self.query(Overview):  # none while the app is closing
+                overview.update_snapshot(self.snapshot)
         for problem in poller.problems():
             self.notify(problem, severity="warning", timeout=6)
         self._update_header()
@@ -141,7 +144,8 @@ class EvtuiApp(App):
         else:
             state.rate, state.kept, state.evicted, state.sampled_out = 0.0, 0, 0, 0
             state.paused = False
-        self.query_one(StatusHeader).show(state)
+        for header in self.query(StatusHeader):  # none while the app is closing
+            header.show(state)
 
     def _connection(self) -> str:
         """The worse of the cluster poller's and the tail's connection state."""

@@ -60,15 +60,14 @@ class TailPane(Vertical):
         self._closed = False
         self._predicate_dirty = False
         self._results: queue.SimpleQueue = queue.SimpleQueue()
+        self.log_view = TailLog(id="tail-log")
+        self._status = Static(id="tail-status")
 
     def compose(self) -> ComposeResult:
-        yield TailLog(id="tail-log")
+        # kept as attributes: the app's timers may still tick while children are removed
+        yield self.log_view
         yield Input(id="tail-input", classes="hidden")
-        yield Static(id="tail-status")
-
-    @property
-    def log_view(self) -> TailLog:
-        return self.query_one(TailLog)
+        yield self._status
 
     # -- opening and seeking ------------------------------------------------------------
 
@@ -194,6 +193,8 @@ class TailPane(Vertical):
                 self.notify(problem.message, severity="error", timeout=8)
 
     def _show_status(self) -> None:
+        if not self.is_attached:
+            return
         # one line, fixed height: no need to lay the screen out again
         self.query_one("#tail-status", Static).update(self.status_text(), layout=False)
 
