@@ -41,7 +41,19 @@ async def settle(pilot: Any, app: EvtuiApp) -> None:
     """Wait until the demo history is all in and the overview has its figures, then
     freeze the clock-dependent ones (rates) so that screens are reproducible."""
     await wait_for(pilot, lambda: app.tail.feed is not None and app.tail.feed.stats.finished)
+    clock = getattr(app.backend, "clock", None)
+    if clock is not None:  # the simulated cluster's history is all there: rates are flat now
+        from evtui.sources.base import SourceState
+
+        await wait_for(pilot, lambda: clock.state is SourceState.FINISHED)
+        app.poller.stop()
+        app.poller = app.backend.make_poller()
+        app.poller.start()
     await wait_for(pilot, lambda: getattr(app.poller, "polls", 2) >= 2 and app.snapshot is not None)
+    await wait_for(
+        pilot,
+        lambda: app.snapshot is not None and all(t.rate is not None for t in app.snapshot.topics),
+    )
     freeze_rates(app)
     await pilot.pause(0.6)
 
