@@ -54,6 +54,7 @@ class TailPane(Vertical):
         self.search_text = ""
         self.filter: Filter | None = None
         self.message: Text | None = None  # the last problem or state to show
+        self.filter_error: str | None = None
         self._input_mode = "search"
         self._retry_s = 1.0
         self._opening = False
@@ -193,10 +194,10 @@ class TailPane(Vertical):
                 self.notify(problem.message, severity="error", timeout=8)
 
     def _show_status(self) -> None:
-        if not self.is_attached:
-            return
-        # one line, fixed height: no need to lay the screen out again
-        self.query_one("#tail-status", Static).update(self.status_text(), layout=False)
+        # a timer can still tick while the app closes and removes it
+        if self._status.is_attached:
+            # one line, fixed height: no need to lay the screen out again
+            self._status.update(self.status_text(), layout=False)
 
     def status_text(self) -> Text:
         text = Text()
@@ -217,6 +218,8 @@ class TailPane(Vertical):
             if log.new_events:
                 text.append(f"  {number(log.new_events)} new ↓ (End follows)", style="bold cyan")
             text.append_text(self._filter_text(feed))
+        if self.filter_error is not None:
+            text.append(f"  ✖ {self.filter_error}", style="bold red")
         if self.message is not None:
             text.append("  ")
             text.append_text(self.message)
@@ -308,6 +311,7 @@ class TailPane(Vertical):
 
     def action_clear_filters(self) -> None:
         box = self.query_one("#tail-input", Input)
+        self.filter_error = None
         if not box.has_class("hidden"):
             box.add_class("hidden")
             self.log_view.focus()
@@ -339,11 +343,11 @@ class TailPane(Vertical):
             try:
                 self.filter = Filter(expression)
             except FilterError as exc:
-                self.message = Text(f"✖ {exc}", style="bold red")
+                self.filter_error = str(exc)  # shown until a valid filter replaces it
                 self.notify(str(exc), severity="error", timeout=8)
                 self._show_status()
                 return False
-        self.message = None
+        self.filter_error = None
         self._apply_predicate()
         return True
 
