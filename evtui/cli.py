@@ -86,6 +86,9 @@ ConfigOpt = Annotated[
     str | None,
     typer.Option("--config", help="Config file (default: $EVTUI_CONFIG or the user config dir)."),
 ]
+InternalOpt = Annotated[
+    bool, typer.Option("--internal", help="Let patterns match internal topics (__*).")
+]
 TimeoutOpt = Annotated[
     float | None,
     typer.Option("--timeout", min=0.1, help="Seconds to wait for the cluster to answer [10]."),
@@ -253,9 +256,7 @@ def tail(
             help="Seconds between looks for new partitions and matching topics.",
         ),
     ] = 5.0,
-    include_internal: Annotated[
-        bool, typer.Option("--internal", help="Let patterns match internal topics (__*).")
-    ] = False,
+    include_internal: InternalOpt = False,
     bootstrap: BootstrapOpt = None,
     cluster: ClusterOpt = None,
     x: XOpt = None,
@@ -323,9 +324,7 @@ def trace(
     max_events: Annotated[
         int, typer.Option("--max-events", min=1, help="Keep at most N events of the trace.")
     ] = 100_000,
-    include_internal: Annotated[
-        bool, typer.Option("--internal", help="Let patterns match internal topics (__*).")
-    ] = False,
+    include_internal: InternalOpt = False,
     bootstrap: BootstrapOpt = None,
     cluster: ClusterOpt = None,
     x: XOpt = None,
