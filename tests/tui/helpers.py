@@ -24,16 +24,3 @@ def shown_refs(app: EvtuiApp) -> list[str]:
     feed = app.tail.feed
     assert feed is not None
     return [feed.view.event_at(r).ref for r in range(feed.view.rows)]
-
-
-def screen_text(app: EvtuiApp) -> str:
-    """What the terminal shows, as plain text."""
-    return app.export_screenshot_text() if hasattr(app, "export_screenshot_text") else _plain(app)
-
-
-def _plain(app: EvtuiApp) -> str:
-    import re
-
-    svg = app.export_screenshot()
-    texts = re.findall(r">([^<>]*)</text>", svg)
-    return "".join(texts).replace("&#160;", " ")
