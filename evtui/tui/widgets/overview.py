@@ -107,8 +107,8 @@ class Overview(Vertical):
 
     def _render_lists(self) -> None:
         snapshot = self.snapshot
-        if snapshot is None:
-            return
+        if snapshot is None or not self.query("#overview-filter"):
+            return  # nothing yet, or the app is closing and the children are gone
         topics = filter_topics(snapshot, self.filter_text, self.include_internal)
         groups = filter_groups(snapshot, self.filter_text)
         table = self.query_one("#topics", VimTable)
