@@ -110,14 +110,14 @@ class EvtuiApp(App):
     # -- timers -------------------------------------------------------------------------
 
     def _tick(self) -> None:
-        if not self.tail.is_attached:
-            return  # a timer can still fire while the screen is being taken down
+        if not self.is_running or not self.tail.is_attached:
+            return  # a timer can still fire while the app takes its screens down
         self.tail.tick()
         self._collector.tick()
 
     def _slow_tick(self) -> None:
         poller = self.poller
-        if poller is None or not self.tail.is_attached:
+        if poller is None or not self.is_running or not self.tail.is_attached:
             return
         snapshot = poller.latest()
         if snapshot is not None and snapshot is not self.snapshot:
