@@ -58,7 +58,7 @@ class Feed:
     def state(self) -> SourceState:
         return self.source.state
 
-    def drain(self, budget_s: float = 0.03, max_events: int | None = None) -> int:
+    def drain(self, budget_s: float = 0.03) -> int:
         """Take what the source has, within ``budget_s``; returns the events kept."""
         if self.paused or self.stats.finished:
             self._sample_rate()
@@ -75,7 +75,7 @@ class Feed:
                 break
             taken += len(batch)
             kept += self.store.append(batch)
-            if time.perf_counter() >= deadline or (max_events and taken >= max_events):
+            if time.perf_counter() >= deadline:
                 self._overruns += 1
                 if self._overruns >= OVERRUNS_BEFORE_SAMPLING:  # behind for a while, not a blip
                     self.stats.sampled_out += self._drop_queued()
