@@ -324,6 +324,15 @@ def trace(
     max_events: Annotated[
         int, typer.Option("--max-events", min=1, help="Keep at most N events of the trace.")
     ] = 100_000,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Scan in N processes (default: one per core from 200,000 records on).",
+        ),
+    ] = None,
     include_internal: InternalOpt = False,
     bootstrap: BootstrapOpt = None,
     cluster: ClusterOpt = None,
@@ -336,7 +345,7 @@ def trace(
     from evtui.core.positions import parse_duration_ms, parse_end, parse_position
     from evtui.sources.kafka import KafkaSource
 
-    options = TraceOptions(check_id(wanted), check_format(format_), max_scan, max_events)
+    options = TraceOptions(check_id(wanted), check_format(format_), max_scan, max_events, jobs)
     if since is not None and from_ is not None:
         raise UsageError("give --since or --from, not both")
     if from_ is not None:
@@ -360,7 +369,6 @@ def trace(
     )
     source.open()
     where = f"{len(source.topics)} topic(s)" if source.topics else ", ".join(names)
-    source.start()
     run_trace(source, options, where, start)
 
 

@@ -9,19 +9,26 @@ those linked to them through causation ids or span parentage.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
+from evtui.core.event import Event
 from evtui.core.output import dumps
 from evtui.core.positions import Position, describe
 from evtui.errors import EvtuiError, UsageError
 from evtui.sources.base import Source
 
+if TYPE_CHECKING:
+    from evtui.sources.kafka import KafkaSource
+
 FORMATS = ("tree", "json", "dot", "mermaid")
 PROGRESS_EVERY_S = 0.2
-SCAN_SWITCH_INTERVAL_S = 0.05
+MAX_PENDING = 1_000_000  # events held as possible causes, over all workers
 
 
 class NothingFound(EvtuiError):
@@ -34,6 +41,7 @@ class TraceOptions:
     format: str = "tree"
     max_scan: int | None = None  # stop after scanning this many events
     max_events: int = 100_000  # events kept for the trace
+    jobs: int | None = None  # worker processes; None: one per core for large ranges
 
 
 @dataclass
@@ -59,29 +67,60 @@ def check_id(value: str) -> str:
 
 
 def scan(source: Source, collector: object, max_scan: int | None, err: TextIO) -> ScanResult:
-    """Offer every event up to the bound (or ``max_scan``); progress on a terminal's stderr."""
-    offer = collector.offer  # type: ignore[attr-defined]
-    progress = Progress(err)
-    scanned, started = 0, time.monotonic()
-    reason = "reached the end bound"
+    """Offer every event up to the bound (or ``max_scan``); progress on a terminal's stderr.
+
+    A source that can read in the calling thread (``read_inline``) does: the
+    scan is CPU-bound Python, and two busy threads would only pass the GIL
+    back and forth. Others are started and drained batch by batch.
+    """
+    scanner = _Scanner(source, collector, max_scan, err)
+    started = time.monotonic()
     try:
-        while True:
-            batch = source.get_batch(0.2)
-            if batch is None:
-                break
-            for event in batch:
-                offer(event)
-            scanned += len(batch)
-            progress.show(scanned, source)
-            if max_scan is not None and scanned >= max_scan:
-                reason = f"scan limit of {max_scan:,} events reached"
-                break
-            _raise_errors(source)
+        read_inline = getattr(source, "read_inline", None)
+        if read_inline is not None:
+            read_inline(scanner.take)
+        else:
+            source.start()
+            while (batch := source.get_batch(0.2)) is not None and scanner.take(batch):
+                pass
     finally:
-        progress.clear()
+        scanner.progress.clear()
         source.stop()
+    if scanner.error is not None:
+        raise EvtuiError(scanner.error)
     _raise_errors(source)
-    return ScanResult(scanned, time.monotonic() - started, reason)
+    return ScanResult(scanner.scanned, time.monotonic() - started, scanner.reason)
+
+
+class _Scanner:
+    """Offers each batch to the collector and says when to stop (limit reached, error)."""
+
+    def __init__(
+        self, source: Source, collector: object, max_scan: int | None, err: TextIO
+    ) -> None:
+        self.source = source
+        self.offer = collector.offer  # type: ignore[attr-defined]
+        self.max_scan = max_scan
+        self.progress = Progress(err)
+        self.scanned = 0
+        self.reason = "reached the end bound"
+        self.error: str | None = None
+
+    def take(self, batch: list[Event]) -> bool:
+        """Offer ``batch``; False when the scan should stop."""
+        offer = self.offer
+        for event in batch:
+            offer(event)
+        self.scanned += len(batch)
+        self.progress.show(self.scanned, self.source)
+        if self.max_scan is not None and self.scanned >= self.max_scan:
+            self.reason = f"scan limit of {self.max_scan:,} events reached"
+            return False
+        for problem in self.source.problems():
+            if problem.level == "error":
+                self.error = problem.message
+                return False
+        return True
 
 
 def _raise_errors(source: Source) -> None:
@@ -100,14 +139,19 @@ class Progress:
         self._started = time.monotonic()
 
     def show(self, scanned: int, source: Source) -> None:
+        stats = source.stats
+        self.show_counts(scanned, stats.partitions_done, stats.partitions)
+
+    def show_counts(self, scanned: int, done: int, total: int) -> None:
         now = time.monotonic()
         if not self.enabled or now - self._last < PROGRESS_EVERY_S:
             return
         self._last = now
-        stats = source.stats
-        done = f"{stats.partitions_done}/{stats.partitions} partitions done"
         rate = scanned / max(now - self._started, 1e-6)
-        self.err.write(f"\r\x1b[Kevtui trace: scanned {scanned:,} events ({rate:,.0f}/s), {done}")
+        self.err.write(
+            f"\r\x1b[Kevtui trace: scanned {scanned:,} events ({rate:,.0f}/s), "
+            f"{done}/{total} partitions done"
+        )
         self.err.flush()
 
     def clear(self) -> None:
@@ -129,6 +173,84 @@ def render(trace: object, fmt: str) -> str:
     return renderer[fmt](trace).rstrip("\n")  # type: ignore[arg-type]
 
 
+@dataclass
+class Found:
+    """A scan's result: the transaction's events and how the scan went."""
+
+    events: list[Event]
+    notes: list[str]
+    scan: ScanResult
+    jobs: int = 1
+
+
+def collect(source: Source, options: TraceOptions, err: TextIO) -> Found:
+    """Scan in this process, or in ``options.jobs`` worker processes (see ``trace_jobs``)."""
+    from evtui.commands import trace_jobs
+    from evtui.core.traces import TraceCollector, collector_notes
+    from evtui.sources.kafka import KafkaSource
+
+    plans = list(source.plans.values()) if isinstance(source, KafkaSource) else []
+    jobs = trace_jobs.choose_jobs(options.jobs, plans) if plans else 1
+    with _collecting_garbage_later():
+        if jobs > 1:
+            return _collect_in_parallel(source, options, plans, jobs, err)  # type: ignore[arg-type]
+        collector = TraceCollector(
+            options.wanted, max_events=options.max_events, max_pending=MAX_PENDING
+        )
+        result = scan(source, collector, options.max_scan, err)
+    notes = collector_notes(options.max_events, collector.not_kept, collector.dropped)
+    return Found(collector.result(), notes, result)
+
+
+def _collect_in_parallel(
+    source: KafkaSource, options: TraceOptions, plans: list, jobs: int, err: TextIO
+) -> Found:
+    from evtui.commands.trace_jobs import Share, scan_in_parallel
+    from evtui.core.ids import active_rules
+    from evtui.core.traces import collector_notes, in_time_order
+
+    source.stop()  # its plan is all the workers need
+    share = Share(
+        config=source.config,
+        plans=tuple(plans),
+        until=source.until,
+        wanted=options.wanted,
+        max_events=options.max_events,
+        max_pending=max(1, MAX_PENDING // jobs),
+        max_scan=None if options.max_scan is None else -(-options.max_scan // jobs),
+        rules=active_rules(),
+        timeout=source.timeout,
+    )
+    progress = Progress(err)
+    started = time.monotonic()
+    try:
+        outcome = scan_in_parallel(share, jobs, progress.show_counts)
+    finally:
+        progress.clear()
+    seconds = time.monotonic() - started
+    events = in_time_order(outcome.events)
+    not_kept = outcome.not_kept + max(0, len(events) - options.max_events)
+    notes = collector_notes(options.max_events, not_kept, outcome.dropped)
+    result = ScanResult(outcome.scanned, seconds, outcome.reason)
+    return Found(events[: options.max_events], notes, result, jobs)
+
+
+@contextlib.contextmanager
+def _collecting_garbage_later() -> Iterator[None]:
+    """No cyclic garbage collection during a scan.
+
+    A scan holds up to a million events (no reference cycles among them),
+    and each full collection walks them all: 15% of a scan's time (measured).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def run_trace(
     source: Source,
     options: TraceOptions,
@@ -137,25 +259,18 @@ def run_trace(
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
 ) -> None:
-    from evtui.core.traces import TraceCollector, build_trace
+    from evtui.core.traces import build_trace
 
-    collector = TraceCollector(options.wanted, max_events=options.max_events)
-    # Two busy threads (the source's and this one) hand the GIL back and forth
-    # every 5 ms by default; longer slices cost less switching on a batch scan.
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(SCAN_SWITCH_INTERVAL_S)
-    try:
-        result = scan(source, collector, options.max_scan, err)
-    finally:
-        sys.setswitchinterval(previous)
-    events = collector.result()
+    found = collect(source, options, err)
+    result, events = found.scan, found.events
     rate = result.scanned / max(result.seconds, 1e-6)
+    jobs = f" in {found.jobs} processes" if found.jobs > 1 else ""
     summary = (
         f"evtui trace: scanned {result.scanned:,} events from {where} "
-        f"(from {describe(start)}) in {result.seconds:.2f} s ({rate:,.0f} events/s); "
+        f"(from {describe(start)}) in {result.seconds:.2f} s{jobs} ({rate:,.0f} events/s); "
         f"stopped: {result.reason}; found {len(events):,}"
     )
-    for note in collector.notes:
+    for note in found.notes:
         print(f"evtui trace: note: {note}", file=err)
     print(summary, file=err)
     if not events:

@@ -16,6 +16,7 @@ Header = tuple[str, bytes | None]
 Headers = tuple[Header, ...]
 
 _set = object.__setattr__
+_new_fields = object.__new__
 
 
 class TimestampType(IntEnum):
@@ -37,8 +38,8 @@ _TS_LABELS = {
 }
 
 
-class Event:
-    """An immutable Kafka record with raw bytes and a lazily decoded payload."""
+class _Fields:
+    """The storage of an :class:`Event`, filled once while it is made (plain slot stores)."""
 
     __slots__ = (
         "_decoded",
@@ -53,6 +54,17 @@ class Event:
         "value",
     )
 
+
+class Event(_Fields):
+    """An immutable Kafka record with raw bytes and a lazily decoded payload.
+
+    Made as a :class:`_Fields` whose class then becomes ``Event``: setting ten
+    slots through ``object.__setattr__`` cost 1.15 us per event, a third of
+    what a scan spends reading a record (bench/trace_scan); this costs 0.33 us.
+    """
+
+    __slots__ = ()
+
     topic: str
     partition: int
     offset: int
@@ -62,8 +74,8 @@ class Event:
     value: bytes | None
     headers: Headers
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         topic: str,
         partition: int,
         offset: int,
@@ -72,17 +84,24 @@ class Event:
         key: bytes | None,
         value: bytes | None,
         headers: Headers = (),
-    ) -> None:
-        _set(self, "topic", topic)
-        _set(self, "partition", partition)
-        _set(self, "offset", offset)
-        _set(self, "timestamp", timestamp)
-        _set(self, "timestamp_type", timestamp_type)
-        _set(self, "key", key)
-        _set(self, "value", value)
-        _set(self, "headers", headers)
-        _set(self, "_decoded", None)
-        _set(self, "_ids", None)
+    ) -> Event:
+        self = _new_fields(_Fields)
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.timestamp = timestamp
+        self.timestamp_type = timestamp_type
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self._decoded = None
+        self._ids = None
+        self.__class__ = cls
+        return self  # type: ignore[return-value]
+
+    def __reduce__(self) -> tuple[Any, tuple]:
+        """Pickled with its ids (what a parallel scan's workers send back)."""
+        return _restore, (*self._record(), self._ids)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"Event is immutable (cannot set {name!r})")
@@ -144,6 +163,37 @@ class Event:
             return _decode.active_chain().decode(self.value, self.headers)
         return decoded
 
+    def identity(self) -> Event:
+        """This record without its value and headers, its ids kept (extracted now if needed).
+
+        What a scan holds of the many events that may still turn out to be
+        causes: a third of the memory of the full record.
+        """
+        light = Event(
+            self.topic,
+            self.partition,
+            self.offset,
+            self.timestamp,
+            self.timestamp_type,
+            self.key,
+            None,
+        )
+        _set(light, "_ids", self.ids)
+        return light
+
+    def peek_fields(self) -> dict | None:
+        """The top-level fields of a JSON-object value, without keeping anything.
+
+        Values not decoded yet may be ``msgspec.Raw`` (see
+        :meth:`DecoderChain.fields`): identity extraction reads a few fields of
+        every event a scan looks at. None when the value is not a JSON object.
+        """
+        decoded = self._decoded
+        if decoded is None:
+            return _decode.active_chain().fields(self.value, self.headers)
+        value = decoded.value
+        return value if decoded.format == _decode.JSON and isinstance(value, dict) else None
+
     @property
     def ids(self) -> EventIds:
         """Event id, correlation, causes, trace and type, extracted once (see ``core.ids``)."""
@@ -183,3 +233,10 @@ def text_or_bytes(data: bytes | None) -> str | bytes | None:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data
+
+
+def _restore(*fields: Any) -> Event:
+    *record, ids = fields
+    event = Event(*record)
+    _set(event, "_ids", ids)
+    return event

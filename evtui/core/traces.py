@@ -197,6 +197,16 @@ class _Links:
 # -- streaming collection ---------------------------------------------------------------------
 
 
+def collector_notes(max_events: int, not_kept: int, dropped: int) -> list[str]:
+    """What a scan's collectors left out, as notes for the user."""
+    notes = []
+    if not_kept:
+        notes.append(f"stopped keeping events after {max_events:,} ({not_kept:,} more belonged)")
+    if dropped:
+        notes.append(f"{dropped:,} events kept only as possible causes were dropped (limit)")
+    return notes
+
+
 class TraceCollector:
     """Streaming: offer every scanned event; keeps those of one transaction, bounded.
 
@@ -223,6 +233,7 @@ class TraceCollector:
         self._by_id = self._links.tables[_ID].map
         self._by_cause = self._links.tables[_CAUSE].map
         self._seq = 0
+        self._admitted: list[EventIds] = []  # ids of members since admitted() was called
         self.dropped = 0  # pending events dropped at the limit
         self.not_kept = 0  # members beyond max_events
 
@@ -233,17 +244,7 @@ class TraceCollector:
 
     @property
     def notes(self) -> list[str]:
-        notes = []
-        if self.not_kept:
-            notes.append(
-                f"stopped keeping events after {self.max_events:,} "
-                f"({self.not_kept:,} more belonged)"
-            )
-        if self.dropped:
-            notes.append(
-                f"{self.dropped:,} events kept only as possible causes were dropped (limit)"
-            )
-        return notes
+        return collector_notes(self.max_events, self.not_kept, self.dropped)
 
     @property
     def pending(self) -> int:
@@ -286,11 +287,37 @@ class TraceCollector:
             ids = member.ids
             self._keep(member)
             self._register(ids)
+            self._admitted.append(ids)
             pending = self._pending
             for seq in self._links.linked(ids, take=True):
                 linked = pending.pop(seq, None)
                 if linked is not None:
                     work.append(linked)
+
+    def admitted(self) -> list[EventIds]:
+        """The ids of the members admitted since the last call (for :meth:`adopt` elsewhere)."""
+        ids, self._admitted = self._admitted, []
+        return ids
+
+    def adopt(self, foreign: Iterable[EventIds]) -> list[EventIds]:
+        """Take the members another collector found (on other partitions) as members too.
+
+        Held events linked to them join, with everything linked to those in
+        turn; returns the ids of the events that joined here. Collectors that
+        scanned disjoint parts of the same range and swap :meth:`admitted` ids
+        until none joins end with the members one collector would have found.
+        """
+        pending = self._pending
+        joined = []
+        for ids in foreign:
+            self._register(ids)
+            for seq in self._links.linked(ids, take=True):
+                event = pending.pop(seq, None)
+                if event is not None:
+                    joined.append(event)
+        for event in joined:
+            self._admit(event)
+        return self.admitted()
 
     def _keep(self, event: Event) -> None:
         key = (event.topic, event.partition, event.offset)
@@ -313,10 +340,14 @@ class TraceCollector:
                 self._parents.add((trace, ids.parent_span_id))
 
     def _hold(self, event: Event, ids: EventIds) -> None:
-        """Keep ``event`` as a possible link (inlined postings: this runs for most events)."""
+        """Keep ``event`` as a possible link (inlined postings: this runs for most events).
+
+        Only its identity is kept (no value, no headers): most held events
+        never join, and what a trace shows of an event is its identity.
+        """
         seq = self._seq
         self._seq = seq + 1
-        self._pending[seq] = event
+        self._pending[seq] = event.identity()
         eid = ids.event_id
         if eid is not None:
             by_id = self._by_id

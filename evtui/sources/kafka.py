@@ -10,7 +10,7 @@ import contextlib
 import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import confluent_kafka as ck
@@ -132,6 +132,7 @@ class KafkaSource:
         max_queued_batches: int = 16,
         refresh_interval: float = 5.0,
         include_internal: bool = False,
+        plans: Sequence[PartitionPlan] | None = None,
     ) -> None:
         if not topics:
             raise UsageError("no topic given")
@@ -159,6 +160,7 @@ class KafkaSource:
         self._open = 0  # bounded partitions not yet at their bound
         self._time_bounded: list[PartitionPlan] = []  # bounds only a time can tell
         self._reported: set[str] = set()
+        self._given_plans = None if plans is None else list(plans)
 
     # -- set-up (caller's thread) -----------------------------------------------------------
 
@@ -177,6 +179,12 @@ class KafkaSource:
     def _connect(self) -> KafkaSource:
         self._consumer = make_consumer(self.config, self._errors, {"enable.partition.eof": "true"})
         metadata = self._metadata()
+        if self._given_plans is not None:  # a share of a range another source planned
+            self.topics = sorted({plan.topic for plan in self._given_plans})
+            self.plans = {(plan.topic, plan.partition): plan for plan in self._given_plans}
+            self._assign(self.plans.values())
+            self.state = SourceState.CONNECTED
+            return self
         topics, missing = match_topics(
             self.requested, metadata.topics, include_internal=self.include_internal
         )
@@ -321,9 +329,24 @@ class KafkaSource:
     def _finished(self) -> bool:
         return self.bounded and self._open == 0
 
-    def _run(self) -> None:
+    def read_inline(self, deliver: Callable[[list[Event]], bool]) -> None:
+        """Read in the calling thread, handing each batch to ``deliver`` until it returns False.
+
+        For a scan that does all its work on the events (``evtui trace``): one
+        busy thread instead of two passing the GIL back and forth. Problems are
+        reported as usual (:meth:`problems`); ``stop`` closes the client.
+        """
+        if self._consumer is None:
+            self.open()
+        self._run(deliver)
+
+    def _hand_over(self, events: list[Event]) -> bool:
+        return self._queue.put(events, self._stop)
+
+    def _run(self, deliver: Callable[[list[Event]], bool] | None = None) -> None:
         consumer = self._consumer
         assert consumer is not None
+        deliver = deliver or self._hand_over
         next_refresh = time.monotonic() + self.refresh_interval
         next_probe = 0.0
         try:
@@ -334,7 +357,7 @@ class KafkaSource:
                 if messages and not trouble and _heard_from_broker(messages):
                     self._reconnected()
                 events = self._convert(messages) if messages else []
-                if events and not self._queue.put(events, self._stop):
+                if events and not deliver(events):
                     break
                 if self.state is SourceState.RECONNECTING:
                     if time.monotonic() >= next_probe:

@@ -93,6 +93,34 @@ def test_trace_reconstructs_each_flow_exactly(evtui_cli, kafka_bootstrap, demo_t
         assert result["critical_path"] and set(result["critical_path"]) <= set(refs)
 
 
+def test_trace_in_several_processes_finds_the_same_graph(evtui_cli, kafka_bootstrap, demo_traffic):
+    """--jobs splits the partitions over worker processes; the result must not change."""
+    prefix, truth = demo_traffic
+    for corr in pick_flows(truth):
+        alone = trace_json(evtui_cli, kafka_bootstrap, prefix, corr, "--jobs", "1")
+        done = evtui_cli(
+            "trace", corr, f"^{prefix}", "-b", kafka_bootstrap, "--from", "beginning",
+            "--format", "json", "--jobs", "3",
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr.decode()
+        assert " in 3 processes " in done.stderr.decode()
+        assert json.loads(done.stdout) == alone
+        check_against_truth(alone, truth, corr)
+    # an event id: the flow is found only through causation chains across partitions
+    corr = pick_flows(truth)[0]
+    middle = truth["flows"][corr][len(truth["flows"][corr]) // 2]
+    result = trace_json(evtui_cli, kafka_bootstrap, prefix, middle, "--jobs", "4")
+    assert {e["event_id"] for e in result["events"]} == set(truth["flows"][corr])
+    done = evtui_cli(
+        "trace", "no-such-id", f"^{prefix}", "-b", kafka_bootstrap, "--from", "beginning",
+        "--jobs", "2",
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.decode().strip().splitlines()[-1] == (
+        "evtui: error: no events found for 'no-such-id'"
+    )
+
+
 def test_trace_by_an_event_id_in_the_chain_finds_the_whole_flow(
     evtui_cli, kafka_bootstrap, demo_traffic
 ):

@@ -523,6 +523,54 @@ def test_collector_bounds_and_notes():
     ]
 
 
+def _random_events(rng, n: int) -> list[Event]:
+    """Events linked every way the collector knows, on four partitions."""
+    events = []
+    for i in range(n):
+        causes = [f"e{rng.randrange(i)}" for _ in range(rng.randrange(3)) if i] or (
+            ["gone"] if rng.random() < 0.05 else []
+        )
+        traced = rng.random() < 0.3
+        events.append(
+            ev(
+                i,
+                rng.randrange(1000),
+                eid=f"e{i}" if rng.random() < 0.9 else None,
+                corr=rng.choice(["c", "d", None, None, None]),
+                causes=causes,
+                trace=tr(rng.randrange(1, 4)) if traced else None,
+                span=sp(i + 1) if traced else None,
+                parent=sp(rng.randrange(1, i + 1)) if traced and i and rng.random() < 0.5 else None,
+                partition=rng.randrange(4),
+            )
+        )
+    return events
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_collectors_on_shares_of_the_partitions_settle_on_one_collectors_members(seed):
+    """What ``evtui trace --jobs N`` relies on: swapping admitted ids until none joins."""
+    import random
+
+    rng = random.Random(seed)
+    events = _random_events(rng, 60)
+    wanted = rng.choice(["c", "d", "e7", tr(2)])
+    alone = TraceCollector(wanted)
+    for e in rng.sample(events, len(events)):
+        alone.offer(e)
+    shares = [TraceCollector(wanted) for _ in range(3)]
+    for e in rng.sample(events, len(events)):
+        shares[e.partition % 3].offer(e)
+    found = [c.admitted() for c in shares]
+    while any(found):
+        found = [
+            c.adopt([ids for j, batch in enumerate(found) if j != i for ids in batch])
+            for i, c in enumerate(shares)
+        ]
+    together = sorted(e.ref for c in shares for e in c.result())
+    assert together == sorted(e.ref for e in alone.result())
+
+
 def test_collector_result_is_deduplicated_by_ref():
     collector = TraceCollector("c")
     e = ev(0, 0, eid="a", corr="c")
