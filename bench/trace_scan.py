@@ -6,10 +6,13 @@ the same run:
 
   (a) kcat -C -e reads the topic to /dev/null (the reference);
   (b) `evtui trace ID TOPIC --from beginning --format json` for an id that is there;
-  (c) the same for an id that is not there (the whole topic, exit code 1).
+  (c) the same for an id that is not there (the whole topic, exit code 1);
+  (d) (c) again with --jobs 1: one process, whatever the cores.
 
-Prints each process's wall time, the events/s `evtui trace` reports for its own
-scan, the ratio to kcat, and PASS/MISS for the goal of 100,000 events/s.
+(b) and (c) use the default --jobs: one worker process per core for a range
+this large. Prints each process's wall time, the events/s `evtui trace`
+reports for its own scan (worker start-up included), the ratio to kcat, and
+PASS/MISS for the goal of 100,000 events/s.
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ def main() -> None:
         found_s, found_err = timed([*found, "--from", "beginning", "-F", "json"])
         missing = [*evtui, "no-such-id", topic, "-b", bootstrap, "--from", "beginning"]
         missing_s, missing_err = timed(missing, ok=(1,))
+        single_s, single_err = timed([*missing, "--jobs", "1"], ok=(1,))
     finally:
         from confluent_kafka.admin import AdminClient
 
@@ -85,12 +89,14 @@ def main() -> None:
     ref = args.count / kcat_s
     print(f"bench/trace_scan: {args.count:,} events, {args.partitions} partitions")
     print(f"  kcat -C -e                   {kcat_s:6.2f} s  {ref:>11,.0f} events/s")
+    print(f"  cores available: {len(os.sched_getaffinity(0))}")
     for name, secs, err in (("trace (id found)", found_s, found_err),
-                            ("trace (id absent)", missing_s, missing_err)):  # fmt: skip
+                            ("trace (id absent)", missing_s, missing_err),
+                            ("trace (absent, --jobs 1)", single_s, single_err)):  # fmt: skip
         rate = scan_rate(err)
         whole = args.count / secs
         print(
-            f"  evtui {name:<22} {secs:6.2f} s  {whole:>11,.0f} events/s whole process, "
+            f"  evtui {name:<26} {secs:6.2f} s  {whole:>11,.0f} events/s whole process, "
             f"scan {rate:,.0f}/s ({rate / ref:.2f}x kcat)  "
             f"goal >= {GOAL:,}/s: {'PASS' if rate >= GOAL else 'MISS'}"
         )

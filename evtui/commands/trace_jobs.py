@@ -19,6 +19,7 @@ each worker sends its members.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing as mp
 import os
 import signal
@@ -232,12 +233,11 @@ def _scan_share(share: Share, counter: Any, index: int) -> tuple[Any, int, str]:
     from evtui.core.ids import set_rules
     from evtui.core.traces import TraceCollector
     from evtui.plugins import load_plugins
-    from evtui.runtime import tune_gc
     from evtui.sources.kafka import KafkaSource
 
     load_plugins()  # the parent printed any warning already
     set_rules(share.rules)
-    tune_gc()
+    gc.disable()  # as in the parent's own scans: no cycles among the events held
     collector = TraceCollector(
         share.wanted, max_events=share.max_events, max_pending=share.max_pending
     )

@@ -278,9 +278,6 @@ class _Found:
         """True when no field of the result was found (trace context aside)."""
         return not self.causes and not any(self.text[: SOURCE + 1])
 
-    def has_rank0(self, field: int) -> bool:
-        return self.rank[field] == 0
-
 
 def _scan_headers(headers: Iterable[tuple[str, bytes | None]], found: _Found) -> None:
     """Every header a rule names (the hot path of every extraction: kept flat)."""
@@ -343,14 +340,13 @@ def _scan_object(obj: dict, table: _Table, found: _Found, top: bool) -> None:
 
 
 def _is_cloudevent(found: _Found) -> bool:
-    content_type = found.value(CONTENT_TYPE)
+    content_type = found.text[CONTENT_TYPE]
     return content_type is not None and content_type.lower().startswith("application/cloudevents")
 
 
 def _needs_body(found: _Found, cloudevent: bool) -> bool:
-    return cloudevent or not (
-        found.has_rank0(EVENT_ID) and found.has_rank0(CORRELATION) and found.has_rank0(TYPE)
-    )
+    rank = found.rank
+    return cloudevent or bool(rank[EVENT_ID] or rank[CORRELATION] or rank[TYPE])
 
 
 def _scan_body(event: Event, found: _Found, cloudevent: bool) -> None:
@@ -461,9 +457,11 @@ def _scan(event: Event) -> _Found:
     found = _Found()
     if event.headers:
         _scan_headers(event.headers, found)
-    cloudevent = _is_cloudevent(found)
-    if _needs_body(found, cloudevent):
-        _scan_body(event, found, cloudevent)
+        cloudevent = _is_cloudevent(found)
+        if _needs_body(found, cloudevent):
+            _scan_body(event, found, cloudevent)
+    else:
+        _scan_body(event, found, False)
     return found
 
 

@@ -213,7 +213,10 @@ class TraceCollector:
     ``max_events`` bounds the events kept (later members are counted, not kept:
     ``truncated``); ``max_pending`` bounds the events held because they might
     still link to the transaction (the oldest are dropped first, counted in
-    ``notes``).
+    ``notes``). Held events keep their identity, key and time only
+    (:meth:`Event.identity`), so members that joined late have no value.
+    Collectors that each scanned a share of the partitions settle on the same
+    members as one collector with :meth:`admitted` and :meth:`adopt`.
     """
 
     def __init__(
