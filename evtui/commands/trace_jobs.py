@@ -214,7 +214,10 @@ def work(conn: Connection, share: Share, counter: Any, index: int) -> None:
                 conn.send(("adopted", collector.adopt(message[1])))
             else:
                 conn.send(("members", collector.result(), collector.not_kept, collector.dropped))
-                return
+                conn.close()
+                # Freeing what the scan holds (up to a million events) one by one
+                # takes seconds the user would wait for; the process ends anyway.
+                os._exit(0)
     except EvtuiError as exc:
         _send_quietly(conn, ("error", share.config.scrub(str(exc))))
     except (EOFError, BrokenPipeError):

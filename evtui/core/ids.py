@@ -69,7 +69,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from evtui.core.decode import JSON, raw_value
+from evtui.core.decode import JSON, RawValue, raw_value
 
 if TYPE_CHECKING:
     from evtui.core.event import Event
@@ -204,6 +204,7 @@ _HEADERS = _Table(HEADER_RULES)
 _BODY = _Table(JSON_RULES)
 _CLOUDEVENT = _Table(CLOUDEVENT_RULES)
 _UNSEEN: Any = object()
+_Raw = RawValue
 
 # -- values -----------------------------------------------------------------------------------
 
@@ -289,9 +290,17 @@ def _scan_headers(headers: Iterable[tuple[str, bytes | None]], found: _Found) ->
             rule = _HEADERS.learn(name)
         if rule is None:
             continue
-        text = header_text(raw)
-        if text is None:
-            continue
+        if type(raw) is bytes and len(raw) <= MAX_LEN:  # header_text, inlined: most values
+            try:
+                text = raw.decode("utf-8").strip()
+            except UnicodeDecodeError:
+                continue
+            if not text or not text.isprintable():
+                continue
+        else:
+            text = header_text(raw)
+            if text is None:
+                continue
         field, rank, transform = rule
         if transform is not None:
             text = transform(text)
@@ -317,7 +326,8 @@ def _scan_object(obj: dict, table: _Table, found: _Found, top: bool) -> None:
         if rule is None:
             continue
         field, rank, _ = rule
-        value = raw_value(value)  # undecoded until a rule names the field
+        if type(value) is _Raw:  # undecoded until a rule names the field
+            value = raw_value(value)
         if field == METADATA:
             if top and isinstance(value, dict):
                 metadata = value
@@ -374,8 +384,18 @@ def _zero(hex_id: str) -> bool:
     return not hex_id.strip("0")
 
 
+_TRACEPARENT_00 = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
+_ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
+
+
 def parse_traceparent(text: str) -> Trace | None:
     """W3C ``version-traceid-spanid-flags``; None for anything invalid."""
+    m = _TRACEPARENT_00.fullmatch(text)  # version 00, nearly every value there is
+    if m is not None:
+        trace, span = m.group(1, 2)
+        if trace == _ZERO_TRACE or span == _ZERO_SPAN:
+            return None
+        return trace, span, None
     m = _TRACEPARENT.fullmatch(text)
     if m is None:
         return None

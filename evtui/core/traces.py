@@ -51,6 +51,7 @@ Notes are capped per kind (the rest counted). Time order is
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -97,7 +98,12 @@ class _Postings:
 
     def add(self, key: Hashable, seq: int) -> None:
         m = self.map
-        v = m.pop(key, None) if self.recent else m.get(key)
+        if self.recent:
+            v = m.pop(key, None)
+        else:
+            v = m.setdefault(key, seq)  # one probe for a new key (most keys)
+            if v is seq:
+                return
         if v is None:
             m[key] = seq
         elif type(v) is int:
@@ -210,13 +216,22 @@ def collector_notes(max_events: int, not_kept: int, dropped: int) -> list[str]:
 class TraceCollector:
     """Streaming: offer every scanned event; keeps those of one transaction, bounded.
 
+    An event joins when it carries the wanted id (correlation, trace or event
+    id) or links to a member: it names a member as its cause, a member names
+    it, or their spans are parent and child. An event that may still link to a
+    later member is held, in a plain list: indexing a million held events cost
+    a quarter of a scan's time (bench/trace_scan), and nearly all of them never
+    join. :meth:`settle` (run by :meth:`result`) goes over the held events
+    until none joins; after :data:`SETTLE_PASSES` passes it indexes what is
+    left, so a long causal chain running against the scan order costs one
+    index, not a pass per link.
+
     ``max_events`` bounds the events kept (later members are counted, not kept:
-    ``truncated``); ``max_pending`` bounds the events held because they might
-    still link to the transaction (the oldest are dropped first, counted in
-    ``notes``). Held events keep their identity, key and time only
-    (:meth:`Event.identity`), so members that joined late have no value.
-    Collectors that each scanned a share of the partitions settle on the same
-    members as one collector with :meth:`admitted` and :meth:`adopt`.
+    ``truncated``); ``max_pending`` bounds the events held (the oldest are
+    dropped first, counted in ``notes``). Held events keep their identity, key
+    and time only (:meth:`Event.identity`): members that joined late have no
+    value. Collectors that each scanned a share of the partitions settle on the
+    members one collector would keep with :meth:`admitted` and :meth:`adopt`.
     """
 
     def __init__(
@@ -230,14 +245,11 @@ class TraceCollector:
         self._causes: set[str] = set()  # cause ids members name
         self._spans: set[tuple[str, str]] = set()  # (trace, span) of members
         self._parents: set[tuple[str, str]] = set()  # (trace, parent span) members name
-        self._pending: dict[int, Event] = {}  # by sequence number, held in order
-        self._oldest = 0  # no held event has a lower sequence number
-        self._links = _Links()
-        self._by_id = self._links.tables[_ID].map
-        self._by_cause = self._links.tables[_CAUSE].map
-        self._seq = 0
+        self._held: deque[Event] = deque()  # in scan order
+        self._registered: list[EventIds] = []  # every member's ids (and adopted ones)
+        self._checked = 0  # members registered when the held events were last checked
         self._admitted: list[EventIds] = []  # ids of members since admitted() was called
-        self.dropped = 0  # pending events dropped at the limit
+        self.dropped = 0  # held events dropped at the limit
         self.not_kept = 0  # members beyond max_events
 
     @property
@@ -251,76 +263,47 @@ class TraceCollector:
 
     @property
     def pending(self) -> int:
-        return len(self._pending)
+        """Events held as possible links (before :meth:`settle`, some may belong)."""
+        return len(self._held)
 
     def offer(self, event: Event) -> bool:
-        """Look at one scanned event; True when it (so far) belongs to the transaction."""
+        """Look at one scanned event; True when it belongs to the transaction so far."""
         ids = event.ids
         wanted = self.wanted
-        eid = ids.event_id
-        if (
-            wanted == ids.correlation_id
-            or wanted == ids.trace_id
-            or wanted == eid
-            or (eid is not None and eid in self._causes)
-            or (ids.causation_ids and not self._ids.isdisjoint(ids.causation_ids))
-            or (ids.trace_id is not None and self._span_linked(ids))
-        ):
+        if wanted == ids.correlation_id or wanted == ids.trace_id or self._linked(ids):
             self._admit(event)
             return True
         if (
-            eid is not None
+            ids.event_id is not None
             or ids.causation_ids
             or (ids.trace_id and (ids.span_id or ids.parent_span_id))
         ):
-            self._hold(event, ids)
+            held = self._held
+            if len(held) >= self.max_pending:
+                held.popleft()
+                self.dropped += 1
+            held.append(event.identity())
         return False
 
-    def _span_linked(self, ids: EventIds) -> bool:
-        trace, parent, span = ids.trace_id, ids.parent_span_id, ids.span_id
+    def _linked(self, ids: EventIds) -> bool:
+        """True when ``ids`` is the wanted event or links to a member."""
+        eid = ids.event_id
+        if eid is not None and (eid == self.wanted or eid in self._causes):
+            return True
+        if ids.causation_ids and not self._ids.isdisjoint(ids.causation_ids):
+            return True
+        trace = ids.trace_id
+        if trace is None:
+            return False
+        parent, span = ids.parent_span_id, ids.span_id
         return (parent is not None and (trace, parent) in self._spans) or (
             span is not None and (trace, span) in self._parents
         )
 
     def _admit(self, event: Event) -> None:
-        """Make ``event`` a member and pull in every pending event linked to it."""
-        work = [event]
-        while work:
-            member = work.pop()
-            ids = member.ids
-            self._keep(member)
-            self._register(ids)
-            self._admitted.append(ids)
-            pending = self._pending
-            for seq in self._links.linked(ids, take=True):
-                linked = pending.pop(seq, None)
-                if linked is not None:
-                    work.append(linked)
-
-    def admitted(self) -> list[EventIds]:
-        """The ids of the members admitted since the last call (for :meth:`adopt` elsewhere)."""
-        ids, self._admitted = self._admitted, []
-        return ids
-
-    def adopt(self, foreign: Iterable[EventIds]) -> list[EventIds]:
-        """Take the members another collector found (on other partitions) as members too.
-
-        Held events linked to them join, with everything linked to those in
-        turn; returns the ids of the events that joined here. Collectors that
-        scanned disjoint parts of the same range and swap :meth:`admitted` ids
-        until none joins end with the members one collector would have found.
-        """
-        pending = self._pending
-        joined = []
-        for ids in foreign:
-            self._register(ids)
-            for seq in self._links.linked(ids, take=True):
-                event = pending.pop(seq, None)
-                if event is not None:
-                    joined.append(event)
-        for event in joined:
-            self._admit(event)
-        return self.admitted()
+        self._keep(event)
+        self._register(event.ids)
+        self._admitted.append(event.ids)
 
     def _keep(self, event: Event) -> None:
         key = (event.topic, event.partition, event.offset)
@@ -332,6 +315,7 @@ class TraceCollector:
         self._members[key] = event
 
     def _register(self, ids: EventIds) -> None:
+        self._registered.append(ids)
         if ids.event_id:
             self._ids.add(ids.event_id)
         self._causes.update(ids.causation_ids)
@@ -342,62 +326,69 @@ class TraceCollector:
             if ids.parent_span_id:
                 self._parents.add((trace, ids.parent_span_id))
 
-    def _hold(self, event: Event, ids: EventIds) -> None:
-        """Keep ``event`` as a possible link (inlined postings: this runs for most events).
+    def settle(self) -> None:
+        """Admit every held event linked to a member, directly or through others."""
+        for _ in range(SETTLE_PASSES):
+            if self._checked == len(self._registered):
+                return  # no member since the last look: nothing new can link
+            self._checked = len(self._registered)
+            self._pass()
+        if self._checked != len(self._registered):
+            self._settle_indexed()
 
-        Only its identity is kept (no value, no headers): most held events
-        never join, and what a trace shows of an event is its identity.
-        """
-        seq = self._seq
-        self._seq = seq + 1
-        self._pending[seq] = event.identity()
-        eid = ids.event_id
-        if eid is not None:
-            by_id = self._by_id
-            v = by_id.get(eid)
-            if v is None:
-                by_id[eid] = seq
-            elif type(v) is int:
-                by_id[eid] = [v, seq]
+    def _pass(self) -> None:
+        """One pass over the held events against the members (which grow as it goes)."""
+        linked, admit = self._linked, self._admit
+        keep: deque[Event] = deque()
+        for event in self._held:
+            if linked(event.ids):
+                admit(event)
             else:
-                v.append(seq)
-        if ids.causation_ids:
-            by_cause = self._by_cause
-            for cause in ids.causation_ids:
-                v = by_cause.get(cause)
-                if v is None:
-                    by_cause[cause] = seq
-                elif type(v) is int:
-                    by_cause[cause] = [v, seq]
-                else:
-                    v.append(seq)
-        if ids.trace_id is not None:
-            self._hold_spans(ids, seq)
-        if len(self._pending) > self.max_pending:
-            self._drop_oldest()
+                keep.append(event)
+        self._held = keep
 
-    def _hold_spans(self, ids: EventIds, seq: int) -> None:
-        tables = self._links.tables
-        trace = ids.trace_id
-        if ids.span_id:
-            tables[_SPAN].add((trace, ids.span_id), seq)
-        if ids.parent_span_id:
-            tables[_PARENT].add((trace, ids.parent_span_id), seq)
+    def _settle_indexed(self) -> None:
+        """Index the held events, then follow links from every member's ids."""
+        held = list(self._held)
+        links = _Links()
+        for seq, event in enumerate(held):
+            links.add(event.ids, seq)
+        taken: set[int] = set()
+        work = list(self._registered)
+        while work:
+            for seq in links.linked(work.pop(), take=True):
+                if seq not in taken:
+                    taken.add(seq)
+                    self._admit(held[seq])
+                    work.append(held[seq].ids)
+        self._checked = len(self._registered)
+        self._held = deque(e for seq, e in enumerate(held) if seq not in taken)
 
-    def _drop_oldest(self) -> None:
-        """Forget the oldest held events (sequence numbers already pulled are skipped)."""
-        pending = self._pending
-        while len(pending) > self.max_pending:
-            seq = self._oldest
-            self._oldest = seq + 1
-            event = pending.pop(seq, None)
-            if event is not None:
-                self.dropped += 1
-                self._links.trim(event.ids, seq)
+    def admitted(self) -> list[EventIds]:
+        """Ids of the members admitted since the last call, settled first (see :meth:`adopt`)."""
+        self.settle()
+        ids, self._admitted = self._admitted, []
+        return ids
+
+    def adopt(self, foreign: Iterable[EventIds]) -> list[EventIds]:
+        """Take the members another collector found (on other partitions) as members too.
+
+        Held events linked to them join, with everything linked to those in
+        turn; returns the ids of the events that joined here. Collectors that
+        scanned disjoint parts of the same range and swap :meth:`admitted` ids
+        until none joins end with the members one collector would have found.
+        """
+        for ids in foreign:
+            self._register(ids)
+        return self.admitted()
 
     def result(self) -> list[Event]:
         """The transaction's events in time order, de-duplicated by ref."""
+        self.settle()
         return sorted(self._members.values(), key=time_key)
+
+
+SETTLE_PASSES = 3
 
 
 # -- the live index ---------------------------------------------------------------------------

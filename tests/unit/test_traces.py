@@ -571,6 +571,22 @@ def test_collectors_on_shares_of_the_partitions_settle_on_one_collectors_members
     assert together == sorted(e.ref for e in alone.result())
 
 
+def test_a_long_chain_against_the_scan_order_settles_through_the_index(monkeypatch):
+    import evtui.core.traces as traces
+
+    chain = [ev(i, i, eid=f"e{i}", causes=[f"e{i - 1}"] if i else []) for i in range(30)]
+    chain[-1] = ev(29, 29, eid="e29", corr="c", causes=["e28"])  # only the last carries it
+    passes = []
+    monkeypatch.setattr(TraceCollector, "_pass", lambda self, f=TraceCollector._pass: (
+        passes.append(1), f(self)))  # fmt: skip
+    collector = TraceCollector("c")
+    for e in chain:  # each cause is held before the effect that names it joins
+        collector.offer(e)
+    assert [e.ref for e in collector.result()] == [e.ref for e in chain]
+    assert len(passes) == traces.SETTLE_PASSES  # then one index, not a pass per link
+    assert collector.pending == 0
+
+
 def test_collector_result_is_deduplicated_by_ref():
     collector = TraceCollector("c")
     e = ev(0, 0, eid="a", corr="c")
