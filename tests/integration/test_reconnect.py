@@ -135,7 +135,9 @@ def test_source_reconnects_after_a_restart_and_loses_nothing(restartable_broker,
         restarted = restartable_broker.harness("start", "--keep")
         t_restart = time.monotonic()
         assert restarted.returncode == 0, restarted.stderr[-2000:]
-        back = reader.until(reader.state_is(SourceState.CONNECTED), 15)
+        # librdkafka's default reconnect backoff grows to 10 s (+20% jitter) while the
+        # broker is down, so the first attempt after it is back may come 12 s later.
+        back = reader.until(reader.state_is(SourceState.CONNECTED), 30)
         assert back is not None, (source.state, reader.problems)
         assert any(p.level == "info" and "restored" in p.message for p in reader.problems)
 
