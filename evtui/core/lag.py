@@ -1,0 +1,369 @@
+"""Consumer lag as plain data: offsets, time, health and catch-up, from polled samples.
+
+A poller (``evtui.sources.lag``) reads, every few seconds, each group's
+committed offsets, the partitions' start and end offsets and, where the
+cluster lets it read ``__consumer_offsets``, when each group last committed.
+This module turns those samples into what the lag screen and ``evtui lag``
+show. Pure: no Textual, no confluent-kafka.
+
+Offset lag is ``max(0, end - committed)``; a partition without a committed
+offset has no lag (None), never 0.
+
+Time lag, estimated (``estimated``): the sliding table of (end offset, time)
+points of each partition (:class:`OffsetTimes`, the kafka-lag-exporter
+method) says when the end offset passed the committed offset; the lag is the
+time since. A flat stretch (no records produced) keeps only its last time:
+the record at that offset was written after it. A committed offset older
+than the table is placed by the table's average rate (``extrapolated``).
+Fewer than two points, or no rate to extrapolate with: unknown, never 0 or
+NaN. Exact (``exact``): the age of the record at the committed offset, read
+on demand; a caught-up partition's time lag is exactly 0.
+
+Health, per partition, over the samples of the last ``window_s`` (see
+:data:`RULES`); a group's status is its worst partition's.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from itertools import pairwise
+
+
+class Status(StrEnum):
+    OK = "ok"
+    LAGGING = "lagging"
+    REWOUND = "rewound"
+    STALLED = "stalled"
+    STOPPED = "stopped"
+    UNKNOWN = "unknown"
+
+
+SEVERITY = {
+    Status.UNKNOWN: 0,
+    Status.OK: 1,
+    Status.LAGGING: 2,
+    Status.REWOUND: 3,
+    Status.STALLED: 4,
+    Status.STOPPED: 5,
+}
+
+RULES = (
+    ("ok", "no lag, or lag that is not growing while the group commits progress"),
+    ("lagging", "lag grew at every sample of the window while the group still makes progress"),
+    ("rewound", "the committed offset went backwards within the window (a reset or a replay)"),
+    ("stalled", "lag exists and the group commits, but the committed offset does not move"),
+    ("stopped", "lag exists and nothing was committed within the window"),
+    ("unknown", "no committed offset, or not enough samples yet (two, a window apart)"),
+)
+
+# time lag kinds
+EXACT, ESTIMATED, EXTRAPOLATED = "exact", "estimated", "extrapolated"
+
+
+def offset_lag(committed: int | None, end: int) -> int | None:
+    """``max(0, end - committed)``; None without a committed offset."""
+    return None if committed is None else max(0, end - committed)
+
+
+# -- the offset/time table --------------------------------------------------------------------
+
+
+class OffsetTimes:
+    """(end offset, time ms) points of one partition, newest last, bounded in count and age.
+
+    An end offset that goes down (the topic was recreated or truncated)
+    starts the table over; the same offset again moves its point's time
+    forward (a flat stretch keeps only its last time).
+    """
+
+    def __init__(self, max_points: int = 120, window_ms: int = 3_600_000) -> None:
+        self.window_ms = window_ms
+        self.points: deque[tuple[int, int]] = deque(maxlen=max_points)
+
+    def add(self, end: int, taken_ms: int) -> None:
+        points = self.points
+        if points and (end < points[-1][0] or taken_ms < points[-1][1]):
+            points.clear()
+        if points and end == points[-1][0]:
+            points[-1] = (end, taken_ms)
+        else:
+            points.append((end, taken_ms))
+        while len(points) > 2 and taken_ms - points[0][1] > self.window_ms:
+            points.popleft()
+
+    def rate(self) -> float | None:
+        """Records per ms over the table; None with fewer than two points or no time."""
+        if len(self.points) < 2:
+            return None
+        (o0, t0), (o1, t1) = self.points[0], self.points[-1]
+        return (o1 - o0) / (t1 - t0) if t1 > t0 else None
+
+    def time_of(self, offset: int) -> tuple[int, str] | None:
+        """When the record at ``offset`` was written, by the table; with how it was found."""
+        points = self.points
+        if not points or offset >= points[-1][0]:
+            return None  # not written yet when last sampled
+        if offset < points[0][0]:
+            rate = self.rate()
+            if not rate:
+                return None
+            o0, t0 = points[0]
+            return round(t0 - (o0 - offset) / rate), EXTRAPOLATED
+        for (o1, t1), (o2, t2) in pairwise(points):
+            if o1 <= offset < o2:
+                return round(t1 + (offset - o1) * (t2 - t1) / (o2 - o1)), ESTIMATED
+        return None  # unreachable: the points are increasing
+
+
+def estimated_time_lag(
+    table: OffsetTimes, committed: int | None, end: int, now_ms: int
+) -> tuple[float | None, str | None]:
+    """(seconds, kind): 0 exactly when caught up; None when it cannot be told."""
+    if committed is None:
+        return None, None
+    if committed >= end:
+        return 0.0, EXACT
+    found = table.time_of(committed)
+    if found is None:
+        return None, None
+    written, kind = found
+    return max(0.0, (now_ms - written) / 1000), kind
+
+
+# -- health -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One poll's view of one partition of one group."""
+
+    taken_ms: int
+    committed: int | None
+    end: int
+    commits: int | None = None  # commits seen so far (None: commit records not readable)
+
+    @property
+    def lag(self) -> int | None:
+        return offset_lag(self.committed, self.end)
+
+
+@dataclass(frozen=True)
+class Health:
+    status: Status
+    reason: str
+    consume_rate: float | None = None  # committed records/s over the window
+    produce_rate: float | None = None  # produced records/s over the window
+    eta_s: float | None = None  # seconds to catch up at the current rates
+
+
+def evaluate(samples: Sequence[Sample], window_ms: int, members: int | None = None) -> Health:
+    """The status of one partition from its samples (oldest first); see :data:`RULES`.
+
+    ``members`` (the group's members now) decides between stalled and stopped
+    when commit records cannot be read: members but no progress is stalled.
+    """
+    if not samples or samples[-1].committed is None:
+        return Health(Status.UNKNOWN, "no committed offset")
+    last = samples[-1]
+    window = [s for s in samples if last.taken_ms - s.taken_ms <= window_ms]
+    window = [s for s in window if s.committed is not None]
+    first = window[0]
+    rates = _rates(window)
+    lag = last.lag or 0
+    if any(b.committed < a.committed for a, b in pairwise(window)):  # type: ignore[operator]
+        return Health(Status.REWOUND, "committed offset went backwards", *rates)
+    if lag == 0:
+        return Health(Status.OK, "caught up", *rates)
+    if len(window) < 2 or last.taken_ms - first.taken_ms < window_ms / 2:
+        return Health(Status.UNKNOWN, "collecting samples", *rates)
+    if last.committed == first.committed:
+        return _not_moving(first, last, members, rates)
+    lags = [s.lag or 0 for s in window]
+    if all(b >= a for a, b in pairwise(lags)) and lags[-1] > lags[0]:
+        return Health(Status.LAGGING, "lag grew at every sample", *rates)
+    return Health(Status.OK, "progressing", *rates)
+
+
+def _not_moving(first: Sample, last: Sample, members: int | None, rates: tuple) -> Health:
+    if last.commits is not None and first.commits is not None:
+        if last.commits > first.commits:
+            return Health(Status.STALLED, "commits without progress", *rates)
+        return Health(Status.STOPPED, "no commits", *rates)
+    if members:
+        return Health(Status.STALLED, "members but no progress (commit times unreadable)", *rates)
+    return Health(Status.STOPPED, "no progress and no members", *rates)
+
+
+def _rates(window: Sequence[Sample]) -> tuple[float | None, float | None, float | None]:
+    """(consume, produce, eta) over the window: records/s and seconds."""
+    if len(window) < 2:
+        return None, None, None
+    first, last = window[0], window[-1]
+    seconds = (last.taken_ms - first.taken_ms) / 1000
+    if seconds <= 0:
+        return None, None, None
+    consume = (last.committed - first.committed) / seconds  # type: ignore[operator]
+    produce = (last.end - first.end) / seconds
+    lag = last.lag or 0
+    net = consume - produce
+    eta = lag / net if lag and net > 0 else (0.0 if not lag else None)
+    return consume, produce, eta
+
+
+def worst(statuses: Iterable[Status]) -> Status:
+    """The most severe status (UNKNOWN when there is none)."""
+    return max(statuses, key=SEVERITY.__getitem__, default=Status.UNKNOWN)
+
+
+# -- the model the views read -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartitionLag:
+    topic: str
+    partition: int
+    committed: int | None
+    end: int
+    start: int
+    lag: int | None
+    time_lag_s: float | None
+    time_lag_kind: str | None
+    status: Status
+    reason: str
+    member: str | None = None  # the member the partition is assigned to, if any
+    expired: bool = False  # committed offset below the log start: records deleted
+    problem: str | None = None  # what could not be read for this partition
+
+    def to_json(self) -> dict:
+        return {
+            "topic": self.topic,
+            "partition": self.partition,
+            "committed": self.committed,
+            "end": self.end,
+            "lag": self.lag,
+            "time_lag_s": _round(self.time_lag_s),
+            "time_lag_kind": self.time_lag_kind,
+            "status": str(self.status),
+            "member": self.member,
+        }
+
+
+@dataclass(frozen=True)
+class GroupLag:
+    group: str
+    state: str
+    members: int
+    partitions: tuple[PartitionLag, ...]
+    trend: tuple[int, ...] = ()  # total lag at each sample, oldest first
+    eta_s: float | None = None
+    problem: str | None = None
+
+    @property
+    def lag(self) -> int | None:
+        """Total lag over partitions with a committed offset (None when none has one)."""
+        lags = [p.lag for p in self.partitions if p.lag is not None]
+        return sum(lags) if lags else None
+
+    @property
+    def time_lag_s(self) -> float | None:
+        times = [p.time_lag_s for p in self.partitions if p.time_lag_s is not None]
+        return max(times) if times else None
+
+    @property
+    def status(self) -> Status:
+        return worst(p.status for p in self.partitions)
+
+    def to_json(self) -> dict:
+        return {
+            "group": self.group,
+            "state": self.state,
+            "status": str(self.status),
+            "members": self.members,
+            "lag": self.lag,
+            "time_lag_s": _round(self.time_lag_s),
+            "partitions": [p.to_json() for p in self.partitions],
+        }
+
+
+def _round(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 3)
+
+
+@dataclass
+class LagReport:
+    """Every group the poll saw, and what went wrong where."""
+
+    groups: list[GroupLag] = field(default_factory=list)
+    taken_ms: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"groups": [g.to_json() for g in self.groups]}
+
+
+# -- commit records (``__consumer_offsets``) -------------------------------------------------
+
+Commit = tuple[str, str, int, int | None]  # group, topic, partition, offset (None: deleted)
+
+
+def parse_commit(key: bytes | None, value: bytes | None) -> Commit | None:
+    """An offset commit record of ``__consumer_offsets``, or None for anything else.
+
+    Key versions 0 and 1 are offset commits: group, topic (int16-length
+    strings) and partition (int32); other versions are group metadata. Every
+    value version starts with an int16 version and the int64 offset; a
+    tombstone (no value) deletes the group's offset. Malformed records: None.
+    """
+    if not key or len(key) < 2 or int.from_bytes(key[:2], "big") not in (0, 1):
+        return None
+    try:
+        group, at = _string(key, 2)
+        topic, at = _string(key, at)
+        if len(key) < at + 4:
+            return None
+        partition = int.from_bytes(key[at : at + 4], "big", signed=True)
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if value is None:
+        return group, topic, partition, None
+    if len(value) < 10:
+        return None
+    return group, topic, partition, int.from_bytes(value[2:10], "big", signed=True)
+
+
+def _string(data: bytes, at: int) -> tuple[str, int]:
+    if len(data) < at + 2:
+        raise ValueError("truncated")
+    size = int.from_bytes(data[at : at + 2], "big", signed=True)
+    end = at + 2 + size
+    if size < 0 or len(data) < end:
+        raise ValueError("truncated")
+    return data[at + 2 : end].decode("utf-8"), end
+
+
+class CommitLog:
+    """Per (group, topic, partition): how many commits were seen, and the last one's time."""
+
+    def __init__(self, max_keys: int = 1_000_000) -> None:
+        self.max_keys = max_keys
+        self._seen: dict[tuple[str, str, int], tuple[int, int, int | None]] = {}
+        self.ignored = 0  # commits not tracked: more keys than max_keys
+
+    def add(self, commit: Commit, taken_ms: int) -> None:
+        group, topic, partition, offset = commit
+        key = (group, topic, partition)
+        count, _, _ = self._seen.get(key, (0, 0, None))
+        if not count and len(self._seen) >= self.max_keys:
+            self.ignored += 1
+            return
+        self._seen[key] = (count + 1, taken_ms, offset)
+
+    def commits(self, group: str, topic: str, partition: int) -> int:
+        return self._seen.get((group, topic, partition), (0, 0, None))[0]
+
+    def last_ms(self, group: str, topic: str, partition: int) -> int | None:
+        found = self._seen.get((group, topic, partition))
+        return None if found is None else found[1]

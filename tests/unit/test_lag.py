@@ -1,0 +1,228 @@
+"""Lag math: offsets, time by interpolation, health over a window, catch-up."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from evtui.core.lag import (
+    ESTIMATED,
+    EXACT,
+    EXTRAPOLATED,
+    RULES,
+    GroupLag,
+    OffsetTimes,
+    PartitionLag,
+    Sample,
+    Status,
+    estimated_time_lag,
+    evaluate,
+    offset_lag,
+    worst,
+)
+
+W = 60_000  # window ms
+
+
+def test_offset_lag():
+    assert offset_lag(None, 10) is None  # no committed offset is not "no lag"
+    assert offset_lag(10, 10) == 0
+    assert offset_lag(4, 10) == 6
+    assert offset_lag(12, 10) == 0  # a commit past the end (truncated log) is no negative lag
+
+
+def table(*points: tuple[int, int]) -> OffsetTimes:
+    t = OffsetTimes()
+    for end, ms in points:
+        t.add(end, ms)
+    return t
+
+
+def test_time_of_interpolates_between_the_points_around_the_offset():
+    t = table((100, 0), (200, 10_000), (400, 20_000))
+    assert t.time_of(100) == (0, ESTIMATED)
+    assert t.time_of(150) == (5_000, ESTIMATED)
+    assert t.time_of(300) == (15_000, ESTIMATED)
+    assert t.time_of(400) is None  # not written when last sampled
+
+
+def test_a_flat_stretch_keeps_its_last_time():
+    # nothing produced from 10 s to 50 s: record 200 was written after 50 s, not at 10 s
+    t = table((100, 0), (200, 10_000), (200, 30_000), (200, 50_000), (300, 60_000))
+    assert list(t.points) == [(100, 0), (200, 50_000), (300, 60_000)]
+    assert t.time_of(250) == (55_000, ESTIMATED)
+    assert t.time_of(150) == (25_000, ESTIMATED)
+
+
+def test_older_offsets_are_extrapolated_with_the_tables_rate():
+    t = table((1_000, 10_000), (2_000, 20_000))  # 0.1 records/ms
+    assert t.time_of(500) == (5_000, EXTRAPOLATED)
+
+
+def test_too_few_points_or_no_rate_is_unknown_never_zero():
+    assert table().time_of(5) is None
+    assert table((100, 0)).time_of(50) is None
+    flat = table((100, 0), (100, 5_000))
+    assert flat.time_of(50) is None
+
+
+def test_the_table_starts_over_when_the_end_goes_down_and_forgets_old_points():
+    t = table((500, 0), (600, 1_000), (10, 2_000))
+    assert list(t.points) == [(10, 2_000)]
+    t = OffsetTimes(window_ms=10_000)
+    for i in range(30):
+        t.add(i * 10, i * 1_000)
+    assert t.points[0][1] >= 29_000 - 10_000
+    small = OffsetTimes(max_points=5)
+    for i in range(30):
+        small.add(i * 10, i * 1_000)
+    assert [end for end, _ in small.points] == [250, 260, 270, 280, 290]
+
+
+def test_estimated_time_lag():
+    t = table((100, 0), (200, 10_000))
+    assert estimated_time_lag(t, None, 200, 20_000) == (None, None)
+    assert estimated_time_lag(t, 200, 200, 20_000) == (0.0, EXACT)  # caught up: exactly 0
+    assert estimated_time_lag(t, 150, 200, 20_000) == (15.0, ESTIMATED)
+    seconds, kind = estimated_time_lag(table((100, 0)), 50, 100, 9_000)
+    assert seconds is None and kind is None  # unknown, not 0 and not NaN
+    late, _ = estimated_time_lag(table((100, 0), (200, 10_000)), 150, 200, 1_000)
+    assert late == 0.0 and not math.isnan(late)  # a clock behind the table: never negative
+
+
+def samples(*rows: tuple[int, int | None, int], commits: list[int] | None = None) -> list[Sample]:
+    """(seconds, committed, end) rows; commit counts optional."""
+    return [
+        Sample(s * 1000, c, e, None if commits is None else commits[i])
+        for i, (s, c, e) in enumerate(rows)
+    ]
+
+
+def test_caught_up_is_ok():
+    health = evaluate(samples((0, 10, 10), (30, 20, 20), (60, 30, 30)), W)
+    assert health.status is Status.OK
+    assert health.eta_s == 0.0
+
+
+def test_lag_growing_at_every_sample_is_lagging_with_no_eta():
+    rows = [(0, 100, 150), (20, 150, 220), (40, 200, 300), (60, 250, 390)]
+    health = evaluate(samples(*rows), W)
+    assert health.status is Status.LAGGING
+    assert health.consume_rate == pytest.approx(150 / 60)
+    assert health.produce_rate == pytest.approx(240 / 60)
+    assert health.eta_s is None  # consuming slower than producing: it does not catch up
+
+
+def test_lag_shrinking_is_ok_with_an_eta():
+    rows = [(0, 100, 400), (30, 250, 420), (60, 400, 440)]
+    health = evaluate(samples(*rows), W)
+    assert health.status is Status.OK
+    # 40 left, consuming 5/s, producing 0.67/s: net 4.33/s
+    assert health.eta_s == pytest.approx(40 / (300 / 60 - 40 / 60))
+
+
+def test_committing_the_same_offset_with_lag_is_stalled():
+    rows = [(0, 100, 200), (30, 100, 210), (60, 100, 220)]
+    assert evaluate(samples(*rows, commits=[5, 9, 14]), W).status is Status.STALLED
+
+
+def test_no_commits_with_lag_is_stopped():
+    rows = [(0, 100, 200), (30, 100, 210), (60, 100, 220)]
+    assert evaluate(samples(*rows, commits=[5, 5, 5]), W).status is Status.STOPPED
+
+
+def test_without_commit_records_members_decide_between_stalled_and_stopped():
+    rows = [(0, 100, 200), (30, 100, 210), (60, 100, 220)]
+    assert evaluate(samples(*rows), W, members=2).status is Status.STALLED
+    assert evaluate(samples(*rows), W, members=0).status is Status.STOPPED
+
+
+def test_a_committed_offset_going_back_is_rewound():
+    rows = [(0, 100, 200), (30, 40, 210), (60, 90, 220)]
+    assert evaluate(samples(*rows), W).status is Status.REWOUND
+    # once the window has passed, it is judged on what follows
+    later = [*rows, (100, 200, 230), (130, 230, 230)]
+    assert evaluate(samples(*later), W).status is Status.OK
+
+
+def test_no_committed_offset_or_too_few_samples_is_unknown():
+    assert evaluate([], W).status is Status.UNKNOWN
+    assert evaluate(samples((0, None, 10)), W).status is Status.UNKNOWN
+    assert evaluate(samples((0, 5, 10)), W).status is Status.UNKNOWN  # one sample: no trend
+    assert evaluate(samples((0, 5, 10), (5, 5, 12)), W).status is Status.UNKNOWN  # too short
+    assert evaluate(samples((0, 10, 10)), W).status is Status.OK  # caught up needs no history
+
+
+def test_only_samples_in_the_window_count():
+    # lag grew long ago, then has been flat and progressing within the window
+    rows = [(0, 0, 100), (10, 10, 200), (100, 150, 250), (130, 200, 300), (160, 250, 350)]
+    assert evaluate(samples(*rows), W).status is Status.OK
+
+
+def test_worst_and_group_figures():
+    assert worst([]) is Status.UNKNOWN
+    assert worst([Status.OK, Status.STOPPED, Status.LAGGING]) is Status.STOPPED
+    assert worst([Status.UNKNOWN, Status.OK]) is Status.OK
+
+    def part(p: int, committed: int | None, end: int, status: Status, secs: float | None):
+        lag = offset_lag(committed, end)
+        return PartitionLag("t", p, committed, end, 0, lag, secs, ESTIMATED, status, "")
+
+    parts = (
+        part(0, 5, 10, Status.OK, 1.0),
+        part(1, None, 7, Status.UNKNOWN, None),
+        part(2, 1, 9, Status.LAGGING, 12.5),
+    )
+    group = GroupLag("g", "Stable", 2, parts)
+    assert group.lag == 13 and group.time_lag_s == 12.5
+    assert group.status is Status.LAGGING
+    data = group.to_json()
+    assert data["partitions"][1]["lag"] is None and data["partitions"][1]["committed"] is None
+    assert set(data) == {"group", "state", "status", "members", "lag", "time_lag_s", "partitions"}
+    assert set(data["partitions"][0]) == {
+        "topic", "partition", "committed", "end", "lag", "time_lag_s", "time_lag_kind",
+        "status", "member",
+    }  # fmt: skip
+    empty = GroupLag("e", "Empty", 0, (part(0, None, 3, Status.UNKNOWN, None),))
+    assert empty.lag is None and empty.time_lag_s is None
+
+
+def test_every_status_has_a_rule_for_the_help_screen():
+    assert {name for name, _ in RULES} == {str(s) for s in Status}
+
+
+def commit_key(group: str, topic: str, partition: int, version: int = 1) -> bytes:
+    def text(s: str) -> bytes:
+        raw = s.encode()
+        return len(raw).to_bytes(2, "big") + raw
+
+    return version.to_bytes(2, "big") + text(group) + text(topic) + partition.to_bytes(4, "big")
+
+
+def test_commit_records_are_read_and_everything_else_ignored():
+    from evtui.core.lag import parse_commit
+
+    value_v3 = (3).to_bytes(2, "big") + (1234).to_bytes(8, "big") + b"\x00\x00\x00\x05" + b"rest"
+    assert parse_commit(commit_key("g", "orders", 2), value_v3) == ("g", "orders", 2, 1234)
+    value_v1 = (1).to_bytes(2, "big") + (7).to_bytes(8, "big") + b"\x00\x00"
+    assert parse_commit(commit_key("g", "t", 0, 0), value_v1) == ("g", "t", 0, 7)
+    assert parse_commit(commit_key("g", "t", 0), None) == ("g", "t", 0, None)  # deleted
+    assert parse_commit(commit_key("g", "t", 0, version=2), value_v1) is None  # group metadata
+    assert parse_commit(commit_key("g", "t", 0)[:-2], value_v1) is None  # truncated key
+    assert parse_commit(commit_key("g", "t", 0), b"\x00\x01\x00") is None  # truncated value
+    assert parse_commit(b"", value_v1) is None and parse_commit(None, None) is None
+    assert parse_commit(b"\x00\x01\x00\x05\xff\xfe", value_v1) is None  # bad UTF-8, truncated
+
+
+def test_commit_log_counts_commits_per_partition_bounded():
+    from evtui.core.lag import CommitLog
+
+    log = CommitLog(max_keys=2)
+    log.add(("g", "t", 0, 5), 1_000)
+    log.add(("g", "t", 0, 5), 2_000)
+    log.add(("g", "t", 1, 9), 2_500)
+    log.add(("h", "t", 0, 1), 3_000)  # a third key: not tracked, counted
+    assert log.commits("g", "t", 0) == 2 and log.last_ms("g", "t", 0) == 2_000
+    assert log.commits("h", "t", 0) == 0 and log.last_ms("h", "t", 0) is None
+    assert log.ignored == 1
