@@ -76,12 +76,17 @@ class OffsetTimes:
 
     An end offset that goes down (the topic was recreated or truncated)
     starts the table over; the same offset again moves its point's time
-    forward (a flat stretch keeps only its last time).
+    forward (a flat stretch keeps only its last time). When ``max_points``
+    are kept, every other point of the older half goes: old times stay
+    covered, at a coarser grain, so a lag of hours still interpolates.
     """
 
-    def __init__(self, max_points: int = 120, window_ms: int = 3_600_000) -> None:
+    def __init__(self, max_points: int = 240, window_ms: int = 24 * 3_600_000) -> None:
+        if max_points < 4:
+            raise ValueError("max_points must be at least 4")
+        self.max_points = max_points
         self.window_ms = window_ms
-        self.points: deque[tuple[int, int]] = deque(maxlen=max_points)
+        self.points: deque[tuple[int, int]] = deque()
 
     def add(self, end: int, taken_ms: int) -> None:
         points = self.points
@@ -93,6 +98,10 @@ class OffsetTimes:
             points.append((end, taken_ms))
         while len(points) > 2 and taken_ms - points[0][1] > self.window_ms:
             points.popleft()
+        if len(points) > self.max_points:
+            half = len(points) // 2
+            older = list(points)[:half]
+            self.points = deque([*older[::2], *list(points)[half:]])
 
     def rate(self) -> float | None:
         """Records per ms over the table; None with fewer than two points or no time."""

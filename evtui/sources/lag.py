@@ -1,0 +1,352 @@
+"""Consumer lag from a cluster: groups, committed offsets, end offsets, commit records.
+
+:class:`LagPoller` is a :class:`~evtui.sources.cluster.ClusterPoller` (its own
+thread, polls that never overlap, backoff on failure, one deadline per stage)
+whose poll reads, for the groups that match:
+
+1. ``list_consumer_groups`` and batched ``describe_consumer_groups``: state,
+   members and which member owns which partition;
+2. ``list_consumer_group_offsets``, one request per group, all in flight at
+   once: the committed offsets;
+3. batched ``list_offsets`` (earliest, latest) of those partitions.
+
+A :class:`CommitTracker` reads ``__consumer_offsets`` from ``window`` ago on
+(assigned, never in a group) to count each partition's commits: a group that
+commits without moving is stalled, one that does not commit is stopped. When
+that topic cannot be read, the status falls back on the group's members and
+says so. Nothing here joins, creates or changes a group.
+
+A group that vanishes between listing and describing, a topic deleted while a
+group still has offsets on it, or one request that times out: that group or
+partition says what went wrong and the rest of the report is filled.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+import confluent_kafka as ck
+
+from evtui.config import ClientConfig
+from evtui.core.lag import (
+    CommitLog,
+    GroupLag,
+    LagReport,
+    OffsetTimes,
+    PartitionLag,
+    Sample,
+    estimated_time_lag,
+    evaluate,
+    offset_lag,
+    parse_commit,
+)
+from evtui.core.positions import Kind, Position
+from evtui.sources.cluster import ClusterPoller, _PartFailed, chunks, group_state, now_ms
+from evtui.sources.kafka_client import kafka_error_text
+
+TP = tuple[str, int]
+COMMITS_TOPIC = "__consumer_offsets"
+NO_OFFSET = -1001  # librdkafka's OFFSET_INVALID: no committed offset
+
+
+def group_matcher(pattern: str | None) -> Any:
+    """A predicate on group names: all, an exact name, or a regex (searched)."""
+    if not pattern:
+        return lambda name: True
+    try:
+        regex = re.compile(pattern)
+    except re.error:
+        return lambda name: name == pattern
+    return lambda name: name == pattern or regex.search(name) is not None
+
+
+@dataclass
+class _Group:
+    state: str
+    members: int
+    owners: dict[TP, str]  # partition -> member (client id @ host)
+    problem: str | None = None
+
+
+class CommitTracker:
+    """Reads ``__consumer_offsets`` into a :class:`CommitLog` on its own thread."""
+
+    def __init__(self, config: ClientConfig, window_ms: int, timeout: float) -> None:
+        self.config = config
+        self.window_ms = window_ms
+        self.timeout = timeout
+        self.log = CommitLog()
+        self.error: str | None = None  # why commits are not known (None: they are)
+        self.started_ms = now_ms()
+        self._source: Any = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @property
+    def available(self) -> bool:
+        return self.error is None and self._thread is not None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="evtui-commits", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.timeout + 1)
+
+    def _run(self) -> None:
+        from evtui.errors import EvtuiError
+        from evtui.sources.kafka import KafkaSource
+
+        since = Position(Kind.TIME, now_ms() - self.window_ms)
+        try:
+            source = KafkaSource(
+                self.config, [COMMITS_TOPIC], since, timeout=self.timeout, include_internal=True
+            )
+            source.open()
+        except EvtuiError as exc:
+            self.error = f"commit times unavailable ({exc})"
+            return
+        self._source = source
+        add = self.log.add
+        try:
+            source.start()
+            while not self._stop.is_set():
+                batch = source.get_batch(0.2)
+                if batch is None:
+                    break
+                for event in batch:
+                    commit = parse_commit(event.key, event.value)
+                    if commit is not None:
+                        add(commit, event.timestamp)
+                for problem in source.problems():
+                    if problem.level == "error":
+                        self.error = f"commit times unavailable ({problem.message})"
+                        return
+        finally:
+            source.stop()
+
+
+class LagPoller(ClusterPoller):
+    """Polls lag on a daemon thread; :meth:`latest` gives the last :class:`LagReport`."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        *,
+        groups: str | None = None,
+        interval: float = 5.0,
+        timeout: float = 10.0,
+        window_s: float = 300.0,
+        commits: bool = True,
+    ) -> None:
+        super().__init__(config, interval=interval, timeout=timeout)
+        self.window_ms = int(window_s * 1000)
+        self.wanted = group_matcher(groups)
+        self.tracker = CommitTracker(config, self.window_ms, timeout) if commits else None
+        self._tables: dict[TP, OffsetTimes] = {}
+        self._history: dict[tuple[str, TP], deque[Sample]] = {}
+        self._trends: dict[str, deque[int]] = {}
+        self._eta: dict[tuple[str, TP], float | None] = {}
+
+    def start(self) -> None:
+        super().start()
+        if self.tracker is not None:
+            self.tracker.start()
+
+    def stop(self) -> None:
+        super().stop()
+        if self.tracker is not None:
+            self.tracker.stop()
+
+    def latest(self) -> LagReport | None:  # type: ignore[override]
+        return super().latest()  # type: ignore[return-value]
+
+    def poll_now(self) -> LagReport:
+        """One poll in the calling thread (``evtui lag`` without ``--watch``)."""
+        self._admin = self._admin or self._make_admin()
+        if not self._poll_once():
+            from evtui.errors import ConnectionFailed
+
+            raise ConnectionFailed(self.last_error or "cannot reach the cluster")
+        report = self.latest()
+        assert report is not None
+        return report
+
+    # -- one poll -----------------------------------------------------------
+
+    def _collect(self) -> LagReport:  # type: ignore[override]
+        metadata = self._metadata()
+        problems: list[str] = []
+        deadline = time.monotonic() + self.timeout
+        groups = self._groups(deadline, problems)
+        committed = self._committed(list(groups), deadline, groups)
+        topics = {name: sorted(t.partitions) for name, t in metadata.topics.items() if name}
+        wanted: dict[str, list[int]] = {}
+        for offsets in committed.values():
+            for topic, partition in offsets:
+                if topic in topics:
+                    wanted.setdefault(topic, []).append(partition)
+        ends = self._fetch_offsets({t: sorted(set(ps)) for t, ps in wanted.items()}, problems)
+        taken = now_ms()
+        for tp, (_, end) in ends.items():
+            self._tables.setdefault(tp, OffsetTimes()).add(end, taken)
+        if self.tracker is not None and self.tracker.error:
+            problems.append(self.tracker.error)
+        report = LagReport(taken_ms=taken, problems=problems)
+        for name in sorted(groups):
+            report.groups.append(
+                self._group_lag(name, groups[name], committed.get(name, {}), ends, topics, taken)
+            )
+        self._forget(set(groups))
+        return report
+
+    def _groups(self, deadline: float, problems: list[str]) -> dict[str, _Group]:
+        try:
+            listing = self._result(
+                self._admin.list_consumer_groups(request_timeout=self.timeout), deadline
+            )
+        except _PartFailed as exc:
+            problems.append(f"consumer groups: {exc}")
+            return {}
+        if listing.errors:
+            problems.append(f"consumer groups: {kafka_error_text(self.config, listing.errors[0])}")
+        names = sorted(g.group_id for g in listing.valid or [] if self.wanted(g.group_id))
+        groups = {name: _Group("Unknown", 0, {}) for name in names}
+        futures: dict[str, Future] = {}
+        for chunk in chunks(names):
+            futures.update(
+                self._admin.describe_consumer_groups(chunk, request_timeout=self.timeout)
+            )
+        self._await(futures.values(), deadline)
+        for name, future in futures.items():
+            try:
+                described = self._result(future, deadline)
+            except _PartFailed as exc:
+                groups[name].problem = f"cannot describe: {exc}"
+                continue
+            groups[name] = _Group(
+                group_state(described.state), len(described.members or ()), _owners(described)
+            )
+        return groups
+
+    def _committed(
+        self, names: list[str], deadline: float, groups: dict[str, _Group]
+    ) -> dict[str, dict[TP, int | None]]:
+        futures: dict[str, Future] = {}
+        for name in names:
+            request = [ck.ConsumerGroupTopicPartitions(name)]
+            futures.update(
+                self._admin.list_consumer_group_offsets(request, request_timeout=self.timeout)
+            )
+        self._await(futures.values(), deadline)
+        result: dict[str, dict[TP, int | None]] = {}
+        for name, future in futures.items():
+            try:
+                found = self._result(future, deadline)
+            except _PartFailed as exc:
+                groups[name].problem = f"cannot read committed offsets: {exc}"
+                continue
+            result[name] = {
+                (tp.topic, tp.partition): None if tp.offset < 0 else tp.offset
+                for tp in found.topic_partitions or ()
+                if tp.error is None
+            }
+        return result
+
+    def _group_lag(
+        self,
+        name: str,
+        group: _Group,
+        committed: dict[TP, int | None],
+        ends: dict[TP, tuple[int, int]],
+        topics: dict[str, list[int]],
+        taken: int,
+    ) -> GroupLag:
+        partitions = [
+            self._partition_lag(name, group, tp, offset, ends, topics, taken)
+            for tp, offset in sorted(committed.items())
+        ]
+        total = sum(p.lag for p in partitions if p.lag is not None)
+        trend = self._trends.setdefault(name, deque(maxlen=60))
+        trend.append(total)
+        # caught up when the slowest partition is; not at all when one is not catching up
+        etas = [self._eta.get((name, (p.topic, p.partition))) for p in partitions if p.lag]
+        eta = None if None in etas else max(etas, default=0.0)
+        return GroupLag(
+            name, group.state, group.members, tuple(partitions), tuple(trend), eta, group.problem
+        )
+
+    def _partition_lag(
+        self,
+        name: str,
+        group: _Group,
+        tp: TP,
+        committed: int | None,
+        ends: dict[TP, tuple[int, int]],
+        topics: dict[str, list[int]],
+        taken: int,
+    ) -> PartitionLag:
+        topic, partition = tp
+        member = group.owners.get(tp)
+        if topic not in topics or partition not in topics[topic] or tp not in ends:
+            problem = "topic deleted" if topic not in topics else "partition unknown"
+            return PartitionLag(
+                topic, partition, committed, 0, 0, None, None, None, evaluate([], 1).status,
+                problem, member, problem=problem,
+            )  # fmt: skip
+        start, end = ends[tp]
+        commits = None
+        tracker = self.tracker
+        if tracker is not None and tracker.available:
+            commits = tracker.log.commits(name, topic, partition)
+        history = self._history.setdefault((name, tp), deque(maxlen=240))
+        history.append(Sample(taken, committed, end, commits))
+        while len(history) > 2 and taken - history[0].taken_ms > 2 * self.window_ms:
+            history.popleft()
+        health = evaluate(history, self.window_ms, group.members)
+        self._eta[(name, tp)] = health.eta_s
+        seconds, kind = estimated_time_lag(self._tables[tp], committed, end, taken)
+        expired = committed is not None and committed < start
+        return PartitionLag(
+            topic,
+            partition,
+            committed,
+            end,
+            start,
+            offset_lag(committed, end),
+            seconds,
+            kind,
+            health.status,
+            health.reason,
+            member,
+            expired,
+            f"committed offset below the log start ({start - committed:,} records deleted)"
+            if expired and committed is not None
+            else None,
+        )
+
+    def _forget(self, groups: set[str]) -> None:
+        """Drop the history of groups that are gone (memory stays bounded)."""
+        for key in [k for k in self._history if k[0] not in groups]:
+            del self._history[key]
+            self._eta.pop(key, None)
+        for name in [n for n in self._trends if n not in groups]:
+            del self._trends[name]
+
+
+def _owners(described: Any) -> dict[TP, str]:
+    owners: dict[TP, str] = {}
+    for member in described.members or ():
+        who = f"{member.client_id}@{member.host}".replace("@/", "@")
+        assignment = getattr(member, "assignment", None)
+        for tp in getattr(assignment, "topic_partitions", None) or ():
+            owners[(tp.topic, tp.partition)] = who
+    return owners
