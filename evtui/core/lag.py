@@ -354,25 +354,68 @@ def _string(data: bytes, at: int) -> tuple[str, int]:
 
 
 class CommitLog:
-    """Per (group, topic, partition): how many commits were seen, and the last one's time."""
+    """Per (group, topic, partition): the commits seen, counted, with a thinned history.
 
-    def __init__(self, max_keys: int = 1_000_000) -> None:
+    The history keeps at most ``max_history`` (time, offset) commits per
+    partition; when full, every other commit of the older half goes, so the
+    whole window stays covered. At most ``max_keys`` partitions are tracked
+    (the rest are counted in ``ignored``).
+    """
+
+    def __init__(self, max_keys: int = 200_000, max_history: int = 32) -> None:
         self.max_keys = max_keys
-        self._seen: dict[tuple[str, str, int], tuple[int, int, int | None]] = {}
+        self.max_history = max_history
+        self._count: dict[tuple[str, str, int], int] = {}
+        self._history: dict[tuple[str, str, int], list[tuple[int, int | None]]] = {}
         self.ignored = 0  # commits not tracked: more keys than max_keys
 
     def add(self, commit: Commit, taken_ms: int) -> None:
         group, topic, partition, offset = commit
         key = (group, topic, partition)
-        count, _, _ = self._seen.get(key, (0, 0, None))
-        if not count and len(self._seen) >= self.max_keys:
+        count = self._count.get(key, 0)
+        if not count and len(self._count) >= self.max_keys:
             self.ignored += 1
             return
-        self._seen[key] = (count + 1, taken_ms, offset)
+        self._count[key] = count + 1
+        history = self._history.setdefault(key, [])
+        history.append((taken_ms, offset))
+        if len(history) > self.max_history:
+            half = len(history) // 2
+            history[:half] = history[:half:2]
 
     def commits(self, group: str, topic: str, partition: int) -> int:
-        return self._seen.get((group, topic, partition), (0, 0, None))[0]
+        return self._count.get((group, topic, partition), 0)
 
     def last_ms(self, group: str, topic: str, partition: int) -> int | None:
-        found = self._seen.get((group, topic, partition))
-        return None if found is None else found[1]
+        history = self._history.get((group, topic, partition))
+        return history[-1][0] if history else None
+
+    def history(self, group: str, topic: str, partition: int) -> list[tuple[int, int | None]]:
+        """(time ms, offset) of the commits kept, oldest first (a copy)."""
+        return list(self._history.get((group, topic, partition), ()))
+
+
+def past_samples(
+    commits: Sequence[tuple[int, int | None]],
+    total_commits: int,
+    ends: Sequence[tuple[int, int]],
+    committed_now: int | None,
+) -> list[Sample]:
+    """Samples at past times, rebuilt from commit records and end offsets at those times.
+
+    ``commits`` are the (time, offset) commits read for the window (oldest
+    first; the oldest may have been thinned out, ``total_commits`` counts them
+    all) and ``ends`` the (time, end offset) of the partition at the chosen
+    times. At a time before the first commit known, the committed offset is
+    known only when no commit came at all in the window (it is then the one
+    committed now); otherwise that time is skipped.
+    """
+    out = []
+    thinned = total_commits - len(commits)
+    for taken, end in ends:
+        before = [c for c in commits if c[0] <= taken]
+        if before:
+            out.append(Sample(taken, before[-1][1], end, thinned + len(before)))
+        elif not commits:
+            out.append(Sample(taken, committed_now, end, 0))
+    return out

@@ -28,7 +28,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import confluent_kafka as ck
@@ -45,6 +45,7 @@ from evtui.core.lag import (
     evaluate,
     offset_lag,
     parse_commit,
+    past_samples,
 )
 from evtui.core.positions import Kind, Position
 from evtui.sources.cluster import ClusterPoller, _PartFailed, chunks, group_state, now_ms
@@ -52,7 +53,8 @@ from evtui.sources.kafka_client import kafka_error_text
 
 TP = tuple[str, int]
 COMMITS_TOPIC = "__consumer_offsets"
-NO_OFFSET = -1001  # librdkafka's OFFSET_INVALID: no committed offset
+SEED_POINTS = 6  # past samples rebuilt over the window for a partition seen the first time
+HISTORY = 240  # samples kept per partition
 
 
 def group_matcher(pattern: str | None) -> Any:
@@ -75,7 +77,11 @@ class _Group:
 
 
 class CommitTracker:
-    """Reads ``__consumer_offsets`` into a :class:`CommitLog` on its own thread."""
+    """Reads ``__consumer_offsets`` into a :class:`CommitLog` on its own thread.
+
+    First the window up to the end as it was on start (then ``caught_up`` is
+    set: the log holds the window's history), then on from exactly there.
+    """
 
     def __init__(self, config: ClientConfig, window_ms: int, timeout: float) -> None:
         self.config = config
@@ -83,10 +89,14 @@ class CommitTracker:
         self.timeout = timeout
         self.log = CommitLog()
         self.error: str | None = None  # why commits are not known (None: they are)
+        self.caught_up = threading.Event()
         self.started_ms = now_ms()
-        self._source: Any = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+
+    @property
+    def started(self) -> bool:
+        return self._thread is not None
 
     @property
     def available(self) -> bool:
@@ -101,27 +111,59 @@ class CommitTracker:
         if self._thread is not None:
             self._thread.join(timeout=self.timeout + 1)
 
+    def wait(self, timeout: float) -> bool:
+        """True once the window's history is read (False: not in time, or unreadable)."""
+        return self.caught_up.wait(timeout) and self.error is None
+
     def _run(self) -> None:
+        from evtui.core.positions import END
         from evtui.errors import EvtuiError
         from evtui.sources.kafka import KafkaSource
 
         since = Position(Kind.TIME, now_ms() - self.window_ms)
         try:
-            source = KafkaSource(
-                self.config, [COMMITS_TOPIC], since, timeout=self.timeout, include_internal=True
-            )
-            source.open()
+            history = self._open(
+                KafkaSource(
+                    self.config, [COMMITS_TOPIC], since, END,
+                    timeout=self.timeout, include_internal=True,
+                )
+            )  # fmt: skip
+            if history is None or not self._read(history):
+                return
+            self.caught_up.set()
+            plans = [
+                replace(p, start=max(p.start, p.stop or 0), stop=None, done=False)
+                for p in history.plans.values()
+            ]
+            live = self._open(
+                KafkaSource(
+                    self.config, [COMMITS_TOPIC], timeout=self.timeout,
+                    include_internal=True, plans=plans,
+                )
+            )  # fmt: skip
+            if live is not None:
+                self._read(live)
         except EvtuiError as exc:
             self.error = f"commit times unavailable ({exc})"
-            return
-        self._source = source
+        finally:
+            self.caught_up.set()  # nobody waits for what will not come
+
+    def _open(self, source: Any) -> Any:
+        try:
+            return source.open()
+        except Exception as exc:  # unauthorised, unknown topic, unreachable: said, not raised
+            self.error = f"commit times unavailable ({exc})"
+            return None
+
+    def _read(self, source: Any) -> bool:
+        """Read until the source ends or stop(); False on an error (kept in ``error``)."""
         add = self.log.add
         try:
             source.start()
             while not self._stop.is_set():
                 batch = source.get_batch(0.2)
                 if batch is None:
-                    break
+                    return True
                 for event in batch:
                     commit = parse_commit(event.key, event.value)
                     if commit is not None:
@@ -129,7 +171,8 @@ class CommitTracker:
                 for problem in source.problems():
                     if problem.level == "error":
                         self.error = f"commit times unavailable ({problem.message})"
-                        return
+                        return False
+            return False
         finally:
             source.stop()
 
@@ -170,8 +213,14 @@ class LagPoller(ClusterPoller):
         return super().latest()  # type: ignore[return-value]
 
     def poll_now(self) -> LagReport:
-        """One poll in the calling thread (``evtui lag`` without ``--watch``)."""
+        """One poll in the calling thread (``evtui lag`` without ``--watch``).
+
+        The window's past comes from the commit records, so the status is known
+        at once; call :meth:`stop` afterwards.
+        """
         self._admin = self._admin or self._make_admin()
+        if self.tracker is not None and not self.tracker.started:
+            self.tracker.start()
         if not self._poll_once():
             from evtui.errors import ConnectionFailed
 
@@ -196,6 +245,7 @@ class LagPoller(ClusterPoller):
                     wanted.setdefault(topic, []).append(partition)
         ends = self._fetch_offsets({t: sorted(set(ps)) for t, ps in wanted.items()}, problems)
         taken = now_ms()
+        self._seed(committed, ends, taken, deadline)
         for tp, (_, end) in ends.items():
             self._tables.setdefault(tp, OffsetTimes()).add(end, taken)
         if self.tracker is not None and self.tracker.error:
@@ -207,6 +257,71 @@ class LagPoller(ClusterPoller):
             )
         self._forget(set(groups))
         return report
+
+    def _seed(
+        self,
+        committed: dict[str, dict[TP, int | None]],
+        ends: dict[TP, tuple[int, int]],
+        taken: int,
+        deadline: float,
+    ) -> None:
+        """Give partitions seen for the first time the window's past, from commit records.
+
+        Their status is then known at once (``evtui lag`` polls once) and judged
+        over the whole window, not over the first few seconds of watching.
+        """
+        new = [
+            (name, tp)
+            for name, offsets in committed.items()
+            for tp in offsets
+            if (name, tp) not in self._history and tp in ends
+        ]
+        tracker = self.tracker
+        if not new or tracker is None:
+            return
+        if not tracker.wait(max(0.0, deadline - time.monotonic())):
+            return
+        step = self.window_ms // SEED_POINTS
+        times = [taken - self.window_ms + i * step for i in range(SEED_POINTS)]
+        past = self._ends_at(sorted({tp for _, tp in new}), times, ends, deadline)
+        for tp, points in past.items():
+            if tp not in self._tables:
+                table = self._tables[tp] = OffsetTimes()
+                for at, end in points:
+                    table.add(end, at)
+        log = tracker.log
+        for name, tp in new:
+            samples = past_samples(
+                log.history(name, *tp), log.commits(name, *tp), past.get(tp, []),
+                committed[name][tp],
+            )  # fmt: skip
+            self._history[(name, tp)] = deque(samples, maxlen=HISTORY)
+
+    def _ends_at(
+        self, tps: list[TP], times: list[int], ends: dict[TP, tuple[int, int]], deadline: float
+    ) -> dict[TP, list[tuple[int, int]]]:
+        """Each partition's end offset at each time: the first offset written at or after it."""
+        from confluent_kafka.admin import OffsetSpec
+
+        requests = [
+            (
+                at,
+                self._list_offsets(
+                    [ck.TopicPartition(*tp) for tp in tps], OffsetSpec.for_timestamp(at)
+                ),
+            )
+            for at in times
+        ]
+        self._await([f for _, futures in requests for f in futures.values()], deadline)
+        past: dict[TP, list[tuple[int, int]]] = {}
+        for at, futures in requests:
+            for tp, future in futures.items():
+                if not future.done() or future.exception() is not None:
+                    continue
+                offset = future.result().offset
+                end = ends[tp][1] if offset < 0 else min(offset, ends[tp][1])
+                past.setdefault(tp, []).append((at, end))
+        return past
 
     def _groups(self, deadline: float, problems: list[str]) -> dict[str, _Group]:
         try:
@@ -307,7 +422,7 @@ class LagPoller(ClusterPoller):
         tracker = self.tracker
         if tracker is not None and tracker.available:
             commits = tracker.log.commits(name, topic, partition)
-        history = self._history.setdefault((name, tp), deque(maxlen=240))
+        history = self._history.setdefault((name, tp), deque(maxlen=HISTORY))
         history.append(Sample(taken, committed, end, commits))
         while len(history) > 2 and taken - history[0].taken_ms > 2 * self.window_ms:
             history.popleft()

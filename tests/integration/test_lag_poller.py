@@ -123,6 +123,11 @@ def test_lag_offsets_time_and_health_on_real_groups(kafka_bootstrap):
             report = poller.latest()
         finally:
             poller.stop()
+        once = LagPoller(config, groups=f"^{prefix}", timeout=10, window_s=6)
+        try:  # one poll, as `evtui lag` does: the window's past comes from commit records
+            first = once.poll_now()
+        finally:
+            once.stop()
     assert report is not None
     after = _groups(kafka_bootstrap, prefix)
     assert set(after) == {stalled, stopped}
@@ -141,6 +146,8 @@ def test_lag_offsets_time_and_health_on_real_groups(kafka_bootstrap):
         assert group.lag == sum(p.lag for p in group.partitions)
     assert by_name[stopped].status is Status.STOPPED
     assert by_name[stalled].status is Status.STALLED
+    at_once = {g.group: g.status for g in first.groups}
+    assert at_once == {stopped: Status.STOPPED, stalled: Status.STALLED}
     for part in by_name[stalled].partitions:  # time lag within 10% of the record's age
         truth = (report.taken_ms - producer.sent[(part.partition, part.committed)]) / 1000
         assert part.time_lag_s is not None and part.time_lag_kind == "estimated"

@@ -229,3 +229,37 @@ def test_commit_log_counts_commits_per_partition_bounded():
     assert log.commits("g", "t", 0) == 2 and log.last_ms("g", "t", 0) == 2_000
     assert log.commits("h", "t", 0) == 0 and log.last_ms("h", "t", 0) is None
     assert log.ignored == 1
+
+
+def test_commit_history_is_thinned_but_covers_the_window():
+    from evtui.core.lag import CommitLog
+
+    log = CommitLog(max_history=8)
+    for i in range(100):
+        log.add(("g", "t", 0, i), i * 1_000)
+    history = log.history("g", "t", 0)
+    assert len(history) <= 8 and history[-1] == (99_000, 99)
+    assert history[0][0] < 50_000  # old commits still represented
+    assert [ms for ms, _ in history] == sorted(ms for ms, _ in history)
+    assert log.commits("g", "t", 0) == 100 and log.last_ms("g", "t", 0) == 99_000
+
+
+def test_past_samples_rebuild_the_window_from_commits_and_end_offsets():
+    from evtui.core.lag import past_samples
+
+    commits = [(10_000, 100), (20_000, 100), (30_000, 100)]  # the same offset, again and again
+    ends = [(0, 150), (15_000, 180), (25_000, 210), (35_000, 240)]
+    got = past_samples(commits, 3, ends, 100)
+    # before the first commit seen, the committed offset is not known: skipped
+    assert got == [Sample(15_000, 100, 180, 1), Sample(25_000, 100, 210, 2),
+                   Sample(35_000, 100, 240, 3)]  # fmt: skip
+    now = Sample(40_000, 100, 250, 3)
+    assert evaluate([*got, now], 30_000).status is Status.STALLED
+    # no commit at all in the window: the offset committed now held all along
+    quiet = past_samples([], 0, ends, 90)
+    assert [s.committed for s in quiet] == [90, 90, 90, 90]
+    assert evaluate([*quiet, Sample(40_000, 90, 250, 0)], 30_000).status is Status.STOPPED
+    # progressing commits while the end runs away faster: lagging
+    moving = [(5_000, 120), (14_000, 140), (24_000, 160), (34_000, 180)]
+    samples = [*past_samples(moving, 4, ends, 180), Sample(40_000, 180, 260, 4)]
+    assert evaluate(samples, 30_000).status is Status.LAGGING
