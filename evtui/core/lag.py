@@ -55,7 +55,7 @@ RULES = (
     ("lagging", "lag grew at every sample of the window while the group still makes progress"),
     ("rewound", "the committed offset went backwards within the window (a reset or a replay)"),
     ("stalled", "lag exists and the group commits, but the committed offset does not move"),
-    ("stopped", "lag exists and nothing was committed within the window"),
+    ("stopped", "lag exists and the group has not committed for half the window or more"),
     ("unknown", "no committed offset, or not enough samples yet (two, a window apart)"),
 )
 
@@ -168,11 +168,19 @@ class Health:
     eta_s: float | None = None  # seconds to catch up at the current rates
 
 
-def evaluate(samples: Sequence[Sample], window_ms: int, members: int | None = None) -> Health:
+def evaluate(
+    samples: Sequence[Sample],
+    window_ms: int,
+    members: int | None = None,
+    last_commit_ms: int | None = None,
+) -> Health:
     """The status of one partition from its samples (oldest first); see :data:`RULES`.
 
-    ``members`` (the group's members now) decides between stalled and stopped
-    when commit records cannot be read: members but no progress is stalled.
+    When the samples carry commit counts (commit records are read), a
+    partition with lag whose group has not committed for half the window
+    (``last_commit_ms``: None when not within the window) is stopped. Without
+    commit records, ``members`` (the group's members now) decides between
+    stalled and stopped: members but no progress is stalled.
     """
     if not samples or samples[-1].committed is None:
         return Health(Status.UNKNOWN, "no committed offset")
@@ -186,6 +194,11 @@ def evaluate(samples: Sequence[Sample], window_ms: int, members: int | None = No
         return Health(Status.REWOUND, "committed offset went backwards", *rates)
     if lag == 0:
         return Health(Status.OK, "caught up", *rates)
+    if last.commits is not None:
+        silence = None if last_commit_ms is None else last.taken_ms - last_commit_ms
+        if silence is None or silence > window_ms / 2:
+            said = "in the window" if silence is None else f"for {silence / 1000:,.0f} s"
+            return Health(Status.STOPPED, f"no commit {said}", *rates)
     if len(window) < 2 or last.taken_ms - first.taken_ms < window_ms / 2:
         return Health(Status.UNKNOWN, "collecting samples", *rates)
     if last.committed == first.committed:
@@ -197,10 +210,8 @@ def evaluate(samples: Sequence[Sample], window_ms: int, members: int | None = No
 
 
 def _not_moving(first: Sample, last: Sample, members: int | None, rates: tuple) -> Health:
-    if last.commits is not None and first.commits is not None:
-        if last.commits > first.commits:
-            return Health(Status.STALLED, "commits without progress", *rates)
-        return Health(Status.STOPPED, "no commits", *rates)
+    if last.commits is not None:  # and a recent commit (see evaluate)
+        return Health(Status.STALLED, "commits without progress", *rates)
     if members:
         return Health(Status.STALLED, "members but no progress (commit times unreadable)", *rates)
     return Health(Status.STOPPED, "no progress and no members", *rates)

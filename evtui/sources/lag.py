@@ -35,6 +35,7 @@ import confluent_kafka as ck
 
 from evtui.config import ClientConfig
 from evtui.core.lag import (
+    EXACT,
     CommitLog,
     GroupLag,
     LagReport,
@@ -201,7 +202,7 @@ class LagPoller(ClusterPoller):
 
     def start(self) -> None:
         super().start()
-        if self.tracker is not None:
+        if self.tracker is not None and not self.tracker.started:
             self.tracker.start()
 
     def stop(self) -> None:
@@ -418,15 +419,18 @@ class LagPoller(ClusterPoller):
                 problem, member, problem=problem,
             )  # fmt: skip
         start, end = ends[tp]
-        commits = None
+        commits = last_commit = None
         tracker = self.tracker
-        if tracker is not None and tracker.available:
+        if tracker is not None and tracker.available and tracker.caught_up.is_set():
             commits = tracker.log.commits(name, topic, partition)
+            last_commit = tracker.log.last_ms(name, topic, partition)
+            if last_commit is not None and last_commit < taken - self.window_ms:
+                last_commit = None
         history = self._history.setdefault((name, tp), deque(maxlen=HISTORY))
         history.append(Sample(taken, committed, end, commits))
         while len(history) > 2 and taken - history[0].taken_ms > 2 * self.window_ms:
             history.popleft()
-        health = evaluate(history, self.window_ms, group.members)
+        health = evaluate(history, self.window_ms, group.members, last_commit)
         self._eta[(name, tp)] = health.eta_s
         seconds, kind = estimated_time_lag(self._tables[tp], committed, end, taken)
         expired = committed is not None and committed < start
@@ -465,3 +469,60 @@ def _owners(described: Any) -> dict[TP, str]:
         for tp in getattr(assignment, "topic_partitions", None) or ():
             owners[(tp.topic, tp.partition)] = who
     return owners
+
+
+def record_times(config: ClientConfig, wanted: dict[TP, int], timeout: float) -> dict[TP, int]:
+    """The timestamp of the record at each offset (assigned reads; no group is touched).
+
+    Partitions whose record did not arrive within ``timeout`` are left out.
+    """
+    from evtui.sources.kafka_client import ErrorCollector, make_consumer
+
+    if not wanted:
+        return {}
+    consumer = make_consumer(config, ErrorCollector(config), {"enable.partition.eof": "false"})
+    found: dict[TP, int] = {}
+    try:
+        consumer.assign([ck.TopicPartition(t, p, o) for (t, p), o in wanted.items()])
+        deadline = time.monotonic() + timeout
+        while len(found) < len(wanted) and time.monotonic() < deadline:
+            for m in consumer.consume(500, 0.2):
+                tp = (m.topic(), m.partition())
+                if m.error() is None and tp in wanted and tp not in found:
+                    found[tp] = m.timestamp()[1]
+                    consumer.incremental_unassign([ck.TopicPartition(*tp)])
+    finally:
+        consumer.close()
+    return found
+
+
+def with_exact_time_lags(
+    config: ClientConfig, report: LagReport, timeout: float, groups: set[str] | None = None
+) -> LagReport:
+    """``report`` with exact time lags: the age of the record at each committed offset.
+
+    Below the log start (records deleted) the oldest record still there is
+    read: the figure is then a lower bound, and the partition says so.
+    """
+    wanted: dict[TP, int] = {}
+    for group in report.groups:
+        if groups is not None and group.group not in groups:
+            continue
+        for part in group.partitions:
+            if part.lag and part.committed is not None:
+                wanted[(part.topic, part.partition)] = max(part.committed, part.start)
+    times = record_times(config, wanted, timeout)
+    out = LagReport(taken_ms=report.taken_ms, problems=list(report.problems))
+    for group in report.groups:
+        if groups is not None and group.group not in groups:
+            out.groups.append(group)
+            continue
+        parts = []
+        for part in group.partitions:
+            written = times.get((part.topic, part.partition))
+            if part.lag and written is not None:
+                age = max(0.0, (report.taken_ms - written) / 1000)
+                part = replace(part, time_lag_s=age, time_lag_kind=EXACT)
+            parts.append(part)
+        out.groups.append(replace(group, partitions=tuple(parts)))
+    return out

@@ -127,12 +127,23 @@ def test_lag_shrinking_is_ok_with_an_eta():
 
 def test_committing_the_same_offset_with_lag_is_stalled():
     rows = [(0, 100, 200), (30, 100, 210), (60, 100, 220)]
-    assert evaluate(samples(*rows, commits=[5, 9, 14]), W).status is Status.STALLED
+    got = evaluate(samples(*rows, commits=[5, 9, 14]), W, last_commit_ms=58_000)
+    assert got.status is Status.STALLED
 
 
-def test_no_commits_with_lag_is_stopped():
+def test_no_commit_for_half_the_window_with_lag_is_stopped():
     rows = [(0, 100, 200), (30, 100, 210), (60, 100, 220)]
-    assert evaluate(samples(*rows, commits=[5, 5, 5]), W).status is Status.STOPPED
+    quiet = samples(*rows, commits=[5, 5, 5])
+    assert evaluate(quiet, W, last_commit_ms=None).status is Status.STOPPED  # none in the window
+    stopped = evaluate(quiet, W, last_commit_ms=20_000)  # committed, then 40 s of silence
+    assert stopped.status is Status.STOPPED and stopped.reason == "no commit for 40 s"
+    # a group that stops is stopped as soon as the silence is long, whatever came before
+    moving = samples((0, 100, 200), (20, 150, 210), (25, 160, 260), commits=[1, 2, 3])
+    assert evaluate(moving, W, last_commit_ms=21_000).status is Status.UNKNOWN  # too soon
+    assert (
+        evaluate([*moving, Sample(60_000, 160, 300, 3)], W, last_commit_ms=21_000).status
+        is Status.STOPPED
+    )
 
 
 def test_without_commit_records_members_decide_between_stalled_and_stopped():
@@ -254,12 +265,12 @@ def test_past_samples_rebuild_the_window_from_commits_and_end_offsets():
     assert got == [Sample(15_000, 100, 180, 1), Sample(25_000, 100, 210, 2),
                    Sample(35_000, 100, 240, 3)]  # fmt: skip
     now = Sample(40_000, 100, 250, 3)
-    assert evaluate([*got, now], 30_000).status is Status.STALLED
+    assert evaluate([*got, now], 30_000, last_commit_ms=30_000).status is Status.STALLED
     # no commit at all in the window: the offset committed now held all along
     quiet = past_samples([], 0, ends, 90)
     assert [s.committed for s in quiet] == [90, 90, 90, 90]
     assert evaluate([*quiet, Sample(40_000, 90, 250, 0)], 30_000).status is Status.STOPPED
     # progressing commits while the end runs away faster: lagging
     moving = [(5_000, 120), (14_000, 140), (24_000, 160), (34_000, 180)]
-    samples = [*past_samples(moving, 4, ends, 180), Sample(40_000, 180, 260, 4)]
-    assert evaluate(samples, 30_000).status is Status.LAGGING
+    rebuilt = [*past_samples(moving, 4, ends, 180), Sample(40_000, 180, 260, 4)]
+    assert evaluate(rebuilt, 30_000, last_commit_ms=34_000).status is Status.LAGGING
