@@ -238,6 +238,10 @@ class LagPoller(ClusterPoller):
         deadline = time.monotonic() + self.timeout
         groups = self._groups(deadline, problems)
         committed = self._committed(list(groups), deadline, groups)
+        for name, group in groups.items():  # assigned but never committed: "no offset", not 0
+            offsets = committed.get(name)
+            for tp in group.owners if offsets is not None else ():
+                offsets.setdefault(tp, None)  # type: ignore[union-attr]
         topics = {name: sorted(t.partitions) for name, t in metadata.topics.items() if name}
         wanted: dict[str, list[int]] = {}
         for offsets in committed.values():

@@ -1,0 +1,161 @@
+"""``evtui lag`` on the real broker: exact offsets, json shape, thresholds, bad input."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+
+pytestmark = pytest.mark.kafka
+
+
+@pytest.fixture(scope="module")
+def lag_setup(kafka_bootstrap):
+    """A topic with 50 records per partition and groups that committed known offsets."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    prefix = f"lagc-{uuid.uuid4().hex[:6]}"
+    topic = f"{prefix}-t"
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    admin.create_topics([NewTopic(topic, 2, 1)])[topic].result(timeout=30)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    for i in range(100):
+        producer.produce(topic, f"v{i}".encode(), partition=i % 2)
+    assert producer.flush(30) == 0
+    commits = {f"{prefix}-done": {0: 50, 1: 50}, f"{prefix}-behind": {0: 10, 1: 30}}
+    for group, offsets in commits.items():
+        consumer = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": group})
+        consumer.commit(
+            offsets=[TopicPartition(topic, p, o) for p, o in offsets.items()], asynchronous=False
+        )
+        consumer.close()
+    # a live member that owns both partitions and has committed nothing
+    member = Consumer(
+        {
+            "bootstrap.servers": kafka_bootstrap,
+            "group.id": f"{prefix}-fresh",
+            "enable.auto.commit": False,
+            "client.id": "fresh-client",
+        }
+    )
+    member.subscribe([topic])
+    deadline = time.monotonic() + 30
+    while not member.assignment() and time.monotonic() < deadline:
+        member.poll(0.2)
+    assert member.assignment()
+    yield prefix, topic, commits
+    member.close()
+
+
+def lag_json(evtui_cli, bootstrap: str, *args: str) -> tuple[dict, object]:
+    done = evtui_cli("lag", "-b", bootstrap, "-F", "json", "--window", "1m", *args)
+    assert done.returncode in (0, 2), done.stderr.decode()
+    return json.loads(done.stdout), done
+
+
+def test_offset_lag_is_exact_and_json_has_the_documented_shape(
+    evtui_cli, kafka_bootstrap, lag_setup
+):
+    prefix, topic, commits = lag_setup
+    data, _ = lag_json(evtui_cli, kafka_bootstrap, "--group", f"^{prefix}-(done|behind)$")
+    groups = {g["group"]: g for g in data["groups"]}
+    assert set(groups) == set(commits)
+    for name, offsets in commits.items():
+        group = groups[name]
+        assert set(group) == {"group", "state", "status", "members", "lag", "time_lag_s",
+                              "partitions"}  # fmt: skip
+        assert group["state"] == "Empty" and group["members"] == 0
+        parts = {p["partition"]: p for p in group["partitions"]}
+        assert {p: parts[p]["committed"] for p in parts} == offsets
+        assert all(parts[p]["end"] == 50 for p in parts)
+        assert {p: parts[p]["lag"] for p in parts} == {p: 50 - o for p, o in offsets.items()}
+        assert group["lag"] == sum(50 - o for o in offsets.values())
+        for part in parts.values():
+            assert set(part) == {"topic", "partition", "committed", "end", "lag", "time_lag_s",
+                                 "time_lag_kind", "status", "member"}  # fmt: skip
+            assert part["topic"] == topic
+    done = groups[f"{prefix}-done"]
+    assert done["status"] == "ok" and done["time_lag_s"] == 0
+
+
+def test_partitions_without_a_committed_offset_are_shown_as_such(
+    evtui_cli, kafka_bootstrap, lag_setup
+):
+    prefix, topic, _ = lag_setup
+    data, _ = lag_json(evtui_cli, kafka_bootstrap, "--group", f"{prefix}-fresh")
+    (group,) = data["groups"]
+    assert group["members"] == 1 and group["state"] == "Stable"
+    assert group["lag"] is None
+    assert sorted((p["topic"], p["partition"]) for p in group["partitions"]) == [
+        (topic, 0),
+        (topic, 1),
+    ]
+    for part in group["partitions"]:
+        assert part["committed"] is None and part["lag"] is None
+        assert part["status"] == "unknown"
+        assert part["member"].startswith("fresh-client@")
+    table = evtui_cli("lag", "-b", kafka_bootstrap, "--group", f"{prefix}-fresh").stdout.decode()
+    assert "no offset" in table
+
+
+def test_thresholds_exit_2_and_say_why(evtui_cli, kafka_bootstrap, lag_setup):
+    prefix, _, _ = lag_setup
+    behind = f"{prefix}-behind"  # lag 40 + 20
+    over = evtui_cli("lag", "-b", kafka_bootstrap, "-g", behind, "--fail-on-lag", "59")
+    assert over.returncode == 2
+    assert over.stderr.decode().strip().splitlines()[-1] == (
+        f"evtui: error: threshold crossed: group {behind} lag 60 > 59"
+    )
+    assert behind in over.stdout.decode()  # the report is printed all the same
+    assert (
+        evtui_cli("lag", "-b", kafka_bootstrap, "-g", behind, "--fail-on-lag", "60").returncode == 0
+    )
+    old = evtui_cli(
+        "lag", "-b", kafka_bootstrap, "-g", behind, "--exact", "--fail-on-time", "1ms", "-F", "json"
+    )
+    assert old.returncode == 2, old.stderr.decode()
+    parts = json.loads(old.stdout)["groups"][0]["partitions"]
+    assert all(p["time_lag_kind"] == "exact" and p["time_lag_s"] > 0 for p in parts)
+    fine = evtui_cli("lag", "-b", kafka_bootstrap, "-g", behind, "--fail-on-time", "1h")
+    assert fine.returncode == 0
+
+
+def test_bad_input_is_one_line(evtui_cli, kafka_bootstrap, lag_setup):
+    cases = [
+        (["lag", "-b", kafka_bootstrap, "-g", "no-such-group-xyz"], 1, "no consumer group matches"),
+        (["lag", "-b", kafka_bootstrap, "--window", "soon"], 2, "invalid --window"),
+        (["lag", "-b", kafka_bootstrap, "-F", "xml"], 2, "invalid --format"),
+        (["lag", "-b", "127.0.0.1:1", "--timeout", "2"], None, "127.0.0.1:1"),
+    ]
+    for args, code, text in cases:
+        done = evtui_cli(*args)
+        err = done.stderr.decode().strip().splitlines()
+        assert done.returncode != 0 and (code is None or done.returncode == code), (args, err)
+        assert len(err) == 1 and text in err[0] and "Traceback" not in err[0], (args, err)
+
+
+def test_evtui_lag_creates_and_changes_no_group(evtui_cli, kafka_bootstrap, lag_setup):
+    from confluent_kafka import ConsumerGroupTopicPartitions
+    from confluent_kafka.admin import AdminClient
+
+    prefix, _, _ = lag_setup
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+
+    def state() -> dict:
+        names = sorted(g.group_id for g in admin.list_consumer_groups().result().valid)
+        offsets = {}
+        for name in names:
+            if name.startswith(prefix):
+                request = [ConsumerGroupTopicPartitions(name)]
+                found = admin.list_consumer_group_offsets(request)[name].result()
+                offsets[name] = sorted(
+                    (t.topic, t.partition, t.offset) for t in found.topic_partitions
+                )
+        return {"names": names, "offsets": offsets}
+
+    before = state()
+    assert evtui_cli("lag", "-b", kafka_bootstrap, "--exact").returncode == 0
+    assert state() == before
