@@ -30,6 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from itertools import pairwise
+from typing import Protocol
 
 
 class Status(StrEnum):
@@ -430,3 +431,138 @@ def past_samples(
         elif not commits:
             out.append(Sample(taken, committed_now, end, 0))
     return out
+
+
+# -- from one poll to a report ------------------------------------------------------------------
+
+TP = tuple[str, int]
+
+
+@dataclass
+class GroupPoll:
+    """What one poll read of a group."""
+
+    state: str
+    members: int
+    owners: dict[TP, str] = field(default_factory=dict)  # partition -> member
+    committed: dict[TP, int | None] = field(default_factory=dict)  # None: no offset
+    problem: str | None = None  # what could not be read
+
+
+class CommitInfo(Protocol):
+    def commits(self, group: str, topic: str, partition: int) -> int: ...
+    def last_ms(self, group: str, topic: str, partition: int) -> int | None: ...
+
+
+class LagModel:
+    """Keeps each partition's offset/time table and each (group, partition)'s samples.
+
+    :meth:`update` turns one poll into a :class:`LagReport`. Groups that are
+    gone lose their history; every table is bounded (see :class:`OffsetTimes`).
+    """
+
+    def __init__(self, window_ms: int, history: int = 240, trend: int = 60) -> None:
+        self.window_ms = window_ms
+        self.max_history = history
+        self.max_trend = trend
+        self.tables: dict[TP, OffsetTimes] = {}
+        self.history: dict[tuple[str, TP], deque[Sample]] = {}
+        self._trends: dict[str, deque[int]] = {}
+        self._eta: dict[tuple[str, TP], float | None] = {}
+
+    def seed(self, group: str, tp: TP, samples: Iterable[Sample]) -> None:
+        """Samples from before the first poll (rebuilt from commit records)."""
+        self.history[(group, tp)] = deque(samples, maxlen=self.max_history)
+
+    def seed_table(self, tp: TP, points: Iterable[tuple[int, int]]) -> None:
+        """(time, end offset) points from before the first poll."""
+        if tp not in self.tables:
+            table = self.tables[tp] = OffsetTimes()
+            for at, end in points:
+                table.add(end, at)
+
+    def update(
+        self,
+        groups: dict[str, GroupPoll],
+        ends: dict[TP, tuple[int, int]],
+        taken_ms: int,
+        commits: CommitInfo | None = None,
+        problems: Iterable[str] = (),
+    ) -> LagReport:
+        """A report of ``groups`` with ``ends`` ((start, end) per partition) read now."""
+        for tp, (_, end) in ends.items():
+            self.tables.setdefault(tp, OffsetTimes()).add(end, taken_ms)
+        report = LagReport(taken_ms=taken_ms, problems=list(problems))
+        for name in sorted(groups):
+            report.groups.append(self._group(name, groups[name], ends, taken_ms, commits))
+        self._forget(set(groups))
+        return report
+
+    def _group(
+        self,
+        name: str,
+        poll: GroupPoll,
+        ends: dict[TP, tuple[int, int]],
+        taken: int,
+        commits: CommitInfo | None,
+    ) -> GroupLag:
+        parts = tuple(
+            self._partition(name, poll, tp, offset, ends, taken, commits)
+            for tp, offset in sorted(poll.committed.items())
+        )
+        total = sum(p.lag for p in parts if p.lag is not None)
+        trend = self._trends.setdefault(name, deque(maxlen=self.max_trend))
+        trend.append(total)
+        # caught up when the slowest partition is; never when one is not catching up
+        etas = [self._eta.get((name, (p.topic, p.partition))) for p in parts if p.lag]
+        eta = None if None in etas else max(etas, default=0.0)  # type: ignore[type-var]
+        return GroupLag(name, poll.state, poll.members, parts, tuple(trend), eta, poll.problem)
+
+    def _partition(
+        self,
+        name: str,
+        poll: GroupPoll,
+        tp: TP,
+        committed: int | None,
+        ends: dict[TP, tuple[int, int]],
+        taken: int,
+        commits: CommitInfo | None,
+    ) -> PartitionLag:
+        topic, partition = tp
+        member = poll.owners.get(tp)
+        if tp not in ends:
+            return PartitionLag(
+                topic, partition, committed, 0, 0, None, None, None, Status.UNKNOWN,
+                "not readable", member, problem="topic deleted or partition unknown",
+            )  # fmt: skip
+        start, end = ends[tp]
+        count = last = None
+        if commits is not None:
+            count = commits.commits(name, topic, partition)
+            last = commits.last_ms(name, topic, partition)
+            if last is not None and last < taken - self.window_ms:
+                last = None
+        history = self.history.setdefault((name, tp), deque(maxlen=self.max_history))
+        history.append(Sample(taken, committed, end, count))
+        while len(history) > 2 and taken - history[0].taken_ms > 2 * self.window_ms:
+            history.popleft()
+        health = evaluate(history, self.window_ms, poll.members, last)
+        self._eta[(name, tp)] = health.eta_s
+        seconds, kind = estimated_time_lag(self.tables[tp], committed, end, taken)
+        expired = committed is not None and committed < start
+        problem = None
+        if expired:
+            deleted = start - committed  # type: ignore[operator]
+            problem = f"committed offset below the log start ({deleted:,} records deleted)"
+        return PartitionLag(
+            topic, partition, committed, end, start, offset_lag(committed, end), seconds, kind,
+            health.status, health.reason, member, expired, problem,
+        )  # fmt: skip
+
+    def _forget(self, groups: set[str]) -> None:
+        """Drop the history of groups that are gone (memory stays bounded)."""
+        for key in [k for k in self.history if k[0] not in groups]:
+            del self.history[key]
+            self._eta.pop(key, None)
+        for name in [n for n in self._trends if n not in groups]:
+            del self._trends[name]

@@ -26,9 +26,8 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections import deque
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import confluent_kafka as ck
@@ -37,14 +36,9 @@ from evtui.config import ClientConfig
 from evtui.core.lag import (
     EXACT,
     CommitLog,
-    GroupLag,
+    GroupPoll,
+    LagModel,
     LagReport,
-    OffsetTimes,
-    PartitionLag,
-    Sample,
-    estimated_time_lag,
-    evaluate,
-    offset_lag,
     parse_commit,
     past_samples,
 )
@@ -55,7 +49,6 @@ from evtui.sources.kafka_client import kafka_error_text
 TP = tuple[str, int]
 COMMITS_TOPIC = "__consumer_offsets"
 SEED_POINTS = 6  # past samples rebuilt over the window for a partition seen the first time
-HISTORY = 240  # samples kept per partition
 
 
 def group_matcher(pattern: str | None) -> Any:
@@ -67,14 +60,6 @@ def group_matcher(pattern: str | None) -> Any:
     except re.error:
         return lambda name: name == pattern
     return lambda name: name == pattern or regex.search(name) is not None
-
-
-@dataclass
-class _Group:
-    state: str
-    members: int
-    owners: dict[TP, str]  # partition -> member (client id @ host)
-    problem: str | None = None
 
 
 class CommitTracker:
@@ -195,10 +180,7 @@ class LagPoller(ClusterPoller):
         self.window_ms = int(window_s * 1000)
         self.wanted = group_matcher(groups)
         self.tracker = CommitTracker(config, self.window_ms, timeout) if commits else None
-        self._tables: dict[TP, OffsetTimes] = {}
-        self._history: dict[tuple[str, TP], deque[Sample]] = {}
-        self._trends: dict[str, deque[int]] = {}
-        self._eta: dict[tuple[str, TP], float | None] = {}
+        self.model = LagModel(self.window_ms)
 
     def start(self) -> None:
         super().start()
@@ -237,39 +219,29 @@ class LagPoller(ClusterPoller):
         problems: list[str] = []
         deadline = time.monotonic() + self.timeout
         groups = self._groups(deadline, problems)
-        committed = self._committed(list(groups), deadline, groups)
-        for name, group in groups.items():  # assigned but never committed: "no offset", not 0
-            offsets = committed.get(name)
-            for tp in group.owners if offsets is not None else ():
-                offsets.setdefault(tp, None)  # type: ignore[union-attr]
-        topics = {name: sorted(t.partitions) for name, t in metadata.topics.items() if name}
-        wanted: dict[str, list[int]] = {}
-        for offsets in committed.values():
-            for topic, partition in offsets:
-                if topic in topics:
-                    wanted.setdefault(topic, []).append(partition)
-        ends = self._fetch_offsets({t: sorted(set(ps)) for t, ps in wanted.items()}, problems)
+        self._read_committed(groups, deadline)
+        topics = {name: set(t.partitions) for name, t in metadata.topics.items() if name}
+        wanted: dict[str, set[int]] = {}
+        for poll in groups.values():
+            for topic, partition in poll.committed:
+                if partition in topics.get(topic, ()):
+                    wanted.setdefault(topic, set()).add(partition)
+        ends = self._fetch_offsets({t: sorted(ps) for t, ps in wanted.items()}, problems)
         taken = now_ms()
-        self._seed(committed, ends, taken, deadline)
-        for tp, (_, end) in ends.items():
-            self._tables.setdefault(tp, OffsetTimes()).add(end, taken)
-        if self.tracker is not None and self.tracker.error:
-            problems.append(self.tracker.error)
-        report = LagReport(taken_ms=taken, problems=problems)
-        for name in sorted(groups):
-            report.groups.append(
-                self._group_lag(name, groups[name], committed.get(name, {}), ends, topics, taken)
-            )
-        self._forget(set(groups))
-        return report
+        self._seed(groups, ends, taken, deadline)
+        tracker = self.tracker
+        commits = None
+        if tracker is not None:
+            if tracker.error:
+                problems.append(tracker.error)
+            elif tracker.started and tracker.caught_up.is_set():
+                commits = tracker.log
+        return self.model.update(groups, ends, taken, commits, problems)
 
     def _seed(
-        self,
-        committed: dict[str, dict[TP, int | None]],
-        ends: dict[TP, tuple[int, int]],
-        taken: int,
+        self, groups: dict[str, GroupPoll], ends: dict[TP, tuple[int, int]], taken: int,
         deadline: float,
-    ) -> None:
+    ) -> None:  # fmt: skip
         """Give partitions seen for the first time the window's past, from commit records.
 
         Their status is then known at once (``evtui lag`` polls once) and judged
@@ -277,9 +249,9 @@ class LagPoller(ClusterPoller):
         """
         new = [
             (name, tp)
-            for name, offsets in committed.items()
-            for tp in offsets
-            if (name, tp) not in self._history and tp in ends
+            for name, poll in groups.items()
+            for tp in poll.committed
+            if (name, tp) not in self.model.history and tp in ends
         ]
         tracker = self.tracker
         if not new or tracker is None:
@@ -290,17 +262,13 @@ class LagPoller(ClusterPoller):
         times = [taken - self.window_ms + i * step for i in range(SEED_POINTS)]
         past = self._ends_at(sorted({tp for _, tp in new}), times, ends, deadline)
         for tp, points in past.items():
-            if tp not in self._tables:
-                table = self._tables[tp] = OffsetTimes()
-                for at, end in points:
-                    table.add(end, at)
+            self.model.seed_table(tp, points)
         log = tracker.log
         for name, tp in new:
-            samples = past_samples(
-                log.history(name, *tp), log.commits(name, *tp), past.get(tp, []),
-                committed[name][tp],
-            )  # fmt: skip
-            self._history[(name, tp)] = deque(samples, maxlen=HISTORY)
+            committed = groups[name].committed[tp]
+            history = log.history(name, *tp)
+            samples = past_samples(history, log.commits(name, *tp), past.get(tp, []), committed)
+            self.model.seed(name, tp, samples)
 
     def _ends_at(
         self, tps: list[TP], times: list[int], ends: dict[TP, tuple[int, int]], deadline: float
@@ -308,14 +276,9 @@ class LagPoller(ClusterPoller):
         """Each partition's end offset at each time: the first offset written at or after it."""
         from confluent_kafka.admin import OffsetSpec
 
+        partitions = [ck.TopicPartition(*tp) for tp in tps]
         requests = [
-            (
-                at,
-                self._list_offsets(
-                    [ck.TopicPartition(*tp) for tp in tps], OffsetSpec.for_timestamp(at)
-                ),
-            )
-            for at in times
+            (at, self._list_offsets(partitions, OffsetSpec.for_timestamp(at))) for at in times
         ]
         self._await([f for _, futures in requests for f in futures.values()], deadline)
         past: dict[TP, list[tuple[int, int]]] = {}
@@ -328,7 +291,7 @@ class LagPoller(ClusterPoller):
                 past.setdefault(tp, []).append((at, end))
         return past
 
-    def _groups(self, deadline: float, problems: list[str]) -> dict[str, _Group]:
+    def _groups(self, deadline: float, problems: list[str]) -> dict[str, GroupPoll]:
         try:
             listing = self._result(
                 self._admin.list_consumer_groups(request_timeout=self.timeout), deadline
@@ -339,7 +302,7 @@ class LagPoller(ClusterPoller):
         if listing.errors:
             problems.append(f"consumer groups: {kafka_error_text(self.config, listing.errors[0])}")
         names = sorted(g.group_id for g in listing.valid or [] if self.wanted(g.group_id))
-        groups = {name: _Group("Unknown", 0, {}) for name in names}
+        groups = {name: GroupPoll("Unknown", 0) for name in names}
         futures: dict[str, Future] = {}
         for chunk in chunks(names):
             futures.update(
@@ -352,117 +315,32 @@ class LagPoller(ClusterPoller):
             except _PartFailed as exc:
                 groups[name].problem = f"cannot describe: {exc}"
                 continue
-            groups[name] = _Group(
+            groups[name] = GroupPoll(
                 group_state(described.state), len(described.members or ()), _owners(described)
             )
         return groups
 
-    def _committed(
-        self, names: list[str], deadline: float, groups: dict[str, _Group]
-    ) -> dict[str, dict[TP, int | None]]:
+    def _read_committed(self, groups: dict[str, GroupPoll], deadline: float) -> None:
+        """Each group's committed offsets; partitions it owns without one: no offset."""
         futures: dict[str, Future] = {}
-        for name in names:
+        for name in groups:
             request = [ck.ConsumerGroupTopicPartitions(name)]
             futures.update(
                 self._admin.list_consumer_group_offsets(request, request_timeout=self.timeout)
             )
         self._await(futures.values(), deadline)
-        result: dict[str, dict[TP, int | None]] = {}
         for name, future in futures.items():
+            poll = groups[name]
             try:
                 found = self._result(future, deadline)
             except _PartFailed as exc:
-                groups[name].problem = f"cannot read committed offsets: {exc}"
+                poll.problem = f"cannot read committed offsets: {exc}"
                 continue
-            result[name] = {
-                (tp.topic, tp.partition): None if tp.offset < 0 else tp.offset
-                for tp in found.topic_partitions or ()
-                if tp.error is None
-            }
-        return result
-
-    def _group_lag(
-        self,
-        name: str,
-        group: _Group,
-        committed: dict[TP, int | None],
-        ends: dict[TP, tuple[int, int]],
-        topics: dict[str, list[int]],
-        taken: int,
-    ) -> GroupLag:
-        partitions = [
-            self._partition_lag(name, group, tp, offset, ends, topics, taken)
-            for tp, offset in sorted(committed.items())
-        ]
-        total = sum(p.lag for p in partitions if p.lag is not None)
-        trend = self._trends.setdefault(name, deque(maxlen=60))
-        trend.append(total)
-        # caught up when the slowest partition is; not at all when one is not catching up
-        etas = [self._eta.get((name, (p.topic, p.partition))) for p in partitions if p.lag]
-        eta = None if None in etas else max(etas, default=0.0)
-        return GroupLag(
-            name, group.state, group.members, tuple(partitions), tuple(trend), eta, group.problem
-        )
-
-    def _partition_lag(
-        self,
-        name: str,
-        group: _Group,
-        tp: TP,
-        committed: int | None,
-        ends: dict[TP, tuple[int, int]],
-        topics: dict[str, list[int]],
-        taken: int,
-    ) -> PartitionLag:
-        topic, partition = tp
-        member = group.owners.get(tp)
-        if topic not in topics or partition not in topics[topic] or tp not in ends:
-            problem = "topic deleted" if topic not in topics else "partition unknown"
-            return PartitionLag(
-                topic, partition, committed, 0, 0, None, None, None, evaluate([], 1).status,
-                problem, member, problem=problem,
-            )  # fmt: skip
-        start, end = ends[tp]
-        commits = last_commit = None
-        tracker = self.tracker
-        if tracker is not None and tracker.available and tracker.caught_up.is_set():
-            commits = tracker.log.commits(name, topic, partition)
-            last_commit = tracker.log.last_ms(name, topic, partition)
-            if last_commit is not None and last_commit < taken - self.window_ms:
-                last_commit = None
-        history = self._history.setdefault((name, tp), deque(maxlen=HISTORY))
-        history.append(Sample(taken, committed, end, commits))
-        while len(history) > 2 and taken - history[0].taken_ms > 2 * self.window_ms:
-            history.popleft()
-        health = evaluate(history, self.window_ms, group.members, last_commit)
-        self._eta[(name, tp)] = health.eta_s
-        seconds, kind = estimated_time_lag(self._tables[tp], committed, end, taken)
-        expired = committed is not None and committed < start
-        return PartitionLag(
-            topic,
-            partition,
-            committed,
-            end,
-            start,
-            offset_lag(committed, end),
-            seconds,
-            kind,
-            health.status,
-            health.reason,
-            member,
-            expired,
-            f"committed offset below the log start ({start - committed:,} records deleted)"
-            if expired and committed is not None
-            else None,
-        )
-
-    def _forget(self, groups: set[str]) -> None:
-        """Drop the history of groups that are gone (memory stays bounded)."""
-        for key in [k for k in self._history if k[0] not in groups]:
-            del self._history[key]
-            self._eta.pop(key, None)
-        for name in [n for n in self._trends if n not in groups]:
-            del self._trends[name]
+            poll.committed = {tp: None for tp in poll.owners}
+            for tp in found.topic_partitions or ():
+                if tp.error is None:
+                    offset = None if tp.offset < 0 else tp.offset
+                    poll.committed[(tp.topic, tp.partition)] = offset
 
 
 def _owners(described: Any) -> dict[TP, str]:

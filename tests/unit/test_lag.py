@@ -274,3 +274,31 @@ def test_past_samples_rebuild_the_window_from_commits_and_end_offsets():
     moving = [(5_000, 120), (14_000, 140), (24_000, 160), (34_000, 180)]
     rebuilt = [*past_samples(moving, 4, ends, 180), Sample(40_000, 180, 260, 4)]
     assert evaluate(rebuilt, 30_000, last_commit_ms=34_000).status is Status.LAGGING
+
+
+def test_the_model_turns_polls_into_reports_and_says_what_it_could_not_read():
+    from evtui.core.lag import GroupPoll, LagModel
+
+    model = LagModel(window_ms=W)
+    groups = {
+        "g": GroupPoll(
+            "Stable", 1, owners={("t", 0): "c@h", ("t", 2): "c@h"},
+            committed={("t", 0): 40, ("t", 1): 5, ("t", 2): None, ("gone", 0): 7},
+        ),
+        "h": GroupPoll("Unknown", 0, problem="cannot describe: timed out"),
+    }  # fmt: skip
+    ends = {("t", 0): (0, 50), ("t", 1): (20, 60), ("t", 2): (0, 10)}
+    report = model.update(groups, ends, 1_000, problems=["offsets: 1 of 6 lookups failed"])
+    g, h = report.groups
+    parts = {(p.topic, p.partition): p for p in g.partitions}
+    assert parts[("t", 0)].lag == 10 and parts[("t", 0)].member == "c@h"
+    assert parts[("t", 1)].expired and "15 records deleted" in parts[("t", 1)].problem
+    assert parts[("t", 2)].committed is None and parts[("t", 2)].lag is None
+    assert parts[("gone", 0)].problem == "topic deleted or partition unknown"
+    assert parts[("gone", 0)].lag is None and g.lag == 10 + 55
+    assert h.problem == "cannot describe: timed out" and h.partitions == ()
+    assert report.problems == ["offsets: 1 of 6 lookups failed"]
+    assert g.trend == (65,)
+    # a group that is gone loses its history
+    model.update({"h": groups["h"]}, ends, 2_000)
+    assert not [k for k in model.history if k[0] == "g"]
