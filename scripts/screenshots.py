@@ -17,7 +17,9 @@ SCREENS = {
     "detail": ("k", "enter"),
     "help": ("question_mark",),
     "trace": ("k", "k", "k", "T"),
+    "lag": ("3",),
 }
+LONGER = {"lag": 90.0}  # seconds of simulated history: the stopped group is stopped by then
 
 
 def main(out: Path, names: list[str]) -> None:
@@ -25,7 +27,7 @@ def main(out: Path, names: list[str]) -> None:
     for name in names or list(SCREENS):
         if name not in SCREENS:
             sys.exit(f"screenshots: unknown screen '{name}' (known: {', '.join(SCREENS)})")
-        app = demo_app(seconds=20)
+        app = demo_app(seconds=LONGER.get(name, 20.0))
         svg = take_svg_screenshot(
             app=app, terminal_size=SIZE, run_before=after(app, *SCREENS[name])
         )

@@ -53,12 +53,14 @@ SEVERITY = {
 
 RULES = (
     ("ok", "no lag, or lag that is not growing while the group commits progress"),
-    ("lagging", "lag grew at every sample of the window while the group still makes progress"),
+    ("lagging", "lag grew at each of the last 4 samples while the group still makes progress"),
     ("rewound", "the committed offset went backwards within the window (a reset or a replay)"),
     ("stalled", "lag exists and the group commits, but the committed offset does not move"),
     ("stopped", "lag exists and the group has not committed for half the window or more"),
     ("unknown", "no committed offset, or not enough samples yet (two, a window apart)"),
 )
+
+TREND_SAMPLES = 4  # lagging: lag grew at each of this many latest samples
 
 # time lag kinds
 EXACT, ESTIMATED, EXTRAPOLATED = "exact", "estimated", "extrapolated"
@@ -204,9 +206,11 @@ def evaluate(
         return Health(Status.UNKNOWN, "collecting samples", *rates)
     if last.committed == first.committed:
         return _not_moving(first, last, members, rates)
-    lags = [s.lag or 0 for s in window]
-    if all(b >= a for a, b in pairwise(lags)) and lags[-1] > lags[0]:
-        return Health(Status.LAGGING, "lag grew at every sample", *rates)
+    lags = [s.lag or 0 for s in window[-TREND_SAMPLES:]]
+    if len(lags) == TREND_SAMPLES and all(b > a for a, b in pairwise(lags)):
+        return Health(
+            Status.LAGGING, f"lag grew at each of the last {TREND_SAMPLES} samples", *rates
+        )
     return Health(Status.OK, "progressing", *rates)
 
 

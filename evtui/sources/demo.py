@@ -19,6 +19,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 
 from evtui.core.event import Event, TimestampType
+from evtui.core.lag import CommitLog, OffsetTimes
 from evtui.core.positions import END, Kind, Position
 from evtui.errors import UsageError
 from evtui.sim.model import GroupSpec, SimRecord
@@ -42,9 +43,14 @@ class SimulatedGroups:
         self.committed: dict[str, dict[TP, int]] = {g.name: {} for g in groups}
         self._progress: dict[str, dict[TP, float]] = {}
         self._seen: dict[tuple[str, TP], int] = {}  # end offsets at the last advance
+        # what a cluster keeps and evtui reads: commit records, and ends over time
+        self.log = CommitLog()
+        self.tables: dict[TP, OffsetTimes] = {}
 
     def advance(self, now_ms: int, ends: dict[TP, int]) -> None:
         """Let every group commit what it has processed by ``now_ms``."""
+        for tp, end in ends.items():
+            self.tables.setdefault(tp, OffsetTimes()).add(end, now_ms)
         for group in self.groups:
             if group.stoppable and self.stop_after_ms is not None and now_ms >= self.stop_after_ms:
                 continue  # stopped: commits freeze while the log grows
@@ -63,6 +69,7 @@ class SimulatedGroups:
                 progress[tp] = min(done, end)
                 offsets[tp] = int(progress[tp])
                 self._seen[(group.name, tp)] = end
+                self.log.add((group.name, tp[0], tp[1], offsets[tp]), now_ms)
 
     def stopped(self, now_ms: int) -> list[str]:
         if self.stop_after_ms is None or now_ms < self.stop_after_ms:

@@ -28,7 +28,7 @@ import threading
 import time
 from concurrent.futures import Future
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import confluent_kafka as ck
 
@@ -45,6 +45,9 @@ from evtui.core.lag import (
 from evtui.core.positions import Kind, Position
 from evtui.sources.cluster import ClusterPoller, _PartFailed, chunks, group_state, now_ms
 from evtui.sources.kafka_client import kafka_error_text
+
+if TYPE_CHECKING:
+    from evtui.sources.demo import DemoSource
 
 TP = tuple[str, int]
 COMMITS_TOPIC = "__consumer_offsets"
@@ -408,3 +411,101 @@ def with_exact_time_lags(
             parts.append(part)
         out.groups.append(replace(group, partitions=tuple(parts)))
     return out
+
+
+class DemoLagPoller:
+    """The simulated groups' lag: the same model, on the simulator's clock.
+
+    The simulator keeps no commit records, so stalled and stopped are told
+    apart by members, as on a cluster whose ``__consumer_offsets`` is closed.
+    """
+
+    def __init__(
+        self,
+        source: DemoSource,
+        *,
+        interval: float = 2.0,
+        window_s: float = 60.0,
+        clock: Any = time.monotonic,
+    ) -> None:
+        from evtui.core.cluster import ConnectionState
+
+        self.source = source
+        self.interval = interval
+        self.state = ConnectionState.CONNECTING
+        self.last_error: str | None = None
+        self.model = LagModel(int(window_s * 1000))
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._latest: LagReport | None = None
+        self._taken: float | None = None
+        self._running = False
+
+    def start(self) -> None:
+        from evtui.core.cluster import ConnectionState
+
+        with self._lock:
+            self._running = True
+            self.state = ConnectionState.CONNECTED
+
+    def stop(self) -> None:
+        with self._lock:
+            self._running = False
+
+    def problems(self) -> list[str]:
+        return []
+
+    def latest(self) -> LagReport | None:
+        with self._lock:
+            now = self._clock()
+            if self._running and (self._taken is None or now - self._taken >= self.interval):
+                self._latest = self._poll()
+                self._taken = now
+            return self._latest
+
+    def _poll(self) -> LagReport:
+        source = self.source
+        taken = source.now_ms
+        simulated = source.groups
+        stopped = set(simulated.stopped(taken))
+        groups = {}
+        for name, committed in source.group_offsets().items():
+            live = name not in stopped
+            owners = {tp: f"{name}-1@demo" for tp in committed} if live else {}
+            groups[name] = GroupPoll(
+                "Stable" if live else "Empty", int(live), owners, dict(committed)
+            )
+        self._seed(groups, taken)
+        ends = {tp: (0, end) for tp, end in source.end_offsets().items()}
+        return self.model.update(groups, ends, taken, simulated.log)
+
+    def _seed(self, groups: dict[str, GroupPoll], taken: int) -> None:
+        """The window's past, from the simulator's commit log and end offsets (as on a cluster)."""
+        simulated, model = self.source.groups, self.model
+        new = [
+            (name, tp)
+            for name, poll in groups.items()
+            for tp in poll.committed
+            if (name, tp) not in model.history
+        ]
+        step = model.window_ms // SEED_POINTS
+        times = [taken - model.window_ms + i * step for i in range(SEED_POINTS)]
+        for name, tp in new:
+            table = simulated.tables.get(tp)
+            points = [] if table is None else [(at, end) for end, at in list(table.points)]
+            model.seed_table(tp, points)
+            past = [(at, _end_at(points, at)) for at in times if points and points[0][0] <= at]
+            log = simulated.log
+            committed = groups[name].committed[tp]
+            model.seed(name, tp, past_samples(log.history(name, *tp), log.commits(name, *tp),
+                                              past, committed))  # fmt: skip
+
+
+def _end_at(points: list[tuple[int, int]], at: int) -> int:
+    """The end offset at ``at`` from (time, end) points: the last one seen by then."""
+    end = points[0][1]
+    for when, value in points:
+        if when > at:
+            break
+        end = value
+    return end

@@ -18,6 +18,7 @@ from evtui.tui.backend import Backend, Poller
 from evtui.tui.screens.detail import DetailScreen
 from evtui.tui.screens.trace import TraceScreen, TraceTree
 from evtui.tui.widgets.header import HeaderState, StatusHeader
+from evtui.tui.widgets.lagpane import LagPane
 from evtui.tui.widgets.overview import Overview, VimTable
 from evtui.tui.widgets.tail import TailLog
 from evtui.tui.widgets.tailpane import TailPane
@@ -35,6 +36,7 @@ class EvtuiApp(App):
         Binding("question_mark", "help", "Help"),
         Binding("1", "show_tab('overview')", "Overview"),
         Binding("2", "show_tab('tail')", "Tail"),
+        Binding("3", "show_tab('lag')", "Lag"),
         Binding("ctrl+t", "trace_prompt", "Trace id"),
         Binding("ctrl+p", "command_palette", "Commands", show=False),
     ]
@@ -57,6 +59,7 @@ class EvtuiApp(App):
         self.filter_expression = filter_expression
         self.tick_s = tick_s
         self.poller: Poller | None = None
+        self.lag_poller: Poller | None = None  # started when the lag tab is first shown
         self.snapshot: ClusterSnapshot | None = None
         self.header_state = HeaderState(cluster=backend.name)
         self._tail_pane: TailPane | None = None
@@ -70,6 +73,8 @@ class EvtuiApp(App):
                 yield Overview(id="overview-pane")
             with TabPane("2 Tail", id="tail"):
                 yield TailPane(self.backend.open_tail, self.capacity, id="tail-pane")
+            with TabPane("3 Lag", id="lag"):
+                yield LagPane(getattr(self.backend, "read_exact", None), id="lag-pane")
         yield Footer()
 
     @property
@@ -105,6 +110,8 @@ class EvtuiApp(App):
             self._tail_pane.stop()
         if self.poller is not None:
             self.poller.stop()
+        if self.lag_poller is not None:
+            self.lag_poller.stop()
         self.backend.close()
 
     # -- timers -------------------------------------------------------------------------
@@ -126,6 +133,11 @@ class EvtuiApp(App):
                 overview.update_snapshot(self.snapshot)
         for problem in poller.problems():
             self.notify(problem, severity="warning", timeout=6)
+        if self.lag_poller is not None:
+            report = self.lag_poller.latest()
+            for pane in self.query(LagPane):  # none while the app is closing
+                if report is not pane.report:
+                    pane.update_report(report)  # type: ignore[arg-type]
         self._update_header()
 
     def _update_header(self) -> None:
@@ -163,8 +175,20 @@ class EvtuiApp(App):
         self.query_one(TabbedContent).active = tab
         if tab == "tail":
             self.query_one(TailLog).focus()
+        elif tab == "lag":
+            self._start_lag()
+            self.query_one("#lag-groups", VimTable).focus()
         else:
             self.query_one("#topics", VimTable).focus()
+
+    def _start_lag(self) -> None:
+        if self.lag_poller is None:
+            self.lag_poller = self.backend.make_lag_poller()
+            self.lag_poller.start()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "lag":  # a click on the tab, not only the key
+            self._start_lag()
 
     def action_help(self) -> None:
         from evtui.tui.screens.help import HelpScreen
@@ -176,6 +200,7 @@ class EvtuiApp(App):
             ("everywhere", [*self.BINDINGS, Binding("ctrl+p", "", "Command palette")]),
             ("overview", [*Overview.BINDINGS, *VimTable.BINDINGS]),
             ("tail", [*TailPane.BINDINGS, *TailLog.BINDINGS]),
+            ("lag", [*LagPane.BINDINGS, *VimTable.BINDINGS]),
             ("event detail", DetailScreen.BINDINGS),
             ("trace", [*TraceScreen.BINDINGS, *TraceTree.BINDINGS]),
         ]
@@ -220,6 +245,7 @@ class EvtuiApp(App):
         commands = [
             ("Overview", "Topics and consumer groups", lambda: self.action_show_tab("overview")),
             ("Tail", "The live tail", lambda: self.action_show_tab("tail")),
+            ("Lag", "Consumer lag and health", lambda: self.action_show_tab("lag")),
             ("Tail topics…", "Choose topics (names or ^regex)", tail.action_choose_topics),
             ("Seek…", "Seek the tail to a position or time", tail.action_seek),
             ("Seek to beginning", "Read the topics from the start", lambda: tail.seek(BEGINNING)),

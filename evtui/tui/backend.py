@@ -16,6 +16,7 @@ from evtui.sources.base import Source
 
 if TYPE_CHECKING:
     from evtui.commands.demo import DemoOptions
+    from evtui.core.lag import LagReport
     from evtui.sim.kafka_load import DemoLoad
     from evtui.sources.demo import DemoSource
 
@@ -35,6 +36,7 @@ class Backend(Protocol):
     default_topics: list[str]
 
     def make_poller(self) -> Poller: ...
+    def make_lag_poller(self) -> Poller: ...
     def open_tail(self, topics: list[str], start: Position) -> Source: ...
     def close(self) -> None: ...
 
@@ -56,6 +58,24 @@ class KafkaBackend:
         from evtui.sources.cluster import ClusterPoller
 
         return ClusterPoller(self.config, interval=self.poll_interval, timeout=self.timeout)
+
+    def make_lag_poller(self) -> Poller:
+        from evtui.sources.lag import LagPoller
+
+        return LagPoller(self.config, interval=self.poll_interval, timeout=self.timeout)
+
+    def read_exact(self, report: LagReport, group: str) -> dict[tuple[str, int], int]:
+        """Timestamps of the records at ``group``'s committed offsets (a worker thread)."""
+        from evtui.sources.lag import record_times
+
+        wanted = {
+            (p.topic, p.partition): max(p.committed, p.start)
+            for g in report.groups
+            if g.group == group
+            for p in g.partitions
+            if p.lag and p.committed is not None
+        }
+        return record_times(self.config, wanted, self.timeout)
 
     def open_tail(self, topics: list[str], start: Position) -> Source:
         from evtui.sources.kafka import KafkaSource
@@ -110,6 +130,13 @@ class DemoBackend:
         from evtui.sources.cluster import DemoClusterPoller
 
         return DemoClusterPoller(self.clock, interval=self.poll_interval)
+
+    def make_lag_poller(self) -> Poller:
+        from evtui.sources.lag import DemoLagPoller
+
+        return DemoLagPoller(self.clock, interval=self.poll_interval)
+
+    read_exact = None  # the simulator keeps no records at offsets
 
     def open_tail(self, topics: list[str], start: Position) -> Source:
         source = self.clock.reopen(start, topics=topics)

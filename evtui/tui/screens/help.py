@@ -24,6 +24,26 @@ Seek (s): beginning, end, N (offset), -N (last N per partition), s@<epoch ms>,
 Follow: the tail follows the newest event until you move up; End or G follows again."""
 
 
+LAG_HELP = """\
+Lag (3): offset lag = end - committed (none without a committed offset). Time lag is
+  estimated from each partition's end offsets over time (est; extrap when older than what
+  was seen); x reads the exact one: the age of the record at the committed offset.
+  Health is judged over a window of samples (5 minutes; the past is rebuilt from the
+  commit records in __consumer_offsets when the cluster lets evtui read them);
+  a group's status is its worst partition's. ETA: lag / (consume rate - produce rate)."""
+
+
+def lag_rules_table() -> Table:
+    from evtui.core.lag import RULES
+
+    table = Table(show_edge=False, box=None, padding=(0, 2), header_style="bold")
+    table.add_column("STATUS", style="bold", no_wrap=True)
+    table.add_column("WHEN")
+    for name, rule in RULES:
+        table.add_row(name, rule)
+    return table
+
+
 def key_label(keys: str) -> str:
     return ", ".join(k.replace("slash", "/").replace("question_mark", "?") for k in keys.split(","))
 
@@ -65,5 +85,8 @@ class HelpScreen(ModalScreen[None]):
                     bindings_table(self.sections),
                     Text(""),
                     Text(FILTER_HELP),
+                    Text(""),
+                    Text(LAG_HELP),
+                    lag_rules_table(),
                 )
             )

@@ -112,12 +112,12 @@ class Overview(Vertical):
         topics = filter_topics(snapshot, self.filter_text, self.include_internal)
         groups = filter_groups(snapshot, self.filter_text)
         table = self.query_one("#topics", VimTable)
-        self._shown_topics = _sync(
+        self._shown_topics = sync_rows(
             table,
             self._shown_topics,
             {t.name: topic_cells(t, t.name in self.marked) for t in topics},
         )
-        self._shown_groups = _sync(
+        self._shown_groups = sync_rows(
             self.query_one("#groups", VimTable),
             self._shown_groups,
             {g.name: group_cells(g) for g in groups},
@@ -175,7 +175,9 @@ class Overview(Vertical):
             self.action_tail_topics()
 
 
-def _sync(table: DataTable, shown: list[str], rows: dict[str, tuple[str | Text, ...]]) -> list[str]:
+def sync_rows(
+    table: DataTable, shown: list[str], rows: dict[str, tuple[str | Text, ...]]
+) -> list[str]:
     """Keyed update: change only cells that differ; rebuild only when the rows change."""
     keys = list(rows)
     if keys != shown:

@@ -1,0 +1,311 @@
+"""Consumer lag: groups with status, trend and ETA; the partitions of the selected group.
+
+Renders :class:`~evtui.core.lag.LagReport` s the app pulls from its lag poller
+on a timer. Rows are updated by key (cells that changed only), so the cursor
+stays where it is. ``x`` reads the exact time lag of the selected group (the
+age of the record at each committed offset) in a thread; it is shown, marked
+``exact``, while that committed offset stays the same.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Input, Static
+
+from evtui.commands.lag import seconds_text, time_lag_text
+from evtui.core.lag import EXACT, SEVERITY, GroupLag, LagReport, PartitionLag, Status
+from evtui.tui.widgets.overview import VimTable, sync_rows
+
+GROUP_COLUMNS = (
+    ("name", "CONSUMER GROUP", 30),
+    ("state", "STATE", 12),
+    ("members", "MEMBERS", 8),
+    ("lag", "LAG", 12),
+    ("time", "TIME LAG", 10),
+    ("status", "STATUS", 8),
+    ("trend", "TREND", 16),
+    ("eta", "ETA", 8),
+)
+PART_COLUMNS = (
+    ("tp", "TOPIC[PARTITION]", 34),
+    ("committed", "COMMITTED", 11),
+    ("end", "END", 11),
+    ("lag", "LAG", 10),
+    ("time", "TIME LAG", 16),
+    ("status", "STATUS", 8),
+    ("member", "MEMBER", 28),
+)
+SORTS = ("name", "lag", "time lag", "status")
+STATUS_STYLES = {
+    Status.OK: "green",
+    Status.LAGGING: "yellow",
+    Status.REWOUND: "magenta",
+    Status.STALLED: "bold red",
+    Status.STOPPED: "bold red",
+    Status.UNKNOWN: "dim",
+}
+BARS = "▁▂▃▄▅▆▇█"
+
+ExactReader = Callable[[LagReport, str], dict[tuple[str, int], int]]
+
+
+def sparkline(values: tuple[int, ...], width: int = 16) -> str:
+    """The last ``width`` values as bars scaled to their maximum (flat when all are 0)."""
+    shown = values[-width:]
+    top = max(shown, default=0)
+    if not top:
+        return BARS[0] * len(shown)
+    return "".join(BARS[min(len(BARS) - 1, v * (len(BARS) - 1) // top)] for v in shown)
+
+
+def _right(text: str) -> Text:
+    return Text(text, justify="right")
+
+
+def _status(status: Status) -> Text:
+    return Text(str(status), style=STATUS_STYLES[status])
+
+
+def _count(value: int | None) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _eta(group: GroupLag) -> str:
+    if group.eta_s is None:
+        return "-" if group.lag else ""
+    return "now" if group.eta_s == 0 else seconds_text(group.eta_s)
+
+
+def group_cells(group: GroupLag) -> tuple[str | Text, ...]:
+    name = group.group + (" ⚠" if group.problem else "")
+    return (
+        name,
+        group.state,
+        _right(str(group.members)),
+        _right(_count(group.lag)),
+        _right(seconds_text(group.time_lag_s)),
+        _status(group.status),
+        sparkline(group.trend),
+        _right(_eta(group)),
+    )
+
+
+def part_cells(part: PartitionLag) -> tuple[str | Text, ...]:
+    committed = "no offset" if part.committed is None else f"{part.committed:,}"
+    time_text = time_lag_text(part) + (" exact" if part.time_lag_kind == EXACT and part.lag else "")
+    return (
+        f"{part.topic}[{part.partition}]" + (" ⚠" if part.problem else ""),
+        _right(committed),
+        _right(f"{part.end:,}"),
+        _right(_count(part.lag)),
+        _right(time_text),
+        _status(part.status),
+        part.member or "-",
+    )
+
+
+def _sort_key(sort: str) -> Callable[[GroupLag], tuple]:
+    if sort == "lag":
+        return lambda g: (-(g.lag or 0), g.group)
+    if sort == "time lag":
+        return lambda g: (-(g.time_lag_s or 0), g.group)
+    if sort == "status":
+        return lambda g: (-SEVERITY[g.status], g.group)
+    return lambda g: (g.group,)
+
+
+class LagPane(Vertical):
+    """Groups above, the selected group's partitions below."""
+
+    BINDINGS = [
+        Binding("slash", "focus_filter", "Filter groups"),
+        Binding("s", "cycle_sort", "Sort"),
+        Binding("x", "exact", "Exact time lag"),
+        Binding("enter", "drill", "Partitions", show=False),
+        Binding("escape", "back", "Groups", show=False),
+    ]
+
+    def __init__(self, exact_reader: ExactReader | None = None, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.report: LagReport | None = None
+        self.sort = "status"
+        self.exact_reader = exact_reader
+        self.exact_times: dict[str, dict[tuple[str, int], tuple[int, int]]] = {}  # tp: (offset, ts)
+        self.exact_lock = threading.Lock()
+        self._shown_groups: list[str] = []
+        self._shown_parts: list[str] = []
+        self.selected_group: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Input(placeholder="/ filter consumer groups", id="lag-filter")
+        groups = VimTable(id="lag-groups", cursor_type="row", zebra_stripes=True)
+        for key, label, width in GROUP_COLUMNS:
+            groups.add_column(label, key=key, width=width)
+        yield groups
+        parts = VimTable(id="lag-partitions", cursor_type="row", zebra_stripes=True)
+        for key, label, width in PART_COLUMNS:
+            parts.add_column(label, key=key, width=width)
+        yield parts
+        yield Static("Reading consumer groups…", id="lag-status")
+
+    # -- state in ------------------------------------------------------------------------
+
+    def update_report(self, report: LagReport | None) -> None:
+        if report is None or not self.query("#lag-filter"):
+            return  # nothing yet, or closing
+        self.report = self._with_exact(report)
+        self._refresh_rows()
+
+    def _with_exact(self, report: LagReport) -> LagReport:
+        """Exact time lags read before, while each committed offset is unchanged."""
+        from dataclasses import replace
+
+        with self.exact_lock:
+            exact = dict(self.exact_times)
+        if not exact:
+            return report
+        groups = []
+        for group in report.groups:
+            known = exact.get(group.group)
+            if not known:
+                groups.append(group)
+                continue
+            parts = []
+            for part in group.partitions:
+                found = known.get((part.topic, part.partition))
+                if found and part.lag and found[0] == part.committed:
+                    age = max(0.0, (report.taken_ms - found[1]) / 1000)
+                    part = replace(part, time_lag_s=age, time_lag_kind=EXACT)
+                parts.append(part)
+            groups.append(replace(group, partitions=tuple(parts)))
+        return LagReport(groups, report.taken_ms, report.problems)
+
+    # -- rendering -----------------------------------------------------------------------
+
+    @property
+    def shown(self) -> list[GroupLag]:
+        if self.report is None:
+            return []
+        needle = self.query_one("#lag-filter", Input).value.strip().lower()
+        groups = [g for g in self.report.groups if needle in g.group.lower()]
+        return sorted(groups, key=_sort_key(self.sort))
+
+    def _refresh_rows(self) -> None:
+        groups = self.shown
+        table = self.query_one("#lag-groups", VimTable)
+        self._shown_groups = sync_rows(
+            table, self._shown_groups, {g.group: group_cells(g) for g in groups}
+        )
+        if self.selected_group not in self._shown_groups:
+            self.selected_group = self._cursor_group()
+        self._show_parts({g.group: g for g in groups}.get(self.selected_group or ""))
+        self._show_status(groups)
+
+    def _cursor_group(self) -> str | None:
+        table = self.query_one("#lag-groups", VimTable)
+        if not self._shown_groups:
+            return None
+        return self._shown_groups[min(table.cursor_row, len(self._shown_groups) - 1)]
+
+    def _show_parts(self, group: GroupLag | None) -> None:
+        rows = {}
+        if group is not None:
+            rows = {f"{p.topic}[{p.partition}]": part_cells(p) for p in group.partitions}
+        table = self.query_one("#lag-partitions", VimTable)
+        self._shown_parts = sync_rows(table, self._shown_parts, rows)
+
+    def _show_status(self, groups: list[GroupLag]) -> None:
+        report = self.report
+        assert report is not None
+        bad = sum(1 for g in groups if g.status in (Status.STALLED, Status.STOPPED))
+        text = f"{len(groups)} groups, {bad} stalled or stopped. Sorted by {self.sort} (s)."
+        text += " Time lag: est = estimated, extrap = extrapolated; x reads the exact one."
+        selected = {g.group: g for g in groups}.get(self.selected_group or "")
+        if selected is not None:
+            text += f"\n{selected.group}: {selected.state}, {selected.members} members"
+            if selected.problem:
+                text += f" ⚠ {selected.problem}"
+            for part in selected.partitions:
+                if part.problem:
+                    text += f"\n⚠ {part.topic}[{part.partition}]: {part.problem}"
+        for problem in report.problems:
+            text += f"\n⚠ {problem}"
+        self.query_one("#lag-status", Static).update(text)
+
+    # -- interaction ---------------------------------------------------------------------
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "lag-groups" and self.report is not None:
+            event.stop()
+            self.selected_group = self._cursor_group()
+            groups = self.shown
+            self._show_parts({g.group: g for g in groups}.get(self.selected_group or ""))
+            self._show_status(groups)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.data_table.id == "lag-groups":
+            self.action_drill()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "lag-filter" and self.report is not None:
+            self._refresh_rows()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "lag-filter":
+            self.query_one("#lag-groups", VimTable).focus()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#lag-filter", Input).focus()
+
+    def action_cycle_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        if self.report is not None:
+            self._refresh_rows()
+
+    def action_drill(self) -> None:
+        self.query_one("#lag-partitions", VimTable).focus()
+
+    def action_back(self) -> None:
+        self.query_one("#lag-groups", VimTable).focus()
+
+    def action_exact(self) -> None:
+        group, report = self.selected_group, self.report
+        if group is None or report is None:
+            return
+        if self.exact_reader is None:
+            self.notify("Exact time lag reads records from a cluster; not in the demo.")
+            return
+        self.notify(f"Reading the records at {group}'s committed offsets…")
+        reader = self.exact_reader
+        threading.Thread(target=self._read_exact, args=(reader, report, group), daemon=True).start()
+
+    def _read_exact(self, reader: ExactReader, report: LagReport, group: str) -> None:
+        try:
+            times = reader(report, group)
+        except Exception as exc:  # shown, never raised into the UI
+            self.app.call_from_thread(self.notify, f"exact time lag: {exc}", severity="error")
+            return
+        committed = {
+            (p.topic, p.partition): p.committed
+            for g in report.groups
+            if g.group == group
+            for p in g.partitions
+        }
+        found = {
+            tp: (committed[tp], ts) for tp, ts in times.items() if committed.get(tp) is not None
+        }
+        with self.exact_lock:
+            self.exact_times[group] = found  # type: ignore[assignment]
+        self.app.call_from_thread(self._exact_read, group, len(found))
+
+    def _exact_read(self, group: str, count: int) -> None:
+        self.notify(f"Exact time lag of {group}: {count} partitions read.")
+        if self.report is not None:
+            self.update_report(self.report)

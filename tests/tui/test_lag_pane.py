@@ -1,0 +1,77 @@
+"""The lag screen on the seeded simulator: groups, statuses, drill-down, filter, sort."""
+
+from __future__ import annotations
+
+from evtui.core.lag import Status
+from evtui.tui.testing import demo_app, settle, wait_for
+from evtui.tui.widgets.lagpane import LagPane, sparkline
+from evtui.tui.widgets.overview import VimTable
+
+
+def test_sparkline():
+    assert sparkline(()) == ""
+    assert sparkline((0, 0, 0)) == "▁▁▁"
+    assert sparkline((0, 5, 10)) == "▁▄█"
+    assert len(sparkline(tuple(range(40)))) == 16
+
+
+async def test_lag_screen_shows_the_simulated_groups_and_their_health():
+    app = demo_app(seconds=90)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot, app)
+        assert app.lag_poller is None  # nothing polls lag before the screen is opened
+        await pilot.press("3")
+        pane = app.query_one(LagPane)
+        assert await wait_for(pilot, lambda: pane.report is not None)
+        groups = {g.group: g for g in pane.report.groups}
+        sim = app.backend.clock  # the simulator's truth
+        assert set(groups) == {g.name for g in sim.sim.groups}
+        offsets = sim.group_offsets()
+        ends = sim.end_offsets()
+        for name, group in groups.items():
+            assert group.lag == sum(ends[tp] - c for tp, c in offsets[name].items())
+        assert groups["notification-service"].status is Status.STOPPED
+        assert groups["notification-service"].members == 0
+        assert all(g.status is Status.OK for n, g in groups.items() if n != "notification-service")
+        # sorted by status: the stopped group first, selected, its partitions below
+        table = app.query_one("#lag-groups", VimTable)
+        assert table.has_focus and pane.selected_group == "notification-service"
+        parts = app.query_one("#lag-partitions", VimTable)
+        assert parts.row_count == len(offsets["notification-service"])
+        await pilot.press("j")
+        await pilot.pause(0.1)
+        assert pane.selected_group == pane.shown[1].group
+        assert parts.row_count == len(offsets[pane.selected_group])
+        await pilot.press("enter")
+        assert parts.has_focus
+        await pilot.press("escape")
+        assert table.has_focus
+
+
+async def test_filter_sort_and_no_exact_reader_in_the_demo():
+    app = demo_app(seconds=90)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("3")
+        pane = app.query_one(LagPane)
+        assert await wait_for(pilot, lambda: pane.report is not None)
+        await pilot.press("slash", *"pay")
+        await pilot.pause(0.1)
+        assert [g.group for g in pane.shown] == ["payment-service"]
+        assert app.query_one("#lag-groups", VimTable).row_count == 1
+        await pilot.press("backspace", "backspace", "backspace", "enter")
+        await pilot.pause(0.1)
+        assert len(pane.shown) == 5
+        orders = []
+        for _ in range(4):
+            await pilot.press("s")
+            orders.append((pane.sort, [(g.group, g.lag or 0) for g in pane.shown]))
+        assert [sort for sort, _ in orders] == ["name", "lag", "time lag", "status"]
+        assert [n for n, _ in orders[0][1]] == sorted(n for n, _ in orders[0][1])
+        assert [lag for _, lag in orders[1][1]] == sorted(
+            (lag for _, lag in orders[1][1]), reverse=True
+        )
+        assert orders[3][1][0][0] == "notification-service"  # the worst status first
+        await pilot.press("x")
+        await pilot.pause(0.1)
+        assert any("not in the demo" in str(n.message) for n in app._notifications)
