@@ -459,6 +459,10 @@ def demo(
     topic_prefix: Annotated[
         str, typer.Option("--topic-prefix", help="Prefix for the demo's topic names.")
     ] = "",
+    group_prefix: Annotated[
+        str,
+        typer.Option("--group-prefix", help="Prefix for the consumer groups' names on a cluster."),
+    ] = "",
     topic: Annotated[
         list[str] | None,
         typer.Option(
@@ -536,6 +540,7 @@ def demo(
         stop_group_after_s=(
             parse_duration_s(stop_group_after, "--stop-group-after") if stop_group_after else None
         ),
+        group_prefix=group_prefix,
     )
     check_truth_path(truth)
     tail_options = TailOptions(format=format_)

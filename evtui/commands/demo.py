@@ -33,6 +33,7 @@ class DemoOptions:
     truth: Path | None = None
     headless: bool = False
     stop_group_after_s: float | None = None
+    group_prefix: str = ""  # on a cluster: before each service's group name
 
 
 def parse_duration_s(text: str, option: str) -> float:
@@ -169,6 +170,7 @@ def start_load(
         partitions=options.partitions,
         timeout=timeout,
         stop_group_after_s=stop_group_after_s(options),
+        group_prefix=options.group_prefix,
     )
     created = load.ensure_topics()
     load.start_groups()

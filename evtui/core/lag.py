@@ -55,8 +55,8 @@ RULES = (
     ("ok", "no lag, or lag that is not growing while the group commits progress"),
     ("lagging", "lag grew at each of the last 4 samples while the group still makes progress"),
     ("rewound", "the committed offset went backwards within the window (a reset or a replay)"),
-    ("stalled", "lag exists and the group commits, but the committed offset does not move"),
-    ("stopped", "lag exists and the group has not committed for half the window or more"),
+    ("stalled", "lag exists and the group is alive, but its committed offset does not move"),
+    ("stopped", "lag, no member owns the partition, no commit for half the window (and 3 gaps)"),
     ("unknown", "no committed offset, or not enough samples yet (two, a window apart)"),
 )
 
@@ -176,12 +176,18 @@ def evaluate(
     window_ms: int,
     members: int | None = None,
     last_commit_ms: int | None = None,
+    commit_gap_ms: float | None = None,
+    owned: bool = False,
 ) -> Health:
     """The status of one partition from its samples (oldest first); see :data:`RULES`.
 
     When the samples carry commit counts (commit records are read), a
     partition with lag whose group has not committed for half the window
-    (``last_commit_ms``: None when not within the window) is stopped. Without
+    (``last_commit_ms``: None when not within the window), and for three of
+    its usual gaps between commits (``commit_gap_ms``: a consumer that works
+    long on each batch is not stopped), is stopped, unless a member of the
+    group owns it (``owned``: the consumer is alive; it is judged on its
+    progress instead). Without
     commit records, ``members`` (the group's members now) decides between
     stalled and stopped: members but no progress is stalled.
     """
@@ -197,9 +203,9 @@ def evaluate(
         return Health(Status.REWOUND, "committed offset went backwards", *rates)
     if lag == 0:
         return Health(Status.OK, "caught up", *rates)
-    if last.commits is not None:
+    if last.commits is not None and not owned:
         silence = None if last_commit_ms is None else last.taken_ms - last_commit_ms
-        if silence is None or silence > window_ms / 2:
+        if silence is None or silence > max(window_ms / 2, 3 * (commit_gap_ms or 0)):
             said = "in the window" if silence is None else f"for {silence / 1000:,.0f} s"
             return Health(Status.STOPPED, f"no commit {said}", *rates)
     if len(window) < 2 or last.taken_ms - first.taken_ms < window_ms / 2:
@@ -215,8 +221,8 @@ def evaluate(
 
 
 def _not_moving(first: Sample, last: Sample, members: int | None, rates: tuple) -> Health:
-    if last.commits is not None:  # and a recent commit (see evaluate)
-        return Health(Status.STALLED, "commits without progress", *rates)
+    if last.commits is not None:
+        return Health(Status.STALLED, "no progress over the window", *rates)
     if members:
         return Health(Status.STALLED, "members but no progress (commit times unreadable)", *rates)
     return Health(Status.STOPPED, "no progress and no members", *rates)
@@ -456,6 +462,13 @@ class GroupPoll:
 class CommitInfo(Protocol):
     def commits(self, group: str, topic: str, partition: int) -> int: ...
     def last_ms(self, group: str, topic: str, partition: int) -> int | None: ...
+    def history(self, group: str, topic: str, partition: int) -> list[tuple[int, int | None]]: ...
+
+
+def usual_gap_ms(history: Sequence[tuple[int, int | None]]) -> float | None:
+    """The median time between the latest commits (at most 8 gaps; None without two)."""
+    gaps = sorted(b[0] - a[0] for a, b in pairwise(history[-9:]))
+    return gaps[len(gaps) // 2] if gaps else None
 
 
 class LagModel:
@@ -540,17 +553,20 @@ class LagModel:
                 "not readable", member, problem="topic deleted or partition unknown",
             )  # fmt: skip
         start, end = ends[tp]
-        count = last = None
+        count = last = gap = None
         if commits is not None:
             count = commits.commits(name, topic, partition)
             last = commits.last_ms(name, topic, partition)
             if last is not None and last < taken - self.window_ms:
                 last = None
+            gap = usual_gap_ms(commits.history(name, topic, partition))
         history = self.history.setdefault((name, tp), deque(maxlen=self.max_history))
         history.append(Sample(taken, committed, end, count))
         while len(history) > 2 and taken - history[0].taken_ms > 2 * self.window_ms:
             history.popleft()
-        health = evaluate(history, self.window_ms, poll.members, last)
+        health = evaluate(
+            history, self.window_ms, poll.members, last, gap, owned=member is not None
+        )
         self._eta[(name, tp)] = health.eta_s
         seconds, kind = estimated_time_lag(self.tables[tp], committed, end, taken)
         expired = committed is not None and committed < start

@@ -55,9 +55,11 @@ class DemoLoad:
         partitions: int = 3,
         timeout: float = 10.0,
         stop_group_after_s: float | None = None,
+        group_prefix: str = "",
     ) -> None:
         self.config = config
         self.sim = sim
+        self.group_prefix = group_prefix
         self.partitions = partitions
         self.timeout = timeout
         self.stop_group_after_s = stop_group_after_s
@@ -133,7 +135,11 @@ class DemoLoad:
     def _run_group(self, spec: GroupSpec) -> None:
         props = _props(self.config, ErrorCollector(self.config))
         props.update(
-            {"group.id": spec.name, "auto.offset.reset": "earliest", "enable.auto.commit": "false"}
+            {
+                "group.id": self.group_prefix + spec.name,
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": "false",
+            }
         )
         consumer = ck.Consumer(props)
         consumer.subscribe(list(spec.topics))

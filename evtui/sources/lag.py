@@ -80,6 +80,7 @@ class CommitTracker:
         self.error: str | None = None  # why commits are not known (None: they are)
         self.caught_up = threading.Event()
         self.started_ms = now_ms()
+        self.complete_ms = 0  # every commit up to this time is in the log
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -100,9 +101,19 @@ class CommitTracker:
         if self._thread is not None:
             self._thread.join(timeout=self.timeout + 1)
 
-    def wait(self, timeout: float) -> bool:
-        """True once the window's history is read (False: not in time, or unreadable)."""
-        return self.caught_up.wait(timeout) and self.error is None
+    def wait(self, timeout: float, until_ms: int | None = None) -> bool:
+        """True once the log holds every commit up to ``until_ms`` (default: the start).
+
+        False when that does not happen within ``timeout`` or commits are unreadable.
+        """
+        deadline = time.monotonic() + timeout
+        if not self.caught_up.wait(timeout) or self.error is not None:
+            return False
+        while until_ms is not None and self.complete_ms < until_ms:
+            if time.monotonic() >= deadline or self.error is not None or self._stop.is_set():
+                return False
+            time.sleep(0.05)
+        return True
 
     def _run(self) -> None:
         from evtui.core.positions import END
@@ -119,6 +130,7 @@ class CommitTracker:
             )  # fmt: skip
             if history is None or not self._read(history):
                 return
+            self.complete_ms = since.value + self.window_ms  # the end when it started
             self.caught_up.set()
             plans = [
                 replace(p, start=max(p.start, p.stop or 0), stop=None, done=False)
@@ -150,9 +162,12 @@ class CommitTracker:
         try:
             source.start()
             while not self._stop.is_set():
+                asked = now_ms()
                 batch = source.get_batch(0.2)
                 if batch is None:
                     return True
+                if not batch and self.caught_up.is_set():
+                    self.complete_ms = asked - 500  # nothing new for 0.2 s: read up to then
                 for event in batch:
                     commit = parse_commit(event.key, event.value)
                     if commit is not None:
@@ -259,8 +274,8 @@ class LagPoller(ClusterPoller):
         tracker = self.tracker
         if not new or tracker is None:
             return
-        if not tracker.wait(max(0.0, deadline - time.monotonic())):
-            return
+        if not tracker.wait(max(0.0, deadline - time.monotonic()), until_ms=taken):
+            return  # without every commit up to now, the past cannot be told
         step = self.window_ms // SEED_POINTS
         times = [taken - self.window_ms + i * step for i in range(SEED_POINTS)]
         past = self._ends_at(sorted({tp for _, tp in new}), times, ends, deadline)

@@ -144,6 +144,21 @@ def test_no_commit_for_half_the_window_with_lag_is_stopped():
         evaluate([*moving, Sample(60_000, 160, 300, 3)], W, last_commit_ms=21_000).status
         is Status.STOPPED
     )
+    # one that usually takes 20 s between commits is not stopped after 39 s of silence
+    slow = [*moving, Sample(60_000, 160, 300, 3)]
+    got = evaluate(slow, W, last_commit_ms=21_000, commit_gap_ms=20_000)
+    assert got.status is not Status.STOPPED
+    # nor one whose partition a live member owns: it is judged on its progress
+    assert evaluate(quiet, W, last_commit_ms=None, owned=True).status is Status.STALLED
+
+
+def test_usual_gap_between_commits():
+    from evtui.core.lag import usual_gap_ms
+
+    assert usual_gap_ms([]) is None and usual_gap_ms([(5, 1)]) is None
+    assert usual_gap_ms([(0, 1), (1_000, 2), (2_000, 3), (10_000, 4)]) == 1_000
+    many = [(i * 100, i) for i in range(50)] + [(100_000, 51)]
+    assert usual_gap_ms(many) == 100  # the latest gaps, their median
 
 
 def test_without_commit_records_members_decide_between_stalled_and_stopped():
