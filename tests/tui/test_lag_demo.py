@@ -96,6 +96,19 @@ async def test_the_lag_screen_and_the_cli_agree(demo_run, kafka_bootstrap):
         assert await wait_for(pilot, lambda: pane.report is not None, 30)
         from_cli = lag_json(kafka_bootstrap, prefix)
         screen = {g.group: g for g in pane.report.groups if g.group.startswith(prefix)}
+        # x: the exact time lag of the selected group (notification stopped: it has lag)
+        stopped_name = f"{prefix}notification-service"
+        await pilot.press("slash", *stopped_name, "enter")
+        await pilot.pause(0.2)
+        assert [g.group for g in pane.shown] == [stopped_name]
+        await pilot.press("x")
+
+        def exact() -> bool:
+            group = next(g for g in pane.report.groups if g.group == stopped_name)
+            lagging = [p for p in group.partitions if p.lag]
+            return bool(lagging) and all(p.time_lag_kind == "exact" for p in lagging)
+
+        assert await wait_for(pilot, exact, 20)
     cli_groups = {g["group"]: g for g in from_cli["groups"]}
     assert set(screen) == set(cli_groups) and len(screen) == 5
     for name, group in screen.items():
