@@ -115,10 +115,12 @@ def _show(report: LagReport, options: LagOptions, out: TextIO, err: TextIO) -> N
                     f"{part.topic}[{part.partition}]: {part.problem}",
                     file=err,
                 )
-    if options.format == "json":
+    if options.format == "json":  # one line per report: easy to follow with --watch
         print(dumps(report.to_json()), file=out, flush=True)
-    else:
-        print(render_table(report), file=out, flush=True)
+        return
+    if options.watch and out.isatty():  # a live table, redrawn in place
+        out.write("\x1b[H\x1b[2J")
+    print(render_table(report), file=out, flush=True)
 
 
 def thresholds(report: LagReport, options: LagOptions) -> list[str]:

@@ -159,3 +159,87 @@ def test_evtui_lag_creates_and_changes_no_group(evtui_cli, kafka_bootstrap, lag_
     before = state()
     assert evtui_cli("lag", "-b", kafka_bootstrap, "--exact").returncode == 0
     assert state() == before
+
+
+def test_a_deleted_topic_and_a_vanishing_group_leave_the_rest_intact(kafka_bootstrap, lag_setup):
+    """Groups and topics that go away under a running --watch: said in place, nothing breaks."""
+    import signal
+    import subprocess
+    import sys
+
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    prefix, _, commits = lag_setup
+    doomed_topic, doomed_group = f"{prefix}-doomed", f"{prefix}-z-doomed"
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    admin.create_topics([NewTopic(doomed_topic, 1, 1)])[doomed_topic].result(timeout=30)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    for i in range(20):
+        producer.produce(doomed_topic, f"d{i}".encode())
+    assert producer.flush(30) == 0
+    consumer = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": doomed_group})
+    consumer.commit(offsets=[TopicPartition(doomed_topic, 0, 5)], asynchronous=False)
+    consumer.close()
+
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "evtui", "lag", "-b", kafka_bootstrap, "-g", f"^{prefix}-",
+         "--watch", "--interval", "1", "-F", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        first = json.loads(watch.stdout.readline())
+        assert doomed_group in {g["group"] for g in first["groups"]}
+        admin.delete_topics([doomed_topic])[doomed_topic].result(timeout=30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # the topic is gone: said in place, or forgotten
+            report = json.loads(watch.stdout.readline())
+            group = next(g for g in report["groups"] if g["group"] == doomed_group)
+            parts = [p for p in group["partitions"] if p["topic"] == doomed_topic]
+            if not parts or parts[0]["lag"] is None:
+                break
+        else:
+            pytest.fail("the deleted topic still has a lag")
+        assert all(p["status"] == "unknown" and p["end"] == 0 for p in parts)
+        admin.delete_consumer_groups([doomed_group])[doomed_group].result(timeout=30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            report = json.loads(watch.stdout.readline())
+            if doomed_group not in {g["group"] for g in report["groups"]}:
+                break
+        else:
+            pytest.fail("the deleted group is still reported")
+        groups = {g["group"]: g for g in report["groups"]}
+        for name, offsets in commits.items():  # the others, unchanged
+            assert {p["partition"]: p["committed"] for p in groups[name]["partitions"]} == offsets
+    finally:
+        watch.send_signal(signal.SIGINT)
+        _, err = watch.communicate(timeout=30)
+    assert watch.returncode == 0, err.decode()
+    assert "Traceback" not in err.decode()
+
+
+def test_offsets_below_the_log_start_are_said(evtui_cli, kafka_bootstrap, lag_setup):
+    """Retention (here delete_records) removed what the group has not read yet."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    prefix, _, _ = lag_setup
+    topic, group = f"{prefix}-trimmed", f"{prefix}-x-expired"
+    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=30)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap})
+    for i in range(50):
+        producer.produce(topic, f"t{i}".encode())
+    assert producer.flush(30) == 0
+    consumer = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": group})
+    consumer.commit(offsets=[TopicPartition(topic, 0, 10)], asynchronous=False)
+    consumer.close()
+    done = admin.delete_records([TopicPartition(topic, 0, 30)])
+    for future in done.values():
+        future.result(timeout=30)
+    result = evtui_cli("lag", "-b", kafka_bootstrap, "-g", group, "-F", "json")
+    assert result.returncode == 0, result.stderr.decode()
+    (part,) = json.loads(result.stdout)["groups"][0]["partitions"]
+    assert (part["committed"], part["end"], part["lag"]) == (10, 50, 40)
+    assert "committed offset below the log start (20 records deleted)" in result.stderr.decode()
