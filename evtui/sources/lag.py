@@ -43,7 +43,14 @@ from evtui.core.lag import (
     past_samples,
 )
 from evtui.core.positions import Kind, Position
-from evtui.sources.cluster import ClusterPoller, _PartFailed, chunks, group_state, now_ms
+from evtui.sources.cluster import (
+    ClusterPoller,
+    DemoClusterPoller,
+    _PartFailed,
+    chunks,
+    group_state,
+    now_ms,
+)
 from evtui.sources.kafka_client import kafka_error_text
 
 if TYPE_CHECKING:
@@ -428,11 +435,11 @@ def with_exact_time_lags(
     return out
 
 
-class DemoLagPoller:
+class DemoLagPoller(DemoClusterPoller):
     """The simulated groups' lag: the same model, on the simulator's clock.
 
-    The simulator keeps no commit records, so stalled and stopped are told
-    apart by members, as on a cluster whose ``__consumer_offsets`` is closed.
+    The simulator keeps commit records and end offsets over time, as a cluster
+    does, so the window's past is rebuilt the same way (see :meth:`_seed`).
     """
 
     def __init__(
@@ -443,40 +450,14 @@ class DemoLagPoller:
         window_s: float = 60.0,
         clock: Any = time.monotonic,
     ) -> None:
-        from evtui.core.cluster import ConnectionState
-
-        self.source = source
-        self.interval = interval
-        self.state = ConnectionState.CONNECTING
-        self.last_error: str | None = None
+        super().__init__(source, interval=interval, clock=clock)
         self.model = LagModel(int(window_s * 1000))
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._latest: LagReport | None = None
-        self._taken: float | None = None
-        self._running = False
 
-    def start(self) -> None:
-        from evtui.core.cluster import ConnectionState
+    def latest(self) -> LagReport | None:  # type: ignore[override]
+        return super().latest()  # type: ignore[return-value]
 
-        with self._lock:
-            self._running = True
-            self.state = ConnectionState.CONNECTED
-
-    def stop(self) -> None:
-        with self._lock:
-            self._running = False
-
-    def problems(self) -> list[str]:
-        return []
-
-    def latest(self) -> LagReport | None:
-        with self._lock:
-            now = self._clock()
-            if self._running and (self._taken is None or now - self._taken >= self.interval):
-                self._latest = self._poll()
-                self._taken = now
-            return self._latest
+    def _snapshot(self, now: float) -> LagReport:  # type: ignore[override]
+        return self._poll()
 
     def _poll(self) -> LagReport:
         source = self.source
