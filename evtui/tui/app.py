@@ -136,7 +136,7 @@ class EvtuiApp(App):
         if self.lag_poller is not None:
             report = self.lag_poller.latest()
             for pane in self.query(LagPane):  # none while the app is closing
-                if report is not pane.report:
+                if report is not pane.polled:
                     pane.update_report(report)  # type: ignore[arg-type]
         self._update_header()
 

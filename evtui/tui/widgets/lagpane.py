@@ -133,7 +133,8 @@ class LagPane(Vertical):
 
     def __init__(self, exact_reader: ExactReader | None = None, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.report: LagReport | None = None
+        self.report: LagReport | None = None  # shown: the polled one, with exact time lags
+        self.polled: LagReport | None = None  # as the poller gave it
         self.sort = "status"
         self.exact_reader = exact_reader
         self.exact_times: dict[str, dict[tuple[str, int], tuple[int, int]]] = {}  # tp: (offset, ts)
@@ -159,6 +160,7 @@ class LagPane(Vertical):
     def update_report(self, report: LagReport | None) -> None:
         if report is None or not self.query("#lag-filter"):
             return  # nothing yet, or closing
+        self.polled = report
         self.report = self._with_exact(report)
         self._refresh_rows()
 
@@ -307,5 +309,5 @@ class LagPane(Vertical):
 
     def _exact_read(self, group: str, count: int) -> None:
         self.notify(f"Exact time lag of {group}: {count} partitions read.")
-        if self.report is not None:
-            self.update_report(self.report)
+        if self.polled is not None:
+            self.update_report(self.polled)
