@@ -134,11 +134,19 @@ class EvtuiApp(App):
         for problem in poller.problems():
             self.notify(problem, severity="warning", timeout=6)
         if self.lag_poller is not None:
-            report = self.lag_poller.latest()
-            for pane in self.query(LagPane):  # none while the app is closing
-                if report is not pane.polled:
-                    pane.update_report(report)  # type: ignore[arg-type]
+            self._lag_tick(self.lag_poller)
         self._update_header()
+
+    def _lag_tick(self, poller: Poller) -> None:
+        report = poller.latest()
+        trouble = poller.last_error  # a failed poll: the last good report stays, marked stale
+        for pane in self.query(LagPane):  # none while the app is closing
+            if report is not pane.polled or trouble != pane.trouble:
+                pane.trouble = trouble
+                pane.update_report(report)  # type: ignore[arg-type]
+        for problem in poller.problems():
+            if problem != trouble:  # the failure itself is on the lag screen
+                self.notify(problem, severity="warning", timeout=6)
 
     def _update_header(self) -> None:
         state = self.header_state

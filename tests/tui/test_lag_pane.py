@@ -75,3 +75,17 @@ async def test_filter_sort_and_no_exact_reader_in_the_demo():
         await pilot.press("x")
         await pilot.pause(0.1)
         assert any("not in the demo" in str(n.message) for n in app._notifications)
+
+
+async def test_an_unreachable_cluster_is_said_on_the_lag_screen_and_the_app_goes_on():
+    from tests.tui.helpers import kafka_app
+
+    app = kafka_app("127.0.0.1:1")
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.press("3")
+        pane = app.query_one(LagPane)
+        assert await wait_for(pilot, lambda: pane.trouble is not None, 20)
+        status = str(app.query_one("#lag-status").render())
+        assert "⚠" in status and "127.0.0.1:1" in status
+        await pilot.press("1")  # still responsive
+        assert app.query_one("#topics").has_focus

@@ -10,6 +10,7 @@ age of the record at each committed offset) in a thread; it is shown, marked
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 from rich.text import Text
@@ -135,6 +136,7 @@ class LagPane(Vertical):
         super().__init__(id=id)
         self.report: LagReport | None = None  # shown: the polled one, with exact time lags
         self.polled: LagReport | None = None  # as the poller gave it
+        self.trouble: str | None = None  # why the last poll failed (the report is older)
         self.sort = "status"
         self.exact_reader = exact_reader
         self.exact_times: dict[str, dict[tuple[str, int], tuple[int, int]]] = {}  # tp: (offset, ts)
@@ -158,8 +160,12 @@ class LagPane(Vertical):
     # -- state in ------------------------------------------------------------------------
 
     def update_report(self, report: LagReport | None) -> None:
-        if report is None or not self.query("#lag-filter"):
-            return  # nothing yet, or closing
+        if not self.query("#lag-filter"):
+            return  # closing
+        if report is None:
+            if self.trouble:
+                self.query_one("#lag-status", Static).update(f"⚠ {self.trouble}")
+            return
         self.polled = report
         self.report = self._with_exact(report)
         self._refresh_rows()
@@ -238,6 +244,9 @@ class LagPane(Vertical):
                     text += f"\n⚠ {part.topic}[{part.partition}]: {part.problem}"
         for problem in report.problems:
             text += f"\n⚠ {problem}"
+        if self.trouble:
+            taken = time.strftime("%H:%M:%S", time.localtime(report.taken_ms / 1000))
+            text = f"⚠ {self.trouble} (figures from {taken})\n" + text
         self.query_one("#lag-status", Static).update(text)
 
     # -- interaction ---------------------------------------------------------------------
