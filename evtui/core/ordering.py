@@ -1,0 +1,257 @@
+"""Ordering violations, found as events stream by: per-key sequences, duplicates, event time.
+
+Pure: no Textual, no confluent-kafka. Each detector keeps bounded per-key state
+(least recently used keys go first, and are counted) and returns
+:class:`Finding` s that name the events involved, what was expected and what
+was seen, and the likely cause where the pattern is known.
+
+Work in progress for issue 7: the sequence detector is here; duplicate
+events, event time, causal inversions, orphans and offset gaps come next.
+
+Sequences (``sequence_regression``, ``sequence_duplicate``, ``sequence_gap``)
+are per topic and key, read from a header or a top-level JSON field named
+``seq``, ``sequence`` or ``version`` (integers). A gap is held, not reported at
+once: when the missing number arrives later it is one reordering (reported
+as a regression: adjacent records swapped), and only gaps still open when the
+key has moved :data:`GAP_GRACE` records on, or at :meth:`SequenceDetector.flush`,
+are reported as gaps. The same sequence again with the same event id is the
+same event delivered twice: that is ``duplicate_event``'s to report.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from evtui.core.decode import raw_value
+from evtui.core.event import Event
+
+WARNING, INFO = "warning", "info"
+SEQUENCE_NAMES = ("seq", "sequence", "version")
+GAP_GRACE = 50  # records of a key after which a sequence gap that was not filled is reported
+MAX_GAPS = 16  # open gaps kept per key
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One violation, with everything needed to explain it."""
+
+    kind: str
+    severity: str
+    topic: str
+    partition: int
+    offset: int
+    key: str | None
+    refs: tuple[str, ...]
+    expected: str
+    seen: str
+    explanation: str
+
+    def to_json(self) -> dict:
+        return {
+            "kind": self.kind,
+            "severity": self.severity,
+            "topic": self.topic,
+            "partition": self.partition,
+            "offset": self.offset,
+            "key": self.key,
+            "refs": list(self.refs),
+            "expected": self.expected,
+            "seen": self.seen,
+            "explanation": self.explanation,
+        }
+
+
+def ref(event: Event) -> str:
+    return f"{event.topic}/{event.partition}/{event.offset}"
+
+
+def key_text(event: Event) -> str | None:
+    return None if event.key is None else _text(event.key)
+
+
+def sequence_of(event: Event, names: tuple[str, ...] = SEQUENCE_NAMES) -> int | None:
+    """The event's sequence number: a header, else a top-level JSON field (integers only)."""
+    for name, raw in reversed(event.headers):
+        if raw is not None and name.lower() in names:
+            try:
+                return int(raw.decode("ascii").strip())
+            except (UnicodeDecodeError, ValueError):
+                return None
+    fields = event.peek_fields()
+    if not fields:
+        return None
+    for name in names:
+        if name in fields:
+            value = raw_value(fields[name])
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+    return None
+
+
+class KeyState(OrderedDict):
+    """Per-key state, least recently used first, at most ``limit`` keys (``evicted`` counts)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.evicted = 0
+
+
+_Gap = tuple[int, int, str, int]
+
+
+@dataclass
+class _Seq:
+    last: int
+    last_ref: str
+    last_id: str | None
+    seen_since: int = 0  # records of this key since the oldest open gap
+    # runs of missing numbers: [first, last, the record that jumped over them, the number before]
+    gaps: list[_Gap] = field(default_factory=list)
+
+    def fill(self, seq: int) -> _Gap | None:
+        """Take ``seq`` out of the open gaps; the gap it was in, or None."""
+        for i, gap in enumerate(self.gaps):
+            first, last, jumped, before = gap
+            if first <= seq <= last:
+                rest = [(first, seq - 1, jumped, before), (seq + 1, last, jumped, before)]
+                self.gaps[i : i + 1] = [g for g in rest if g[0] <= g[1]]
+                return gap
+        return None
+
+
+class SequenceDetector:
+    """Per-key sequence regressions, duplicates and gaps."""
+
+    def __init__(self, max_keys: int = 100_000, names: tuple[str, ...] = SEQUENCE_NAMES) -> None:
+        self.names = names
+        self.keys = KeyState(max_keys)
+
+    def offer(self, event: Event) -> list[Finding]:
+        seq = sequence_of(event, self.names)
+        if seq is None:
+            return []
+        key = (event.topic, event.key)
+        state = self.keys.get(key)
+        here, eid = ref(event), event.ids.event_id
+        if state is None:
+            found = self._make_room()
+            self.keys[key] = _Seq(seq, here, eid)
+            return found
+        self.keys.move_to_end(key)
+        found = self._compare(state, seq, event, here, eid)
+        found += self._overdue(state, event)
+        return found
+
+    def _compare(
+        self, state: _Seq, seq: int, event: Event, here: str, eid: str | None
+    ) -> list[Finding]:
+        last = state.last
+        if seq == last + 1:
+            state.last, state.last_ref, state.last_id = seq, here, eid
+            return []
+        if seq > last + 1:
+            state.gaps.append((last + 1, seq - 1, here, last))
+            state.last, state.last_ref, state.last_id = seq, here, eid
+            if len(state.gaps) > MAX_GAPS:  # bounded: the oldest open gap is reported now
+                return list(self._report([state.gaps.pop(0)], key_text(event)))
+            return []
+        if seq == last:
+            if eid is not None and eid == state.last_id:
+                return []  # the same event again: duplicate_event reports it
+            return [
+                _finding(
+                    "sequence_duplicate", event, (state.last_ref, here),
+                    expected=f"sequence {last + 1}", seen=f"sequence {seq} again",
+                    explanation=f"sequence {seq} of key {key_text(event)} was used by two "
+                    "different events (two producers, or a retried write given a new id)",
+                )
+            ]  # fmt: skip
+        filled = state.fill(seq)
+        if filled is not None:
+            after_ref = filled[2]
+            return [
+                _finding(
+                    "sequence_regression", event, (after_ref, here),
+                    expected=f"sequence {seq} before the record at {after_ref}",
+                    seen=f"sequence {seq} after a higher one",
+                    explanation="adjacent records swapped: the later one was written first "
+                    "(producer retries without idempotence, or max.in.flight > 1)",
+                )
+            ]  # fmt: skip
+        return [
+            _finding(
+                "sequence_regression", event, (state.last_ref, here),
+                expected=f"sequence above {last}", seen=f"sequence {seq}",
+                explanation=f"sequence went back from {last} to {seq} (a replay, a reset "
+                "producer, or records of one key written to two partitions)",
+            )
+        ]  # fmt: skip
+
+    def _overdue(self, state: _Seq, event: Event) -> list[Finding]:
+        if not state.gaps:
+            state.seen_since = 0
+            return []
+        state.seen_since += 1
+        if state.seen_since < GAP_GRACE:
+            return []
+        state.seen_since = 0
+        return list(self._gaps(state, key_text(event)))
+
+    def _gaps(self, state: _Seq, key: str | None) -> Iterator[Finding]:
+        """The open gaps of a key as findings (and closed)."""
+        gaps, state.gaps = state.gaps, []
+        return self._report(gaps, key)
+
+    def _report(self, gaps: list[_Gap], key: str | None) -> Iterator[Finding]:
+        """One finding per run of missing numbers."""
+        for first, last, jumped, before in gaps:
+            what = f"{first}" if first == last else f"{first}..{last}"
+            topic, partition, offset = parse_ref(jumped)
+            yield Finding(
+                "sequence_gap", WARNING, topic, partition, offset, key, (jumped,),
+                expected=f"sequence {what} after {before}", seen="never",
+                explanation=f"sequence {what} of key {key} never arrived (lost, filtered "
+                "out, or written to another topic or partition)",
+            )  # fmt: skip
+
+    def _make_room(self) -> list[Finding]:
+        """Forget the least recently seen key when full; its open gaps are reported."""
+        if len(self.keys) < self.keys.limit:
+            return []
+        (_, key), state = self.keys.popitem(last=False)
+        self.keys.evicted += 1
+        return list(self._gaps(state, None if key is None else _text(key)))
+
+    def flush(self) -> list[Finding]:
+        """Every gap still open (the end of a scan)."""
+        found: list[Finding] = []
+        for (_, key), state in self.keys.items():
+            if state.gaps:
+                found += self._gaps(state, None if key is None else _text(key))
+        return found
+
+
+def _text(key: bytes) -> str:
+    try:
+        return key.decode("utf-8")
+    except UnicodeDecodeError:
+        return key.hex()
+
+
+def parse_ref(reference: str) -> tuple[str, int, int]:
+    """``topic/partition/offset`` (topics may contain ``/``) back into its parts."""
+    topic, partition, offset = reference.rsplit("/", 2)
+    return topic, int(partition), int(offset)
+
+
+def _finding(
+    kind: str, event: Event, refs: tuple[str, ...], *, expected: str, seen: str,
+    explanation: str, severity: str = WARNING,
+) -> Finding:  # fmt: skip
+    return Finding(
+        kind, severity, event.topic, event.partition, event.offset, key_text(event), refs,
+        expected, seen, explanation,
+    )  # fmt: skip
