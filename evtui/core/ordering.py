@@ -5,8 +5,15 @@ Pure: no Textual, no confluent-kafka. Each detector keeps bounded per-key state
 :class:`Finding` s that name the events involved, what was expected and what
 was seen, and the likely cause where the pattern is known.
 
-Work in progress for issue 7: the sequence detector is here; duplicate
-events, event time, causal inversions, orphans and offset gaps come next.
+Work in progress for issue 7: sequences, duplicate events and event time are
+here; causal inversions, orphans and offset gaps come next.
+
+Duplicate events (``duplicate_event``): the same event id (with its
+CloudEvents source) at two offsets of a topic; the same record read twice is
+not one. Event time (``event_time_regression``): the ``ce_time`` header, else a
+top-level JSON ``time``/``occurredAt``/``eventTime``/``timestamp`` (ISO 8601),
+else the record's timestamp, going back for a key by more than the allowed
+lateness (1 s by default).
 
 Sequences (``sequence_regression``, ``sequence_duplicate``, ``sequence_gap``)
 are per topic and key, read from a header or a top-level JSON field named
@@ -255,3 +262,136 @@ def _finding(
         kind, severity, event.topic, event.partition, event.offset, key_text(event), refs,
         expected, seen, explanation,
     )  # fmt: skip
+
+
+# -- duplicate events -------------------------------------------------------------------------
+
+
+class DuplicateDetector:
+    """The same event (by id; CloudEvents by source and id) at two offsets of a topic."""
+
+    def __init__(self, max_ids: int = 1_000_000) -> None:
+        self.seen = KeyState(max_ids)  # (topic, source, id) -> (ref, hash of the bytes)
+
+    def offer(self, event: Event) -> list[Finding]:
+        ids = event.ids
+        if ids.event_id is None:
+            return []
+        identity = (event.topic, ids.source, ids.event_id)
+        here, digest = ref(event), _digest(event)
+        first = self.seen.get(identity)
+        if first is None:
+            if len(self.seen) >= self.seen.limit:
+                self.seen.popitem(last=False)
+                self.seen.evicted += 1
+            self.seen[identity] = (here, digest)
+            return []
+        self.seen.move_to_end(identity)
+        first_ref, first_digest = first
+        if first_ref == here:
+            return []  # the same record read again (a seek, a reconnect): not a duplicate
+        same = digest == first_digest
+        what = "byte for byte" if same else "with other content"
+        cause = (
+            "delivered twice: a producer retry without idempotence, or a replay"
+            if same
+            else "an id given to two different events"
+        )
+        name = ids.event_id if ids.source is None else f"{ids.source} {ids.event_id}"
+        return [
+            _finding(
+                "duplicate_event", event, (first_ref, here),
+                expected=f"event {name} once", seen=f"again at {here}, {what}",
+                explanation=f"the same event {what} at two offsets: {cause}",
+            )
+        ]  # fmt: skip
+
+
+def _digest(event: Event) -> int:
+    return hash((event.key, event.value, event.headers))
+
+
+# -- event time -------------------------------------------------------------------------------
+
+TIME_HEADERS = ("ce_time", "ce-time")
+TIME_FIELDS = ("time", "occurredAt", "eventTime", "timestamp")
+
+
+def event_time_ms(event: Event) -> tuple[int, str]:
+    """The event's own time and where it came from: a header, a JSON field, else the record."""
+    for name, raw in reversed(event.headers):
+        if raw is not None and name.lower() in TIME_HEADERS:
+            parsed = _parse_time(raw.decode("utf-8", "replace"))
+            if parsed is not None:
+                return parsed, name
+    fields = event.peek_fields()
+    if fields:
+        for name in TIME_FIELDS:
+            value = raw_value(fields[name]) if name in fields else None
+            parsed = _parse_time(value) if isinstance(value, str) else None
+            if parsed is not None:
+                return parsed, name
+    return event.timestamp, "record timestamp"
+
+
+def _parse_time(text: str) -> int | None:
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+class EventTimeDetector:
+    """Event time going back for a key, by more than ``lateness_ms``."""
+
+    def __init__(self, lateness_ms: int = 1_000, max_keys: int = 100_000) -> None:
+        self.lateness_ms = lateness_ms
+        self.keys = KeyState(max_keys)  # (topic, key) -> (latest time, its ref, last late id)
+
+    def offer(self, event: Event) -> list[Finding]:
+        if event.key is None:
+            return []
+        when, source = event_time_ms(event)
+        key = (event.topic, event.key)
+        latest = self.keys.get(key)
+        here = ref(event)
+        if latest is None:
+            if len(self.keys) >= self.keys.limit:
+                self.keys.popitem(last=False)
+                self.keys.evicted += 1
+            self.keys[key] = (when, here, None)
+            return []
+        self.keys.move_to_end(key)
+        latest_ms, latest_ref, late_id = latest
+        if when >= latest_ms:
+            self.keys[key] = (when, here, late_id)
+            return []
+        if latest_ms - when <= self.lateness_ms:
+            return []
+        eid = event.ids.event_id
+        if eid is not None and eid == late_id:
+            return []  # the late event delivered again: one finding (and a duplicate_event)
+        self.keys[key] = (latest_ms, latest_ref, eid)
+        back = (latest_ms - when) / 1000
+        return [
+            _finding(
+                "event_time_regression", event, (latest_ref, here),
+                expected=f"{source} at or after {_iso(latest_ms)}",
+                seen=f"{_iso(when)} ({back:,.3f} s earlier)",
+                explanation=f"the event time of key {key_text(event)} went back {back:,.3f} s "
+                f"(allowed: {self.lateness_ms / 1000:g} s): a late or re-sent event, or a "
+                "producer clock that is wrong",
+            )
+        ]  # fmt: skip
+
+
+def _iso(ms: int) -> str:
+    import time as _time
+
+    seconds, millis = divmod(ms, 1000)
+    return _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(seconds)) + f".{millis:03d}Z"
