@@ -5,8 +5,8 @@ Pure: no Textual, no confluent-kafka. Each detector keeps bounded per-key state
 :class:`Finding` s that name the events involved, what was expected and what
 was seen, and the likely cause where the pattern is known.
 
-Work in progress for issue 7: sequences, duplicate events and event time are
-here; causal inversions, orphans and offset gaps come next.
+Work in progress for issue 7: sequences, duplicate events, event time, causal
+inversions and orphans are here; offset gaps, the CLI and the screen come next.
 
 Duplicate events (``duplicate_event``): the same event id (with its
 CloudEvents source) at two offsets of a topic; the same record read twice is
@@ -395,3 +395,140 @@ def _iso(ms: int) -> str:
 
     seconds, millis = divmod(ms, 1000)
     return _time.strftime("%Y-%m-%dT%H:%M:%S", _time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+# -- causes: inversions and orphans -----------------------------------------------------------
+
+ORPHAN_GRACE_MS = 60_000  # a cause not seen this long (record time) after its effect: orphan
+
+
+@dataclass
+class _Waiting:
+    """An effect whose cause has not been seen yet."""
+
+    cause: str
+    effect_ref: str
+    effect_ms: int
+    effect: tuple[str, int, int, str | None]  # topic, partition, offset, key
+
+
+class CausalDetector:
+    """Effects produced before their causes, and causes never seen.
+
+    Kinds ``causal_inversion`` and ``orphan``.
+
+    Causes are the causation ids an event names (see ``core.ids``); an event
+    is known by its event id. Produced means the record's timestamp. A cause
+    seen after its effect settles the wait; one not seen ``grace_ms`` (of
+    record time) after its effect, or by :meth:`flush`, is an orphan. An
+    effect delivered twice is reported once (the duplicate is
+    ``duplicate_event``'s).
+    """
+
+    def __init__(
+        self,
+        tolerance_ms: int = 0,
+        grace_ms: int = ORPHAN_GRACE_MS,
+        max_events: int = 1_000_000,
+        max_waiting: int = 100_000,
+    ) -> None:
+        self.tolerance_ms = tolerance_ms
+        self.grace_ms = grace_ms
+        self.known = KeyState(max_events)  # event id -> (record ms, ref)
+        self.waiting: OrderedDict[str, list[_Waiting]] = OrderedDict()  # cause id -> effects
+        self.max_waiting = max_waiting
+        self.dropped = 0  # waits given up at the bound (not reported as orphans)
+        self._now = 0  # the latest record time seen
+        self._said = KeyState(max_waiting)  # (effect id or ref, cause) already reported
+
+    def offer(self, event: Event) -> list[Finding]:
+        ids = event.ids
+        here, at = ref(event), event.timestamp
+        self._now = max(self._now, at)
+        found: list[Finding] = []
+        if ids.event_id is not None:
+            found += self._arrived(ids.event_id, at, here)
+        for cause in ids.causation_ids:
+            if not self._first((ids.event_id or here, cause)):
+                continue  # this effect and cause were looked at (the effect delivered again)
+            known = self.known.get(cause)
+            if known is None:
+                self._wait(cause, here, at, event)
+            elif at < known[0] - self.tolerance_ms:
+                found.append(self._inversion(event, here, at, known))
+        return found + self._overdue()
+
+    def _first(self, pair: tuple[str, str]) -> bool:
+        """True the first time an (effect, cause) pair is seen (bounded memory)."""
+        said = self._said
+        if pair in said:
+            return False
+        if len(said) >= said.limit:
+            said.popitem(last=False)
+        said[pair] = True
+        return True
+
+    def _arrived(self, eid: str, at: int, here: str) -> list[Finding]:
+        if eid not in self.known:
+            if len(self.known) >= self.known.limit:
+                self.known.popitem(last=False)
+                self.known.evicted += 1
+            self.known[eid] = (at, here)
+        found = []
+        for wait in self.waiting.pop(eid, ()):
+            if wait.effect_ms < at - self.tolerance_ms:
+                topic, partition, offset, key = wait.effect
+                found.append(
+                    Finding(
+                        "causal_inversion", WARNING, topic, partition, offset, key,
+                        (here, wait.effect_ref),
+                        expected=f"the effect produced after its cause {eid}",
+                        seen=f"produced {at - wait.effect_ms:,} ms before it",
+                        explanation="an effect was written before the event that caused it: "
+                        "clocks that disagree, or a cause re-sent late",
+                    )
+                )  # fmt: skip
+        return found
+
+    def _inversion(self, event: Event, here: str, at: int, known: tuple[int, str]) -> Finding:
+        cause_ms, cause_ref = known
+        return _finding(
+            "causal_inversion", event, (cause_ref, here),
+            expected=f"produced at or after its cause ({cause_ref})",
+            seen=f"produced {cause_ms - at:,} ms before it",
+            explanation="an effect was written before the event that caused it: clocks "
+            "that disagree, or a cause re-sent late",
+        )  # fmt: skip
+
+    def _wait(self, cause: str, here: str, at: int, event: Event) -> None:
+        where = (event.topic, event.partition, event.offset, key_text(event))
+        self.waiting.setdefault(cause, []).append(_Waiting(cause, here, at, where))
+        if len(self.waiting) > self.max_waiting:
+            self.waiting.popitem(last=False)
+            self.dropped += 1
+
+    def _overdue(self) -> list[Finding]:
+        found: list[Finding] = []
+        while self.waiting:
+            cause, waits = next(iter(self.waiting.items()))
+            if self._now - min(w.effect_ms for w in waits) <= self.grace_ms:
+                break
+            del self.waiting[cause]
+            found += (_orphan(w) for w in waits)
+        return found
+
+    def flush(self) -> list[Finding]:
+        """Every effect still waiting for its cause: orphans (the end of a scan)."""
+        found = [_orphan(w) for waits in self.waiting.values() for w in waits]
+        self.waiting.clear()
+        return found
+
+
+def _orphan(wait: _Waiting) -> Finding:
+    topic, partition, offset, key = wait.effect
+    return Finding(
+        "orphan", WARNING, topic, partition, offset, key, (wait.effect_ref,),
+        expected=f"its cause {wait.cause}", seen="never",
+        explanation=f"the event names cause {wait.cause}, which was not seen (lost, not "
+        "produced, or outside the range read)",
+    )  # fmt: skip

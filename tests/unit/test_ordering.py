@@ -167,28 +167,70 @@ def test_event_time_going_back_beyond_the_lateness():
 
 def test_detectors_find_exactly_what_the_simulator_injected():
     """Reordered versions, duplicates and event times moved back: each once, nothing else."""
-    from evtui.core.ordering import DuplicateDetector, EventTimeDetector
+    from evtui.core.ordering import CausalDetector, DuplicateDetector, EventTimeDetector
     from evtui.sim.model import FaultRates
     from evtui.sim.shop import ShopSimulator
     from evtui.sources.demo import DemoSource
 
     faults = FaultRates(
-        out_of_order=0.05, duplicate=0.02, orphan=0, cause_after_effect=0, time_backwards=0.05
-    )
+        out_of_order=0.05, duplicate=0.02, orphan=0.03, cause_after_effect=0.03,
+        time_backwards=0.05,
+    )  # fmt: skip
     sim = ShopSimulator(seed=11, rate=400, faults=faults)
     events = [e for batch in DemoSource(sim, partitions=3, duration_ms=15_000).batches()
               for e in batch]  # fmt: skip
-    detectors = [SequenceDetector(), DuplicateDetector(), EventTimeDetector()]
+    causal = CausalDetector()
+    detectors = [SequenceDetector(), DuplicateDetector(), EventTimeDetector(), causal]
     found = [f for e in events for d in detectors for f in d.offer(e)]
-    found += detectors[0].flush()
+    found += detectors[0].flush() + causal.flush()
     by_ref = {f"{e.topic}/{e.partition}/{e.offset}": e.ids.event_id for e in events}
     kinds = {
         "sequence_regression": "out_of_order",
         "duplicate_event": "duplicate",
         "event_time_regression": "time_backwards",
+        "causal_inversion": "cause_after_effect",
+        "orphan": "orphan",
     }
+    # the event each finding is about: its last ref (the effect, the late one, the repeat)
     got = sorted((kinds[f.kind], by_ref[f.refs[-1]]) for f in found)
-    # the event each fault is about: the late version, the repeated event, the moved event
-    truth = sorted((f.kind, f.event_ids[-1] if f.kind == "out_of_order" else f.event_ids[0])
-                   for f in sim.truth.faults)  # fmt: skip
+    # and each fault: the late version, the effect, the repeated or moved event
+    truth = sorted(
+        (f.kind, f.event_ids[-1] if f.kind == "out_of_order" else f.event_ids[0])
+        for f in sim.truth.faults
+    )
     assert len(truth) > 100 and got == truth
+
+
+def causal(offset: int, ts: int, eid: str, cause: str | None = None) -> Event:
+    headers = [("event-id", eid.encode())]
+    if cause:
+        headers.append(("causation-id", cause.encode()))
+    return Event("t", 0, offset, ts, 1, b"k", b"{}", tuple(headers))
+
+
+def test_an_effect_before_its_cause_in_either_read_order_and_within_the_tolerance():
+    from evtui.core.ordering import CausalDetector
+
+    cause, effect = causal(0, 1_000, "c"), causal(1, 900, "e", cause="c")
+    for order in ((cause, effect), (effect, cause)):
+        detector = CausalDetector()
+        found = [f for e in order for f in detector.offer(e)] + detector.flush()
+        assert [(f.kind, f.offset, f.refs) for f in found] == [
+            ("causal_inversion", 1, ("t/0/0", "t/0/1"))
+        ]
+        assert "100 ms before" in found[0].seen
+    lenient = CausalDetector(tolerance_ms=100)
+    assert [f for e in (cause, effect) for f in lenient.offer(e)] == []
+
+
+def test_orphans_after_the_grace_or_at_the_end_and_duplicates_said_once():
+    from evtui.core.ordering import CausalDetector
+
+    detector = CausalDetector(grace_ms=1_000)
+    assert detector.offer(causal(0, 0, "e1", cause="missing")) == []
+    assert detector.offer(causal(1, 500, "x")) == []
+    (late,) = detector.offer(causal(2, 1_500, "y"))  # record time has moved on past the grace
+    assert late.kind == "orphan" and late.offset == 0 and late.expected == "its cause missing"
+    detector.offer(causal(3, 2_000, "e2", cause="gone"))
+    detector.offer(causal(4, 2_001, "e2", cause="gone"))  # the same effect again
+    assert [f.offset for f in detector.flush()] == [3]
