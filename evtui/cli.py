@@ -373,6 +373,56 @@ def trace(
 
 
 @app.command()
+def check(
+    ctx: typer.Context,
+    topics: Annotated[list[str], typer.Argument(help="Topics (names or ^regex).")],
+    from_: Annotated[
+        str, typer.Option("--from", help="Where to start (beginning, end, N, -N, a time).")
+    ] = "beginning",
+    until: Annotated[
+        str, typer.Option("--until", help="Where to stop (default: the end when it starts).")
+    ] = "end",
+    rules: Annotated[
+        str | None, typer.Option("--rules", help="Kinds to report, comma-separated (default: all).")
+    ] = None,
+    lateness: Annotated[
+        str, typer.Option("--lateness", help="Event time may go back this much per key.")
+    ] = "1s",
+    tolerance: Annotated[
+        str | None, typer.Option("--tolerance", help="Clock tolerance for causes (default 0).")
+    ] = None,
+    format_: Annotated[str, typer.Option("--format", "-F", help="text or json.")] = "text",
+    include_internal: InternalOpt = False,
+    bootstrap: BootstrapOpt = None,
+    cluster: ClusterOpt = None,
+    x: XOpt = None,
+    config: ConfigOpt = None,
+    timeout: TimeoutOpt = None,
+) -> None:
+    """Ordering violations in a range of topics (exit 1 when a warning is found)."""
+    from evtui.commands.check import CheckOptions, check_format, parse_rules, run_check
+    from evtui.core.positions import parse_end, parse_position
+    from evtui.sources.kafka import KafkaSource
+
+    options = CheckOptions(
+        parse_rules(rules),
+        check_format(format_),
+        int(_duration_s(lateness, "--lateness") * 1000),
+        0 if tolerance is None else int(_duration_s(tolerance, "--tolerance") * 1000),
+    )
+    start = parse_position(from_, option="--from")
+    end = parse_end(until, option="--until")
+    conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
+    _load_plugins(conn.config)
+    source = KafkaSource(
+        conn.client_config(), topics, start, end, timeout=conn.wait,
+        include_internal=include_internal,
+    )  # fmt: skip
+    source.open()
+    run_check(source, options, f"{len(source.topics)} topic(s)", start)
+
+
+@app.command()
 def lag(
     ctx: typer.Context,
     group: Annotated[

@@ -532,3 +532,90 @@ def _orphan(wait: _Waiting) -> Finding:
         explanation=f"the event names cause {wait.cause}, which was not seen (lost, not "
         "produced, or outside the range read)",
     )  # fmt: skip
+
+
+# -- offsets, and all detectors together ------------------------------------------------------
+
+
+class OffsetGapDetector:
+    """Offsets skipped within a partition: information only (transaction markers, compaction)."""
+
+    def __init__(self) -> None:
+        self.last: dict[tuple[str, int], int] = {}
+
+    def offer(self, event: Event) -> list[Finding]:
+        tp = (event.topic, event.partition)
+        last = self.last.get(tp)
+        self.last[tp] = event.offset
+        if last is None or event.offset <= last + 1:
+            return []
+        skipped = event.offset - last - 1
+        return [
+            _finding(
+                "offset_gap", event, (f"{event.topic}/{event.partition}/{last}", ref(event)),
+                expected=f"offset {last + 1}", seen=f"offset {event.offset} ({skipped:,} skipped)",
+                explanation="offsets without records: transaction markers, aborted "
+                "transactions or compaction (usually harmless)",
+                severity=INFO,
+            )
+        ]  # fmt: skip
+
+
+KINDS = (
+    "sequence_regression",
+    "sequence_duplicate",
+    "sequence_gap",
+    "event_time_regression",
+    "causal_inversion",
+    "duplicate_event",
+    "orphan",
+    "offset_gap",
+)
+
+
+class Checker:
+    """Every detector over one stream; keeps the findings of the kinds asked for."""
+
+    def __init__(
+        self,
+        kinds: tuple[str, ...] = KINDS,
+        *,
+        lateness_ms: int = 1_000,
+        tolerance_ms: int = 0,
+        max_keys: int = 100_000,
+    ) -> None:
+        unknown = set(kinds) - set(KINDS)
+        if unknown:
+            raise ValueError(f"unknown kind {sorted(unknown)[0]!r} (kinds: {', '.join(KINDS)})")
+        self.kinds = frozenset(kinds)
+        self.sequences = SequenceDetector(max_keys)
+        self.causes = CausalDetector(tolerance_ms)
+        self.detectors = (
+            self.sequences,
+            DuplicateDetector(),
+            EventTimeDetector(lateness_ms, max_keys),
+            self.causes,
+            OffsetGapDetector(),
+        )
+        self.findings: list[Finding] = []
+        self.scanned = 0
+
+    def offer(self, event: Event) -> None:
+        self.scanned += 1
+        for detector in self.detectors:
+            for finding in detector.offer(event):
+                if finding.kind in self.kinds:
+                    self.findings.append(finding)
+
+    def finish(self) -> list[Finding]:
+        """Every finding, the ones only the end can tell included, in stream order."""
+        for finding in self.sequences.flush() + self.causes.flush():
+            if finding.kind in self.kinds:
+                self.findings.append(finding)
+        return self.findings
+
+    def summary(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for finding in self.findings:
+            counts[finding.kind] = counts.get(finding.kind, 0) + 1
+        return dict(sorted(counts.items()))

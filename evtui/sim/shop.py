@@ -88,7 +88,7 @@ class ShopSimulator:
         self._next_flow_ms = 0.0
         self._sequences: dict[tuple[str, str], int] = {}
         # faults decided when a flow is built count once the event completing them is emitted
-        self._pending_faults: dict[str, _Fault] = {}
+        self._pending_faults: dict[str, list[_Fault]] = {}  # by the event that reveals them
 
     # -- ids ----------------------------------------------------------------------------------
 
@@ -108,8 +108,30 @@ class ShopSimulator:
                 self._start_flow(int(self._next_flow_ms))
                 self._next_flow_ms += flow_gap * self.rng.uniform(0.5, 1.5)
             if until_ms is not None and self._heap[0].at_ms > until_ms:
+                self._cut()
                 return  # stop before emitting: the truth counts only what was yielded
             yield from self._emit(heapq.heappop(self._heap))
+
+    def _cut(self) -> None:
+        """The run ends: events that name a cause scheduled after the end are orphans now.
+
+        (An effect moved before its cause by ``cause_after_effect`` near the end.)
+        """
+        cut = {p.event_id for p in self._heap}
+        said = {f.event_ids for f in self.truth.faults if f.kind == "orphan"}
+        for record in self.truth.events.values():
+            cause = record.causation_id
+            if cause in cut and (record.event_id, cause) not in said:
+                self.truth.faults.append(
+                    _Fault(
+                        "orphan",
+                        record.topic,
+                        record.key.decode(),
+                        (record.event_id, cause),
+                        f"{record.event_type} names cause {cause}, which the end of the run "
+                        "cut off",
+                    )
+                )
 
     def take(self, count: int) -> list[SimRecord]:
         it = self.records()
@@ -256,15 +278,20 @@ class ShopSimulator:
         """Drop a middle event: its effect references a cause that never appears."""
         if len(pendings) < 4 or self.rng.random() >= self.faults.orphan:
             return
-        missing, effect = pendings[-3], pendings[-2]
+        missing = pendings[-3]
         missing.produce = False
-        self._pending_faults[effect.event_id] = _Fault(
-            "orphan",
-            effect.topic,
-            effect.key,
-            (effect.event_id, missing.event_id),
-            f"{effect.event_type} names cause {missing.event_id}, which is never produced",
-        )
+        for effect in pendings:  # every event naming it is an orphan (a cause may fan out)
+            if effect.causation_id != missing.event_id or not effect.produce:
+                continue
+            self._pending_faults.setdefault(effect.event_id, []).append(
+                _Fault(
+                    "orphan",
+                    effect.topic,
+                    effect.key,
+                    (effect.event_id, missing.event_id),
+                    f"{effect.event_type} names cause {missing.event_id}, which is never produced",
+                )
+            )
 
     def _maybe_cause_after_effect(self, pendings: list[_Pending]) -> None:
         """Produce an effect before its cause (the inventory -> payment hop)."""
@@ -276,13 +303,15 @@ class ShopSimulator:
         root = pendings[0].at_ms  # stay after the flow's first event
         effect.at_ms = cause.at_ms - self.rng.randint(1, max(1, cause.at_ms - root))
         heapq.heapify(self._heap)
-        self._pending_faults[cause.event_id] = _Fault(
-            "cause_after_effect",
-            effect.topic,
-            effect.key,
-            (effect.event_id, cause.event_id),
-            f"{effect.event_type} produced {cause.at_ms - effect.at_ms} ms before its cause "
-            f"{cause.event_type}",
+        self._pending_faults.setdefault(cause.event_id, []).append(
+            _Fault(
+                "cause_after_effect",
+                effect.topic,
+                effect.key,
+                (effect.event_id, cause.event_id),
+                f"{effect.event_type} produced {cause.at_ms - effect.at_ms} ms before its cause "
+                f"{cause.event_type}",
+            )
         )
 
     # -- emission: sequences, encoding, emission-time faults ---------------------------------
@@ -317,9 +346,7 @@ class ShopSimulator:
         if record.event_id not in self.truth.events:
             self.truth.events[record.event_id] = record
             self.truth.flows.setdefault(record.correlation_id, []).append(record.event_id)
-            fault = self._pending_faults.pop(record.event_id, None)
-            if fault is not None:
-                self.truth.faults.append(fault)
+            self.truth.faults.extend(self._pending_faults.pop(record.event_id, ()))
         return record
 
     def _next_sequence(self, topic: str, key: str) -> int:
