@@ -59,9 +59,13 @@ def run_check(
     err: TextIO = sys.stderr,
 ) -> None:
     from evtui.commands.trace import scan
+    from evtui.core.positions import Kind
 
     checker = Checker(
-        options.kinds, lateness_ms=options.lateness_ms, tolerance_ms=options.tolerance_ms
+        options.kinds,
+        lateness_ms=options.lateness_ms,
+        tolerance_ms=options.tolerance_ms,
+        mid_stream=start.kind is not Kind.BEGINNING,  # causes may lie before the range
     )
     result = scan(source, checker, None, err)
     findings = checker.finish()
@@ -71,6 +75,11 @@ def run_check(
         print(render_text(findings), file=out)
     warnings = [f for f in findings if f.severity != "info"]
     summary = ", ".join(f"{kind} {n}" for kind, n in checker.summary().items()) or "none"
+    if checker.causes.unjudged:
+        summary += (
+            f" ({checker.causes.unjudged:,} effects near the start of the range not judged "
+            "as orphans: their causes may lie before it)"
+        )
     print(
         f"evtui check: scanned {result.scanned:,} events from {where} (from {describe(start)}) "
         f"in {result.seconds:.2f} s; findings: {summary}",

@@ -431,9 +431,15 @@ class CausalDetector:
         grace_ms: int = ORPHAN_GRACE_MS,
         max_events: int = 1_000_000,
         max_waiting: int = 100_000,
+        mid_stream: bool = False,
     ) -> None:
         self.tolerance_ms = tolerance_ms
         self.grace_ms = grace_ms
+        # A range that starts mid-stream: an effect within grace_ms of the first record
+        # may have its cause just before the range; it is not judged (counted instead).
+        self.mid_stream = mid_stream
+        self.unjudged = 0
+        self._first_ms: int | None = None
         self.known = KeyState(max_events)  # event id -> (record ms, ref)
         self.waiting: OrderedDict[str, list[_Waiting]] = OrderedDict()  # cause id -> effects
         self.max_waiting = max_waiting
@@ -445,6 +451,8 @@ class CausalDetector:
         ids = event.ids
         here, at = ref(event), event.timestamp
         self._now = max(self._now, at)
+        if self._first_ms is None or at < self._first_ms:
+            self._first_ms = at
         found: list[Finding] = []
         if ids.event_id is not None:
             found += self._arrived(ids.event_id, at, here)
@@ -514,12 +522,21 @@ class CausalDetector:
             if self._now - min(w.effect_ms for w in waits) <= self.grace_ms:
                 break
             del self.waiting[cause]
-            found += (_orphan(w) for w in waits)
+            found += self._orphans(waits)
         return found
+
+    def _orphans(self, waits: list[_Waiting]) -> list[Finding]:
+        judged = [w for w in waits if not self._near_start(w)]
+        self.unjudged += len(waits) - len(judged)
+        return [_orphan(w) for w in judged]
+
+    def _near_start(self, wait: _Waiting) -> bool:
+        first = self._first_ms
+        return self.mid_stream and first is not None and wait.effect_ms < first + self.grace_ms
 
     def flush(self) -> list[Finding]:
         """Every effect still waiting for its cause: orphans (the end of a scan)."""
-        found = [_orphan(w) for waits in self.waiting.values() for w in waits]
+        found = [f for waits in self.waiting.values() for f in self._orphans(waits)]
         self.waiting.clear()
         return found
 
@@ -583,13 +600,14 @@ class Checker:
         lateness_ms: int = 1_000,
         tolerance_ms: int = 0,
         max_keys: int = 100_000,
+        mid_stream: bool = False,
     ) -> None:
         unknown = set(kinds) - set(KINDS)
         if unknown:
             raise ValueError(f"unknown kind {sorted(unknown)[0]!r} (kinds: {', '.join(KINDS)})")
         self.kinds = frozenset(kinds)
         self.sequences = SequenceDetector(max_keys)
-        self.causes = CausalDetector(tolerance_ms)
+        self.causes = CausalDetector(tolerance_ms, mid_stream=mid_stream)
         self.detectors = (
             self.sequences,
             DuplicateDetector(),

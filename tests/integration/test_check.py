@@ -73,6 +73,16 @@ def test_check_reports_exactly_the_injected_faults(evtui_cli, kafka_bootstrap, t
     assert done.stderr.decode().strip().splitlines()[-1].startswith("evtui: error: ")
 
 
+def test_a_range_from_mid_stream_calls_no_event_with_an_earlier_cause_an_orphan(
+    evtui_cli, kafka_bootstrap, tmp_path
+):
+    prefix, truth = produce_demo(kafka_bootstrap, tmp_path, "--no-faults")
+    done = evtui_cli("check", f"^{prefix}", "-b", kafka_bootstrap, "--from", "-40", "-F", "json")
+    assert done.returncode == 0, done.stdout.decode()[:2000]  # the causes exist, before the range
+    assert json.loads(done.stdout)["scanned"] < truth["emitted"]
+    assert "not judged as orphans" in done.stderr.decode()
+
+
 def test_a_clean_stream_checks_clean(evtui_cli, kafka_bootstrap, tmp_path):
     prefix, truth = produce_demo(kafka_bootstrap, tmp_path, "--no-faults")
     assert truth["faults"] == []

@@ -234,3 +234,15 @@ def test_orphans_after_the_grace_or_at_the_end_and_duplicates_said_once():
     detector.offer(causal(3, 2_000, "e2", cause="gone"))
     detector.offer(causal(4, 2_001, "e2", cause="gone"))  # the same effect again
     assert [f.offset for f in detector.flush()] == [3]
+
+
+def test_a_range_that_starts_mid_stream_does_not_call_early_effects_orphans():
+    from evtui.core.ordering import CausalDetector
+
+    detector = CausalDetector(grace_ms=1_000, mid_stream=True)
+    detector.offer(causal(0, 10_000, "e1", cause="before-the-range"))  # its cause: earlier
+    detector.offer(causal(1, 12_000, "e2", cause="really-missing"))
+    assert [f.offset for f in detector.flush()] == [1] and detector.unjudged == 1
+    from_start = CausalDetector(grace_ms=1_000)
+    from_start.offer(causal(0, 10_000, "e1", cause="missing"))
+    assert [f.offset for f in from_start.flush()] == [0]
