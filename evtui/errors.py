@@ -31,5 +31,12 @@ class OutputClosed(Exception):
     """Whoever read our output went away (``evtui tail | head``): stop quietly."""
 
 
+def check_choice(value: str, choices: tuple[str, ...], option: str = "--format") -> str:
+    """``value`` when it is one of ``choices``; else a UsageError naming them."""
+    if value not in choices:
+        raise UsageError(f"invalid {option} '{value}': expected {', '.join(choices)}")
+    return value
+
+
 class ConnectionFailed(EvtuiError):
     """The cluster could not be reached or refused the credentials."""

@@ -15,7 +15,7 @@ from typing import TextIO
 from evtui.core.ordering import KINDS, Checker, Finding
 from evtui.core.output import dumps
 from evtui.core.positions import Position, describe
-from evtui.errors import EvtuiError, UsageError
+from evtui.errors import EvtuiError, UsageError, check_choice
 from evtui.sources.base import Source
 
 FORMATS = ("text", "json")
@@ -45,9 +45,7 @@ def parse_rules(text: str | None) -> tuple[str, ...]:
 
 
 def check_format(value: str) -> str:
-    if value not in FORMATS:
-        raise UsageError(f"invalid --format '{value}': expected text or json")
-    return value
+    return check_choice(value, FORMATS)
 
 
 def run_check(
@@ -75,6 +73,8 @@ def run_check(
         print(render_text(findings), file=out)
     warnings = [f for f in findings if f.severity != "info"]
     summary = ", ".join(f"{kind} {n}" for kind, n in checker.summary().items()) or "none"
+    for note in checker.notes():
+        print(f"evtui check: note: {note}", file=err)
     if checker.causes.unjudged:
         summary += (
             f" ({checker.causes.unjudged:,} effects near the start of the range not judged "

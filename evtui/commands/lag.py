@@ -20,7 +20,7 @@ from typing import TextIO
 from evtui.config import ClientConfig
 from evtui.core.lag import GroupLag, LagReport, PartitionLag
 from evtui.core.output import dumps
-from evtui.errors import EvtuiError, UsageError
+from evtui.errors import EvtuiError, check_choice
 
 FORMATS = ("table", "json")
 
@@ -49,9 +49,7 @@ class LagOptions:
 
 
 def check_format(value: str) -> str:
-    if value not in FORMATS:
-        raise UsageError(f"invalid --format '{value}': expected {', '.join(FORMATS)}")
-    return value
+    return check_choice(value, FORMATS)
 
 
 def run_lag(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, TextIO
 from evtui.core.event import Event
 from evtui.core.output import dumps
 from evtui.core.positions import Position, describe
-from evtui.errors import EvtuiError, UsageError
+from evtui.errors import EvtuiError, UsageError, check_choice
 from evtui.sources.base import Source
 
 if TYPE_CHECKING:
@@ -52,9 +52,7 @@ class ScanResult:
 
 
 def check_format(value: str) -> str:
-    if value not in FORMATS:
-        raise UsageError(f"invalid --format '{value}': expected {', '.join(FORMATS)}")
-    return value
+    return check_choice(value, FORMATS)
 
 
 def check_id(value: str) -> str:

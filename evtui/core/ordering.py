@@ -608,10 +608,12 @@ class Checker:
         self.kinds = frozenset(kinds)
         self.sequences = SequenceDetector(max_keys)
         self.causes = CausalDetector(tolerance_ms, mid_stream=mid_stream)
+        self.duplicates = DuplicateDetector()
+        self.times = EventTimeDetector(lateness_ms, max_keys)
         self.detectors = (
             self.sequences,
-            DuplicateDetector(),
-            EventTimeDetector(lateness_ms, max_keys),
+            self.duplicates,
+            self.times,
             self.causes,
             OffsetGapDetector(),
         )
@@ -631,6 +633,17 @@ class Checker:
             if finding.kind in self.kinds:
                 self.findings.append(finding)
         return self.findings
+
+    def notes(self) -> list[str]:
+        """What the bounds made the detectors forget (findings may be missing there)."""
+        forgotten = (
+            (self.sequences.keys.evicted, "keys' sequences"),
+            (self.duplicates.seen.evicted, "event ids (duplicates)"),
+            (self.times.keys.evicted, "keys' event times"),
+            (self.causes.known.evicted, "events as possible causes"),
+            (self.causes.dropped, "effects waiting for their causes"),
+        )
+        return [f"{n:,} {what} forgotten at the memory bound" for n, what in forgotten if n]
 
     def summary(self) -> dict[str, int]:
         counts: dict[str, int] = {}

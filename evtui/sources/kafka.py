@@ -391,10 +391,10 @@ class KafkaSource:
                 plan = bounds.get((topic, partition))
                 if plan is not None:
                     plan.at_end = False
-                    stop = plan.stop
-                    if (stop is None or offset >= stop - 1 or plan.done) and (
-                        plan.done or self._past_bound(plan, offset, ts)
-                    ):
+                    if plan.done:
+                        continue
+                    stop = plan.stop  # far from the stop offset: nothing to look at (most)
+                    if (stop is None or offset >= stop - 1) and self._past_bound(plan, offset, ts):
                         continue
             key, value, headers = m.key(), m.value(), m.headers()
             nbytes += len(value) if value else 0

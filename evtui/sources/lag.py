@@ -86,7 +86,6 @@ class CommitTracker:
         self.log = CommitLog()
         self.error: str | None = None  # why commits are not known (None: they are)
         self.caught_up = threading.Event()
-        self.started_ms = now_ms()
         self.complete_ms = 0  # every commit up to this time is in the log
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()

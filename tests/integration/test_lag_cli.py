@@ -50,6 +50,23 @@ def lag_setup(kafka_bootstrap):
     member.close()
 
 
+def topic_with_group(bootstrap: str, topic: str, records: int, group: str, offset: int):
+    """A one-partition topic of ``records`` records, and ``group`` committed at ``offset``."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=30)
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for i in range(records):
+        producer.produce(topic, f"r{i}".encode())
+    assert producer.flush(30) == 0
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    consumer.commit(offsets=[TopicPartition(topic, 0, offset)], asynchronous=False)
+    consumer.close()
+    return admin
+
+
 def lag_json(evtui_cli, bootstrap: str, *args: str) -> tuple[dict, object]:
     done = evtui_cli("lag", "-b", bootstrap, "-F", "json", "--window", "1m", *args)
     assert done.returncode in (0, 2), done.stderr.decode()
@@ -167,20 +184,9 @@ def test_a_deleted_topic_and_a_vanishing_group_leave_the_rest_intact(kafka_boots
     import subprocess
     import sys
 
-    from confluent_kafka import Consumer, Producer, TopicPartition
-    from confluent_kafka.admin import AdminClient, NewTopic
-
     prefix, _, commits = lag_setup
     doomed_topic, doomed_group = f"{prefix}-doomed", f"{prefix}-z-doomed"
-    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
-    admin.create_topics([NewTopic(doomed_topic, 1, 1)])[doomed_topic].result(timeout=30)
-    producer = Producer({"bootstrap.servers": kafka_bootstrap})
-    for i in range(20):
-        producer.produce(doomed_topic, f"d{i}".encode())
-    assert producer.flush(30) == 0
-    consumer = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": doomed_group})
-    consumer.commit(offsets=[TopicPartition(doomed_topic, 0, 5)], asynchronous=False)
-    consumer.close()
+    admin = topic_with_group(kafka_bootstrap, doomed_topic, 20, doomed_group, 5)
 
     watch = subprocess.Popen(
         [sys.executable, "-m", "evtui", "lag", "-b", kafka_bootstrap, "-g", f"^{prefix}-",
@@ -221,20 +227,11 @@ def test_a_deleted_topic_and_a_vanishing_group_leave_the_rest_intact(kafka_boots
 
 def test_offsets_below_the_log_start_are_said(evtui_cli, kafka_bootstrap, lag_setup):
     """Retention (here delete_records) removed what the group has not read yet."""
-    from confluent_kafka import Consumer, Producer, TopicPartition
-    from confluent_kafka.admin import AdminClient, NewTopic
+    from confluent_kafka import TopicPartition
 
     prefix, _, _ = lag_setup
     topic, group = f"{prefix}-trimmed", f"{prefix}-x-expired"
-    admin = AdminClient({"bootstrap.servers": kafka_bootstrap})
-    admin.create_topics([NewTopic(topic, 1, 1)])[topic].result(timeout=30)
-    producer = Producer({"bootstrap.servers": kafka_bootstrap})
-    for i in range(50):
-        producer.produce(topic, f"t{i}".encode())
-    assert producer.flush(30) == 0
-    consumer = Consumer({"bootstrap.servers": kafka_bootstrap, "group.id": group})
-    consumer.commit(offsets=[TopicPartition(topic, 0, 10)], asynchronous=False)
-    consumer.close()
+    admin = topic_with_group(kafka_bootstrap, topic, 50, group, 10)
     done = admin.delete_records([TopicPartition(topic, 0, 30)])
     for future in done.values():
         future.result(timeout=30)

@@ -246,3 +246,15 @@ def test_a_range_that_starts_mid_stream_does_not_call_early_effects_orphans():
     from_start = CausalDetector(grace_ms=1_000)
     from_start.offer(causal(0, 10_000, "e1", cause="missing"))
     assert [f.offset for f in from_start.flush()] == [0]
+
+
+def test_the_checker_says_what_its_bounds_made_it_forget():
+    from evtui.core.ordering import Checker
+
+    checker = Checker(max_keys=2)
+    for i in range(5):
+        checker.offer(ev(i, 1, key=f"k{i}"))
+    notes = checker.notes()
+    assert "3 keys' sequences forgotten at the memory bound" in notes
+    assert "3 keys' event times forgotten at the memory bound" in notes
+    assert Checker().notes() == []
