@@ -391,6 +391,22 @@ def check(
     tolerance: Annotated[
         str | None, typer.Option("--tolerance", help="Clock tolerance for causes (default 0).")
     ] = None,
+    seq_field: Annotated[
+        str | None,
+        typer.Option(
+            "--seq-field",
+            help="Sequence number: header names or JSON paths, comma-separated "
+            "(default: seq,sequence,version).",
+        ),
+    ] = None,
+    producer_field: Annotated[
+        str | None,
+        typer.Option(
+            "--producer-field",
+            help="Sequences are per producer named here: headers or JSON paths "
+            "(default: producer-id,producer_id,producerId; '' for none).",
+        ),
+    ] = None,
     format_: Annotated[str, typer.Option("--format", "-F", help="text or json.")] = "text",
     include_internal: InternalOpt = False,
     bootstrap: BootstrapOpt = None,
@@ -400,7 +416,14 @@ def check(
     timeout: TimeoutOpt = None,
 ) -> None:
     """Ordering violations in a range of topics (exit 1 when a warning is found)."""
-    from evtui.commands.check import CheckOptions, check_format, parse_rules, run_check
+    from evtui.commands.check import (
+        CheckOptions,
+        check_format,
+        parse_names,
+        parse_rules,
+        run_check,
+    )  # fmt: skip
+    from evtui.core.ordering import PRODUCER_NAMES, SEQUENCE_NAMES
     from evtui.core.positions import parse_end, parse_position
     from evtui.sources.kafka import KafkaSource
 
@@ -409,6 +432,8 @@ def check(
         check_format(format_),
         int(_duration_s(lateness, "--lateness") * 1000),
         0 if tolerance is None else int(_duration_s(tolerance, "--tolerance") * 1000),
+        parse_names(seq_field, "--seq-field", SEQUENCE_NAMES),
+        parse_names(producer_field, "--producer-field", PRODUCER_NAMES),
     )
     start = parse_position(from_, option="--from")
     end = parse_end(until, option="--until")

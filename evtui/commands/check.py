@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from typing import TextIO
 
-from evtui.core.ordering import KINDS, Checker, Finding
+from evtui.core.ordering import KINDS, PRODUCER_NAMES, SEQUENCE_NAMES, Checker, Finding
 from evtui.core.output import dumps
 from evtui.core.positions import Position, describe
 from evtui.errors import EvtuiError, UsageError, check_choice
@@ -31,6 +31,8 @@ class CheckOptions:
     format: str = "text"
     lateness_ms: int = 1_000
     tolerance_ms: int = 0
+    sequence_names: tuple[str, ...] = SEQUENCE_NAMES
+    producer_names: tuple[str, ...] = PRODUCER_NAMES
 
 
 def parse_rules(text: str | None) -> tuple[str, ...]:
@@ -42,6 +44,17 @@ def parse_rules(text: str | None) -> tuple[str, ...]:
     if unknown or not kinds:
         raise UsageError(f"invalid --rules '{text}': expected kinds among {', '.join(KINDS)}")
     return kinds
+
+
+def parse_names(text: str | None, option: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """``--seq-field a,meta.b``: header names or JSON paths (the defaults when not given)."""
+    if text is None:
+        return default
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    bad = [n for n in names if n.startswith(".") or n.endswith(".") or ".." in n]
+    if bad:
+        raise UsageError(f"invalid {option} '{text}': '{bad[0]}' is not a field name or path")
+    return names
 
 
 def check_format(value: str) -> str:
@@ -64,6 +77,8 @@ def run_check(
         lateness_ms=options.lateness_ms,
         tolerance_ms=options.tolerance_ms,
         mid_stream=start.kind is not Kind.BEGINNING,  # causes may lie before the range
+        sequence_names=options.sequence_names,
+        producer_names=options.producer_names,
     )
     result = scan(source, checker, None, err)
     findings = checker.finish()

@@ -5,9 +5,6 @@ Pure: no Textual, no confluent-kafka. Each detector keeps bounded per-key state
 :class:`Finding` s that name the events involved, what was expected and what
 was seen, and the likely cause where the pattern is known.
 
-Work in progress for issue 7: sequences, duplicate events, event time, causal
-inversions and orphans are here; offset gaps, the CLI and the screen come next.
-
 Duplicate events (``duplicate_event``): the same event id (with its
 CloudEvents source) at two offsets of a topic; the same record read twice is
 not one. Event time (``event_time_regression``): the ``ce_time`` header, else a
@@ -16,8 +13,10 @@ else the record's timestamp, going back for a key by more than the allowed
 lateness (1 s by default).
 
 Sequences (``sequence_regression``, ``sequence_duplicate``, ``sequence_gap``)
-are per topic and key, read from a header or a top-level JSON field named
-``seq``, ``sequence`` or ``version`` (integers). A gap is held, not reported at
+are per topic and key (and per producer when an event names one in a
+``producer-id`` header or field), read from a header or a JSON field named
+``seq``, ``sequence`` or ``version`` (integers; other names and nested paths
+such as ``meta.seq`` can be given). A gap is held, not reported at
 once: when the missing number arrives later it is one reordering (reported
 as a regression: adjacent records swapped), and only gaps still open when the
 key has moved :data:`GAP_GRACE` records on, or at :meth:`SequenceDetector.flush`,
@@ -30,12 +29,14 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from evtui.core.decode import raw_value
 from evtui.core.event import Event
 
 WARNING, INFO = "warning", "info"
 SEQUENCE_NAMES = ("seq", "sequence", "version")
+PRODUCER_NAMES = ("producer-id", "producer_id", "producerId")
 GAP_GRACE = 50  # records of a key after which a sequence gap that was not filled is reported
 MAX_GAPS = 16  # open gaps kept per key
 
@@ -79,22 +80,56 @@ def key_text(event: Event) -> str | None:
 
 
 def sequence_of(event: Event, names: tuple[str, ...] = SEQUENCE_NAMES) -> int | None:
-    """The event's sequence number: a header, else a top-level JSON field (integers only)."""
+    """The event's sequence number: a header, else a JSON field (integers only).
+
+    A name is a header name (any case) or a JSON path; ``meta.seq`` walks into
+    nested objects. The first name found wins.
+    """
+    value = field_of(event, names)
+    if isinstance(value, bytes):
+        try:
+            return int(value.decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError):
+            return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def field_of(event: Event, names: tuple[str, ...]) -> object:
+    """A header's bytes (any case, the last one), else a JSON value by path; None if absent."""
+    lowered = _lowered(names)
     for name, raw in reversed(event.headers):
-        if raw is not None and name.lower() in names:
-            try:
-                return int(raw.decode("ascii").strip())
-            except (UnicodeDecodeError, ValueError):
-                return None
+        if raw is not None and name.lower() in lowered:
+            return raw
     fields = event.peek_fields()
     if not fields:
         return None
     for name in names:
-        if name in fields:
-            value = raw_value(fields[name])
-            if isinstance(value, int) and not isinstance(value, bool):
-                return value
+        head, _, rest = name.partition(".")
+        if head not in fields:
+            continue
+        value = raw_value(fields[head])
+        for part in rest.split(".") if rest else ():
+            value = value.get(part) if isinstance(value, dict) else None
+        if value is not None:
+            return value
     return None
+
+
+@lru_cache(maxsize=64)
+def _lowered(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(n.lower() for n in names)
+
+
+def producer_of(event: Event, names: tuple[str, ...]) -> str | None:
+    """The producer an event names (a header or JSON field), when sequences are per producer."""
+    if not names:
+        return None
+    value = field_of(event, names)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return None if value is None or isinstance(value, dict | list) else str(value)
 
 
 class KeyState(OrderedDict):
@@ -132,15 +167,21 @@ class _Seq:
 class SequenceDetector:
     """Per-key sequence regressions, duplicates and gaps."""
 
-    def __init__(self, max_keys: int = 100_000, names: tuple[str, ...] = SEQUENCE_NAMES) -> None:
+    def __init__(
+        self,
+        max_keys: int = 100_000,
+        names: tuple[str, ...] = SEQUENCE_NAMES,
+        producers: tuple[str, ...] = PRODUCER_NAMES,
+    ) -> None:
         self.names = names
+        self.producers = producers  # sequences are per producer when an event names one
         self.keys = KeyState(max_keys)
 
     def offer(self, event: Event) -> list[Finding]:
         seq = sequence_of(event, self.names)
         if seq is None:
             return []
-        key = (event.topic, event.key)
+        key = (event.topic, event.key, producer_of(event, self.producers))
         state = self.keys.get(key)
         here, eid = ref(event), event.ids.event_id
         if state is None:
@@ -228,14 +269,14 @@ class SequenceDetector:
         """Forget the least recently seen key when full; its open gaps are reported."""
         if len(self.keys) < self.keys.limit:
             return []
-        (_, key), state = self.keys.popitem(last=False)
+        (_, key, _), state = self.keys.popitem(last=False)
         self.keys.evicted += 1
         return list(self._gaps(state, None if key is None else _text(key)))
 
     def flush(self) -> list[Finding]:
         """Every gap still open (the end of a scan)."""
         found: list[Finding] = []
-        for (_, key), state in self.keys.items():
+        for (_, key, _), state in self.keys.items():
             if state.gaps:
                 found += self._gaps(state, None if key is None else _text(key))
         return found
@@ -601,12 +642,14 @@ class Checker:
         tolerance_ms: int = 0,
         max_keys: int = 100_000,
         mid_stream: bool = False,
+        sequence_names: tuple[str, ...] = SEQUENCE_NAMES,
+        producer_names: tuple[str, ...] = PRODUCER_NAMES,
     ) -> None:
         unknown = set(kinds) - set(KINDS)
         if unknown:
             raise ValueError(f"unknown kind {sorted(unknown)[0]!r} (kinds: {', '.join(KINDS)})")
         self.kinds = frozenset(kinds)
-        self.sequences = SequenceDetector(max_keys)
+        self.sequences = SequenceDetector(max_keys, sequence_names, producer_names)
         self.causes = CausalDetector(tolerance_ms, mid_stream=mid_stream)
         self.duplicates = DuplicateDetector()
         self.times = EventTimeDetector(lateness_ms, max_keys)

@@ -1,4 +1,4 @@
-"""Ordering detectors (issue 7, in progress): per-key sequences."""
+"""Ordering detectors (issue 7): every kind, on hand-made streams and the simulator's."""
 
 from __future__ import annotations
 
@@ -258,3 +258,27 @@ def test_the_checker_says_what_its_bounds_made_it_forget():
     assert "3 keys' sequences forgotten at the memory bound" in notes
     assert "3 keys' event times forgotten at the memory bound" in notes
     assert Checker().notes() == []
+
+
+def test_a_sequence_path_can_be_nested_and_a_header_is_matched_in_any_case():
+    nested = Event("t", 0, 0, 0, 1, b"k", b'{"meta": {"seq": 41}, "seq": "x"}')
+    assert sequence_of(nested, ("meta.seq",)) == 41
+    assert sequence_of(nested, ("meta.missing", "meta.seq")) == 41
+    assert sequence_of(nested, ("seq",)) is None
+    header = Event("t", 0, 0, 0, 1, b"k", b"{}", (("MyRev", b" 12 "),))
+    assert sequence_of(header, ("myrev",)) == 12
+
+
+def test_sequences_are_per_producer_when_events_name_one():
+    def by(offset: int, seq: int, producer: str) -> Event:
+        body = {"eventId": f"e{offset}", "sequence": seq}
+        headers = (("producer-id", producer.encode()),)
+        return Event("t", 0, offset, offset, 1, b"k", json.dumps(body).encode(), headers)
+
+    two_writers = [by(0, 1, "a"), by(1, 1, "b"), by(2, 2, "a"), by(3, 2, "b")]
+    assert run(SequenceDetector(), two_writers) == []
+    mixed = run(SequenceDetector(producers=()), two_writers)  # one sequence per key
+    assert [f.kind for f in mixed] == ["sequence_duplicate"] * 2
+    assert [f.kind for f in run(SequenceDetector(), [by(0, 2, "a"), by(1, 1, "a")])] == [
+        "sequence_regression"
+    ]
