@@ -18,8 +18,10 @@ SCREENS = {
     "help": ("question_mark",),
     "trace": ("k", "k", "k", "T"),
     "lag": ("3",),
+    "violations": ("4", "j", "enter"),
 }
-LONGER = {"lag": 90.0}  # seconds of simulated history: the stopped group is stopped by then
+# seconds of simulated history: the stopped group is stopped by then; more faults to show
+LONGER = {"lag": 90.0, "violations": 40.0}
 
 
 def main(out: Path, names: list[str]) -> None:

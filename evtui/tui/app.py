@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from textual import events
@@ -11,8 +12,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from evtui.core.cluster import ClusterSnapshot
+from evtui.core.event import Event
+from evtui.core.ordering import parse_ref
 from evtui.core.positions import BEGINNING, END, Position, parse_position
 from evtui.core.traces import TraceIndex
+from evtui.core.violations import LiveCheck
 from evtui.runtime import PacedCollector
 from evtui.tui.backend import Backend, Poller
 from evtui.tui.screens.detail import DetailScreen
@@ -22,6 +26,7 @@ from evtui.tui.widgets.lagpane import LagPane
 from evtui.tui.widgets.overview import Overview, VimTable
 from evtui.tui.widgets.tail import TailLog
 from evtui.tui.widgets.tailpane import TailPane
+from evtui.tui.widgets.violations import ViolationsPane
 
 DEFAULT_START = parse_position("-100")
 
@@ -37,6 +42,7 @@ class EvtuiApp(App):
         Binding("1", "show_tab('overview')", "Overview"),
         Binding("2", "show_tab('tail')", "Tail"),
         Binding("3", "show_tab('lag')", "Lag"),
+        Binding("4", "show_tab('violations')", "Violations"),
         Binding("ctrl+t", "trace_prompt", "Trace id"),
         Binding("ctrl+p", "command_palette", "Commands", show=False),
     ]
@@ -65,6 +71,7 @@ class EvtuiApp(App):
         self._tail_pane: TailPane | None = None
         self._collector = PacedCollector()
         self.traces = TraceIndex(max_events=capacity)
+        self.violations = LiveCheck()  # the ordering checks over what the tail reads
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -75,6 +82,8 @@ class EvtuiApp(App):
                 yield TailPane(self.backend.open_tail, self.capacity, id="tail-pane")
             with TabPane("3 Lag", id="lag"):
                 yield LagPane(getattr(self.backend, "read_exact", None), id="lag-pane")
+            with TabPane("4 Violations", id="violations"):
+                yield ViolationsPane(id="violations-pane")
         yield Footer()
 
     @property
@@ -90,6 +99,7 @@ class EvtuiApp(App):
 
     def on_mount(self) -> None:
         self.tail.trace_index = self.traces
+        self.tail.live_check = self.violations
         self._collector.start()
         self.poller = self.backend.make_poller()
         self.poller.start()
@@ -135,6 +145,8 @@ class EvtuiApp(App):
             self.notify(problem, severity="warning", timeout=6)
         if self.lag_poller is not None:
             self._lag_tick(self.lag_poller)
+        for pane in self.query(ViolationsPane):  # none while the app is closing
+            pane.update_check(self.violations, self.tail.feed is not None)
         self._update_header()
 
     def _lag_tick(self, poller: Poller) -> None:
@@ -154,6 +166,7 @@ class EvtuiApp(App):
         if snapshot is not None:
             state.cluster_id, state.brokers = snapshot.cluster_id, snapshot.brokers
         state.connection = self._connection()
+        state.violations = self.violations.board.warnings
         feed = self.tail.feed
         if feed is not None:
             state.rate = feed.rate
@@ -186,6 +199,10 @@ class EvtuiApp(App):
         elif tab == "lag":
             self._start_lag()
             self.query_one("#lag-groups", VimTable).focus()
+        elif tab == "violations":
+            pane = self.query_one(ViolationsPane)
+            pane.update_check(self.violations, self.tail.feed is not None)
+            self.query_one("#violations-groups", VimTable).focus()
         else:
             self.query_one("#topics", VimTable).focus()
 
@@ -209,6 +226,7 @@ class EvtuiApp(App):
             ("overview", [*Overview.BINDINGS, *VimTable.BINDINGS]),
             ("tail", [*TailPane.BINDINGS, *TailLog.BINDINGS]),
             ("lag", [*LagPane.BINDINGS, *VimTable.BINDINGS]),
+            ("violations", [*ViolationsPane.BINDINGS, *VimTable.BINDINGS]),
             ("event detail", DetailScreen.BINDINGS),
             ("trace", [*TraceScreen.BINDINGS, *TraceTree.BINDINGS]),
         ]
@@ -247,6 +265,54 @@ class EvtuiApp(App):
     def on_tail_log_selected(self, message: TailLog.Selected) -> None:
         self.push_screen(DetailScreen(message.event))
 
+    def on_violations_pane_jump(self, message: ViolationsPane.Jump) -> None:
+        """From a finding: an event, its trace, or its key's history in the tail."""
+        event = self.kept_event(message.ref)
+        if message.what == "key":
+            self._key_history(message.finding.topic, message.finding.key, event)
+            return
+        if event is None:
+            topic, partition, offset = parse_ref(message.ref)
+            self.notify(
+                f"{message.ref} is no longer kept by the tail. To read it: evtui tail {topic} "
+                f"--from {offset} -f 'partition == {partition}' -n 1",
+                severity="warning", timeout=10,
+            )  # fmt: skip
+        elif message.what == "event":
+            self.push_screen(DetailScreen(event))
+        else:
+            ids = event.ids
+            wanted = ids.correlation_id or ids.trace_id or ids.event_id
+            if wanted is None:
+                self.notify(f"{message.ref} carries no id to trace.", severity="warning")
+            else:
+                self.show_trace(wanted)
+
+    def kept_event(self, ref: str) -> Event | None:
+        """The event at ``topic/partition/offset`` if the tail still keeps it (newest first)."""
+        feed = self.tail.feed
+        if feed is None:
+            return None
+        topic, partition, offset = parse_ref(ref)
+        store = feed.store
+        for seq in range(store.next - 1, store.first - 1, -1):
+            event = store[seq]
+            if event.offset == offset and event.partition == partition and event.topic == topic:
+                return event
+        return None
+
+    def _key_history(self, topic: str, key: str | None, event: Event | None) -> None:
+        raw = event.key if event is not None else None
+        if key is None:
+            literal = "null"
+        elif raw is not None and not _is_utf8(raw):
+            literal = 'b"' + "".join(f"\\x{b:02x}" for b in raw) + '"'
+        else:
+            literal = json.dumps(key, ensure_ascii=False)
+        if self.tail.set_filter(f"topic == {json.dumps(topic)} && key == {literal}"):
+            self.action_show_tab("tail")
+            self.notify(f"The kept events of key {key} on {topic}. Escape clears the filter.")
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         tail = self.tail
@@ -254,6 +320,11 @@ class EvtuiApp(App):
             ("Overview", "Topics and consumer groups", lambda: self.action_show_tab("overview")),
             ("Tail", "The live tail", lambda: self.action_show_tab("tail")),
             ("Lag", "Consumer lag and health", lambda: self.action_show_tab("lag")),
+            (
+                "Violations",
+                "Ordering violations in the tail's stream",
+                lambda: self.action_show_tab("violations"),
+            ),
             ("Tail topics…", "Choose topics (names or ^regex)", tail.action_choose_topics),
             ("Seek…", "Seek the tail to a position or time", tail.action_seek),
             ("Seek to beginning", "Read the topics from the start", lambda: tail.seek(BEGINNING)),
@@ -274,3 +345,11 @@ class EvtuiApp(App):
 
     def _toggle_internal(self) -> None:
         self.query_one(Overview).action_toggle_internal()
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

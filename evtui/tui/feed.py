@@ -13,14 +13,16 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
-from evtui.core.positions import Position
+from evtui.core.positions import Kind, Position
 from evtui.core.store import EventStore
 from evtui.core.tailview import Predicate, TailView
 from evtui.core.traces import TraceIndex
+from evtui.core.violations import LiveCheck
 from evtui.sources.base import Problem, Source, SourceState
 
 OVERRUNS_BEFORE_SAMPLING = 3
 INDEX_BACKLOG_MAX = 5_000  # more waiting than this: index the newest, count the rest
+CHECK_BACKLOG_MAX = 5_000  # the same for the ordering checks
 
 
 @dataclass
@@ -53,6 +55,8 @@ class Feed:
         self.paused = False
         self._overruns = 0  # consecutive ticks that ran out of time with events still queued
         self._indexed_upto = 0  # next sequence for the trace index
+        self._checked_upto: int | None = None  # next sequence for the ordering checks
+        self.holes: deque[tuple[int, int]] = deque(maxlen=10_000)  # (sequence, events dropped)
 
     @property
     def state(self) -> SourceState:
@@ -78,7 +82,10 @@ class Feed:
             if time.perf_counter() >= deadline:
                 self._overruns += 1
                 if self._overruns >= OVERRUNS_BEFORE_SAMPLING:  # behind for a while, not a blip
-                    self.stats.sampled_out += self._drop_queued()
+                    dropped = self._drop_queued()
+                    self.stats.sampled_out += dropped
+                    if dropped:
+                        self.holes.append((self.store.next, dropped))
                 break
         self.stats.received += taken
         self._sample_rate()
@@ -121,6 +128,37 @@ class Feed:
             if seq % 64 == 0 and time.perf_counter() >= deadline:
                 break
         self._indexed_upto = seq
+        return seq - start
+
+    def check_step(self, live: LiveCheck, budget_s: float = 0.006) -> int:
+        """Offer new events to the ordering checks within ``budget_s``; returns how many.
+
+        Like :meth:`index_step`, a backlog beyond :data:`CHECK_BACKLOG_MAX` is
+        skipped; every hole in what is checked (events dropped by sampling,
+        evicted or skipped) restarts the detectors after it and is counted,
+        so a hole never shows as a gap or a regression.
+        """
+        store = self.store
+        if self._checked_upto is None:
+            self._checked_upto = store.first
+            live.begin(from_start=self.start.kind is Kind.BEGINNING)
+        seq = max(self._checked_upto, store.first)
+        live.skip(seq - self._checked_upto)
+        if store.next - seq > CHECK_BACKLOG_MAX:
+            live.skip(store.next - CHECK_BACKLOG_MAX - seq)
+            seq = store.next - CHECK_BACKLOG_MAX
+        deadline = time.perf_counter() + budget_s
+        start, end, holes = seq, store.next, self.holes
+        while seq < end:
+            while holes and holes[0][0] <= seq:
+                live.skip(holes.popleft()[1])
+            live.offer(store[seq])
+            seq += 1
+            if seq % 32 == 0 and time.perf_counter() >= deadline:
+                break
+        self._checked_upto = seq
+        if self.stats.finished and seq == store.next:
+            live.finish()
         return seq - start
 
     def _sample_rate(self) -> None:

@@ -41,6 +41,7 @@ async def settle(pilot: Any, app: EvtuiApp) -> None:
     """Wait until the demo history is all in and the overview has its figures, then
     freeze the clock-dependent ones (rates) so that screens are reproducible."""
     await wait_for(pilot, lambda: app.tail.feed is not None and app.tail.feed.stats.finished)
+    await wait_for(pilot, lambda: app.violations.finished)  # the checks have seen it all
     clock = getattr(app.backend, "clock", None)
     if clock is not None:  # the simulated cluster's history is all there: rates are flat now
         from evtui.sources.base import SourceState

@@ -131,13 +131,13 @@ async def test_detail_shows_headers_decoded_payload_and_copies(tmp_path, monkeyp
 
 async def test_help_lists_every_binding_and_palette_offers_actions():
     app = demo_app(seconds=5)
-    async with app.run_test(size=(160, 100)) as pilot:  # tall: the whole help on one screen
+    async with app.run_test(size=(160, 130)) as pilot:  # tall: the whole help on one screen
         await settle(pilot, app)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         shown = app.export_screenshot()
         for words in ("Seek", "Pause", "Search", "Filter", "Copy JSON", "Mark topic", "Sort",
-                      "Exact time lag", "stalled"):  # fmt: skip
+                      "Exact time lag", "stalled", "Key history", "causal_inversion"):  # fmt: skip
             assert words.replace(" ", "&#160;") in shown or words in shown
         await pilot.press("escape")
         titles = [c.title for c in app.get_system_commands(app.screen)]

@@ -45,3 +45,8 @@ def test_trace_screen(snap_compare):
 def test_lag_screen(snap_compare):
     app = demo_app(seconds=90)  # the stoppable group stopped at 45 s: stopped by now
     assert snap_compare(app, terminal_size=SIZE, run_before=_after(app, "3"))
+
+
+def test_violations_screen(snap_compare):
+    app = demo_app(seconds=40)
+    assert snap_compare(app, terminal_size=SIZE, run_before=_after(app, "4", "j", "enter"))

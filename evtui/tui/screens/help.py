@@ -33,6 +33,15 @@ Lag (3): offset lag = end - committed (none without a committed offset). Time la
   a group's status is its worst partition's. ETA: lag / (consume rate - produce rate)."""
 
 
+VIOLATIONS_HELP = """\
+Violations (4): every ordering check over the events the tail reads (as `evtui check`):
+  sequence_regression / _duplicate / _gap (per key, from seq, sequence or version),
+  event_time_regression (beyond 1 s), causal_inversion (an effect produced before its
+  cause), duplicate_event (one id at two offsets), orphan (a cause never seen in 60 s),
+  offset_gap (info). Events the tail drops or skips are not checked (counted): the
+  checks start again after each hole, so a hole is never a gap."""
+
+
 def lag_rules_table() -> Table:
     from evtui.core.lag import RULES
 
@@ -88,5 +97,7 @@ class HelpScreen(ModalScreen[None]):
                     Text(""),
                     Text(LAG_HELP),
                     lag_rules_table(),
+                    Text(""),
+                    Text(VIOLATIONS_HELP),
                 )
             )

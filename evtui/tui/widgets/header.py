@@ -28,6 +28,7 @@ class HeaderState:
     evicted: int = 0
     sampled_out: int = 0
     paused: bool = False
+    violations: int = 0  # ordering violations of warning level found so far
 
 
 def number(n: float) -> str:
@@ -49,6 +50,11 @@ def render_header(state: HeaderState) -> Text:
     text.append(f"  evicted {number(state.evicted)}", style="#8a8a8a" if not state.evicted else "")
     if state.sampled_out:
         text.append(f"  sampling: {number(state.sampled_out)} dropped", style="bold yellow")
+    if state.violations:
+        plural = "s" if state.violations != 1 else ""
+        text.append(
+            f"  ⚠ {number(state.violations)} violation{plural}", style="bold #ffffff on #af0000"
+        )
     if state.paused:
         text.append("  PAUSED", style="bold #1c1c1c on #d7af00")
     return text

@@ -16,6 +16,7 @@ from evtui.core.filters import Filter, FilterError
 from evtui.core.positions import Position, describe, parse_position
 from evtui.core.tailview import Predicate, all_of, substring_predicate
 from evtui.core.traces import TraceIndex
+from evtui.core.violations import LiveCheck
 from evtui.errors import ConnectionFailed, EvtuiError
 from evtui.sources.base import Source, SourceState
 from evtui.tui.feed import Feed
@@ -28,6 +29,7 @@ DRAIN_BUDGET_S = 0.012
 FILTER_BUDGET_S = 0.006
 KEYSTROKE_FILTER_BUDGET_S = 0.004  # a search keystroke shows first matches, the tick goes on
 INDEX_BUDGET_S = 0.002  # the trace index; faster input is sampled (counted, shown)
+CHECK_BUDGET_S = 0.004  # the ordering checks; the same
 MAX_RETRY_S = 30.0
 
 
@@ -48,6 +50,7 @@ class TailPane(Vertical):
         self.open_tail = open_tail
         self.capacity = capacity
         self.trace_index: TraceIndex | None = None  # set by the app
+        self.live_check: LiveCheck | None = None  # set by the app: ordering checks
         self.feed: Feed | None = None
         self.topics: list[str] = []
         self.start: Position | None = None
@@ -176,6 +179,8 @@ class TailPane(Vertical):
             added = feed.filter_step(FILTER_BUDGET_S) if feed.view.filtered else kept
             if self.trace_index is not None:
                 feed.index_step(self.trace_index, INDEX_BUDGET_S)
+            if self.live_check is not None:
+                feed.check_step(self.live_check, CHECK_BUDGET_S)
             self._take_problems(feed)
             if added or kept or feed.store.stats.evicted:
                 self.log_view.refresh_rows()

@@ -1,0 +1,265 @@
+"""Ordering violations: groups by kind, topic and key above; the selected group's findings below.
+
+Renders the :class:`~evtui.core.violations.LiveCheck` the tail feeds (the app
+refreshes it on a timer, only when its board changed). From a finding, ``e``
+opens the event it is about, ``o`` the other event it names (the cause, the
+first delivery, the record it was swapped with), ``t`` its trace and ``h`` the
+key's history in the tail; the app carries these out.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+
+from evtui.core.ordering import WARNING, Finding
+from evtui.core.positions import format_ms
+from evtui.core.violations import LiveCheck, ViolationGroup
+from evtui.tui.widgets.overview import VimTable, sync_rows
+
+GROUP_COLUMNS = (
+    ("severity", "SEVERITY", 8),
+    ("kind", "KIND", 22),
+    ("topic", "TOPIC", 24),
+    ("key", "KEY", 22),
+    ("count", "COUNT", 7),
+    ("first", "FIRST SEEN", 12),
+    ("last", "LAST SEEN", 12),
+)
+FINDING_COLUMNS = (
+    ("at", "EVENT", 30),
+    ("expected", "EXPECTED", 60),
+    ("seen", "SEEN", 48),
+)
+SEVERITY_STYLES = {WARNING: "bold yellow", "info": "dim"}
+
+
+def _clock(ms: int) -> str:
+    return format_ms(ms)[11:23] if ms else "-"
+
+
+def group_cells(group: ViolationGroup) -> tuple[str | Text, ...]:
+    return (
+        Text(group.severity, style=SEVERITY_STYLES.get(group.severity, "")),
+        group.kind,
+        group.topic,
+        "∅" if group.key is None else group.key,
+        Text(f"{group.count:,}", justify="right"),
+        _clock(group.first_ms),
+        _clock(group.last_ms),
+    )
+
+
+def finding_cells(finding: Finding) -> tuple[str, ...]:
+    return (
+        f"{finding.topic}[{finding.partition}]@{finding.offset}",
+        finding.expected,
+        finding.seen,
+    )
+
+
+def finding_ident(finding: Finding) -> str:
+    return "\x1f".join(finding.refs) + f"\x1f{finding.kind}"
+
+
+def explain(finding: Finding) -> Text:
+    text = Text()
+    text.append(f"{finding.kind}", style=SEVERITY_STYLES.get(finding.severity, ""))
+    text.append(f" at {finding.topic}[{finding.partition}]@{finding.offset}, key {finding.key}\n")
+    text.append(f"expected {finding.expected}; seen {finding.seen}\n")
+    text.append(finding.explanation + "\n", style="italic")
+    here = f"{finding.topic}/{finding.partition}/{finding.offset}"
+    others = [r for r in finding.refs if r != here]
+    text.append(f"e: this event ({here})", style="bold")
+    if others:
+        text.append(f"   o: the other event ({others[0]})", style="bold")
+    text.append("   t: its trace   h: the key's history", style="bold")
+    return text
+
+
+class ViolationsPane(Vertical):
+    """What the ordering checks found in the stream the tail reads."""
+
+    BINDINGS = [
+        Binding("slash", "focus_filter", "Filter"),
+        Binding("e", "open_event", "Event"),
+        Binding("o", "open_other", "Other event"),
+        Binding("t", "trace", "Trace"),
+        Binding("h", "key_history", "Key history"),
+        Binding("enter", "drill", "Findings", show=False),
+        Binding("escape", "back", "Groups", show=False),
+    ]
+
+    class Jump(Message):
+        """Open an event (``what`` = "event"), its trace ("trace") or its key's history ("key")."""
+
+        def __init__(self, what: str, ref: str, finding: Finding) -> None:
+            super().__init__()
+            self.what, self.ref, self.finding = what, ref, finding
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.live: LiveCheck | None = None
+        self.shown_version = -1
+        self._shown_groups: list[str] = []
+        self._shown_findings: list[str] = []
+        self._groups: dict[str, ViolationGroup] = {}
+        self._findings: dict[str, Finding] = {}
+        self.selected_group: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Checking the events the tail reads…", id="violations-status")
+        yield Input(placeholder="/ filter by kind, topic or key", id="violations-filter")
+        groups = VimTable(id="violations-groups", cursor_type="row", zebra_stripes=True)
+        for key, label, width in GROUP_COLUMNS:
+            groups.add_column(label, key=key, width=width)
+        yield groups
+        findings = VimTable(id="violations-findings", cursor_type="row", zebra_stripes=True)
+        for key, label, width in FINDING_COLUMNS:
+            findings.add_column(label, key=key, width=width)
+        yield findings
+        yield Static("", id="violations-detail")
+
+    # -- state in ------------------------------------------------------------------------
+
+    def update_check(self, live: LiveCheck, tail_open: bool) -> None:
+        """Called on a timer: the rows change only when the board did."""
+        if not self.query("#violations-filter"):
+            return  # closing
+        self.live = live
+        self._show_status(live, tail_open)
+        if live.board.version != self.shown_version:
+            self.shown_version = live.board.version
+            self._refresh_rows()
+
+    def _show_status(self, live: LiveCheck, tail_open: bool) -> None:
+        board = live.board
+        text = Text()
+        if not tail_open:
+            text.append(
+                "Nothing checked yet: open topics in the tail (2, then t). ", style="yellow"
+            )
+        text.append(f"{live.checked:,} events checked", style="bold")
+        text.append(f"  {board.warnings:,} warnings", style="bold yellow" if board.warnings else "")
+        text.append(f"  {board.infos:,} info")
+        if live.not_checked:
+            text.append(
+                f"  {live.not_checked:,} not checked (the tail dropped or skipped them; the "
+                f"checks started again after each of {live.restarts:,} holes)",
+                style="yellow",
+            )
+        if live.unjudged:
+            text.append(f"  {live.unjudged:,} effects near the start not judged as orphans")
+        for note in live.notes():
+            text.append(f"  {note}", style="yellow")
+        self.query_one("#violations-status", Static).update(text)
+
+    def _refresh_rows(self) -> None:
+        if self.live is None:
+            return
+        needle = self.query_one("#violations-filter", Input).value.strip()
+        groups = self.live.board.sorted_groups(needle)
+        self._groups = {g.ident: g for g in groups}
+        table = self.query_one("#violations-groups", VimTable)
+        self._shown_groups = sync_rows(
+            table, self._shown_groups, {g.ident: group_cells(g) for g in groups}
+        )
+        if self.selected_group not in self._groups:
+            self.selected_group = self._cursor(table, self._shown_groups)
+        self._show_findings()
+
+    @staticmethod
+    def _cursor(table: DataTable, shown: list[str]) -> str | None:
+        return shown[min(table.cursor_row, len(shown) - 1)] if shown else None
+
+    def _show_findings(self) -> None:
+        group = self._groups.get(self.selected_group or "")
+        findings = list(group.findings) if group is not None else []
+        self._findings = {finding_ident(f): f for f in findings}
+        table = self.query_one("#violations-findings", VimTable)
+        rows = {finding_ident(f): finding_cells(f) for f in findings}
+        self._shown_findings = sync_rows(table, self._shown_findings, rows)
+        self._show_detail()
+
+    def _show_detail(self) -> None:
+        finding = self.selected_finding
+        detail = self.query_one("#violations-detail", Static)
+        if finding is None:
+            detail.update("No violation found." if not self._groups else "")
+            return
+        group = self._groups.get(self.selected_group or "")
+        text = explain(finding)
+        if group is not None and group.count > len(group.findings):
+            text.append(f"\n(the newest {len(group.findings)} of {group.count:,} are kept)")
+        detail.update(text)
+
+    @property
+    def selected_finding(self) -> Finding | None:
+        table = self.query_one("#violations-findings", VimTable)
+        ident = self._cursor(table, self._shown_findings)
+        return self._findings.get(ident or "")
+
+    # -- interaction ---------------------------------------------------------------------
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        if event.data_table.id == "violations-groups":
+            self.selected_group = self._cursor(event.data_table, self._shown_groups)
+            self._show_findings()
+        elif event.data_table.id == "violations-findings":
+            self._show_detail()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.data_table.id == "violations-groups":
+            self.action_drill()
+        else:
+            self.action_open_event()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "violations-filter":
+            self._refresh_rows()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "violations-filter":
+            self.query_one("#violations-groups", VimTable).focus()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#violations-filter", Input).focus()
+
+    def action_drill(self) -> None:
+        self.query_one("#violations-findings", VimTable).focus()
+
+    def action_back(self) -> None:
+        self.query_one("#violations-groups", VimTable).focus()
+
+    def _jump(self, what: str, other: bool = False) -> None:
+        finding = self.selected_finding
+        if finding is None:
+            self.notify("Choose a finding first (Enter on a group).", severity="warning")
+            return
+        here = f"{finding.topic}/{finding.partition}/{finding.offset}"
+        target = here
+        if other:
+            others = [r for r in finding.refs if r != here]
+            if not others:
+                self.notify("This finding names no other event.", severity="warning")
+                return
+            target = others[0]
+        self.post_message(self.Jump(what, target, finding))
+
+    def action_open_event(self) -> None:
+        self._jump("event")
+
+    def action_open_other(self) -> None:
+        self._jump("event", other=True)
+
+    def action_trace(self) -> None:
+        self._jump("trace")
+
+    def action_key_history(self) -> None:
+        self._jump("key")

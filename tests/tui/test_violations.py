@@ -1,0 +1,102 @@
+"""The violations screen on the seeded demo: exactly the simulator's faults; jumps."""
+
+from __future__ import annotations
+
+from evtui.tui.screens.detail import DetailScreen
+from evtui.tui.screens.trace import TraceScreen
+from evtui.tui.widgets.violations import ViolationsPane
+from tests.tui.helpers import demo_app, settle, wait_for
+
+FAULT_OF = {
+    "sequence_regression": "out_of_order",
+    "duplicate_event": "duplicate",
+    "event_time_regression": "time_backwards",
+    "causal_inversion": "cause_after_effect",
+    "orphan": "orphan",
+}
+
+
+def truth_of(app) -> list[tuple[str, str]]:
+    """The faults the simulator injected: (kind, the event each is about)."""
+    sim = app.backend.clock.sim
+    return sorted(
+        (f.kind, f.event_ids[-1] if f.kind == "out_of_order" else f.event_ids[0])
+        for f in sim.truth.faults
+    )
+
+
+def where(event) -> str:
+    return f"{event.topic}/{event.partition}/{event.offset}"
+
+
+def found_of(app) -> list[tuple[str, str]]:
+    ids = {}
+    store = app.tail.feed.store
+    for event in store.range(store.first, store.next):
+        ids[f"{event.topic}/{event.partition}/{event.offset}"] = event.ids.event_id
+    board = app.violations.board
+    return sorted(
+        (FAULT_OF[f.kind], ids[f.refs[-1]]) for f in board.findings() if f.severity == "warning"
+    )
+
+
+async def test_the_screen_shows_exactly_the_injected_faults_and_the_header_counts_them():
+    app = demo_app(seconds=40)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot, app)
+        assert await wait_for(pilot, lambda: app.violations.finished)
+        truth = truth_of(app)
+        assert len(truth) >= 10
+        assert found_of(app) == truth
+        live = app.violations
+        assert live.not_checked == 0 and live.checked == app.tail.feed.store.next
+        await pilot.press("4")
+        await pilot.pause(0.6)
+        assert f"⚠ {len(truth)} violations" in str(app.query_one("#header").render())
+        pane = app.query_one(ViolationsPane)
+        assert len(pane._shown_groups) == len(app.violations.board.groups)
+
+
+async def choose(pilot, app, kind: str) -> ViolationsPane:
+    """The violations tab, the cursor on the first group of ``kind``, then on its findings."""
+    await pilot.press("4")
+    await pilot.pause(0.6)
+    pane = app.query_one(ViolationsPane)
+    row = next(i for i, ident in enumerate(pane._shown_groups) if ident.startswith(kind))
+    for _ in range(row):
+        await pilot.press("j")
+    await pilot.press("enter")
+    await pilot.pause(0.1)
+    return pane
+
+
+async def test_from_a_finding_to_its_event_the_other_event_its_trace_and_the_key_history():
+    app = demo_app(seconds=40)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot, app)
+        assert await wait_for(pilot, lambda: app.violations.finished)
+        pane = await choose(pilot, app, "causal_inversion")
+        finding = pane.selected_finding
+        assert finding is not None and finding.kind == "causal_inversion"
+        cause_ref, effect_ref = finding.refs
+        await pilot.press("e")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+        assert where(app.screen.event) == effect_ref
+        await pilot.press("escape")
+        await pilot.press("o")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, DetailScreen))
+        cause = app.screen.event
+        assert where(cause) == cause_ref
+        await pilot.press("escape")
+        await pilot.press("t")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, TraceScreen))
+        refs = {where(e) for e in app.screen.trace.events}
+        assert {cause_ref, effect_ref} <= refs
+        await pilot.press("escape")
+        await pilot.press("h")
+        assert await wait_for(pilot, lambda: app.tail.filter is not None)
+        assert await wait_for(pilot, lambda: app.tail.feed.view.pending == 0)
+        shown = app.tail.feed.view
+        keys = {shown.event_at(r).key.decode() for r in range(shown.rows)}
+        topics = {shown.event_at(r).topic for r in range(shown.rows)}
+        assert keys == {finding.key} and topics == {finding.topic} and shown.rows >= 1

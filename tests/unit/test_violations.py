@@ -1,0 +1,87 @@
+"""Live ordering checks: the board (grouped, counted once, bounded) and holes in a live stream."""
+
+from __future__ import annotations
+
+import json
+
+from evtui.core.event import Event
+from evtui.core.ordering import Finding
+from evtui.core.positions import BEGINNING, parse_position
+from evtui.core.violations import LiveCheck, ViolationBoard
+from evtui.tui.feed import Feed
+from tests.unit.test_feed import ListSource
+
+
+def seq_event(offset: int, seq: int, key: str = "k") -> Event:
+    body = json.dumps({"eventId": f"e{offset}", "seq": seq}).encode()
+    return Event("t", 0, offset, 1_000 + offset, 1, key.encode(), body, ())
+
+
+def finding(kind: str, offset: int, key: str = "k", severity: str = "warning") -> Finding:
+    return Finding(kind, severity, "t", 0, offset, key, (f"t/0/{offset}",), "x", "y", "z")
+
+
+def test_the_board_groups_by_kind_topic_and_key_and_counts_each_finding_once():
+    board = ViolationBoard()
+    assert board.add([finding("orphan", 1), finding("orphan", 2)], at_ms=10) == 2
+    assert board.add([finding("orphan", 2), finding("offset_gap", 3, severity="info")], 20) == 1
+    assert board.add([finding("sequence_gap", 4, key="other")], at_ms=30) == 1
+    assert (board.warnings, board.infos) == (3, 1)
+    groups = board.sorted_groups()
+    assert [(g.kind, g.key, g.count) for g in groups] == [
+        ("sequence_gap", "other", 1), ("orphan", "k", 2), ("offset_gap", "k", 1)
+    ]  # fmt: skip
+    assert (groups[1].first_ms, groups[1].last_ms) == (10, 10)
+    assert [g.kind for g in board.sorted_groups("OTHER")] == ["sequence_gap"]
+    assert board.summary() == {"offset_gap": 1, "orphan": 2, "sequence_gap": 1}
+
+
+def test_the_board_is_bounded_and_forgets_information_first():
+    board = ViolationBoard(max_groups=2, per_group=3)
+    board.add([finding("offset_gap", 0, severity="info")], 0)
+    board.add([finding("orphan", i, key="a") for i in range(1, 6)], 1)
+    board.add([finding("orphan", 9, key="b")], 2)
+    assert [(g.key, g.count, len(g.findings)) for g in board.sorted_groups()] == [
+        ("a", 5, 3), ("b", 1, 1)
+    ]  # fmt: skip
+    assert board.groups_dropped == 1 and board.infos == 1
+
+
+def test_a_hole_in_the_live_stream_is_not_a_gap_it_restarts_the_checks_and_is_counted():
+    live = LiveCheck()
+    feed = Feed(ListSource([[seq_event(i, i + 1) for i in range(10)]]), ["t"], BEGINNING)
+    feed.drain(budget_s=1.0)
+    feed.check_step(live, budget_s=1.0)
+    # the view dropped 20 events to keep up (seq 11..30), then more arrived
+    feed.holes.append((feed.store.next, 20))
+    feed.store.append([seq_event(i, i + 1) for i in range(30, 40)])
+    feed.check_step(live, budget_s=1.0)
+    assert live.board.warnings == 0
+    assert (live.checked, live.not_checked, live.restarts) == (20, 20, 1)
+    # a real regression after the hole is still found
+    feed.store.append([seq_event(40, 3)])
+    feed.check_step(live, budget_s=1.0)
+    live.finish()  # no gap for the hole at the end either
+    assert [g.kind for g in live.board.sorted_groups()] == ["sequence_regression"]
+
+
+def test_events_evicted_before_they_were_checked_are_a_hole_too():
+    live = LiveCheck()
+    feed = Feed(ListSource([]), ["t"], parse_position("-5"), capacity=10)
+    feed.store.append([seq_event(i, i + 1) for i in range(5)])
+    feed.check_step(live, budget_s=1.0)
+    feed.store.append([seq_event(i, i + 1) for i in range(5, 30)])  # 15 evicted unchecked
+    feed.check_step(live, budget_s=1.0)
+    live.finish()
+    assert (live.checked, live.not_checked, live.board.warnings) == (15, 15, 0)
+
+
+def test_the_end_of_a_stream_tells_what_only_the_end_can_tell():
+    live = LiveCheck()
+    events = [seq_event(0, 1), seq_event(1, 3)]  # 2 never arrives
+    feed = Feed(ListSource([events], finished=True), ["t"], BEGINNING)
+    for _ in range(3):
+        feed.drain(budget_s=1.0)
+        feed.check_step(live, budget_s=1.0)
+    assert live.finished
+    assert [f.kind for f in live.board.findings()] == ["sequence_gap"]
