@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from evtui.tui.screens.detail import DetailScreen
 from evtui.tui.screens.trace import TraceScreen
 from evtui.tui.widgets.violations import ViolationsPane
-from tests.tui.helpers import demo_app, settle, wait_for
+from tests.tui.helpers import demo_app, kafka_app, settle, wait_for
 
 FAULT_OF = {
     "sequence_regression": "out_of_order",
@@ -100,3 +102,40 @@ async def test_from_a_finding_to_its_event_the_other_event_its_trace_and_the_key
         keys = {shown.event_at(r).key.decode() for r in range(shown.rows)}
         topics = {shown.event_at(r).topic for r in range(shown.rows)}
         assert keys == {finding.key} and topics == {finding.topic} and shown.rows >= 1
+
+
+@pytest.mark.kafka
+async def test_on_the_real_broker_the_screen_shows_the_demos_faults(kafka_bootstrap, tmp_path):
+    """The demo produced to the broker; the console tails it from the beginning.
+
+    Orphans are judged once record time has moved 60 s past them, or when a range
+    ends; a live tail of 6 s of records never ends, so they are left out here (the
+    demo test above and ``evtui check`` on the same kind of run cover them).
+    """
+    from evtui.core.positions import BEGINNING
+    from tests.integration.test_check import event_ids, produce_demo
+
+    faults = ["--fault", "out_of_order=0.05", "--fault", "duplicate=0.03", "--fault",
+              "orphan=0", "--fault", "cause_after_effect=0.05", "--fault",
+              "time_backwards=0.05"]  # fmt: skip
+    prefix, truth = produce_demo(kafka_bootstrap, tmp_path, *faults)
+    ids = event_ids(kafka_bootstrap, prefix)
+    expected = sorted(
+        (f["kind"], f["event_ids"][-1] if f["kind"] == "out_of_order" else f["event_ids"][0])
+        for f in truth["faults"]
+        if f["kind"] != "orphan"
+    )
+    app = kafka_app(kafka_bootstrap, topics=[f"^{prefix}"], start=BEGINNING)
+    async with app.run_test(size=(160, 40)) as pilot:
+        live = app.violations
+        assert await wait_for(pilot, lambda: live.checked == truth["emitted"], timeout=30)
+        await pilot.press("4")
+        await pilot.pause(0.6)
+        warnings = [f for f in live.board.findings() if f.severity == "warning"]
+        assert len(expected) >= 15
+        got = sorted((FAULT_OF[f.kind], ids[f.refs[-1]]) for f in warnings)
+        missing, extra = set(expected) - set(got), set(got) - set(expected)
+        assert got == expected, (missing, extra, live.not_checked, live.restarts)
+        header = str(app.query_one("#header").render())
+        assert f"⚠ {len(expected)} violations" in header
+        assert app.query_one(ViolationsPane)._shown_groups
