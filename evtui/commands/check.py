@@ -68,7 +68,12 @@ def run_check(
     start: Position,
     out: TextIO = sys.stdout,
     err: TextIO = sys.stderr,
+    compacted: frozenset[str] = frozenset(),
 ) -> None:
+    """Scan, print the findings, raise :class:`ViolationsFound` on a warning.
+
+    ``compacted``: the topics whose ``cleanup.policy`` compacts (see ``core.ordering``).
+    """
     from evtui.commands.trace import scan
     from evtui.core.positions import Kind
 
@@ -79,6 +84,7 @@ def run_check(
         mid_stream=start.kind is not Kind.BEGINNING,  # causes may lie before the range
         sequence_names=options.sequence_names,
         producer_names=options.producer_names,
+        compacted=compacted,
     )
     result = scan(source, checker, None, err)
     findings = checker.finish()
@@ -90,11 +96,7 @@ def run_check(
     summary = ", ".join(f"{kind} {n}" for kind, n in checker.summary().items()) or "none"
     for note in checker.notes():
         print(f"evtui check: note: {note}", file=err)
-    if checker.causes.unjudged:
-        summary += (
-            f" ({checker.causes.unjudged:,} effects near the start of the range not judged "
-            "as orphans: their causes may lie before it)"
-        )
+    summary += "".join(f" ({text})" for text in unjudged(checker))
     print(
         f"evtui check: scanned {result.scanned:,} events from {where} (from {describe(start)}) "
         f"in {result.seconds:.2f} s; findings: {summary}",
@@ -102,6 +104,27 @@ def run_check(
     )
     if warnings:
         raise ViolationsFound(f"{len(warnings):,} ordering violation(s) found")
+
+
+def unjudged(checker: Checker) -> list[str]:
+    """What the checker did not judge, and why."""
+    texts = []
+    if checker.causes.unjudged:
+        texts.append(
+            f"{checker.causes.unjudged:,} effects near the start of the range not judged "
+            "as orphans: their causes may lie before it"
+        )
+    if checker.causes.compacted_away:
+        texts.append(
+            f"{checker.causes.compacted_away:,} effects not judged as orphans: their causes "
+            "may have been compacted away"
+        )
+    if checker.sequences.compacted_jumps:
+        texts.append(
+            f"{checker.sequences.compacted_jumps:,} sequence jumps over offsets the cleaner "
+            "removed not reported as gaps"
+        )
+    return texts
 
 
 def report_json(findings: list[Finding], checker: Checker) -> dict:

@@ -17,6 +17,8 @@ Headers = tuple[Header, ...]
 
 _set = object.__setattr__
 _new_fields = object.__new__
+# Event.peek_fields's last answer: (the event, the decoder chain, its fields); one entry only.
+_peeked: tuple[Any, Any, dict | None] = (None, None, None)
 
 
 class TimestampType(IntEnum):
@@ -187,10 +189,19 @@ class Event(_Fields):
         Values not decoded yet may be ``msgspec.Raw`` (see
         :meth:`DecoderChain.fields`): identity extraction reads a few fields of
         every event a scan looks at. None when the value is not a JSON object.
+        The last event's fields are remembered: its ids and the ordering checks
+        read the same event one after the other (one parse instead of four).
         """
         decoded = self._decoded
         if decoded is None:
-            return _decode.active_chain().fields(self.value, self.headers)
+            global _peeked
+            chain = _decode.active_chain()
+            last, last_chain, fields = _peeked
+            if last is self and last_chain is chain:
+                return fields
+            fields = chain.fields(self.value, self.headers)
+            _peeked = (self, chain, fields)
+            return fields
         value = decoded.value
         return value if decoded.format == _decode.JSON and isinstance(value, dict) else None
 

@@ -22,13 +22,22 @@ as a regression: adjacent records swapped), and only gaps still open when the
 key has moved :data:`GAP_GRACE` records on, or at :meth:`SequenceDetector.flush`,
 are reported as gaps. The same sequence again with the same event id is the
 same event delivered twice: that is ``duplicate_event``'s to report.
+
+Compacted topics (:class:`Compaction`, named by whoever knows the topics'
+``cleanup.policy``) legitimately lose superseded versions. Kafka's cleaner
+keeps, per key, its latest version below the cleaned point and everything
+after it, so a key's sequence stays contiguous; but a tombstone there starts
+the key's sequence over, a read racing the cleaner can jump over removed
+versions (not a gap when at least as many offsets are missing in between), and
+a cause may be gone (no orphans once records were removed: they are counted).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from evtui.core.decode import raw_value
@@ -71,8 +80,18 @@ class Finding:
         }
 
 
+_last_ref: tuple[Event | None, str] = (None, "")  # every detector asks for the same event's
+
+
 def ref(event: Event) -> str:
-    return f"{event.topic}/{event.partition}/{event.offset}"
+    """``topic/partition/offset`` (the last event's is remembered)."""
+    global _last_ref
+    last, text = _last_ref
+    if last is event:
+        return text
+    text = f"{event.topic}/{event.partition}/{event.offset}"
+    _last_ref = (event, text)
+    return text
 
 
 def key_text(event: Event) -> str | None:
@@ -98,19 +117,18 @@ def sequence_of(event: Event, names: tuple[str, ...] = SEQUENCE_NAMES) -> int | 
 
 def field_of(event: Event, names: tuple[str, ...]) -> object:
     """A header's bytes (any case, the last one), else a JSON value by path; None if absent."""
-    lowered = _lowered(names)
+    lowered, paths = _spec(names)
     for name, raw in reversed(event.headers):
         if raw is not None and name.lower() in lowered:
             return raw
     fields = event.peek_fields()
     if not fields:
         return None
-    for name in names:
-        head, _, rest = name.partition(".")
+    for head, rest in paths:
         if head not in fields:
             continue
         value = raw_value(fields[head])
-        for part in rest.split(".") if rest else ():
+        for part in rest:
             value = value.get(part) if isinstance(value, dict) else None
         if value is not None:
             return value
@@ -118,8 +136,11 @@ def field_of(event: Event, names: tuple[str, ...]) -> object:
 
 
 @lru_cache(maxsize=64)
-def _lowered(names: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(n.lower() for n in names)
+def _spec(names: tuple[str, ...]) -> tuple[frozenset[str], tuple[tuple[str, list[str]], ...]]:
+    """Names as header names (lower case) and as JSON paths (the top-level field, the rest)."""
+    paths = tuple((head, rest.split(".") if rest else []) for head, _, rest in
+                  (name.partition(".") for name in names))  # fmt: skip
+    return frozenset(n.lower() for n in names), paths
 
 
 def producer_of(event: Event, names: tuple[str, ...]) -> str | None:
@@ -141,6 +162,42 @@ class KeyState(OrderedDict):
         self.evicted = 0
 
 
+class Compaction:
+    """Offsets missing so far in each partition of the compacted topics read.
+
+    The cleaner removes versions a later record of their key supersedes (and,
+    later, tombstones), so on a compacted topic a cause may be gone, and a read
+    that races the cleaner may see a key jump over versions it removed. Offsets
+    are counted from 0: what is missing before a partition's first record was
+    removed too. :meth:`see` may be offered the same event more than once (each
+    detector that cares offers it).
+    """
+
+    def __init__(self, topics: Iterable[str] = ()) -> None:
+        self.topics = frozenset(topics)
+        self.last: dict[tuple[str, int], int] = {}
+        self.missing: dict[tuple[str, int], int] = {}  # offsets missing so far, per partition
+        self.removed = 0  # offsets missing so far, in every partition
+
+    def see(self, event: Event) -> bool:
+        """Count the offsets missing before ``event``; True when its topic is compacted."""
+        if event.topic not in self.topics:
+            return False
+        tp = (event.topic, event.partition)
+        last = self.last.get(tp, -1)
+        if event.offset > last:
+            self.last[tp] = event.offset
+            if event.offset > last + 1:
+                skipped = event.offset - last - 1
+                self.missing[tp] = self.missing.get(tp, 0) + skipped
+                self.removed += skipped
+        return True
+
+    def missing_before(self, event: Event) -> int:
+        """Offsets missing in the event's partition up to it."""
+        return self.missing.get((event.topic, event.partition), 0)
+
+
 _Gap = tuple[int, int, str, int]
 
 
@@ -150,6 +207,7 @@ class _Seq:
     last_ref: str
     last_id: str | None
     seen_since: int = 0  # records of this key since the oldest open gap
+    missing: int | None = None  # compacted topics: offsets missing in the partition up to last
     # runs of missing numbers: [first, last, the record that jumped over them, the number before]
     gaps: list[_Gap] = field(default_factory=list)
 
@@ -172,12 +230,21 @@ class SequenceDetector:
         max_keys: int = 100_000,
         names: tuple[str, ...] = SEQUENCE_NAMES,
         producers: tuple[str, ...] = PRODUCER_NAMES,
+        compaction: Compaction | None = None,
     ) -> None:
         self.names = names
         self.producers = producers  # sequences are per producer when an event names one
         self.keys = KeyState(max_keys)
+        # Compacted topics: a tombstone ends a key's sequence (a new life starts over), and
+        # a jump over versions the cleaner may have removed is not a gap (counted here).
+        self.compaction = compaction or Compaction()
+        self.compacted_jumps = 0
 
     def offer(self, event: Event) -> list[Finding]:
+        compaction = self.compaction
+        compacted = compaction.topics and compaction.see(event)
+        if compacted and event.value is None:
+            return self._deleted(event)
         seq = sequence_of(event, self.names)
         if seq is None:
             return []
@@ -186,11 +253,13 @@ class SequenceDetector:
         here, eid = ref(event), event.ids.event_id
         if state is None:
             found = self._make_room()
-            self.keys[key] = _Seq(seq, here, eid)
-            return found
-        self.keys.move_to_end(key)
-        found = self._compare(state, seq, event, here, eid)
-        found += self._overdue(state, event)
+            self.keys[key] = state = _Seq(seq, here, eid)
+        else:
+            self.keys.move_to_end(key)
+            found = self._compare(state, seq, event, here, eid)
+            found += self._overdue(state, event)
+        if compacted and state.last_ref == here:
+            state.missing = compaction.missing_before(event)
         return found
 
     def _compare(
@@ -201,7 +270,8 @@ class SequenceDetector:
             state.last, state.last_ref, state.last_id = seq, here, eid
             return []
         if seq > last + 1:
-            state.gaps.append((last + 1, seq - 1, here, last))
+            if state.missing is None or not self._removed(state, seq, event):
+                state.gaps.append((last + 1, seq - 1, here, last))
             state.last, state.last_ref, state.last_id = seq, here, eid
             if len(state.gaps) > MAX_GAPS:  # bounded: the oldest open gap is reported now
                 return list(self._report([state.gaps.pop(0)], key_text(event)))
@@ -237,6 +307,25 @@ class SequenceDetector:
                 "producer, or records of one key written to two partitions)",
             )
         ]  # fmt: skip
+
+    def _removed(self, state: _Seq, seq: int, event: Event) -> bool:
+        """True (and counted) when the cleaner may have removed the numbers jumped over.
+
+        That needs at least as many offsets missing between the key's last record
+        and this one, in the same partition, as numbers are missing.
+        """
+        if parse_ref(state.last_ref)[1] != event.partition:
+            return False
+        removed = self.compaction.missing_before(event) - (state.missing or 0)
+        if removed < seq - state.last - 1:
+            return False
+        self.compacted_jumps += 1
+        return True
+
+    def _deleted(self, event: Event) -> list[Finding]:
+        """A tombstone on a compacted topic ends the key's sequence; its open gaps are reported."""
+        state = self.keys.pop((event.topic, event.key, producer_of(event, self.producers)), None)
+        return [] if state is None else list(self._gaps(state, key_text(event)))
 
     def _overdue(self, state: _Seq, event: Event) -> list[Finding]:
         if not state.gaps:
@@ -376,8 +465,6 @@ def event_time_ms(event: Event) -> tuple[int, str]:
 
 
 def _parse_time(text: str) -> int | None:
-    from datetime import UTC, datetime
-
     try:
         moment = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -473,6 +560,7 @@ class CausalDetector:
         max_events: int = 1_000_000,
         max_waiting: int = 100_000,
         mid_stream: bool = False,
+        compaction: Compaction | None = None,
     ) -> None:
         self.tolerance_ms = tolerance_ms
         self.grace_ms = grace_ms
@@ -480,6 +568,10 @@ class CausalDetector:
         # may have its cause just before the range; it is not judged (counted instead).
         self.mid_stream = mid_stream
         self.unjudged = 0
+        # Once the cleaner has removed records of a compacted topic read, any cause may
+        # have been among them: effects still waiting are not judged (counted instead).
+        self.compaction = compaction or Compaction()
+        self.compacted_away = 0
         self._first_ms: int | None = None
         self.known = KeyState(max_events)  # event id -> (record ms, ref)
         self.waiting: OrderedDict[str, list[_Waiting]] = OrderedDict()  # cause id -> effects
@@ -489,9 +581,12 @@ class CausalDetector:
         self._said = KeyState(max_waiting)  # (effect id or ref, cause) already reported
 
     def offer(self, event: Event) -> list[Finding]:
+        if self.compaction.topics:
+            self.compaction.see(event)
         ids = event.ids
         here, at = ref(event), event.timestamp
-        self._now = max(self._now, at)
+        if at > self._now:
+            self._now = at
         if self._first_ms is None or at < self._first_ms:
             self._first_ms = at
         found: list[Finding] = []
@@ -505,7 +600,7 @@ class CausalDetector:
                 self._wait(cause, here, at, event)
             elif at < known[0] - self.tolerance_ms:
                 found.append(self._inversion(event, here, at, known))
-        return found + self._overdue()
+        return found + self._overdue() if self.waiting else found
 
     def _first(self, pair: tuple[str, str]) -> bool:
         """True the first time an (effect, cause) pair is seen (bounded memory)."""
@@ -514,6 +609,7 @@ class CausalDetector:
             return False
         if len(said) >= said.limit:
             said.popitem(last=False)
+            said.evicted += 1
         said[pair] = True
         return True
 
@@ -560,7 +656,8 @@ class CausalDetector:
         found: list[Finding] = []
         while self.waiting:
             cause, waits = next(iter(self.waiting.items()))
-            if self._now - min(w.effect_ms for w in waits) <= self.grace_ms:
+            oldest = waits[0].effect_ms if len(waits) == 1 else min(w.effect_ms for w in waits)
+            if self._now - oldest <= self.grace_ms:
                 break
             del self.waiting[cause]
             found += self._orphans(waits)
@@ -569,6 +666,9 @@ class CausalDetector:
     def _orphans(self, waits: list[_Waiting]) -> list[Finding]:
         judged = [w for w in waits if not self._near_start(w)]
         self.unjudged += len(waits) - len(judged)
+        if judged and self.compaction.removed:
+            self.compacted_away += len(judged)
+            return []
         return [_orphan(w) for w in judged]
 
     def _near_start(self, wait: _Waiting) -> bool:
@@ -644,13 +744,15 @@ class Checker:
         mid_stream: bool = False,
         sequence_names: tuple[str, ...] = SEQUENCE_NAMES,
         producer_names: tuple[str, ...] = PRODUCER_NAMES,
+        compacted: Iterable[str] = (),
     ) -> None:
         unknown = set(kinds) - set(KINDS)
         if unknown:
             raise ValueError(f"unknown kind {sorted(unknown)[0]!r} (kinds: {', '.join(KINDS)})")
         self.kinds = frozenset(kinds)
-        self.sequences = SequenceDetector(max_keys, sequence_names, producer_names)
-        self.causes = CausalDetector(tolerance_ms, mid_stream=mid_stream)
+        compaction = Compaction(compacted)  # the topics whose cleanup.policy compacts
+        self.sequences = SequenceDetector(max_keys, sequence_names, producer_names, compaction)
+        self.causes = CausalDetector(tolerance_ms, mid_stream=mid_stream, compaction=compaction)
         self.duplicates = DuplicateDetector()
         self.times = EventTimeDetector(lateness_ms, max_keys)
         self.detectors = (

@@ -22,6 +22,7 @@ from evtui.errors import EvtuiError, UsageError
 from evtui.sources.base import BatchQueue, Problem, SourceState, SourceStats
 from evtui.sources.kafka_client import (
     ErrorCollector,
+    client_properties,
     connect_failure,
     is_auth_error,
     is_connect_error,
@@ -108,6 +109,11 @@ def _heard_from_broker(messages: list[ck.Message]) -> bool:
         if err is None or err.code() == _EOF:
             return True
     return False
+
+
+def _compacts(config: dict) -> bool:
+    policy = config.get("cleanup.policy")
+    return policy is not None and "compact" in (policy.value or "")
 
 
 def _suggest(name: str, available: Iterable[str]) -> str:
@@ -553,6 +559,29 @@ class KafkaSource:
         )
 
     # -- the reader's side -------------------------------------------------------------------
+
+    def compacted_topics(self) -> frozenset[str]:
+        """The topics read whose ``cleanup.policy`` compacts (DescribeConfigs, after :meth:`open`).
+
+        Raises :class:`EvtuiError` when the cluster does not say (not allowed, no answer).
+        """
+        if not self.topics:
+            return frozenset()
+        from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
+
+        admin = AdminClient(client_properties(self.config, ErrorCollector(self.config)))
+        resources = [ConfigResource(ResourceType.TOPIC, topic) for topic in self.topics]
+        try:
+            futures = admin.describe_configs(resources, request_timeout=self.timeout)
+            configs = {r.name: f.result(timeout=self.timeout + 1) for r, f in futures.items()}
+        except (ck.KafkaException, TimeoutError) as exc:
+            text = kafka_error_text(self.config, exc) or "no answer"
+            raise EvtuiError(f"cannot tell which topics are compacted: {text}") from None
+        return frozenset(topic for topic, config in configs.items() if _compacts(config))
+
+    def cluster_id(self) -> str | None:
+        """The cluster's id (after :meth:`open`), to tell two bootstrap lists of one cluster."""
+        return self._metadata().cluster_id if self._consumer is not None else None
 
     def get_batch(self, timeout: float = 0.1) -> list[Event] | None:
         return self._queue.get(timeout)

@@ -282,3 +282,63 @@ def test_sequences_are_per_producer_when_events_name_one():
     assert [f.kind for f in run(SequenceDetector(), [by(0, 2, "a"), by(1, 1, "a")])] == [
         "sequence_regression"
     ]
+
+
+def at(offset: int, seq: int | None, *, key: str = "k", topic: str = "c", value: bool = True):
+    """A version of ``key`` on topic ``topic`` (None seq and no value: a tombstone)."""
+    body = json.dumps({"eventId": f"{topic}{offset}", "seq": seq}).encode() if value else None
+    return Event(topic, 0, offset, offset, 1, key.encode(), body)
+
+
+def test_on_a_compacted_topic_a_tombstone_starts_the_key_over():
+    from evtui.core.ordering import Compaction
+
+    life = [at(0, 1), at(1, 2), at(2, 3), at(3, None, value=False), at(4, 1), at(5, 2)]
+    assert run(SequenceDetector(compaction=Compaction({"c"})), life) == []
+    elsewhere = [at(e.offset, sequence_of(e), topic="d", value=e.value is not None) for e in life]
+    found = run(SequenceDetector(compaction=Compaction({"c"})), elsewhere)
+    assert [f.kind for f in found] == ["sequence_regression"] * 2  # not compacted: a regression
+    # the open gap of the life that ended is still reported
+    ended = [at(0, 1), at(1, 3), at(2, None, value=False)]
+    assert [f.kind for f in run(SequenceDetector(compaction=Compaction({"c"})), ended)] == [
+        "sequence_gap"
+    ]
+
+
+def test_a_jump_over_offsets_the_cleaner_removed_is_not_a_gap():
+    """A read racing the cleaner: versions 3..5 of k gone from offsets 11..13."""
+    from evtui.core.ordering import Compaction
+
+    def detector() -> SequenceDetector:
+        return SequenceDetector(compaction=Compaction({"c"}))
+
+    raced = [at(10, 2), at(14, 6), at(15, 7)]
+    sequences = detector()
+    assert run(sequences, raced) == [] and sequences.compacted_jumps == 1
+    too_few = [at(10, 2), at(12, 6), at(13, 7)]  # one offset missing, three numbers
+    assert [f.kind for f in run(detector(), too_few)] == ["sequence_gap"]
+    no_room = [at(10, 2), at(11, 1, key="x"), at(12, 6)]  # nothing missing between 10 and 12
+    assert [(f.kind, f.offset) for f in run(detector(), no_room)] == [("sequence_gap", 12)]
+    not_compacted = [at(e.offset, sequence_of(e), topic="d") for e in raced]
+    assert [f.kind for f in run(detector(), not_compacted)] == ["sequence_gap"]
+
+
+def test_no_orphans_once_the_cleaner_removed_records_of_a_compacted_topic():
+    from evtui.core.ordering import CausalDetector, Checker, Compaction
+
+    def effect(offset: int, topic: str = "c") -> Event:
+        headers = (("event-id", f"e{offset}".encode()), ("causation-id", b"gone"))
+        return Event(topic, 0, offset, offset, 1, b"k", b"{}", headers)
+
+    cleaned = CausalDetector(compaction=Compaction({"c"}))
+    cleaned.offer(effect(7))  # offsets 0..6 removed
+    assert cleaned.flush() == [] and cleaned.compacted_away == 1
+    intact = CausalDetector(compaction=Compaction({"c"}))
+    intact.offer(effect(0))
+    assert [f.kind for f in intact.flush()] == ["orphan"]
+    plain = CausalDetector(compaction=Compaction({"c"}))
+    plain.offer(effect(7, topic="d"))
+    assert [f.kind for f in plain.flush()] == ["orphan"]
+    checker = Checker(compacted=["c"])
+    checker.offer(effect(3))
+    assert checker.finish() == [] and checker.causes.compacted_away == 1
