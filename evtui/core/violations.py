@@ -136,10 +136,13 @@ class LiveCheck:
 
     def __init__(
         self,
-        make_checker: Callable[[bool], Checker] | None = None,
+        make_checker: Callable[[bool, frozenset[str]], Checker] | None = None,
         board: ViolationBoard | None = None,
     ) -> None:
-        self.make_checker = make_checker or (lambda mid_stream: Checker(mid_stream=mid_stream))
+        self.make_checker = make_checker or (
+            lambda mid_stream, compacted: Checker(mid_stream=mid_stream, compacted=compacted)
+        )
+        self.compacted: frozenset[str] = frozenset()  # topics whose cleanup.policy compacts
         self.board = board or ViolationBoard()
         self.checker: Checker | None = None
         self.checked = 0
@@ -148,9 +151,11 @@ class LiveCheck:
         self.finished = False
         self._last_ms = 0
 
-    def begin(self, from_start: bool) -> None:
+    def begin(self, from_start: bool, compacted: frozenset[str] | None = None) -> None:
         """A new stream (topics opened, a seek): detectors start again; the board stays."""
-        self.checker = self.make_checker(not from_start)
+        if compacted is not None:
+            self.compacted = compacted
+        self.checker = self.make_checker(not from_start, self.compacted)
         self.finished = False
 
     def skip(self, count: int) -> None:
@@ -164,7 +169,7 @@ class LiveCheck:
     def offer(self, event: Event) -> None:
         checker = self.checker
         if checker is None:
-            checker = self.checker = self.make_checker(True)
+            checker = self.checker = self.make_checker(True, self.compacted)
         before = len(checker.findings)
         checker.offer(event)
         self.checked += 1
@@ -183,7 +188,9 @@ class LiveCheck:
 
     @property
     def unjudged(self) -> int:
-        return 0 if self.checker is None else self.checker.causes.unjudged
+        if self.checker is None:
+            return 0
+        return self.checker.causes.unjudged + self.checker.causes.compacted_away
 
     def notes(self) -> list[str]:
         return [] if self.checker is None else self.checker.notes()

@@ -167,6 +167,7 @@ class KafkaSource:
         self._time_bounded: list[PartitionPlan] = []  # bounds only a time can tell
         self._reported: set[str] = set()
         self._given_plans = None if plans is None else list(plans)
+        self.compacted: frozenset[str] = frozenset()  # set by whoever asked compacted_topics()
 
     # -- set-up (caller's thread) -----------------------------------------------------------
 

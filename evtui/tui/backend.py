@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from evtui.config import ClientConfig
 from evtui.core.positions import Position
+from evtui.errors import EvtuiError
 from evtui.sources.base import Source
 
 if TYPE_CHECKING:
@@ -81,6 +82,10 @@ class KafkaBackend:
         from evtui.sources.kafka import KafkaSource
 
         source = KafkaSource(self.config, topics, start, timeout=self.timeout).open()
+        try:  # the ordering checks must know them: compaction removes records legitimately
+            source.compacted = source.compacted_topics()
+        except EvtuiError:
+            source.compacted = frozenset()  # not allowed to tell: read as if none compacted
         source.start()
         return source
 

@@ -141,7 +141,8 @@ class Feed:
         store = self.store
         if self._checked_upto is None:
             self._checked_upto = store.first
-            live.begin(from_start=self.start.kind is Kind.BEGINNING)
+            compacted = getattr(self.source, "compacted", frozenset())
+            live.begin(from_start=self.start.kind is Kind.BEGINNING, compacted=compacted)
         seq = max(self._checked_upto, store.first)
         live.skip(seq - self._checked_upto)
         if store.next - seq > CHECK_BACKLOG_MAX:

@@ -153,7 +153,10 @@ class ViolationsPane(Vertical):
                 style="yellow",
             )
         if live.unjudged:
-            text.append(f"  {live.unjudged:,} effects near the start not judged as orphans")
+            text.append(
+                f"  {live.unjudged:,} effects not judged as orphans (their causes may lie "
+                "before the start or have been compacted away)"
+            )
         for note in live.notes():
             text.append(f"  {note}", style="yellow")
         self.query_one("#violations-status", Static).update(text)
