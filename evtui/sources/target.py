@@ -1,0 +1,172 @@
+"""The topic a replay writes to: checks, end offsets, what a replay already wrote, the producer.
+
+The only place evtui writes to Kafka, and only when a person asked for a replay.
+"""
+
+from __future__ import annotations
+
+import time
+
+import confluent_kafka as ck
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from evtui.config import ClientConfig
+from evtui.core.replay import Found, read_provenance
+from evtui.errors import EvtuiError
+from evtui.sources.kafka_client import (
+    ErrorCollector,
+    client_properties,
+    connect_failure,
+    is_transient,
+    kafka_error_text,
+    make_consumer,
+)
+
+PRODUCER_SETTINGS = {
+    "enable.idempotence": "true",  # acks=all, no duplicates or reordering from retries
+    "acks": "all",
+    "linger.ms": "20",
+    "batch.size": "1000000",
+    "queue.buffering.max.messages": "200000",
+    "partitioner": "murmur2_random",  # keys land where the Java client would put them
+}
+
+
+class Target:
+    """A topic on a cluster, checked before anything is written."""
+
+    def __init__(self, config: ClientConfig, topic: str, timeout: float = 10.0) -> None:
+        self.config = config
+        self.topic = topic
+        self.timeout = timeout
+        self.errors = ErrorCollector(config)
+        self.cluster_id: str | None = None
+        self.partitions: int | None = None  # None: the topic does not exist (yet)
+        self._consumer: ck.Consumer | None = None
+
+    def open(self) -> Target:
+        """Connect and look the topic up (an unknown topic is not an error here)."""
+        if self._consumer is None:
+            self._consumer = make_consumer(
+                self.config, self.errors, {"enable.partition.eof": "true"}
+            )
+        try:
+            metadata = self._consumer.list_topics(timeout=self.timeout)
+        except ck.KafkaException as exc:
+            self._consumer.poll(0)
+            raise connect_failure(self.config, self.errors.drain(), exc, self.timeout) from None
+        self._consumer.poll(0)
+        errors = self.errors.drain()
+        if any(e.code() in (ck.KafkaError.SASL_AUTHENTICATION_FAILED,) for e in errors):
+            raise connect_failure(self.config, errors, None, self.timeout)
+        self.cluster_id = metadata.cluster_id
+        found = metadata.topics.get(self.topic)
+        if found is not None and found.error is not None:
+            if found.error.code() == ck.KafkaError.TOPIC_AUTHORIZATION_FAILED:
+                raise EvtuiError(f"not authorised to describe target topic '{self.topic}'")
+            if found.error.code() != ck.KafkaError.UNKNOWN_TOPIC_OR_PART:
+                raise EvtuiError(
+                    f"target topic '{self.topic}': {kafka_error_text(self.config, found.error)}"
+                )
+            found = None
+        self.partitions = None if found is None else len(found.partitions)
+        return self
+
+    def create(self, partitions: int) -> None:
+        """Create the topic (``--create-topic``): the source's partition count."""
+        admin = AdminClient(client_properties(self.config, self.errors))
+        replication = -1  # the broker's default.replication.factor
+        futures = admin.create_topics([NewTopic(self.topic, partitions, replication)])
+        try:
+            futures[self.topic].result(timeout=self.timeout)
+        except ck.KafkaException as exc:
+            if exc.args[0].code() != ck.KafkaError.TOPIC_ALREADY_EXISTS:
+                raise EvtuiError(
+                    f"cannot create target topic '{self.topic}': "
+                    f"{kafka_error_text(self.config, exc)}"
+                ) from None
+        self._wait_for_partitions(partitions)
+
+    def _wait_for_partitions(self, partitions: int) -> None:
+        assert self._consumer is not None
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            topic = self._consumer.list_topics(self.topic, timeout=self.timeout).topics[self.topic]
+            leaders = [p.leader for p in topic.partitions.values()]
+            if topic.error is None and len(leaders) == partitions and min(leaders) >= 0:
+                self.partitions = partitions
+                return
+            time.sleep(0.1)
+        raise EvtuiError(f"target topic '{self.topic}' was created but has no leaders yet")
+
+    def end_offsets(self) -> dict[int, int]:
+        """Each partition's end (high watermark) now (a leader being elected is waited for)."""
+        assert self._consumer is not None and self.partitions is not None
+        return {p: self._end(p) for p in range(self.partitions)}
+
+    def _end(self, partition: int) -> int:
+        assert self._consumer is not None
+        tp = ck.TopicPartition(self.topic, partition)
+        deadline, backoff = time.monotonic() + self.timeout, 0.05
+        while True:
+            try:
+                return self._consumer.get_watermark_offsets(tp, timeout=self.timeout)[1]
+            except ck.KafkaException as exc:
+                if not is_transient(exc.args[0]) or time.monotonic() + backoff > deadline:
+                    raise EvtuiError(
+                        f"cannot read the end of {self.topic}[{partition}]: "
+                        f"{kafka_error_text(self.config, exc)}"
+                    ) from None
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 1.0)
+
+    def find_written(self, replay_id: str, since: dict[int, int], source: str) -> tuple[Found, int]:
+        """Records of replay ``replay_id`` from ``since`` to the end: where each came from.
+
+        Returns ((source partition, offset) -> (target partition, offset)) for
+        records copied from ``source`` (a topic or a file's topic), and how many
+        target records were read to find them.
+        """
+        assert self._consumer is not None
+        ends = self.end_offsets()
+        wanted = {p: since.get(p, 0) for p, end in ends.items() if since.get(p, 0) < end}
+        found: Found = {}
+        if not wanted:
+            return found, 0
+        self._consumer.assign([ck.TopicPartition(self.topic, p, o) for p, o in wanted.items()])
+        left, read = dict(wanted), 0
+        deadline = time.monotonic() + max(self.timeout, 30.0)
+        while left and time.monotonic() < deadline:
+            for m in self._consumer.consume(10_000, 0.5):
+                partition, offset = m.partition(), m.offset()
+                if m.error() is not None:
+                    if m.error().code() == ck.KafkaError._PARTITION_EOF:
+                        left.pop(partition, None)
+                    continue
+                read += 1
+                if offset >= ends[partition] - 1:
+                    left.pop(partition, None)
+                origin = read_provenance(m.headers() or ())
+                if origin is not None and origin[0] == replay_id and origin[1] == source:
+                    found[(origin[2], origin[3])] = (partition, offset)
+        self._consumer.unassign()
+        if left:
+            raise EvtuiError(
+                f"could not read back what replay {replay_id} wrote to {self.topic} "
+                f"(partitions {sorted(left)}): nothing was written; try again"
+            )
+        return found, read
+
+    def producer(self) -> ck.Producer:
+        props = {**client_properties(self.config, self.errors), **PRODUCER_SETTINGS}
+        props["client.id"] = "evtui-replay"
+        try:
+            return ck.Producer(props)
+        except (ck.KafkaException, ValueError, TypeError) as exc:
+            text = kafka_error_text(self.config, exc)
+            raise EvtuiError(f"invalid producer setting: {text}") from None
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None
