@@ -22,9 +22,12 @@ from evtui.sources.kafka_client import (
     make_consumer,
 )
 
-PRODUCER_SETTINGS = {
+SAFETY = {  # not to be overridden: what makes a replay exact
     "enable.idempotence": "true",  # acks=all, no duplicates or reordering from retries
     "acks": "all",
+}
+PRODUCER_SETTINGS = {  # defaults; --target-x may change them
+    "message.timeout.ms": "30000",  # a target that does not answer stops the replay in 30 s
     "linger.ms": "20",
     "batch.size": "1000000",
     "queue.buffering.max.messages": "200000",
@@ -158,7 +161,7 @@ class Target:
         return found, read
 
     def producer(self) -> ck.Producer:
-        props = {**client_properties(self.config, self.errors), **PRODUCER_SETTINGS}
+        props = {**PRODUCER_SETTINGS, **client_properties(self.config, self.errors), **SAFETY}
         props["client.id"] = "evtui-replay"
         try:
             return ck.Producer(props)

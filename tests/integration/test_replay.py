@@ -266,3 +266,41 @@ def test_interrupted_with_ctrl_c_the_checkpoint_is_saved_and_options_must_agree(
                         "--execute", env=env)  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr.decode()
     exactly_once(kafka_bootstrap, source, target, checkpoint.stem)
+
+
+def test_a_target_that_goes_away_mid_replay_stops_it_resumably(
+    evtui_cli, kafka_bootstrap, new_topic, produce, tmp_path
+):
+    """The target broker is stopped half way: the replay stops with a readable error and
+    what it wrote; once the target is back, the resume completes it exactly once."""
+    from confluent_kafka.admin import AdminClient, NewTopic
+
+    from tests.conftest import own_broker
+
+    source = new_topic(3)
+    produce(source, records(2_000))
+    state = str(tmp_path / "state")
+    with own_broker(tmp_path / "kafka", 19592) as broker:
+        target = "copied"
+        admin = AdminClient({"bootstrap.servers": broker.bootstrap})
+        admin.create_topics([NewTopic(target, 3, 1)])[target].result(30)
+        first = replay_process(kafka_bootstrap, source, "--to", target, "--execute",
+                               "--rate", "500", "--target-bootstrap-servers", broker.bootstrap,
+                               "--target-x", "message.timeout.ms=3000", state=state)  # fmt: skip
+        time.sleep(2)
+        broker.run("stop")
+        _, err = first.communicate(timeout=60)
+        text = err.decode().strip().splitlines()[-1]
+        assert first.returncode == 1 and text.startswith("evtui: error: replay stopped:"), text
+        assert "--resume" in text and "records were written" in text
+        broker.run("start", "--keep")  # the same cluster, with what it had
+        (checkpoint,) = (tmp_path / "state" / "replays").glob("*.json")
+        resumed = evtui_cli("replay", "-b", kafka_bootstrap, "--resume", checkpoint.stem,
+                            "--execute", "--target-bootstrap-servers", broker.bootstrap,
+                            env={"EVTUI_STATE_DIR": state}, timeout=120)  # fmt: skip
+        assert resumed.returncode == 0, resumed.stderr.decode()
+        copied = read_all(broker.bootstrap, target)
+        positions = sorted((o[2], o[3]) for o in map(read_provenance, (e.headers for e in copied)))
+        assert positions == sorted(
+            (e.partition, e.offset) for e in read_all(kafka_bootstrap, source)
+        )
