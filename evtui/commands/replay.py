@@ -23,6 +23,8 @@ from evtui.core.output import dumps
 from evtui.core.positions import Position
 from evtui.core.replay import (
     PARTITIONINGS,
+    SOURCE_OFFSET,
+    SOURCE_PARTITION,
     AckTracker,
     Checkpoint,
     PartitionSlice,
@@ -231,6 +233,8 @@ class Copier:
         self._round_robin = 0
         self._next_save = time.monotonic() + CHECKPOINT_EVERY_S
         self._written_before = checkpoint.written
+        # provenance: the replay and the source topic are the same for every record
+        self._origin = provenance(plan.replay_id, plan.source_topic, 0, 0)[:2]
 
     def deliver(self, events: list[Event]) -> bool:
         report, tracker = self.report, self.tracker
@@ -252,37 +256,36 @@ class Copier:
         return report.error is None
 
     def _send(self, event: Event) -> None:
-        wait = self.limiter.delay()
-        if wait > 0:
-            self.producer.poll(wait)  # type: ignore[attr-defined]
-        kwargs: dict = {
-            "key": event.key,
-            "value": event.value,
-            "headers": [*event.headers, *provenance(self.plan.replay_id, event.topic,
-                                                     event.partition, event.offset)],
-            "on_delivery": functools.partial(self._delivered, event.partition, event.offset),
-        }  # fmt: skip
-        if self.plan.keep_timestamps:
-            kwargs["timestamp"] = event.timestamp
-        partition = self._partition(event)
-        if partition is not None:
-            kwargs["partition"] = partition
-        self.tracker.read(event.partition, event.offset, written=True)
+        if self.limiter.rate is not None:
+            wait = self.limiter.delay()
+            if wait > 0:
+                self.producer.poll(wait)  # type: ignore[attr-defined]
+        partition, offset = event.partition, event.offset
+        headers = [*event.headers, *self._origin, (SOURCE_PARTITION, str(partition).encode()),
+                   (SOURCE_OFFSET, str(offset).encode())]  # fmt: skip
+        args = (self.plan.target_topic, event.value, event.key, self._partition(event))
+        kwargs = {
+            "on_delivery": functools.partial(self._delivered, partition, offset),
+            "timestamp": event.timestamp if self.plan.keep_timestamps else 0,  # 0: now
+            "headers": headers,
+        }
+        self.tracker.read(partition, offset, written=True)
+        produce = self.producer.produce  # type: ignore[attr-defined]
         while True:
             try:
-                self.producer.produce(self.plan.target_topic, **kwargs)  # type: ignore[attr-defined]
+                produce(*args, **kwargs)
                 return
             except BufferError:  # the producer's queue is full: let it drain
                 self.producer.poll(0.05)  # type: ignore[attr-defined]
 
-    def _partition(self, event: Event) -> int | None:
+    def _partition(self, event: Event) -> int:
         how = self.plan.partitioning
         if how == "same":
             return event.partition
         if how == "round-robin":
             self._round_robin = (self._round_robin + 1) % self.target_partitions
             return self._round_robin
-        return None  # by key: the producer's murmur2 partitioner, as the Java client
+        return -1  # by key: the producer's murmur2 partitioner, as the Java client
 
     def _delivered(self, partition: int, offset: int, err: object, msg: object) -> None:
         if err is None:
