@@ -30,6 +30,7 @@ from evtui.core.replay import (
     PartitionSlice,
     RateLimiter,
     ReplayPlan,
+    Selection,
     new_replay_id,
     provenance,
     render_plan,
@@ -231,6 +232,7 @@ class Copier:
         self.report = ReplayReport(plan.replay_id)
         self.limiter = RateLimiter(plan.rate)
         self._round_robin = 0
+        self.stop_requested = False  # set from another thread: stop after this batch
         self._next_save = time.monotonic() + CHECKPOINT_EVERY_S
         self._written_before = checkpoint.written
         # provenance: the replay and the source topic are the same for every record
@@ -253,6 +255,9 @@ class Copier:
                 return False
         self.producer.poll(0)  # type: ignore[attr-defined]
         self._maybe_save()
+        if self.stop_requested:
+            report.interrupted = True
+            return False
         return report.error is None
 
     def _send(self, event: Event) -> None:
@@ -442,7 +447,9 @@ def copy_slice(
     matches: Callable[[Event], bool],
     resume: Checkpoint | None,
     err: TextIO,
+    on_start: Callable[[Copier], None] | None = None,
 ) -> ReplayReport:
+    """Copy the slice; ``on_start`` gets the copier (to follow its progress, or stop it)."""
     if target.partitions is None:
         target.create(max(len(bounds), 1))
     assert target.partitions is not None
@@ -457,6 +464,8 @@ def copy_slice(
     producer = target.producer()
     copier = Copier(plan, checkpoint, tracker, producer, target.partitions, matches)
     copier.save()  # resumable from the first record on
+    if on_start is not None:
+        on_start(copier)
     print(
         f"evtui replay: {plan.replay_id} started; after an interruption: "
         f"evtui replay --resume {plan.replay_id} --execute",
@@ -573,3 +582,50 @@ class ReplayInterrupted(EvtuiError):
     """Ctrl-C during a replay (exit code 130)."""
 
     exit_code = 130
+
+
+# -- for the console: the same plan and copy, without printing ---------------------------------
+
+
+def plan_selection(
+    config: ClientConfig, selection: Selection, request: ReplayRequest, timeout: float = 10.0
+) -> ReplayPlan:
+    """The plan of a slice chosen in the console, counted by a scan (a worker thread)."""
+    source = KafkaSlices(
+        config, selection.topic, selection.start, selection.until, selection.partitions, timeout
+    )
+    target = Target(config, request.target_topic, timeout)
+    try:
+        target.open()
+        bounds = source.slices()
+        check_target(source, target, request, max(bounds, default=-1) + 1)
+        slices = count_slices(source, bounds, matcher(request.filter))
+        return make_plan(source, target, request, new_replay_id(), slices)
+    finally:
+        target.close()
+
+
+def execute_selection(
+    config: ClientConfig,
+    selection: Selection,
+    request: ReplayRequest,
+    on_start: Callable[[Copier], None],
+    timeout: float = 10.0,
+) -> ReplayReport:
+    """Copy a slice chosen in the console (a worker thread); resumable from the CLI."""
+    import io
+
+    source = KafkaSlices(
+        config, selection.topic, selection.start, selection.until, selection.partitions, timeout
+    )
+    target = Target(config, request.target_topic, timeout)
+    try:
+        target.open()
+        bounds = source.slices()
+        check_target(source, target, request, max(bounds, default=-1) + 1)
+        slices = [PartitionSlice(p, start, stop) for p, (start, stop) in sorted(bounds.items())]
+        plan = make_plan(source, target, request, new_replay_id(), slices)
+        matches = matcher(request.filter)
+        return copy_slice(source, target, plan, bounds, matches, None, io.StringIO(), on_start)
+    finally:
+        target.close()

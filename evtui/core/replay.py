@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from evtui.core.event import Event
+from evtui.core.positions import Kind, Position
 from evtui.errors import UsageError
 
 REPLAY_ID = "evtui-replay-id"
@@ -394,3 +396,56 @@ def load_checkpoint(replay_id: str) -> Checkpoint:
     if checkpoint.replay_id != replay_id:
         raise UsageError(f"{path} belongs to replay '{checkpoint.replay_id}', not '{replay_id}'")
     return checkpoint
+
+
+# -- what the console replays -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A slice chosen in the console: one topic, a range, maybe partitions and a filter."""
+
+    topic: str
+    start: Position
+    until: Position
+    partitions: frozenset[int] | None = None
+    filter: str | None = None
+
+    def describe(self) -> str:
+        from evtui.core.positions import describe
+
+        where = self.topic
+        if self.partitions is not None:
+            where += f" partition {','.join(map(str, sorted(self.partitions)))}"
+        text = f"{where} from {describe(self.start)} until {describe(self.until)}"
+        return text + (f" where {self.filter}" if self.filter else "")
+
+
+def selection_from_marks(first: Event, last: Event, filter: str | None = None) -> Selection:
+    """Two marked events: their offsets in one partition, else their times in every partition."""
+    if first.topic != last.topic:
+        raise UsageError(
+            f"the marks are on {first.topic} and {last.topic}: a replay reads one topic"
+        )
+    a, b = sorted((first, last), key=lambda e: (e.timestamp, e.partition, e.offset))
+    if a.partition == b.partition:
+        a, b = sorted((first, last), key=lambda e: e.offset)
+        return Selection(
+            a.topic, Position(Kind.OFFSET, a.offset), Position(Kind.OFFSET, b.offset),
+            frozenset({a.partition}), filter,
+        )  # fmt: skip
+    return Selection(
+        a.topic, Position(Kind.TIME, a.timestamp), Position(Kind.TIME, b.timestamp + 1),
+        None, filter,
+    )  # fmt: skip
+
+
+def selection_from_tail(topics: list[str], start: Position, filter: str | None) -> Selection:
+    """What the tail shows: its topic from its start to the end now, with its filter."""
+    from evtui.core.positions import END
+
+    if len(topics) != 1 or topics[0].startswith("^"):
+        raise UsageError(
+            "a replay reads one topic: tail a single topic, or mark a start and an end event (m)"
+        )
+    return Selection(topics[0], start, END, None, filter)

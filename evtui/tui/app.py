@@ -265,6 +265,17 @@ class EvtuiApp(App):
     def on_tail_log_selected(self, message: TailLog.Selected) -> None:
         self.push_screen(DetailScreen(message.event))
 
+    def on_tail_pane_replay_requested(self, message: TailPane.ReplayRequested) -> None:
+        from evtui.tui.screens.replay import ReplayScreen
+
+        planner = getattr(self.backend, "plan_replay", None)
+        runner = getattr(self.backend, "run_replay", None)
+        if planner is None or runner is None:
+            self.notify("Replay writes to a cluster: not from here (use evtui replay).",
+                        severity="warning")  # fmt: skip
+            return
+        self.push_screen(ReplayScreen(message.selection, planner, runner))
+
     def on_violations_pane_jump(self, message: ViolationsPane.Jump) -> None:
         """From a finding: an event, its trace, or its key's history in the tail."""
         event = self.kept_event(message.ref)
@@ -338,6 +349,8 @@ class EvtuiApp(App):
             ("Show / hide internal topics", "In the overview", self._toggle_internal),
             ("Trace an id…", "The causal graph of a transaction", self.action_trace_prompt),
             ("Trace the selected event", "Its causal graph", tail.action_trace_selected),
+            ("Mark a range", "The selected event starts or ends a range", tail.action_mark),
+            ("Replay…", "The marked range, or the tail's topic and filter", tail.action_replay),
             ("Help", "Every key binding", self.action_help),
         ]
         for title, help_text, callback in commands:

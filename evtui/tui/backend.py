@@ -1,6 +1,6 @@
-"""Where the app's data comes from: a Kafka cluster or the in-process demo simulator.
+"""Where the app's data comes from: a Kafka cluster, the in-process demo simulator or a file.
 
-Both give the app the same two things: a cluster poller (the overview and the
+Each gives the app the same two things: a cluster poller (the overview and the
 header) and ``open_tail(topics, start)``, which returns a started source. No
 Textual here; opening runs in a worker thread because it talks to the network.
 """
@@ -8,6 +8,7 @@ Textual here; opening runs in a worker thread because it talks to the network.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from evtui.config import ClientConfig
@@ -16,8 +17,13 @@ from evtui.errors import EvtuiError
 from evtui.sources.base import Source
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from evtui.commands.demo import DemoOptions
+    from evtui.commands.replay import Copier, ReplayReport, ReplayRequest
     from evtui.core.lag import LagReport
+    from evtui.core.recording import Recording
+    from evtui.core.replay import ReplayPlan, Selection
     from evtui.sim.kafka_load import DemoLoad
     from evtui.sources.demo import DemoSource
 
@@ -89,6 +95,20 @@ class KafkaBackend:
         source.start()
         return source
 
+    def plan_replay(self, selection: Selection, request: ReplayRequest) -> ReplayPlan:
+        """The plan of a replay within this cluster (a worker thread; writes nothing)."""
+        from evtui.commands.replay import plan_selection
+
+        return plan_selection(self.config, selection, request, self.timeout)
+
+    def run_replay(
+        self, selection: Selection, request: ReplayRequest, on_start: Callable[[Copier], None]
+    ) -> ReplayReport:
+        """Copy a slice within this cluster (a worker thread)."""
+        from evtui.commands.replay import execute_selection
+
+        return execute_selection(self.config, selection, request, on_start, self.timeout)
+
     def close(self) -> None:
         if self.load is not None:
             self.load.stop()
@@ -151,3 +171,38 @@ class DemoBackend:
     def close(self) -> None:
         self._stop.set()
         self.clock.stop()
+
+
+class FileBackend:
+    """A recording (``evtui open FILE``): the tail reads the file; no cluster, no groups."""
+
+    def __init__(self, path: str | Path, *, recording: Recording | None = None) -> None:
+        from evtui.core.recording import inspect
+
+        self.path = Path(path)
+        self.recording = recording or inspect(self.path)
+        header = self.recording.header
+        self.name = f"{self.path.name} (recorded from {header.source or '?'}, {header.created})"
+        self.default_topics = self.recording.topics
+
+    def make_poller(self) -> Poller:
+        from evtui.sources.recording import RecordingPoller
+
+        return RecordingPoller(self.recording)
+
+    def make_lag_poller(self) -> Poller:
+        from evtui.sources.recording import RecordingLagPoller
+
+        return RecordingLagPoller()
+
+    read_exact = None  # no cluster to read committed offsets' records from
+
+    def open_tail(self, topics: list[str], start: Position) -> Source:
+        from evtui.sources.recording import FileSource
+
+        source = FileSource(self.path, topics, start, recording=self.recording)
+        source.start()
+        return source
+
+    def close(self) -> None:
+        pass

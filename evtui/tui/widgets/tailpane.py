@@ -10,10 +10,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Input, Static
 
+from evtui.core.event import Event
 from evtui.core.filters import Filter, FilterError
 from evtui.core.positions import Position, describe, parse_position
+from evtui.core.replay import Selection, selection_from_marks, selection_from_tail
 from evtui.core.tailview import Predicate, all_of, substring_predicate
 from evtui.core.traces import TraceIndex
 from evtui.core.violations import LiveCheck
@@ -43,6 +46,8 @@ class TailPane(Vertical):
         Binding("e", "filter", "Filter"),
         Binding("escape", "clear_filters", "Clear filters", show=False),
         Binding("T", "trace_selected", "Trace"),
+        Binding("m", "mark", "Mark range"),
+        Binding("R", "replay", "Replay…"),
     ]
 
     def __init__(self, open_tail: OpenTail, capacity: int, *, id: str | None = None) -> None:
@@ -64,6 +69,7 @@ class TailPane(Vertical):
         self._closed = False
         self._predicate_dirty = False
         self._results: queue.SimpleQueue = queue.SimpleQueue()
+        self.marks: list[Event] = []  # the start and end of a range to replay
         self.log_view = TailLog(id="tail-log")
         self._status = Static(id="tail-status")
 
@@ -223,6 +229,9 @@ class TailPane(Vertical):
             if log.new_events:
                 text.append(f"  {number(log.new_events)} new ↓ (End follows)", style="bold cyan")
             text.append_text(self._filter_text(feed))
+        if self.marks:
+            marked = " .. ".join(f"{e.topic}[{e.partition}]@{e.offset}" for e in self.marks)
+            text.append(f"  marked {marked}", style="bold cyan")
         if self.filter_error is not None:
             text.append(f"  ✖ {self.filter_error}", style="bold red")
         if self.message is not None:
@@ -257,6 +266,49 @@ class TailPane(Vertical):
             self.notify("This event carries no correlation, trace or event id.", severity="warning")
             return
         self.app.show_trace(wanted)  # type: ignore[attr-defined]
+
+    class ReplayRequested(Message):
+        """Replay ``selection`` (the app opens the dialog)."""
+
+        def __init__(self, selection: Selection) -> None:
+            super().__init__()
+            self.selection = selection
+
+    def action_mark(self) -> None:
+        """Mark the selected event as the start, then the end, of a range to replay."""
+        event = self.log_view.selected_event()
+        if event is None:
+            self.notify("No event to mark.", severity="warning")
+            return
+        if len(self.marks) >= 2:
+            self.marks = []
+        self.marks.append(event)
+        where = f"{event.topic}[{event.partition}]@{event.offset}"
+        if len(self.marks) == 1:
+            self.notify(f"Start marked at {where}; mark the end with m.")
+        else:
+            self.notify(f"End marked at {where}; R replays the range (m again starts over).")
+        self._show_status()
+
+    def action_replay(self) -> None:
+        """Replay the marked range, else what the tail shows (its topic, start and filter)."""
+        expression = self.filter.expression if self.filter is not None else None
+        try:
+            if len(self.marks) == 1:
+                raise EvtuiError("Mark the end of the range too (m), or m twice to start over.")
+            if len(self.marks) == 2:
+                selection = selection_from_marks(self.marks[0], self.marks[1], expression)
+            else:
+                start = self.start or parse_position("beginning")
+                selection = selection_from_tail(self.topics, start, expression)
+        except EvtuiError as exc:
+            self.notify(str(exc), severity="warning", timeout=8)
+            return
+        if self.search_text:
+            self.notify(
+                "The quick search is not part of a replay (only a filter, e, is).", timeout=8
+            )
+        self.post_message(self.ReplayRequested(selection))
 
     def action_toggle_pause(self) -> None:
         if self.feed is not None:
