@@ -104,7 +104,10 @@ def sequence_of(event: Event, names: tuple[str, ...] = SEQUENCE_NAMES) -> int | 
     A name is a header name (any case) or a JSON path; ``meta.seq`` walks into
     nested objects. The first name found wins.
     """
-    value = field_of(event, names)
+    return _as_sequence(field_of(event, names))
+
+
+def _as_sequence(value: object) -> int | None:
     if isinstance(value, bytes):
         try:
             return int(value.decode("ascii").strip())
@@ -117,7 +120,14 @@ def sequence_of(event: Event, names: tuple[str, ...] = SEQUENCE_NAMES) -> int | 
 
 def field_of(event: Event, names: tuple[str, ...]) -> object:
     """A header's bytes (any case, the last one), else a JSON value by path; None if absent."""
-    lowered, paths = _spec(names)
+    return _field(event, _spec(names))
+
+
+_Spec = tuple[frozenset[str], tuple[tuple[str, list[str]], ...]]
+
+
+def _field(event: Event, spec: _Spec) -> object:
+    lowered, paths = spec
     for name, raw in reversed(event.headers):
         if raw is not None and name.lower() in lowered:
             return raw
@@ -136,7 +146,7 @@ def field_of(event: Event, names: tuple[str, ...]) -> object:
 
 
 @lru_cache(maxsize=64)
-def _spec(names: tuple[str, ...]) -> tuple[frozenset[str], tuple[tuple[str, list[str]], ...]]:
+def _spec(names: tuple[str, ...]) -> _Spec:
     """Names as header names (lower case) and as JSON paths (the top-level field, the rest)."""
     paths = tuple((head, rest.split(".") if rest else []) for head, _, rest in
                   (name.partition(".") for name in names))  # fmt: skip
@@ -147,7 +157,10 @@ def producer_of(event: Event, names: tuple[str, ...]) -> str | None:
     """The producer an event names (a header or JSON field), when sequences are per producer."""
     if not names:
         return None
-    value = field_of(event, names)
+    return _as_producer(field_of(event, names))
+
+
+def _as_producer(value: object) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return None if value is None or isinstance(value, dict | list) else str(value)
@@ -234,6 +247,7 @@ class SequenceDetector:
     ) -> None:
         self.names = names
         self.producers = producers  # sequences are per producer when an event names one
+        self._specs = _spec(names), _spec(producers) if producers else None
         self.keys = KeyState(max_keys)
         # Compacted topics: a tombstone ends a key's sequence (a new life starts over), and
         # a jump over versions the cleaner may have removed is not a gap (counted here).
@@ -245,10 +259,12 @@ class SequenceDetector:
         compacted = compaction.topics and compaction.see(event)
         if compacted and event.value is None:
             return self._deleted(event)
-        seq = sequence_of(event, self.names)
+        names, producers = self._specs
+        seq = _as_sequence(_field(event, names))
         if seq is None:
             return []
-        key = (event.topic, event.key, producer_of(event, self.producers))
+        producer = None if producers is None else _as_producer(_field(event, producers))
+        key = (event.topic, event.key, producer)
         state = self.keys.get(key)
         here, eid = ref(event), event.ids.event_id
         if state is None:
@@ -540,17 +556,27 @@ class _Waiting:
     effect: tuple[str, int, int, str | None]  # topic, partition, offset, key
 
 
+def _bounded_put(state: KeyState, key: object, value: object) -> None:
+    """Add to a bounded LRU, the least recently used out first (counted)."""
+    if len(state) >= state.limit:
+        state.popitem(last=False)
+        state.evicted += 1
+    state[key] = value
+
+
 class CausalDetector:
     """Effects produced before their causes, and causes never seen.
 
     Kinds ``causal_inversion`` and ``orphan``.
 
     Causes are the causation ids an event names (see ``core.ids``); an event
-    is known by its event id. Produced means the record's timestamp. A cause
-    seen after its effect settles the wait; one not seen ``grace_ms`` (of
-    record time) after its effect, or by :meth:`flush`, is an orphan. An
-    effect delivered twice is reported once (the duplicate is
-    ``duplicate_event``'s).
+    is known by its event id. As in the trace engine, an event whose parent
+    span (B3, Jaeger) is another event's span (same trace) is that event's
+    effect too: only for inversions, since a parent span need not be an event.
+    Produced means the record's timestamp. A cause seen after its effect
+    settles the wait; one not seen ``grace_ms`` (of record time) after its
+    effect, or by :meth:`flush`, is an orphan. An effect delivered twice is
+    reported once (the duplicate is ``duplicate_event``'s).
     """
 
     def __init__(
@@ -579,6 +605,12 @@ class CausalDetector:
         self.dropped = 0  # waits given up at the bound (not reported as orphans)
         self._now = 0  # the latest record time seen
         self._said = KeyState(max_waiting)  # (effect id or ref, cause) already reported
+        # Span parentage (B3, Jaeger: a parent span id), as the trace engine links events:
+        # an effect whose parent span is another event's span. Inversions only: a parent
+        # span need not be an event (an HTTP request), so a missing one is no orphan.
+        self.spans = KeyState(max_events)  # (trace, span) -> (record ms, ref)
+        self.span_waiting: OrderedDict[tuple[str, str], list[_Waiting]] = OrderedDict()
+        self._inverted = KeyState(max_waiting)  # (cause ref, effect ref) reported
 
     def offer(self, event: Event) -> list[Finding]:
         if self.compaction.topics:
@@ -599,8 +631,33 @@ class CausalDetector:
             if known is None:
                 self._wait(cause, here, at, event)
             elif at < known[0] - self.tolerance_ms:
-                found.append(self._inversion(event, here, at, known))
+                found += self._inversion(event, here, at, known)
+        if ids.trace_id is not None and (ids.span_id or ids.parent_span_id):
+            found += self._spans(event, ids.trace_id, here, at)
         return found + self._overdue() if self.waiting else found
+
+    def _spans(self, event: Event, trace: str, here: str, at: int) -> list[Finding]:
+        """Span parentage: this event's span may be awaited; its parent span may be known."""
+        ids, found = event.ids, []
+        if ids.span_id is not None:
+            span = (trace, ids.span_id)
+            if span not in self.spans:
+                _bounded_put(self.spans, span, (at, here))
+            for wait in self.span_waiting.pop(span, ()):
+                found += self._late_cause(wait, here, at, f"span {ids.span_id}")
+        parent = ids.parent_span_id
+        if parent is not None and self._first((ids.event_id or here, f"span {trace} {parent}")):
+            known = self.spans.get((trace, parent))
+            if known is not None:
+                if at < known[0] - self.tolerance_ms:
+                    found += self._inversion(event, here, at, known)
+            else:
+                where = (event.topic, event.partition, event.offset, key_text(event))
+                waits = self.span_waiting.setdefault((trace, parent), [])
+                waits.append(_Waiting(parent, here, at, where))
+                if len(self.span_waiting) > self.max_waiting:
+                    self.span_waiting.popitem(last=False)  # not an orphan: just forgotten
+        return found
 
     def _first(self, pair: tuple[str, str]) -> bool:
         """True the first time an (effect, cause) pair is seen (bounded memory)."""
@@ -621,29 +678,47 @@ class CausalDetector:
             self.known[eid] = (at, here)
         found = []
         for wait in self.waiting.pop(eid, ()):
-            if wait.effect_ms < at - self.tolerance_ms:
-                topic, partition, offset, key = wait.effect
-                found.append(
-                    Finding(
-                        "causal_inversion", WARNING, topic, partition, offset, key,
-                        (here, wait.effect_ref),
-                        expected=f"the effect produced after its cause {eid}",
-                        seen=f"produced {at - wait.effect_ms:,} ms before it",
-                        explanation="an effect was written before the event that caused it: "
-                        "clocks that disagree, or a cause re-sent late",
-                    )
-                )  # fmt: skip
+            found += self._late_cause(wait, here, at, eid)
         return found
 
-    def _inversion(self, event: Event, here: str, at: int, known: tuple[int, str]) -> Finding:
+    def _late_cause(self, wait: _Waiting, here: str, at: int, name: str) -> list[Finding]:
+        """The cause of an effect seen earlier arrived: an inversion if produced after it."""
+        if wait.effect_ms >= at - self.tolerance_ms or not self._newly_inverted(
+            here, wait.effect_ref
+        ):
+            return []
+        topic, partition, offset, key = wait.effect
+        return [
+            Finding(
+                "causal_inversion", WARNING, topic, partition, offset, key,
+                (here, wait.effect_ref),
+                expected=f"the effect produced after its cause {name}",
+                seen=f"produced {at - wait.effect_ms:,} ms before it",
+                explanation="an effect was written before the event that caused it: "
+                "clocks that disagree, or a cause re-sent late",
+            )
+        ]  # fmt: skip
+
+    def _inversion(self, event: Event, here: str, at: int, known: tuple[int, str]) -> list[Finding]:
         cause_ms, cause_ref = known
-        return _finding(
-            "causal_inversion", event, (cause_ref, here),
-            expected=f"produced at or after its cause ({cause_ref})",
-            seen=f"produced {cause_ms - at:,} ms before it",
-            explanation="an effect was written before the event that caused it: clocks "
-            "that disagree, or a cause re-sent late",
-        )  # fmt: skip
+        if not self._newly_inverted(cause_ref, here):
+            return []  # the same pair linked twice (a causation id and a parent span)
+        return [
+            _finding(
+                "causal_inversion", event, (cause_ref, here),
+                expected=f"produced at or after its cause ({cause_ref})",
+                seen=f"produced {cause_ms - at:,} ms before it",
+                explanation="an effect was written before the event that caused it: clocks "
+                "that disagree, or a cause re-sent late",
+            )
+        ]  # fmt: skip
+
+    def _newly_inverted(self, cause_ref: str, effect_ref: str) -> bool:
+        pair = (cause_ref, effect_ref)
+        if pair in self._inverted:
+            return False
+        _bounded_put(self._inverted, pair, True)
+        return True
 
     def _wait(self, cause: str, here: str, at: int, event: Event) -> None:
         where = (event.topic, event.partition, event.offset, key_text(event))

@@ -342,3 +342,34 @@ def test_no_orphans_once_the_cleaner_removed_records_of_a_compacted_topic():
     checker = Checker(compacted=["c"])
     checker.offer(effect(3))
     assert checker.finish() == [] and checker.causes.compacted_away == 1
+
+
+def test_a_parent_span_produced_after_its_child_is_an_inversion_but_never_an_orphan():
+    from evtui.core.ordering import CausalDetector
+
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+    def spanned(offset: int, ts: int, span: str, parent: str | None = None) -> Event:
+        b3 = f"{trace}-{span}-1" + (f"-{parent}" if parent else "")
+        headers = (("b3", b3.encode()), ("event-id", f"e{offset}".encode()))
+        return Event("t", 0, offset, ts, 1, b"k", b"{}", headers)
+
+    cause = spanned(0, 1_000, "a" * 16)
+    effect = spanned(1, 900, "b" * 16, parent="a" * 16)
+    for order in ((cause, effect), (effect, cause)):
+        detector = CausalDetector()
+        found = [f for e in order for f in detector.offer(e)] + detector.flush()
+        assert [(f.kind, f.refs) for f in found] == [("causal_inversion", ("t/0/0", "t/0/1"))]
+    # a parent span that is no event (an HTTP request) is not an orphan
+    detector = CausalDetector(grace_ms=10)
+    found = [f for e in (spanned(0, 0, "c" * 16, "d" * 16), spanned(1, 100, "e" * 16))
+             for f in detector.offer(e)]  # fmt: skip
+    assert found + detector.flush() == []
+    # one pair linked by a causation id and a parent span is one finding
+    both = Event("t", 0, 1, 900, 1, b"k", b"{}", (
+        ("b3", f"{trace}-{'b' * 16}-1-{'a' * 16}".encode()), ("event-id", b"e1"),
+        ("causation-id", b"e0"),
+    ))  # fmt: skip
+    detector = CausalDetector()
+    found = [f for e in (cause, both) for f in detector.offer(e)]
+    assert [f.kind for f in found] == ["causal_inversion"]
