@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evtui.commands.replay import (
@@ -73,8 +74,6 @@ def make_request(args: ReplayArgs) -> ReplayRequest:
         raise UsageError("missing --to TOPIC: the topic to write to")
     if args.topic is None and args.from_file is None:
         raise UsageError("missing the source topic (or --from-file FILE, or --resume ID)")
-    if args.topic is not None and args.from_file is not None:
-        raise UsageError("give a source topic or --from-file, not both")
     return ReplayRequest(
         target_topic=args.to,
         filter=args.filter,
@@ -93,13 +92,15 @@ def resumed_args(args: ReplayArgs, checkpoint: Checkpoint) -> ReplayArgs:
         raise UsageError(f"replay {checkpoint.replay_id} is complete: nothing to resume")
     options = checkpoint.options
     stored = {
-        "topic": None if options.get("from_file") else options["source_topic"],
+        "topic": options["source_topic"],  # with --from-file: which of the file's topics
         "from_file": options.get("from_file"),
         "to": options["target_topic"],
         "filter": options["filter"],
         "partitioning": options["partitioning"],
         "keep_timestamps": options["keep_timestamps"],
     }
+    if args.from_file is not None:  # the checkpoint keeps the file's absolute path
+        args.from_file = str(Path(args.from_file).resolve())
     defaults = ReplayArgs()
     for name, value in stored.items():
         given = getattr(args, name)
@@ -123,7 +124,7 @@ def open_source(args: ReplayArgs, conn: Connection) -> SliceSource:
     if args.from_file is not None:
         from evtui.sources.recording import FileSlices
 
-        return FileSlices(args.from_file, start, until, chosen)
+        return FileSlices(args.from_file, start, until, chosen, topic=args.topic)
     from evtui.commands.replay import KafkaSlices
 
     assert args.topic is not None

@@ -51,7 +51,7 @@ class GroupInfo:
 @dataclass(frozen=True)
 class ClusterSnapshot:
     cluster_id: str | None
-    brokers: int
+    brokers: int | None  # None: not a cluster (a recording)
     controller_id: int | None
     topics: tuple[TopicInfo, ...]
     groups: tuple[GroupInfo, ...]

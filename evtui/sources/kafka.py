@@ -581,8 +581,13 @@ class KafkaSource:
         return frozenset(topic for topic, config in configs.items() if _compacts(config))
 
     def cluster_id(self) -> str | None:
-        """The cluster's id (after :meth:`open`), to tell two bootstrap lists of one cluster."""
-        return self._metadata().cluster_id if self._consumer is not None else None
+        """The cluster's id (after :meth:`open`), to tell two bootstrap lists of one cluster.
+
+        Never polls the consumer: once partitions are assigned, a poll would take
+        a record and lose it (``evtui record`` asks between opening and reading).
+        """
+        metadata = self._list_topics(self.timeout) if self._consumer is not None else None
+        return metadata.cluster_id if metadata is not None else None
 
     def get_batch(self, timeout: float = 0.1) -> list[Event] | None:
         return self._queue.get(timeout)

@@ -145,9 +145,16 @@ class EvtuiApp(App):
             self.notify(problem, severity="warning", timeout=6)
         if self.lag_poller is not None:
             self._lag_tick(self.lag_poller)
-        for pane in self.query(ViolationsPane):  # none while the app is closing
-            pane.update_check(self.violations, self.tail.feed is not None)
+        self._violations_tick()
         self._update_header()
+
+    def _violations_tick(self) -> None:
+        """Rows are built while the tab is shown (the header counts all the time)."""
+        for tabs in self.query(TabbedContent):  # none while the app is closing
+            if tabs.active == "violations":
+                self.query_one(ViolationsPane).update_check(
+                    self.violations, self.tail.feed is not None
+                )
 
     def _lag_tick(self, poller: Poller) -> None:
         report = poller.latest()

@@ -177,10 +177,10 @@ class FileBackend:
     """A recording (``evtui open FILE``): the tail reads the file; no cluster, no groups."""
 
     def __init__(self, path: str | Path, *, recording: Recording | None = None) -> None:
-        from evtui.core.recording import inspect
+        from evtui.core.recording import inspect_recording
 
         self.path = Path(path)
-        self.recording = recording or inspect(self.path)
+        self.recording = recording or inspect_recording(self.path)
         header = self.recording.header
         self.name = f"{self.path.name} (recorded from {header.source or '?'}, {header.created})"
         self.default_topics = self.recording.topics
