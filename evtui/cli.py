@@ -601,8 +601,7 @@ def replay(
         format=format_,
     )  # fmt: skip
     conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
-    if from_file is None:
-        _load_plugins(conn.config)
+    _load_plugins(conn.config)  # decoders and id rules for --filter, from a file too
     replay_command(args, conn)
 
 

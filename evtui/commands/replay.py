@@ -262,9 +262,7 @@ class Copier:
 
     def _send(self, event: Event) -> None:
         if self.limiter.rate is not None:
-            wait = self.limiter.delay()
-            if wait > 0:
-                self.producer.poll(wait)  # type: ignore[attr-defined]
+            self._wait(self.limiter.delay())
         partition, offset = event.partition, event.offset
         headers = [*event.headers, *self._origin, (SOURCE_PARTITION, str(partition).encode()),
                    (SOURCE_OFFSET, str(offset).encode())]  # fmt: skip
@@ -282,6 +280,12 @@ class Copier:
                 return
             except BufferError:  # the producer's queue is full: let it drain
                 self.producer.poll(0.05)  # type: ignore[attr-defined]
+
+    def _wait(self, seconds: float) -> None:
+        """Wait ``seconds`` serving delivery reports (poll returns early when one arrives)."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            self.producer.poll(left)  # type: ignore[attr-defined]
 
     def _partition(self, event: Event) -> int:
         how = self.plan.partitioning
@@ -340,6 +344,7 @@ def options_of(plan: ReplayPlan, source: SliceSource, target_cluster: str | None
         "source_cluster": source.cluster_id,
         "source_topic": plan.source_topic,
         "from_file": getattr(source, "path", None),
+        "source_identity": source_identity(source),
         "target": plan.target,
         "target_cluster": target_cluster,
         "target_topic": plan.target_topic,
@@ -348,6 +353,15 @@ def options_of(plan: ReplayPlan, source: SliceSource, target_cluster: str | None
         "keep_timestamps": plan.keep_timestamps,
         "rate": plan.rate,  # a resume keeps it unless --rate is given again
     }
+
+
+def source_identity(source: SliceSource) -> str | None:
+    """What tells this source from another of the same name: a recording's header."""
+    recording = getattr(source, "recording", None)
+    if recording is None:
+        return source.cluster_id
+    header = recording.header
+    return f"recording created {header.created} from {header.source} ({recording.records} records)"
 
 
 def new_checkpoint(

@@ -154,6 +154,14 @@ def check_same_clusters(checkpoint: Checkpoint, source: SliceSource, target: obj
     assert isinstance(target, Target)
     target.open()
     options = checkpoint.options
+    from evtui.commands.replay import source_identity
+
+    identity = options.get("source_identity")
+    if options.get("from_file") and identity and identity != source_identity(source):
+        raise UsageError(
+            f"replay {checkpoint.replay_id} was made from another recording at "
+            f"{options['from_file']} ({identity})"
+        )
     for what, expected, actual in (
         ("source", options.get("source_cluster"), source.cluster_id),
         ("target", options.get("target_cluster"), target.cluster_id),

@@ -121,3 +121,23 @@ def test_checkpoints_round_trip_and_refuse_what_is_not_theirs(tmp_path, monkeypa
         load_checkpoint("r4")
     with pytest.raises(UsageError, match="invalid replay id"):
         load_checkpoint("../x")
+
+
+def test_waiting_for_the_rate_really_waits_even_when_reports_wake_the_poll():
+    import time
+
+    from evtui.commands.replay import Copier
+
+    class Reporting:  # poll returns at once, as when a delivery report arrives
+        polls = 0
+
+        def poll(self, timeout: float) -> int:
+            self.polls += 1
+            time.sleep(min(timeout, 0.01))
+            return 1
+
+    copier = Copier.__new__(Copier)
+    copier.producer = Reporting()
+    started = time.monotonic()
+    copier._wait(0.1)
+    assert time.monotonic() - started >= 0.1 and copier.producer.polls > 1
