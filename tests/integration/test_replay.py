@@ -14,6 +14,9 @@ import pytest
 from evtui.core.replay import PROVENANCE, read_provenance
 
 pytestmark = pytest.mark.kafka
+# An hour ago: records older than the topic's retention (7 days) are deleted by the
+# broker's retention check at any moment, even from the active segment.
+T0 = (int(time.time()) - 3600) * 1000
 
 
 def read_all(bootstrap: str, topic: str, **conf: str) -> list:
@@ -41,7 +44,7 @@ def records(n: int, partitions: int = 3) -> list[dict]:
                 "headers": [("h", str(i).encode()), ("h", b"again"), ("nul", None),
                             ("bin", bytes([i % 256, 0xFE]))],
                 "partition": i % partitions,
-                "timestamp": 1_700_000_000_000 + i * 10,
+                "timestamp": T0 + i * 10,
             }
         )  # fmt: skip
     return out
