@@ -510,6 +510,8 @@ def copy_slice(
                 copier.report.interrupted = True
                 copier.save()
     copier.report.seconds = time.monotonic() - started
+    if not copier.report.read and not copier.report.error and not copier.report.interrupted:
+        copier.report.notes.append("the range holds no records: nothing was written")
     return copier.report
 
 
