@@ -628,10 +628,10 @@ class ReplayInterrupted(EvtuiError):
 # -- for the console: the same plan and copy, without printing ---------------------------------
 
 
-def plan_selection(
-    config: ClientConfig, selection: Selection, request: ReplayRequest, timeout: float = 10.0
-) -> ReplayPlan:
-    """The plan of a slice chosen in the console, counted by a scan (a worker thread)."""
+def _open_selection(
+    config: ClientConfig, selection: Selection, request: ReplayRequest, timeout: float
+) -> tuple[KafkaSlices, Target, dict[int, tuple[int, int]]]:
+    """The source slice and the checked target of a replay within one cluster."""
     source = KafkaSlices(
         config, selection.topic, selection.start, selection.until, selection.partitions, timeout
     )
@@ -640,6 +640,18 @@ def plan_selection(
         target.open()
         bounds = source.slices()
         check_target(source, target, request, max(bounds, default=-1) + 1)
+    except BaseException:
+        target.close()
+        raise
+    return source, target, bounds
+
+
+def plan_selection(
+    config: ClientConfig, selection: Selection, request: ReplayRequest, timeout: float = 10.0
+) -> ReplayPlan:
+    """The plan of a slice chosen in the console, counted by a scan (a worker thread)."""
+    source, target, bounds = _open_selection(config, selection, request, timeout)
+    try:
         slices = count_slices(source, bounds, matcher(request.filter))
         return make_plan(source, target, request, new_replay_id(), slices)
     finally:
@@ -656,14 +668,8 @@ def execute_selection(
     """Copy a slice chosen in the console (a worker thread); resumable from the CLI."""
     import io
 
-    source = KafkaSlices(
-        config, selection.topic, selection.start, selection.until, selection.partitions, timeout
-    )
-    target = Target(config, request.target_topic, timeout)
+    source, target, bounds = _open_selection(config, selection, request, timeout)
     try:
-        target.open()
-        bounds = source.slices()
-        check_target(source, target, request, max(bounds, default=-1) + 1)
         slices = [PartitionSlice(p, start, stop) for p, (start, stop) in sorted(bounds.items())]
         plan = make_plan(source, target, request, new_replay_id(), slices)
         matches = matcher(request.filter)
