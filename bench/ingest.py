@@ -6,11 +6,30 @@ broker, then measures in the same run, each in its own process:
   (a) kcat -C -e reading the topic to /dev/null (the reference)
   (b) evtui's Kafka source alone (records -> Events)
   (c) evtui's source + decode (every value decoded)
+  (c') evtui's source + every event's ids extracted (what the console's trace
+       index and `evtui trace` do to every event)
   (d) `evtui tail --format json` writing to /dev/null (the whole CLI)
+  (e) evtui's source + a Checker of every ordering kind (the loop of (b))
+  (f) `evtui check --format json` writing to /dev/null (the whole CLI)
 
 and prints events/s, the ratio to kcat and each process's peak RSS.
 Without --bootstrap-servers it starts the broker with scripts/kafka-local
 (and stops it again if it was not running).
+
+The ordering checks (issue 7: "all detectors on together cost no more than
+25% of ingest throughput") are costed as 1 - rate with / rate without: (e)
+against (b), the goal's baseline, as the same loop over the same records, so
+that the identity extraction and JSON peeks the checks need count as theirs;
+(e) against (c'), the detection alone when ids are known already; (f) against
+(d), command against command. The events are orders of five steps, 1,000 in
+flight: per key, ``sequence`` 1..5 and ``occurredAt`` a second apart; every
+step after the first names the step before it as ``causation-id`` (a real
+cause, so the causal detector does its bookkeeping instead of reporting every
+event an orphan). One order in 1,000 carries each of five faults (a lost cause,
+an event time 5 s early, a skipped sequence number, a reused event id, a record
+stamped 60 s early), so a correct run finds exactly 200 of each kind per
+million events: the bench prints what was planted and what (e) and (f) found.
+The producer is idempotent, so retries cannot reorder what was planted.
 """
 
 from __future__ import annotations
@@ -19,6 +38,7 @@ import argparse
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -32,18 +52,76 @@ sys.path.insert(0, str(ROOT))
 
 TYPES = ["OrderPlaced", "PaymentAuthorized", "StockReserved", "ShipmentCreated", "OrderShipped"]
 SERVICES = ["storefront", "payment", "inventory", "shipping", "notification"]
+WINDOW = 1_000  # orders in flight: the events of one order lie WINDOW records apart
+FAULT_EVERY = 1_000  # one order in this many carries each fault (see fault_of)
+SKEW_MS = 60_000  # how early a skewed producer clock stamps a record
+_MIX = 0x9E3779B97F4A7C15F39CC0605CEDC835  # odd: i -> i * _MIX mod 2**128 is one-to-one
+_LOST = 1 << 127  # causes that were never produced live above every event's number
+# fault -> (the order's number mod FAULT_EVERY, the step it hits), the finding it must give
+FAULTS = {
+    "orphan": (11, 3),  # names a cause that was never produced
+    "event_time_regression": (23, 2),  # occurredAt 5 s early (the order's step 1 was 1 s early)
+    "sequence_gap": (37, 2),  # sequence 3 skipped: steps 2.. carry 4, 5, ...
+    "duplicate_event": (41, 4),  # reuses the id of the record before it (another order's)
+    "causal_inversion": (59, 1),  # record stamped SKEW_MS early: before its cause
+}
+
+
+def flow_of(i: int) -> tuple[int, int]:
+    """Event ``i``'s order and step: WINDOW orders of five steps each, interleaved."""
+    rounds, slot = divmod(i, WINDOW)
+    return rounds // len(TYPES) * WINDOW + slot, rounds % len(TYPES)
+
+
+def fault_of(i: int) -> str | None:
+    """The finding event ``i`` was made to give (None for nearly every event)."""
+    order, step = flow_of(i)
+    for kind, (which, at) in FAULTS.items():
+        if order % FAULT_EVERY == which and step == at:
+            return kind
+    return None
+
+
+def expected_findings(count: int) -> dict[str, int]:
+    """What `evtui check` must find on the first ``count`` events, by kind."""
+    found: dict[str, int] = {}
+    for i in range(count):
+        kind = fault_of(i)
+        if kind is not None:
+            found[kind] = found.get(kind, 0) + 1
+    return dict(sorted(found.items()))
+
+
+def _uuid(n: int) -> str:
+    """Event ``n``'s id: distinct for distinct ``n``, random-looking."""
+    return str(uuid.UUID(int=(n + 1) * _MIX % 2**128))
+
+
+def _occurred_at(ms: int) -> str:
+    seconds, millis = divmod(ms, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(1_795_687_200 + seconds)) + (
+        f".{millis:03d}Z"
+    )
 
 
 def make_event(i: int, rng: random.Random) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-    order = f"order-{rng.randrange(1_000_000):06d}"
-    correlation = uuid.UUID(int=rng.getrandbits(128)).hex
-    event_id = uuid.UUID(int=rng.getrandbits(128))
-    service = SERVICES[i % len(SERVICES)]
+    """Event ``i``: step ``i``'s of an order, caused by the order's step before (real ids).
+
+    Per order: sequence 1..5, occurredAt one second apart, one correlation id;
+    the first step names no cause. :func:`fault_of` says which events break a rule.
+    """
+    order, step = flow_of(i)
+    fault = fault_of(i)
+    correlation = uuid.UUID(int=(order + 1) * _MIX % 2**128 ^ _LOST).hex
+    event_id = _uuid(i - 1 if fault == "duplicate_event" else i)
+    sequence = step + 1 + (step >= 2 and order % FAULT_EVERY == FAULTS["sequence_gap"][0])
+    late = 5_000 if fault == "event_time_regression" else 0
+    service = SERVICES[step]
     value = (
-        f'{{"eventId":"{event_id}","type":"{TYPES[i % len(TYPES)]}",'
-        f'"occurredAt":"2026-11-26T10:{i // 60 % 60:02d}:{i % 60:02d}.{i % 1000:03d}Z",'
-        f'"orderId":"{order}","customerId":"cust-{rng.randrange(50_000)}",'
-        f'"sequence":{i},"items":[{{"sku":"sku-{rng.randrange(9999):04d}","qty":{1 + i % 3},'
+        f'{{"eventId":"{event_id}","type":"{TYPES[step]}",'
+        f'"occurredAt":"{_occurred_at(i - late)}",'
+        f'"orderId":"order-{order:07d}","customerId":"cust-{rng.randrange(50_000)}",'
+        f'"sequence":{sequence},"items":[{{"sku":"sku-{rng.randrange(9999):04d}","qty":{1 + i % 3},'
         f'"price":{rng.randrange(100, 99_999) / 100}}}],'
         f'"total":{rng.randrange(100, 500_000) / 100},'
         f'"currency":"EUR","source":"{service}"}}'
@@ -51,9 +129,11 @@ def make_event(i: int, rng: random.Random) -> tuple[bytes, bytes, list[tuple[str
     headers = [
         ("traceparent", f"00-{correlation}-{rng.getrandbits(64):016x}-01".encode()),
         ("correlation-id", correlation.encode()),
-        ("causation-id", str(uuid.UUID(int=rng.getrandbits(128))).encode()),
     ]
-    return order.encode(), value, headers
+    if step:
+        cause = _uuid(_LOST + i if fault == "orphan" else i - WINDOW)
+        headers.append(("causation-id", cause.encode()))
+    return f"order-{order:07d}".encode(), value, headers
 
 
 def produce(bootstrap: str, topic: str, count: int, partitions: int) -> tuple[float, int]:
@@ -69,7 +149,8 @@ def produce(bootstrap: str, topic: str, count: int, partitions: int) -> tuple[fl
             "batch.size": 1_000_000,
             "queue.buffering.max.messages": 1_000_000,
             "compression.type": "none",
-            "acks": "1",
+            "enable.idempotence": True,  # no reordering on a retry: the findings are the planted
+            "acks": "all",
         }
     )
     rng = random.Random(42)
@@ -78,9 +159,11 @@ def produce(bootstrap: str, topic: str, count: int, partitions: int) -> tuple[fl
     for i in range(count):
         key, value, headers = make_event(i, rng)
         total_bytes += len(value)
+        skewed = fault_of(i) == "causal_inversion"  # 0: the producer's clock
+        stamp = int(time.time() * 1000) - SKEW_MS if skewed else 0
         while True:
             try:
-                producer.produce(topic, value, key, headers=headers)
+                producer.produce(topic, value, key, headers=headers, timestamp=stamp)
                 break
             except BufferError:
                 producer.poll(0.05)
@@ -92,23 +175,30 @@ def produce(bootstrap: str, topic: str, count: int, partitions: int) -> tuple[fl
 
 
 def run_measured(
-    argv: list[str], stdout: int | None = subprocess.DEVNULL
-) -> tuple[float, int, str]:
-    """Run a process; (wall seconds, peak RSS bytes, its stdout)."""
+    argv: list[str], stdout: int | None = subprocess.DEVNULL, ok: tuple[int, ...] = (0,)
+) -> tuple[float, int, str, str]:
+    """Run a process; (wall seconds, peak RSS bytes, its stdout, its stderr)."""
     started = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.PIPE)
     out = proc.stdout.read().decode() if stdout == subprocess.PIPE else ""
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - started
     err = proc.stderr.read().decode()
-    if os.waitstatus_to_exitcode(status) != 0:
+    if os.waitstatus_to_exitcode(status) not in ok:
         raise SystemExit(f"bench/ingest: {argv[0]} failed: {err.strip()[-500:]}")
-    return elapsed, usage.ru_maxrss * 1024, out
+    return elapsed, usage.ru_maxrss * 1024, out, err
 
 
 def consume_child(bootstrap: str, topic: str, mode: str) -> None:
-    """Child process: read the whole topic with evtui's source; print JSON figures."""
+    """Child process: read the whole topic with evtui's source; print JSON figures.
+
+    ``mode``: ``source`` (records -> Events), ``decode`` (+ every value
+    decoded), ``ids`` (+ every event's ids extracted) or ``check`` (+ every
+    event offered to a Checker of all kinds, finished at the end): the same
+    loop each time.
+    """
     from evtui.config import ClientConfig
+    from evtui.core.ordering import Checker
     from evtui.core.positions import BEGINNING, END
     from evtui.plugins import load_plugins
     from evtui.runtime import tune_gc
@@ -116,73 +206,109 @@ def consume_child(bootstrap: str, topic: str, mode: str) -> None:
 
     load_plugins()
     tune_gc()  # as the evtui command does
+    checker = Checker() if mode == "check" else None
     started = time.perf_counter()
     source = KafkaSource(ClientConfig({"bootstrap.servers": bootstrap}), [topic], BEGINNING, END)
     source.open()
     source.start()
     count = errors = 0
-    decode = mode == "decode"
+    decode, ids = mode == "decode", mode == "ids"
     while (batch := source.get_batch(0.5)) is not None:
         count += len(batch)
         if decode:
             for event in batch:
                 if event.decoded.error:
                     errors += 1
+        elif ids:
+            for event in batch:
+                event.ids  # noqa: B018 (extracted and cached)
+        elif checker is not None:
+            offer = checker.offer
+            for event in batch:
+                offer(event)
+    if checker is not None:
+        checker.finish()
     elapsed = time.perf_counter() - started
     source.stop()
-    print(json.dumps({"events": count, "seconds": elapsed, "decode_errors": errors}))
+    figures = {"events": count, "seconds": elapsed, "decode_errors": errors}
+    if checker is not None:
+        figures |= {"findings": checker.summary(), "notes": checker.notes()}
+    print(json.dumps(figures))
 
 
 def fmt_rate(events: int, seconds: float) -> str:
     return f"{events / seconds:>12,.0f} events/s"
 
 
-def measure(args: argparse.Namespace, bootstrap: str, topic: str) -> dict:
+SOURCE, DECODE, IDS = "evtui source", "evtui source+decode", "evtui source+ids"
+CHECK, TAIL, CHECK_CLI = "evtui source+check", "evtui tail --format json", "evtui check -F json"
+CHILD_RUNS = (("source", SOURCE), ("decode", DECODE), ("ids", IDS), ("check", CHECK))
+GOAL = 0.25  # the detectors may cost at most this share of the rate without them
+# cost = 1 - rate(with the detectors) / rate(without): (run, its baseline, why that baseline)
+COSTS = (
+    (CHECK, SOURCE, "the goal's: the same loop and records; ids and JSON peeks are the checks'"),
+    (CHECK, IDS, "the detection alone: ids as the console's trace index already has them"),
+    (CHECK_CLI, TAIL, "the whole CLI, scan to output"),
+)
+
+
+def run_child(args: argparse.Namespace, bootstrap: str, topic: str, mode: str) -> tuple:
+    """One ``_consume`` child: ((events, seconds, peak RSS), its figures)."""
+    me = str(Path(__file__).resolve())
+    argv = [sys.executable, me, "_consume", bootstrap, topic, mode]
+    _, rss, out, _ = run_measured(argv, stdout=subprocess.PIPE)
+    figures = json.loads(out)
+    if figures["events"] != args.count:
+        raise SystemExit(f"bench/ingest: {mode} read {figures['events']}, expected {args.count}")
+    return (figures["events"], figures["seconds"], rss), figures
+
+
+def cli_argv(bootstrap: str, topic: str, command: str) -> list[str]:
+    """``evtui tail`` or ``evtui check`` over the whole topic, JSON out."""
+    bounds = ["--from", "beginning", "--until", "end"]
+    return [sys.executable, "-m", "evtui", command, topic, "-b", bootstrap, *bounds, "-F", "json"]
+
+
+def check_cli_findings(stderr: str) -> tuple[dict[str, int], list[str]]:
+    """The summary `evtui check` prints on stderr: findings by kind, and its notes."""
+    found: dict[str, int] = {}
+    notes = [line.split("note: ", 1)[1] for line in stderr.splitlines() if " note: " in line]
+    match = re.search(r"findings: (.*)", stderr)
+    for part in (match[1].split(" (")[0] if match else "").split(", "):
+        kind, _, n = part.rpartition(" ")
+        if kind:
+            found[kind] = int(n.replace(",", ""))
+    return found, notes
+
+
+def measure(args: argparse.Namespace, bootstrap: str, topic: str) -> tuple[dict, dict]:
+    """Every reader ``args.repeat`` times: (the best run of each, the findings of each check)."""
     results: dict = {}
+    findings: dict = {}
     kcat = shutil.which("kcat")
     if kcat is None:
         raise SystemExit("bench/ingest: kcat is required as the reference (apt-get install kcat)")
     kcat_argv = [kcat, "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q"]
-    py = sys.executable
-    me = str(Path(__file__).resolve())
     for _ in range(args.repeat):
-        secs, rss, _ = run_measured(kcat_argv)
+        secs, rss, _, _ = run_measured(kcat_argv)
         results.setdefault("kcat -C -e", []).append((args.count, secs, rss))
-        for mode, label in (("source", "evtui source"), ("decode", "evtui source+decode")):
-            _, rss, out = run_measured(
-                [py, me, "_consume", bootstrap, topic, mode], stdout=subprocess.PIPE
-            )
-            figures = json.loads(out)
-            if figures["events"] != args.count:
-                raise SystemExit(
-                    f"bench/ingest: {label} read {figures['events']} events, expected {args.count}"
-                )
-            results.setdefault(label, []).append((figures["events"], figures["seconds"], rss))
-        secs, rss, _ = run_measured(
-            [
-                py,
-                "-m",
-                "evtui",
-                "tail",
-                topic,
-                "-b",
-                bootstrap,
-                "--from",
-                "beginning",
-                "--until",
-                "end",
-                "--format",
-                "json",
-            ]
-        )
-        results.setdefault("evtui tail --format json", []).append((args.count, secs, rss))
-    return {label: min(runs, key=lambda r: r[1]) for label, runs in results.items()}
+        for mode, label in CHILD_RUNS:
+            run, figures = run_child(args, bootstrap, topic, mode)
+            results.setdefault(label, []).append(run)
+            if mode == "check":
+                findings[label] = (figures["findings"], figures["notes"])
+        secs, rss, _, _ = run_measured(cli_argv(bootstrap, topic, "tail"))
+        results.setdefault(TAIL, []).append((args.count, secs, rss))
+        secs, rss, _, err = run_measured(cli_argv(bootstrap, topic, "check"), ok=(0, 1))
+        results.setdefault(CHECK_CLI, []).append((args.count, secs, rss))
+        findings[CHECK_CLI] = check_cli_findings(err)
+    return {label: min(runs, key=lambda r: r[1]) for label, runs in results.items()}, findings
 
 
-def report(args: argparse.Namespace, best: dict, produce_s: float, avg_size: float) -> None:
+def report(args: argparse.Namespace, best: dict, produce_s: float, avg_size: float) -> dict:
     ref = args.count / best["kcat -C -e"][1]
     print(
-        f"bench/ingest: {args.count:,} events, value avg {avg_size:.0f} B + 3 headers, "
+        f"bench/ingest: {args.count:,} events, value avg {avg_size:.0f} B + 2-3 headers, "
         f"{args.partitions} partitions; best of {args.repeat}"
     )
     print(f"  {'produce (setup)':<28}{produce_s:>8.2f} s {fmt_rate(args.count, produce_s)}")
@@ -206,10 +332,34 @@ def report(args: argparse.Namespace, best: dict, produce_s: float, avg_size: flo
         }
     print(
         "  (evtui source rows are timed from connect to the last event, in a fresh process;"
-        " kcat and tail rows are whole-process wall time)"
+        " kcat, tail and check rows are whole-process wall time)"
     )
-    if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def report_detectors(args: argparse.Namespace, best: dict, findings: dict, summary: dict) -> None:
+    """The detectors' cost against the goal, and what they found against what was planted."""
+    rate = {label: events / secs for label, (events, secs, _) in best.items()}
+    print(f"  detectors (a Checker of every kind): cost = 1 - rate with / rate without, goal <= "
+          f"{GOAL:.0%}")  # fmt: skip
+    summary["detector_cost"] = {}
+    for run, baseline, why in COSTS:
+        cost = 1 - rate[run] / rate[baseline]
+        verdict = "PASS" if cost <= GOAL else "FAIL"
+        print(f"    {run} vs {baseline}: {cost:6.1%}  {verdict}   ({why})")
+        summary["detector_cost"][run] = {"baseline": baseline, "cost": round(cost, 4)}
+    expected = expected_findings(args.count)
+    print(f"  findings planted: {_kinds(expected)}")
+    for label, (found, notes) in findings.items():
+        same = "as planted" if found == expected else "DIFFERENT from what was planted"
+        print(f"    {label}: {_kinds(found)}: {same}")
+        for note in notes:
+            print(f"      note: {note}")
+    summary["findings"] = {"expected": expected} | {k: v[0] for k, v in findings.items()}
+
+
+def _kinds(counts: dict[str, int]) -> str:
+    return ", ".join(f"{kind} {n:,}" for kind, n in counts.items()) or "none"
 
 
 def start_broker() -> tuple[str, bool]:
@@ -239,8 +389,11 @@ def main() -> None:
     topic = f"evtui-bench-ingest-{uuid.uuid4().hex[:8]}"
     try:
         produce_s, total_bytes = produce(bootstrap, topic, args.count, args.partitions)
-        best = measure(args, bootstrap, topic)
-        report(args, best, produce_s, total_bytes / args.count)
+        best, findings = measure(args, bootstrap, topic)
+        summary = report(args, best, produce_s, total_bytes / args.count)
+        report_detectors(args, best, findings, summary)
+        if args.json:
+            Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
     finally:
         if not args.keep:
             from confluent_kafka.admin import AdminClient
