@@ -324,3 +324,21 @@ def test_a_target_that_goes_away_mid_replay_stops_it_resumably(
         assert positions == sorted(
             (e.partition, e.offset) for e in read_all(kafka_bootstrap, source)
         )
+
+
+def test_a_target_that_refuses_the_credentials_is_one_line_and_nothing_is_written(
+    evtui_cli, kafka_bootstrap, kafka_sasl_bootstrap, new_topic, produce, tmp_path
+):
+    source, target = new_topic(1), new_topic(1)
+    produce(source, records(20, partitions=1))
+    done = evtui_cli("replay", source, "--to", target, "-b", kafka_bootstrap, "--execute",
+                     "--target-bootstrap-servers", kafka_sasl_bootstrap, "--timeout", "5",
+                     "--target-x", "security.protocol=SASL_PLAINTEXT",
+                     "--target-x", "sasl.mechanism=PLAIN", "--target-x", "sasl.username=alice",
+                     "--target-x", "sasl.password=not-her-password",
+                     env={"EVTUI_STATE_DIR": str(tmp_path)})  # fmt: skip
+    err = done.stderr.decode()
+    assert done.returncode == 1 and err.startswith("evtui: error: authentication failed"), err
+    assert err.count("\n") == 1 and "not-her-password" not in err
+    assert read_all(kafka_bootstrap, target) == []
+    assert not (tmp_path / "replays").exists()  # nothing started, nothing to resume
