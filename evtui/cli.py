@@ -407,6 +407,12 @@ def check(
             "(default: producer-id,producer_id,producerId; '' for none).",
         ),
     ] = None,
+    max_keys: Annotated[
+        int, typer.Option("--max-keys", min=1, help="Keys whose sequence and time are kept.")
+    ] = 100_000,
+    max_events: Annotated[
+        int, typer.Option("--max-events", min=1, help="Event ids kept (duplicates, causes).")
+    ] = 1_000_000,
     format_: Annotated[str, typer.Option("--format", "-F", help="text or json.")] = "text",
     include_internal: InternalOpt = False,
     bootstrap: BootstrapOpt = None,
@@ -434,6 +440,8 @@ def check(
         0 if tolerance is None else int(_duration_s(tolerance, "--tolerance") * 1000),
         parse_names(seq_field, "--seq-field", SEQUENCE_NAMES),
         parse_names(producer_field, "--producer-field", PRODUCER_NAMES),
+        max_keys,
+        max_events,
     )
     start = parse_position(from_, option="--from")
     end = parse_end(until, option="--until")

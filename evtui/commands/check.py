@@ -33,6 +33,8 @@ class CheckOptions:
     tolerance_ms: int = 0
     sequence_names: tuple[str, ...] = SEQUENCE_NAMES
     producer_names: tuple[str, ...] = PRODUCER_NAMES
+    max_keys: int = 100_000  # the memory bounds (least recently seen go first, counted)
+    max_events: int = 1_000_000
 
 
 def parse_rules(text: str | None) -> tuple[str, ...]:
@@ -84,6 +86,8 @@ def run_check(
         mid_stream=start.kind is not Kind.BEGINNING,  # causes may lie before the range
         sequence_names=options.sequence_names,
         producer_names=options.producer_names,
+        max_keys=options.max_keys,
+        max_events=options.max_events,
         compacted=compacted,
     )
     result = scan(source, checker, None, err)
@@ -113,6 +117,11 @@ def unjudged(checker: Checker) -> list[str]:
         texts.append(
             f"{checker.causes.unjudged:,} effects near the start of the range not judged "
             "as orphans: their causes may lie before it"
+        )
+    if checker.causes.forgotten:
+        texts.append(
+            f"{checker.causes.forgotten:,} effects not judged as orphans: their causes may be "
+            "among the events forgotten at the memory bound (--max-events)"
         )
     if checker.causes.compacted_away:
         texts.append(

@@ -598,6 +598,7 @@ class CausalDetector:
         # have been among them: effects still waiting are not judged (counted instead).
         self.compaction = compaction or Compaction()
         self.compacted_away = 0
+        self.forgotten = 0  # effects not judged: events were forgotten at the memory bound
         self._first_ms: int | None = None
         self.known = KeyState(max_events)  # event id -> (record ms, ref)
         self.waiting: OrderedDict[str, list[_Waiting]] = OrderedDict()  # cause id -> effects
@@ -744,6 +745,9 @@ class CausalDetector:
         if judged and self.compaction.removed:
             self.compacted_away += len(judged)
             return []
+        if judged and self.known.evicted:  # the cause may be one the bound made us forget
+            self.forgotten += len(judged)
+            return []
         return [_orphan(w) for w in judged]
 
     def _near_start(self, wait: _Waiting) -> bool:
@@ -816,6 +820,7 @@ class Checker:
         lateness_ms: int = 1_000,
         tolerance_ms: int = 0,
         max_keys: int = 100_000,
+        max_events: int = 1_000_000,
         mid_stream: bool = False,
         sequence_names: tuple[str, ...] = SEQUENCE_NAMES,
         producer_names: tuple[str, ...] = PRODUCER_NAMES,
@@ -827,8 +832,11 @@ class Checker:
         self.kinds = frozenset(kinds)
         compaction = Compaction(compacted)  # the topics whose cleanup.policy compacts
         self.sequences = SequenceDetector(max_keys, sequence_names, producer_names, compaction)
-        self.causes = CausalDetector(tolerance_ms, mid_stream=mid_stream, compaction=compaction)
-        self.duplicates = DuplicateDetector()
+        self.causes = CausalDetector(
+            tolerance_ms, max_events=max_events, max_waiting=min(100_000, max_events),
+            mid_stream=mid_stream, compaction=compaction,
+        )  # fmt: skip
+        self.duplicates = DuplicateDetector(max_events)
         self.times = EventTimeDetector(lateness_ms, max_keys)
         self.detectors = (
             self.sequences,

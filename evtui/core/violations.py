@@ -190,7 +190,8 @@ class LiveCheck:
     def unjudged(self) -> int:
         if self.checker is None:
             return 0
-        return self.checker.causes.unjudged + self.checker.causes.compacted_away
+        causes = self.checker.causes
+        return causes.unjudged + causes.compacted_away + causes.forgotten
 
     def notes(self) -> list[str]:
         return [] if self.checker is None else self.checker.notes()

@@ -13,7 +13,7 @@ from textual.widgets import Footer, TabbedContent, TabPane
 
 from evtui.core.cluster import ClusterSnapshot
 from evtui.core.event import Event
-from evtui.core.ordering import parse_ref
+from evtui.core.ordering import Checker, parse_ref
 from evtui.core.positions import BEGINNING, END, Position, parse_position
 from evtui.core.traces import TraceIndex
 from evtui.core.violations import LiveCheck
@@ -71,7 +71,13 @@ class EvtuiApp(App):
         self._tail_pane: TailPane | None = None
         self._collector = PacedCollector()
         self.traces = TraceIndex(max_events=capacity)
-        self.violations = LiveCheck()  # the ordering checks over what the tail reads
+        # the ordering checks over what the tail reads: ids remembered as long as events are
+        self.violations = LiveCheck(
+            lambda mid_stream, compacted: Checker(
+                mid_stream=mid_stream, compacted=compacted,
+                max_keys=min(100_000, capacity), max_events=capacity,
+            )
+        )  # fmt: skip
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")

@@ -373,3 +373,16 @@ def test_a_parent_span_produced_after_its_child_is_an_inversion_but_never_an_orp
     detector = CausalDetector()
     found = [f for e in (cause, both) for f in detector.offer(e)]
     assert [f.kind for f in found] == ["causal_inversion"]
+
+
+def test_a_cause_forgotten_at_the_memory_bound_makes_no_orphan():
+    from evtui.core.ordering import CausalDetector
+
+    detector = CausalDetector(max_events=2)
+    for i in range(3):  # e0 is forgotten when e2 arrives
+        detector.offer(causal(i, i, f"e{i}"))
+    detector.offer(causal(3, 3, "effect", cause="e0"))
+    assert detector.flush() == [] and detector.forgotten == 1
+    within = CausalDetector(max_events=10)
+    within.offer(causal(0, 0, "effect", cause="never"))
+    assert [f.kind for f in within.flush()] == ["orphan"]

@@ -85,3 +85,13 @@ def test_the_end_of_a_stream_tells_what_only_the_end_can_tell():
         feed.check_step(live, budget_s=1.0)
     assert live.finished
     assert [f.kind for f in live.board.findings()] == ["sequence_gap"]
+
+
+def test_the_consoles_checks_remember_as_many_events_as_its_window():
+    from evtui.tui.testing import demo_app
+
+    app = demo_app(seconds=1, capacity=5_000)
+    checker = app.violations.make_checker(False, frozenset())
+    assert checker.duplicates.seen.limit == 5_000 and checker.causes.known.limit == 5_000
+    assert checker.sequences.keys.limit == 5_000 and checker.times.keys.limit == 5_000
+    app.backend.close()

@@ -155,7 +155,7 @@ class ViolationsPane(Vertical):
         if live.unjudged:
             text.append(
                 f"  {live.unjudged:,} effects not judged as orphans (their causes may lie "
-                "before the start or have been compacted away)"
+                "before the start, be compacted away or forgotten at the memory bound)"
             )
         for note in live.notes():
             text.append(f"  {note}", style="yellow")
