@@ -549,32 +549,25 @@ class progress_display:
         if not self.err.isatty():
             return self
         from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )  # fmt: skip
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
         self._progress = Progress(
-            TextColumn("replay"), BarColumn(), MofNCompleteColumn(), TextColumn("records"),
-            DownloadColumn(), TransferSpeedColumn(), TextColumn("{task.fields[rate]}"),
+            TextColumn("replay"), BarColumn(bar_width=24),
+            TextColumn("{task.completed:,}/{task.total:,} records {task.fields[bytes]} "
+                       "{task.fields[rate]}"),
             TimeRemainingColumn(), console=Console(file=self.err), transient=False,
         )  # fmt: skip
         self._progress.start()
-        task = self._progress.add_task("replay", total=self.total, rate="")
+        task = self._progress.add_task("replay", total=self.total, rate="", bytes="")
         started = time.monotonic()
 
         def update(report: ReplayReport) -> None:
             elapsed = max(time.monotonic() - started, 1e-6)
-            done = report.read
             assert self._progress is not None
             self._progress.update(
-                task, completed=done, rate=f"{report.written / elapsed:,.0f} rec/s"
-            )
+                task, completed=report.read, bytes=f"{report.bytes / 1e6:,.1f} MB",
+                rate=f"{report.written / elapsed:,.0f} rec/s",
+            )  # fmt: skip
 
         self.copier.progress = update
         return self
