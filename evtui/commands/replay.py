@@ -320,26 +320,27 @@ class Copier:
             if self.progress is not None:
                 self.progress(self.report)
 
-    def save(self, done: bool = False) -> None:
+    def _sync(self) -> Checkpoint:
+        """The checkpoint brought up to what the target acknowledged."""
         checkpoint, tracker = self.checkpoint, self.tracker
         checkpoint.next_offsets = {p: tracker.next_offset(int(p)) for p in checkpoint.next_offsets}
         checkpoint.verify_from = {str(p): o for p, o in tracker.verify_from().items()}
         checkpoint.written = self._written_before + self.report.written
+        return checkpoint
+
+    def save(self, done: bool = False) -> None:
+        checkpoint = self._sync()
         checkpoint.done = done
         save_checkpoint(checkpoint)
 
     def finish(self, flush_timeout: float) -> None:
         """Wait for what is in flight (at most ``flush_timeout``), then save the checkpoint."""
         left = self.producer.flush(flush_timeout)  # type: ignore[attr-defined]
-        self.report.remaining = self.checkpoint_remaining()
+        self.report.remaining = self._sync().remaining()
         done = left == 0 and self.report.error is None and self.report.remaining == 0
         if left:
             self.report.notes.append(f"{left:,} records were still in flight when evtui stopped")
         self.save(done=done)
-
-    def checkpoint_remaining(self) -> int:
-        stops = self.checkpoint.stops
-        return sum(max(0, stops[p] - self.tracker.next_offset(int(p))) for p in stops)
 
 
 def options_of(plan: ReplayPlan, source: SliceSource, target_cluster: str | None) -> dict:

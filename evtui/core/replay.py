@@ -14,7 +14,6 @@ record acknowledged after the last checkpoint (or written just before a
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
@@ -329,7 +328,7 @@ class Checkpoint:
     """What a replay needs to resume: its options, its bounds and how far it got."""
 
     replay_id: str
-    options: dict  # what the replay was asked to do (see fingerprint)
+    options: dict  # what the replay was asked to do (a resume must agree with it)
     stops: dict[str, int]  # source partition -> exclusive stop offset, fixed by the plan
     next_offsets: dict[str, int]  # source partition -> next offset to copy
     verify_from: dict[str, int] = field(default_factory=dict)  # target partition -> offset
@@ -337,17 +336,8 @@ class Checkpoint:
     done: bool = False
     version: int = CHECKPOINT_VERSION
 
-    @property
-    def fingerprint(self) -> str:
-        return fingerprint(self.options)
-
     def remaining(self) -> int:
         return sum(max(0, self.stops[p] - n) for p, n in self.next_offsets.items())
-
-
-def fingerprint(options: dict) -> str:
-    text = json.dumps(options, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def state_dir() -> Path:
