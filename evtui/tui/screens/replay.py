@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -21,8 +22,11 @@ from textual.widgets import Button, Checkbox, Input, ProgressBar, Select, Static
 from evtui.core.replay import PARTITIONINGS, ReplayPlan, Selection, parse_rate, render_plan
 from evtui.errors import EvtuiError
 
-Planner = Callable[[Selection, object], ReplayPlan]
-Runner = Callable[[Selection, object, Callable[[object], None]], object]
+if TYPE_CHECKING:
+    from evtui.commands.replay import Copier, ReplayReport, ReplayRequest
+
+Planner = Callable[[Selection, "ReplayRequest"], ReplayPlan]
+Runner = Callable[[Selection, "ReplayRequest", Callable[["Copier"], None]], "ReplayReport"]
 
 
 class ReplayScreen(ModalScreen[None]):
@@ -51,8 +55,8 @@ class ReplayScreen(ModalScreen[None]):
         self.selection = selection
         self.planner, self.runner = planner, runner
         self.plan: ReplayPlan | None = None
-        self.copier: object | None = None
-        self.report: object | None = None
+        self.copier: Copier | None = None
+        self.report: ReplayReport | None = None
         self.running = False
         self._plan_asked = 0  # the latest plan request (older answers are dropped)
 
@@ -83,7 +87,7 @@ class ReplayScreen(ModalScreen[None]):
 
     # -- the request ---------------------------------------------------------------------
 
-    def request(self) -> object:
+    def request(self) -> ReplayRequest:
         from evtui.commands.replay import ReplayRequest
 
         rate_text = self.query_one("#replay-rate", Input).value.strip()
@@ -130,7 +134,7 @@ class ReplayScreen(ModalScreen[None]):
             return
         try:
             request = self.request()
-            if not request.target_topic:  # type: ignore[attr-defined]
+            if not request.target_topic:
                 raise EvtuiError("type the topic to write to")
         except EvtuiError as exc:
             self._error(str(exc))
@@ -141,7 +145,7 @@ class ReplayScreen(ModalScreen[None]):
         self.query_one("#replay-plan", Static).update("Planning: counting the slice…")
         threading.Thread(target=self._plan, args=(request, asked), daemon=True).start()
 
-    def _plan(self, request: object, asked: int) -> None:
+    def _plan(self, request: ReplayRequest, asked: int) -> None:
         try:
             plan = self.planner(self.selection, request)
         except EvtuiError as exc:
@@ -178,7 +182,7 @@ class ReplayScreen(ModalScreen[None]):
         request = self.request()
         threading.Thread(target=self._copy, args=(request,), daemon=True).start()
 
-    def _copy(self, request: object) -> None:
+    def _copy(self, request: ReplayRequest) -> None:
         try:
             report = self.runner(self.selection, request, self._started)
         except EvtuiError as exc:
@@ -188,16 +192,16 @@ class ReplayScreen(ModalScreen[None]):
         else:
             self._from_thread(self._copied, report, None)
 
-    def _started(self, copier: object) -> None:
+    def _started(self, copier: Copier) -> None:
         self.copier = copier
-        copier.progress = lambda report: self._from_thread(self._progress, report)  # type: ignore[attr-defined]
+        copier.progress = lambda report: self._from_thread(self._progress, report)
 
-    def _progress(self, report: object) -> None:
+    def _progress(self, report: ReplayReport) -> None:
         if self.is_attached:
-            written = report.written  # type: ignore[attr-defined]
+            written = report.written
             self.query_one("#replay-progress", ProgressBar).update(progress=written)
 
-    def _copied(self, report: object | None, error: str | None) -> None:
+    def _copied(self, report: ReplayReport | None, error: str | None) -> None:
         self.running = False
         self.report = report
         if not self.is_attached:
@@ -207,14 +211,11 @@ class ReplayScreen(ModalScreen[None]):
             return
         from evtui.commands.replay import render_report
 
-        self.query_one("#replay-progress", ProgressBar).update(progress=report.written)  # type: ignore[attr-defined]
-        text = render_report(report)  # type: ignore[arg-type]
-        problem = report.error or ("stopped" if report.interrupted else None)  # type: ignore[attr-defined]
+        self.query_one("#replay-progress", ProgressBar).update(progress=report.written)
+        text = render_report(report)
+        problem = report.error or ("stopped" if report.interrupted else None)
         if problem:
-            text += (
-                f"\n⚠ {problem}: resume with evtui replay --resume "
-                f"{report.replay_id} --execute"  # type: ignore[attr-defined]
-            )
+            text += f"\n⚠ {problem}: resume with evtui replay --resume {report.replay_id} --execute"
         self.query_one("#replay-report", Static).update(text)
 
     # -- helpers -------------------------------------------------------------------------
@@ -228,6 +229,6 @@ class ReplayScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         if self.running and self.copier is not None:
-            self.copier.stop_requested = True  # type: ignore[attr-defined]
+            self.copier.stop_requested = True
             self.notify("Replay stopped after the current batch; it can be resumed.")
         self.dismiss(None)
