@@ -301,3 +301,44 @@ def test_tail_of_a_topic_created_a_moment_ago(kafka_bootstrap, admin, evtui_cli)
         finally:
             admin.delete_topics([name])
         assert proc.returncode == 0, proc.stderr.decode()
+
+
+def test_records_deleted_ahead_of_a_slow_reader_skip_none_of_those_still_kept(
+    kafka_bootstrap, new_topic, admin
+):
+    """Retention (here DeleteRecords) passes a reader that fell behind: it goes on from
+    the oldest record kept. Resetting to the end skipped every record still there."""
+    from confluent_kafka import Producer, TopicPartition
+
+    from evtui.config import ClientConfig
+    from evtui.core.positions import BEGINNING
+    from evtui.sources.kafka import KafkaSource
+
+    topic = new_topic(1)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "linger.ms": 20})
+    for i in range(10_000):
+        producer.produce(topic, value=b"x" * 1000, key=str(i).encode())
+        producer.poll(0)
+    assert producer.flush(30) == 0
+    slow = {
+        "bootstrap.servers": kafka_bootstrap,
+        "queued.max.messages.kbytes": "256",
+        "max.partition.fetch.bytes": "65536",
+    }  # fmt: skip (little read ahead)
+    source = KafkaSource(ClientConfig(slow), [topic], BEGINNING, batch_size=100,
+                         max_queued_batches=1).open()  # fmt: skip
+    source.start()
+    try:
+        seen = [e.offset for e in source.get_batch(10)]
+        time.sleep(1)  # the reader is blocked well before offset 9000
+        deleted = admin.delete_records([TopicPartition(topic, 0, 9_000)])
+        for future in deleted.values():
+            future.result(timeout=30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and (not seen or seen[-1] < 9_999):
+            seen += [e.offset for e in source.get_batch(0.5) or []]
+    finally:
+        source.stop()
+    before = [o for o in seen if o < 9_000]
+    assert before == list(range(len(before))) and len(before) < 9_000  # overtaken
+    assert [o for o in seen if o >= 9_000] == list(range(9_000, 10_000))
