@@ -120,14 +120,10 @@ class Feed:
         the rest counted in ``stats.not_indexed``, never silently lost.
         """
         store = self.store
-        seq = max(self._indexed_upto, store.first)
-        self.stats.not_indexed += seq - self._indexed_upto
-        backlog = store.next - seq
+        seq, skipped = self._catch_up(self._indexed_upto, INDEX_BACKLOG_MAX)
+        self.stats.not_indexed += skipped
         if self.lossless:
             budget_s = max(budget_s, FILE_INDEX_BUDGET_S)
-        elif backlog > INDEX_BACKLOG_MAX:
-            self.stats.not_indexed += backlog - INDEX_BACKLOG_MAX
-            seq = store.next - INDEX_BACKLOG_MAX
         deadline = time.perf_counter() + budget_s
         start, end = seq, store.next
         while seq < end:
@@ -137,6 +133,15 @@ class Feed:
                 break
         self._indexed_upto = seq
         return seq - start
+
+    def _catch_up(self, upto: int, backlog_max: int) -> tuple[int, int]:
+        """Where a step over the store goes on from ``upto``, and how many it skips: those
+        evicted meanwhile and, for a live source, all but the newest ``backlog_max``."""
+        store = self.store
+        seq = max(upto, store.first)
+        if not self.lossless and store.next - seq > backlog_max:
+            seq = store.next - backlog_max
+        return seq, seq - upto
 
     def check_step(self, live: LiveCheck, budget_s: float = 0.006) -> int:
         """Offer new events to the ordering checks within ``budget_s``; returns how many.
@@ -154,13 +159,10 @@ class Feed:
             from_start = self.start.kind is Kind.BEGINNING
             from_start = from_start and getattr(self.source, "from_log_start", True)
             live.begin(from_start=from_start, compacted=compacted)
-        seq = max(self._checked_upto, store.first)
-        live.skip(seq - self._checked_upto)
+        seq, skipped = self._catch_up(self._checked_upto, CHECK_BACKLOG_MAX)
+        live.skip(skipped)
         if self.lossless:
             budget_s = max(budget_s, FILE_CHECK_BUDGET_S)
-        elif store.next - seq > CHECK_BACKLOG_MAX:
-            live.skip(store.next - CHECK_BACKLOG_MAX - seq)
-            seq = store.next - CHECK_BACKLOG_MAX
         deadline = time.perf_counter() + budget_s
         start, end, holes = seq, store.next, self.holes
         while seq < end:
