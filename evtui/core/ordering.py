@@ -174,6 +174,13 @@ class KeyState(OrderedDict):
         self.limit = limit
         self.evicted = 0
 
+    def put(self, key: object, value: object) -> None:
+        """Add a key, the least recently used one out first when full (counted)."""
+        if len(self) >= self.limit:
+            self.popitem(last=False)
+            self.evicted += 1
+        self[key] = value
+
 
 class Compaction:
     """Offsets missing so far in each partition of the compacted topics read.
@@ -427,10 +434,7 @@ class DuplicateDetector:
         here, digest = ref(event), _digest(event)
         first = self.seen.get(identity)
         if first is None:
-            if len(self.seen) >= self.seen.limit:
-                self.seen.popitem(last=False)
-                self.seen.evicted += 1
-            self.seen[identity] = (here, digest)
+            self.seen.put(identity, (here, digest))
             return []
         self.seen.move_to_end(identity)
         first_ref, first_digest = first
@@ -505,10 +509,7 @@ class EventTimeDetector:
         latest = self.keys.get(key)
         here = ref(event)
         if latest is None:
-            if len(self.keys) >= self.keys.limit:
-                self.keys.popitem(last=False)
-                self.keys.evicted += 1
-            self.keys[key] = (when, here, None)
+            self.keys.put(key, (when, here, None))
             return []
         self.keys.move_to_end(key)
         latest_ms, latest_ref, late_id = latest
@@ -554,14 +555,6 @@ class _Waiting:
     effect_ref: str
     effect_ms: int
     effect: tuple[str, int, int, str | None]  # topic, partition, offset, key
-
-
-def _bounded_put(state: KeyState, key: object, value: object) -> None:
-    """Add to a bounded LRU, the least recently used out first (counted)."""
-    if len(state) >= state.limit:
-        state.popitem(last=False)
-        state.evicted += 1
-    state[key] = value
 
 
 class CausalDetector:
@@ -643,7 +636,7 @@ class CausalDetector:
         if ids.span_id is not None:
             span = (trace, ids.span_id)
             if span not in self.spans:
-                _bounded_put(self.spans, span, (at, here))
+                self.spans.put(span, (at, here))
             for wait in self.span_waiting.pop(span, ()):
                 found += self._late_cause(wait, here, at, f"span {ids.span_id}")
         parent = ids.parent_span_id
@@ -658,6 +651,7 @@ class CausalDetector:
                 waits.append(_Waiting(parent, here, at, where))
                 if len(self.span_waiting) > self.max_waiting:
                     self.span_waiting.popitem(last=False)  # not an orphan: just forgotten
+                    self.dropped += 1
         return found
 
     def _first(self, pair: tuple[str, str]) -> bool:
@@ -665,18 +659,12 @@ class CausalDetector:
         said = self._said
         if pair in said:
             return False
-        if len(said) >= said.limit:
-            said.popitem(last=False)
-            said.evicted += 1
-        said[pair] = True
+        said.put(pair, True)
         return True
 
     def _arrived(self, eid: str, at: int, here: str) -> list[Finding]:
         if eid not in self.known:
-            if len(self.known) >= self.known.limit:
-                self.known.popitem(last=False)
-                self.known.evicted += 1
-            self.known[eid] = (at, here)
+            self.known.put(eid, (at, here))
         found = []
         for wait in self.waiting.pop(eid, ()):
             found += self._late_cause(wait, here, at, eid)
@@ -718,7 +706,7 @@ class CausalDetector:
         pair = (cause_ref, effect_ref)
         if pair in self._inverted:
             return False
-        _bounded_put(self._inverted, pair, True)
+        self._inverted.put(pair, True)
         return True
 
     def _wait(self, cause: str, here: str, at: int, event: Event) -> None:
