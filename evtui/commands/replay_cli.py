@@ -13,9 +13,11 @@ from evtui.commands.replay import (
     SliceSource,
     finish_report,
     run_replay,
+    source_identity,
 )
 from evtui.core.replay import Checkpoint, load_checkpoint, parse_partitions, parse_rate
 from evtui.errors import UsageError
+from evtui.sources.target import Target
 
 if TYPE_CHECKING:
     from evtui.cli import Connection
@@ -55,8 +57,6 @@ def replay_command(args: ReplayArgs, conn: Connection) -> None:
         raise UsageError("--resume continues a replay: add --execute")
     source = open_source(args, conn)
     target_config = target_client_config(args, conn)
-    from evtui.sources.target import Target
-
     target = Target(target_config, request.target_topic, conn.wait)
     try:
         if checkpoint is not None:
@@ -147,14 +147,10 @@ def target_client_config(args: ReplayArgs, conn: Connection) -> ClientConfig:
     return conn.client_config()
 
 
-def check_same_clusters(checkpoint: Checkpoint, source: SliceSource, target: object) -> None:
+def check_same_clusters(checkpoint: Checkpoint, source: SliceSource, target: Target) -> None:
     """A checkpoint resumes only against the clusters it was made with."""
-    from evtui.sources.target import Target
-
-    assert isinstance(target, Target)
     target.open()
     options = checkpoint.options
-    from evtui.commands.replay import source_identity
 
     identity = options.get("source_identity")
     if options.get("from_file") and identity and identity != source_identity(source):
