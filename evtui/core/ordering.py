@@ -34,7 +34,7 @@ a cause may be gone (no orphans once records were removed: they are counted).
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +42,7 @@ from functools import lru_cache
 
 from evtui.core.decode import raw_value
 from evtui.core.event import Event
+from evtui.core.ids import EventIds
 
 WARNING, INFO = "warning", "info"
 SEQUENCE_NAMES = ("seq", "sequence", "version")
@@ -243,7 +244,13 @@ class _Seq:
 
 
 class SequenceDetector:
-    """Per-key sequence regressions, duplicates and gaps."""
+    """Per-key sequence regressions, duplicates and gaps.
+
+    Keyless records are spread over partitions with no order between them: they
+    are no sequence, unless ``keyless`` asks to check them per partition.
+    ``rose`` tells, after each :meth:`offer`, whether the number went up from
+    the key's last one (None: the key's first, or not a number).
+    """
 
     def __init__(
         self,
@@ -251,8 +258,11 @@ class SequenceDetector:
         names: tuple[str, ...] = SEQUENCE_NAMES,
         producers: tuple[str, ...] = PRODUCER_NAMES,
         compaction: Compaction | None = None,
+        keyless: bool = False,
     ) -> None:
         self.names = names
+        self.keyless = keyless
+        self.rose: bool | None = None
         self.producers = producers  # sequences are per producer when an event names one
         self._specs = _spec(names), _spec(producers) if producers else None
         self.keys = KeyState(max_keys)
@@ -266,12 +276,14 @@ class SequenceDetector:
         compacted = compaction.topics and compaction.see(event)
         if compacted and event.value is None:
             return self._deleted(event)
+        self.rose = None
+        if event.key is None and not self.keyless:
+            return []
         names, producers = self._specs
         seq = _as_sequence(_field(event, names))
         if seq is None:
             return []
-        producer = None if producers is None else _as_producer(_field(event, producers))
-        key = (event.topic, event.key, producer)
+        key = self._key(event, producers)
         state = self.keys.get(key)
         here, eid = ref(event), event.ids.event_id
         if state is None:
@@ -279,11 +291,19 @@ class SequenceDetector:
             self.keys[key] = state = _Seq(seq, here, eid)
         else:
             self.keys.move_to_end(key)
+            if seq != state.last or eid is None or eid != state.last_id:
+                self.rose = seq > state.last  # (the same event again is no step)
             found = self._compare(state, seq, event, here, eid)
             found += self._overdue(state, event)
         if compacted and state.last_ref == here:
             state.missing = compaction.missing_before(event)
         return found
+
+    def _key(self, event: Event, producers: _Spec | None) -> tuple:
+        """Topic, key, producer, and the partition for keyless records (checked per partition)."""
+        producer = None if producers is None else _as_producer(_field(event, producers))
+        partition = event.partition if event.key is None else None
+        return event.topic, event.key, producer, partition
 
     def _compare(
         self, state: _Seq, seq: int, event: Event, here: str, eid: str | None
@@ -347,7 +367,7 @@ class SequenceDetector:
 
     def _deleted(self, event: Event) -> list[Finding]:
         """A tombstone on a compacted topic ends the key's sequence; its open gaps are reported."""
-        state = self.keys.pop((event.topic, event.key, producer_of(event, self.producers)), None)
+        state = self.keys.pop(self._key(event, self._specs[1]), None)
         return [] if state is None else list(self._gaps(state, key_text(event)))
 
     def _overdue(self, state: _Seq, event: Event) -> list[Finding]:
@@ -381,17 +401,148 @@ class SequenceDetector:
         """Forget the least recently seen key when full; its open gaps are reported."""
         if len(self.keys) < self.keys.limit:
             return []
-        (_, key, _), state = self.keys.popitem(last=False)
+        (_, key, _, _), state = self.keys.popitem(last=False)
         self.keys.evicted += 1
         return list(self._gaps(state, None if key is None else _text(key)))
 
-    def flush(self) -> list[Finding]:
-        """Every gap still open (the end of a scan)."""
+    def flush(self, topics: Iterable[str] | None = None) -> list[Finding]:
+        """Every gap still open (the end of a scan), of ``topics`` when given."""
+        wanted = None if topics is None else set(topics)
         found: list[Finding] = []
-        for (_, key, _), state in self.keys.items():
-            if state.gaps:
+        for (topic, key, _, _), state in self.keys.items():
+            if state.gaps and (wanted is None or topic in wanted):
                 found += self._gaps(state, None if key is None else _text(key))
         return found
+
+
+LEARN_STEPS = 8  # steps (a key's number after its last one) before a default field is judged
+MIN_RISING = 0.5  # the share of steps that go up for a field to be a sequence
+MAX_HELD = 10_000  # findings held per topic and field while the field is being judged
+
+
+@dataclass
+class _Trial:
+    """A default field on one topic while it is judged: its steps, and findings held back."""
+
+    steps: int = 0
+    rising: int = 0
+    held: list[Finding] = field(default_factory=list)
+    rejected: bool = False
+
+    def verdict(self, final: bool) -> bool | None:
+        """True: a sequence; False: not one; None: too few steps yet."""
+        if self.steps < (1 if final else LEARN_STEPS):
+            return None
+        return self.rising >= MIN_RISING * self.steps
+
+
+class SequenceChecks:
+    """Sequence checks of every topic, on the field that is a sequence there.
+
+    Fields the user names are used as given. The default names (``seq``,
+    ``sequence``, ``version``) are judged per topic from the data: a field is
+    a sequence on a topic when, over its first :data:`LEARN_STEPS` steps (a
+    key's number after its previous one), at least half go up. A schema
+    version that stays ``1`` never goes up, so it is not one and raises
+    nothing. Findings are held until the field is judged; the first default
+    found to be a sequence is the topic's field (:meth:`fields`).
+    """
+
+    def __init__(
+        self,
+        max_keys: int = 100_000,
+        names: tuple[str, ...] = SEQUENCE_NAMES,
+        producers: tuple[str, ...] = PRODUCER_NAMES,
+        compaction: Compaction | None = None,
+        *,
+        learn: bool = True,
+        keyless: bool = False,
+    ) -> None:
+        self.learn = learn
+        groups = [(n,) for n in names] if learn else [names]
+        self.detectors = {
+            ",".join(g): SequenceDetector(max_keys, g, producers, compaction, keyless)
+            for g in groups
+        }
+        self.chosen: dict[str, str | None] = {}  # topic -> its field (None: no field is one)
+        self.trials: dict[str, dict[str, _Trial]] = {}  # topics being judged
+        self.held_over = 0  # findings not held (beyond MAX_HELD) while judging
+
+    @property
+    def keys(self) -> KeyState:
+        """The per-key state of the field used most (for the memory notes)."""
+        return max((d.keys for d in self.detectors.values()), key=lambda k: k.evicted)
+
+    @property
+    def compacted_jumps(self) -> int:
+        return sum(d.compacted_jumps for d in self.detectors.values())
+
+    def offer(self, event: Event) -> list[Finding]:
+        if not self.learn:
+            return next(iter(self.detectors.values())).offer(event)
+        topic = event.topic
+        if topic in self.chosen:
+            name = self.chosen[topic]
+            return [] if name is None else self.detectors[name].offer(event)
+        trials = self.trials.setdefault(topic, {})
+        for name, detector in self.detectors.items():
+            trial = trials.get(name)
+            if trial is not None and trial.rejected:
+                continue
+            found = detector.offer(event)
+            if detector.rose is None and not found:
+                continue
+            if trial is None:
+                trial = trials[name] = _Trial()
+            if detector.rose is not None:
+                trial.steps += 1
+                trial.rising += detector.rose
+            self._hold(trial, found)
+        return self._judge(topic, final=False)
+
+    def _hold(self, trial: _Trial, found: list[Finding]) -> None:
+        room = MAX_HELD - len(trial.held)
+        trial.held += found[:room]
+        self.held_over += max(0, len(found) - room)
+
+    def _judge(self, topic: str, final: bool) -> list[Finding]:
+        """Choose the topic's field once one is a sequence (or none can be); its findings."""
+        trials = self.trials[topic]
+        verdicts = {name: t.verdict(final) for name, t in trials.items()}
+        for name in self.detectors:  # the order the names were given
+            if verdicts.get(name):
+                return self._choose(topic, name)
+            if verdicts.get(name) is False and not trials[name].rejected:
+                trials[name].rejected = True
+                trials[name].held = []
+        undecided = [n for n in self.detectors if verdicts.get(n) is None]
+        if final or (trials and not undecided and len(trials) == len(self.detectors)):
+            return self._choose(topic, None)
+        return []
+
+    def _choose(self, topic: str, name: str | None) -> list[Finding]:
+        self.chosen[topic] = name
+        trials = self.trials.pop(topic)
+        return [] if name is None else trials[name].held
+
+    def flush(self) -> list[Finding]:
+        found = []
+        for topic in list(self.trials):
+            found += self._judge(topic, final=True)
+        for name, detector in self.detectors.items():
+            topics = [t for t, chosen in self.chosen.items() if chosen == name]
+            found += detector.flush(None if not self.learn else topics)
+        return found
+
+    def fields(self) -> dict[str, str | None]:
+        """Per topic, the field its sequence check used (None: no field was a sequence)."""
+        if not self.learn:
+            return {}
+        return dict(sorted(self.chosen.items()))
+
+    def carry(self, other: SequenceChecks) -> None:
+        """Keep the fields ``other`` chose (after a restart)."""
+        self.chosen.update(other.chosen)
 
 
 def _text(key: bytes) -> str:
@@ -421,10 +572,15 @@ def _finding(
 
 
 class DuplicateDetector:
-    """The same event (by id; CloudEvents by source and id) at two offsets of a topic."""
+    """The same event (by id; CloudEvents by source and id) at two offsets of a topic.
+
+    The later copy is the duplicate: in one partition the later offset; across
+    partitions (read in any order) the later record time, else the one read later.
+    """
 
     def __init__(self, max_ids: int = 1_000_000) -> None:
-        self.seen = KeyState(max_ids)  # (topic, source, id) -> (ref, hash of the bytes)
+        # (topic, source, id) -> (ref, hash of the bytes, record time, partition)
+        self.seen = KeyState(max_ids)
 
     def offer(self, event: Event) -> list[Finding]:
         ids = event.ids
@@ -434,13 +590,22 @@ class DuplicateDetector:
         here, digest = ref(event), _digest(event)
         first = self.seen.get(identity)
         if first is None:
-            self.seen.put(identity, (here, digest))
+            self.seen.put(identity, (here, digest, event.timestamp, event.partition))
             return []
         self.seen.move_to_end(identity)
-        first_ref, first_digest = first
+        first_ref, first_digest, first_ms, first_partition = first
         if first_ref == here:
             return []  # the same record read again (a seek, a reconnect): not a duplicate
-        same = digest == first_digest
+        if first_partition != event.partition and event.timestamp < first_ms:
+            # this copy was written first: the one read before is the duplicate
+            self.seen[identity] = (here, digest, event.timestamp, event.partition)
+            return [self._finding(event, here, first_ref, digest == first_digest, ids)]
+        return [self._finding(event, first_ref, here, digest == first_digest, ids)]
+
+    @staticmethod
+    def _finding(
+        event: Event, first_ref: str, later_ref: str, same: bool, ids: EventIds
+    ) -> Finding:
         what = "byte for byte" if same else "with other content"
         cause = (
             "delivered twice: a producer retry without idempotence, or a replay"
@@ -448,13 +613,13 @@ class DuplicateDetector:
             else "an id given to two different events"
         )
         name = ids.event_id if ids.source is None else f"{ids.source} {ids.event_id}"
-        return [
-            _finding(
-                "duplicate_event", event, (first_ref, here),
-                expected=f"event {name} once", seen=f"again at {here}, {what}",
-                explanation=f"the same event {what} at two offsets: {cause}",
-            )
-        ]  # fmt: skip
+        topic, partition, offset = parse_ref(later_ref)
+        return Finding(
+            "duplicate_event", WARNING, topic, partition, offset, key_text(event),
+            (first_ref, later_ref),
+            expected=f"event {name} once", seen=f"again at {later_ref}, {what}",
+            explanation=f"the same event {what} at two offsets: {cause}",
+        )  # fmt: skip
 
 
 def _digest(event: Event) -> int:
@@ -478,7 +643,7 @@ def event_time_ms(event: Event) -> tuple[int, str]:
     if fields:
         for name in TIME_FIELDS:
             value = raw_value(fields[name]) if name in fields else None
-            parsed = _parse_time(value) if isinstance(value, str) else None
+            parsed = _parse_time(value) if isinstance(value, str) else epoch_ms(value)
             if parsed is not None:
                 return parsed, name
     return event.timestamp, "record timestamp"
@@ -492,6 +657,29 @@ def _parse_time(text: str) -> int | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
+
+
+# A number read as an epoch time: its magnitude tells the unit, and it must fall in
+# 2000-01-01 .. 2100-01-01 in that unit (else it is not a time: a duration, a count).
+EPOCH_FIRST_S, EPOCH_LAST_S = 946_684_800, 4_102_444_800
+EPOCH_UNITS = ((1, "s"), (1_000, "ms"), (1_000_000, "us"), (1_000_000_000, "ns"))
+
+
+def epoch_ms(value: object) -> int | None:
+    """A JSON number as epoch milliseconds: seconds, ms, us or ns by magnitude; else None.
+
+    ``1733300000`` is seconds, ``1733300000000`` milliseconds, ``1733300000000000``
+    microseconds and ``1733300000000000000`` nanoseconds; a number that is none of
+    these between the years 2000 and 2100 is not an epoch time.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if value != value or value in (float("inf"), float("-inf")):
+        return None
+    for per_second, _unit in EPOCH_UNITS:
+        if EPOCH_FIRST_S * per_second <= value < EPOCH_LAST_S * per_second:
+            return int(value * 1000 // per_second)
+    return None
 
 
 class EventTimeDetector:
@@ -546,6 +734,82 @@ def _iso(ms: int) -> str:
 
 ORPHAN_GRACE_MS = 60_000  # a cause not seen this long (record time) after its effect: orphan
 
+TP = tuple[str, int]
+
+
+class Watermark:
+    """How far a read has come in record time, over every partition it reads.
+
+    Partitions are read side by side or one after another (a scan drains one
+    partition's backlog before the next), so the time of the latest record read
+    says nothing about a partition not read yet. The watermark is the minimum,
+    over the partitions still being read, of the latest record time read in
+    each; a partition named by :meth:`expect` and not read yet holds it back
+    (None: nothing may be judged yet). A partition that is done or idle (read
+    to its end, :meth:`rest`) does not hold it back until it delivers again;
+    when no partition holds it, it is the latest record time read anywhere.
+    """
+
+    def __init__(self) -> None:
+        self.progress: dict[TP, int] = {}  # the latest record time read, per partition
+        self.unread: set[TP] = set()  # expected, nothing read yet
+        self.resting: set[TP] = set()  # done or idle
+        self.latest: int | None = None
+        self._value: int | None = None
+        self._low: TP | None = None  # the partition holding the watermark
+        self._stale = True
+
+    def expect(self, partitions: Iterable[TP]) -> None:
+        """Partitions the read covers: each holds the watermark back until it is read."""
+        for tp in partitions:
+            if tp not in self.progress and tp not in self.resting:
+                self.unread.add(tp)
+        self._stale = True
+
+    def rest(self, partitions: Iterable[TP]) -> None:
+        """Partitions read to their end (done, or idle for now): they hold nothing back."""
+        for tp in partitions:
+            self.resting.add(tp)
+            self.unread.discard(tp)
+        self._stale = True
+
+    def see(self, tp: TP, at: int) -> None:
+        if tp in self.resting:
+            self.resting.discard(tp)
+            self._stale = True
+        if self.unread and tp in self.unread:
+            self.unread.discard(tp)
+            self._stale = True
+        last = self.progress.get(tp)
+        if last is None or at > last:
+            self.progress[tp] = at
+            if last is None or tp == self._low:
+                self._stale = True
+        if self.latest is None or at > self.latest:
+            self.latest = at
+
+    def value(self) -> int | None:
+        """The watermark (record time, ms); None while an expected partition is unread."""
+        if self._stale:
+            self._stale = False
+            self._value, self._low = self._compute()
+        return self._value
+
+    def _compute(self) -> tuple[int | None, TP | None]:
+        if self.unread:
+            return None, None
+        resting = self.resting
+        active = [(at, tp) for tp, at in self.progress.items() if tp not in resting]
+        if not active:
+            return self.latest, None
+        at, tp = min(active)
+        return at, tp
+
+    def carry(self, other: Watermark) -> None:
+        """What ``other`` knew of the partitions (not their progress): after a restart."""
+        self.expect(other.unread | set(other.progress))
+        self.rest(other.resting)
+
 
 @dataclass
 class _Waiting:
@@ -555,6 +819,7 @@ class _Waiting:
     effect_ref: str
     effect_ms: int
     effect: tuple[str, int, int, str | None]  # topic, partition, offset, key
+    kind: tuple[str, str | None] = ("", None)  # the effect's topic and event type
 
 
 class CausalDetector:
@@ -567,9 +832,16 @@ class CausalDetector:
     span (B3, Jaeger) is another event's span (same trace) is that event's
     effect too: only for inversions, since a parent span need not be an event.
     Produced means the record's timestamp. A cause seen after its effect
-    settles the wait; one not seen ``grace_ms`` (of record time) after its
-    effect, or by :meth:`flush`, is an orphan. An effect delivered twice is
-    reported once (the duplicate is ``duplicate_event``'s).
+    settles the wait. One not seen once the :class:`Watermark` over every
+    partition read has passed ``grace_ms`` (of record time) after its effect,
+    or by :meth:`flush`, is missing. An effect delivered twice is reported once
+    (the duplicate is ``duplicate_event``'s).
+
+    A missing cause is an ``orphan`` only when it could be in the topics read:
+    when causes of effects of the same kind (topic and event type) have been
+    found there. Otherwise the cause most likely lives on a topic not read, and
+    the effect is counted as not judged (``outside``). ``strict`` makes every
+    missing cause an orphan.
     """
 
     def __init__(
@@ -580,9 +852,17 @@ class CausalDetector:
         max_waiting: int = 100_000,
         mid_stream: bool = False,
         compaction: Compaction | None = None,
+        strict: bool = False,
     ) -> None:
         self.tolerance_ms = tolerance_ms
         self.grace_ms = grace_ms
+        self.mark = Watermark()  # record time over every partition read
+        # Kinds of effect (topic, event type) whose causes were found in the topics read:
+        # only their missing causes are orphans (unless strict); the rest are counted.
+        self.strict = strict
+        self.evidence = KeyState(10_000)
+        self.outside = 0  # effects not judged: their causes are likely on topics not read
+        self._undecided: deque[_Waiting] = deque()  # missing causes waiting for evidence
         # A range that starts mid-stream: an effect within grace_ms of the first record
         # may have its cause just before the range; it is not judged (counted instead).
         self.mid_stream = mid_stream
@@ -597,7 +877,6 @@ class CausalDetector:
         self.waiting: OrderedDict[str, list[_Waiting]] = OrderedDict()  # cause id -> effects
         self.max_waiting = max_waiting
         self.dropped = 0  # waits given up at the bound (not reported as orphans)
-        self._now = 0  # the latest record time seen
         self._said = KeyState(max_waiting)  # (effect id or ref, cause) already reported
         # Span parentage (B3, Jaeger: a parent span id), as the trace engine links events:
         # an effect whose parent span is another event's span. Inversions only: a parent
@@ -611,8 +890,7 @@ class CausalDetector:
             self.compaction.see(event)
         ids = event.ids
         here, at = ref(event), event.timestamp
-        if at > self._now:
-            self._now = at
+        self.mark.see((event.topic, event.partition), at)
         if self._first_ms is None or at < self._first_ms:
             self._first_ms = at
         found: list[Finding] = []
@@ -624,7 +902,9 @@ class CausalDetector:
             known = self.known.get(cause)
             if known is None:
                 self._wait(cause, here, at, event)
-            elif at < known[0] - self.tolerance_ms:
+                continue
+            self._found_cause((event.topic, ids.event_type))
+            if at < known[0] - self.tolerance_ms:
                 found += self._inversion(event, here, at, known)
         if ids.trace_id is not None and (ids.span_id or ids.parent_span_id):
             found += self._spans(event, ids.trace_id, here, at)
@@ -667,8 +947,13 @@ class CausalDetector:
             self.known.put(eid, (at, here))
         found = []
         for wait in self.waiting.pop(eid, ()):
+            self._found_cause(wait.kind)
             found += self._late_cause(wait, here, at, eid)
         return found
+
+    def _found_cause(self, kind: tuple[str, str | None]) -> None:
+        if kind not in self.evidence:
+            self.evidence.put(kind, True)
 
     def _late_cause(self, wait: _Waiting, here: str, at: int, name: str) -> list[Finding]:
         """The cause of an effect seen earlier arrived: an inversion if produced after it."""
@@ -711,23 +996,27 @@ class CausalDetector:
 
     def _wait(self, cause: str, here: str, at: int, event: Event) -> None:
         where = (event.topic, event.partition, event.offset, key_text(event))
-        self.waiting.setdefault(cause, []).append(_Waiting(cause, here, at, where))
+        kind = (event.topic, event.ids.event_type)
+        self.waiting.setdefault(cause, []).append(_Waiting(cause, here, at, where, kind))
         if len(self.waiting) > self.max_waiting:
             self.waiting.popitem(last=False)
             self.dropped += 1
 
     def _overdue(self) -> list[Finding]:
+        now = self.mark.value()
+        if now is None:
+            return []  # a partition of the range is not read yet: its records may be causes
         found: list[Finding] = []
         while self.waiting:
             cause, waits = next(iter(self.waiting.items()))
             oldest = waits[0].effect_ms if len(waits) == 1 else min(w.effect_ms for w in waits)
-            if self._now - oldest <= self.grace_ms:
+            if now - oldest <= self.grace_ms:
                 break
             del self.waiting[cause]
             found += self._orphans(waits)
         return found
 
-    def _orphans(self, waits: list[_Waiting]) -> list[Finding]:
+    def _orphans(self, waits: list[_Waiting], final: bool = False) -> list[Finding]:
         judged = [w for w in waits if not self._near_start(w)]
         self.unjudged += len(waits) - len(judged)
         if judged and self.compaction.removed:
@@ -736,7 +1025,20 @@ class CausalDetector:
         if judged and self.known.evicted:  # the cause may be one the bound made us forget
             self.forgotten += len(judged)
             return []
-        return [_orphan(w) for w in judged]
+        return [_orphan(w) for w in judged if self._could_be_read(w, final)]
+
+    def _could_be_read(self, wait: _Waiting, final: bool) -> bool:
+        """True when the missing cause could be in the topics read (see the class)."""
+        if self.strict or wait.kind in self.evidence:
+            return True
+        if final:
+            self.outside += 1
+            return False
+        self._undecided.append(wait)  # evidence may come later in the read
+        if len(self._undecided) > self.max_waiting:
+            self._undecided.popleft()
+            self.outside += 1
+        return False
 
     def _near_start(self, wait: _Waiting) -> bool:
         first = self._first_ms
@@ -744,9 +1046,18 @@ class CausalDetector:
 
     def flush(self) -> list[Finding]:
         """Every effect still waiting for its cause: orphans (the end of a scan)."""
-        found = [f for waits in self.waiting.values() for f in self._orphans(waits)]
+        found = [f for waits in self.waiting.values() for f in self._orphans(waits, final=True)]
         self.waiting.clear()
+        undecided, self._undecided = list(self._undecided), deque()
+        found += [_orphan(w) for w in undecided if self._could_be_read(w, final=True)]
         return found
+
+    def carry(self, other: CausalDetector) -> None:
+        """Keep what ``other`` learnt (after a restart): partitions, kinds with causes found."""
+        self.mark.carry(other.mark)
+        for kind in other.evidence:
+            self._found_cause(kind)
+        self.outside += other.outside + len(other._undecided)
 
 
 def _orphan(wait: _Waiting) -> Finding:
@@ -799,7 +1110,14 @@ KINDS = (
 
 
 class Checker:
-    """Every detector over one stream; keeps the findings of the kinds asked for."""
+    """Every detector over one stream; keeps the findings of the kinds asked for.
+
+    Whoever reads the stream tells the checker which partitions it covers
+    (:meth:`expect`) and when one is read to its end (:meth:`rest`), so that
+    orphans are judged on a watermark over all of them (see :class:`Watermark`).
+    ``sequence_names`` given by the user are used as given; the defaults are
+    judged per topic (:class:`SequenceChecks`).
+    """
 
     def __init__(
         self,
@@ -813,16 +1131,23 @@ class Checker:
         sequence_names: tuple[str, ...] = SEQUENCE_NAMES,
         producer_names: tuple[str, ...] = PRODUCER_NAMES,
         compacted: Iterable[str] = (),
+        keyless_sequences: bool = False,
+        strict_orphans: bool = False,
+        learn_sequences: bool | None = None,
     ) -> None:
         unknown = set(kinds) - set(KINDS)
         if unknown:
             raise ValueError(f"unknown kind {sorted(unknown)[0]!r} (kinds: {', '.join(KINDS)})")
         self.kinds = frozenset(kinds)
         compaction = Compaction(compacted)  # the topics whose cleanup.policy compacts
-        self.sequences = SequenceDetector(max_keys, sequence_names, producer_names, compaction)
+        learn = sequence_names == SEQUENCE_NAMES if learn_sequences is None else learn_sequences
+        self.sequences = SequenceChecks(
+            max_keys, sequence_names, producer_names, compaction, learn=learn,
+            keyless=keyless_sequences,
+        )  # fmt: skip
         self.causes = CausalDetector(
             tolerance_ms, max_events=max_events, max_waiting=min(100_000, max_events),
-            mid_stream=mid_stream, compaction=compaction,
+            mid_stream=mid_stream, compaction=compaction, strict=strict_orphans,
         )  # fmt: skip
         self.duplicates = DuplicateDetector(max_events)
         self.times = EventTimeDetector(lateness_ms, max_keys)
@@ -835,6 +1160,19 @@ class Checker:
         )
         self.findings: list[Finding] = []
         self.scanned = 0
+
+    def expect(self, partitions: Iterable[tuple[str, int]]) -> None:
+        """The partitions the read covers (each holds orphan judgement back until read)."""
+        self.causes.mark.expect(partitions)
+
+    def rest(self, partitions: Iterable[tuple[str, int]]) -> None:
+        """Partitions read to their end (for now): they no longer hold judgement back."""
+        self.causes.mark.rest(partitions)
+
+    def carry(self, other: Checker) -> None:
+        """Start from what ``other`` learnt of the stream (a live check restarted after a hole)."""
+        self.causes.carry(other.causes)
+        self.sequences.carry(other.sequences)
 
     def offer(self, event: Event) -> None:
         self.scanned += 1

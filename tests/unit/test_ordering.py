@@ -226,7 +226,7 @@ def test_an_effect_before_its_cause_in_either_read_order_and_within_the_toleranc
 def test_orphans_after_the_grace_or_at_the_end_and_duplicates_said_once():
     from evtui.core.ordering import CausalDetector
 
-    detector = CausalDetector(grace_ms=1_000)
+    detector = CausalDetector(grace_ms=1_000, strict=True)
     assert detector.offer(causal(0, 0, "e1", cause="missing")) == []
     assert detector.offer(causal(1, 500, "x")) == []
     (late,) = detector.offer(causal(2, 1_500, "y"))  # record time has moved on past the grace
@@ -239,11 +239,11 @@ def test_orphans_after_the_grace_or_at_the_end_and_duplicates_said_once():
 def test_a_range_that_starts_mid_stream_does_not_call_early_effects_orphans():
     from evtui.core.ordering import CausalDetector
 
-    detector = CausalDetector(grace_ms=1_000, mid_stream=True)
+    detector = CausalDetector(grace_ms=1_000, mid_stream=True, strict=True)
     detector.offer(causal(0, 10_000, "e1", cause="before-the-range"))  # its cause: earlier
     detector.offer(causal(1, 12_000, "e2", cause="really-missing"))
     assert [f.offset for f in detector.flush()] == [1] and detector.unjudged == 1
-    from_start = CausalDetector(grace_ms=1_000)
+    from_start = CausalDetector(grace_ms=1_000, strict=True)
     from_start.offer(causal(0, 10_000, "e1", cause="missing"))
     assert [f.offset for f in from_start.flush()] == [0]
 
@@ -333,10 +333,10 @@ def test_no_orphans_once_the_cleaner_removed_records_of_a_compacted_topic():
     cleaned = CausalDetector(compaction=Compaction({"c"}))
     cleaned.offer(effect(7))  # offsets 0..6 removed
     assert cleaned.flush() == [] and cleaned.compacted_away == 1
-    intact = CausalDetector(compaction=Compaction({"c"}))
+    intact = CausalDetector(compaction=Compaction({"c"}), strict=True)
     intact.offer(effect(0))
     assert [f.kind for f in intact.flush()] == ["orphan"]
-    plain = CausalDetector(compaction=Compaction({"c"}))
+    plain = CausalDetector(compaction=Compaction({"c"}), strict=True)
     plain.offer(effect(7, topic="d"))
     assert [f.kind for f in plain.flush()] == ["orphan"]
     checker = Checker(compacted=["c"])
@@ -383,6 +383,6 @@ def test_a_cause_forgotten_at_the_memory_bound_makes_no_orphan():
         detector.offer(causal(i, i, f"e{i}"))
     detector.offer(causal(3, 3, "effect", cause="e0"))
     assert detector.flush() == [] and detector.forgotten == 1
-    within = CausalDetector(max_events=10)
+    within = CausalDetector(max_events=10, strict=True)
     within.offer(causal(0, 0, "effect", cause="never"))
     assert [f.kind for f in within.flush()] == ["orphan"]
