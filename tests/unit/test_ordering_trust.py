@@ -18,7 +18,8 @@ def rec(topic: str, partition: int, offset: int, ts: int, key: str | None = "k",
         headers: dict | None = None, body: dict | None = None) -> Event:  # fmt: skip
     value = json.dumps(body if body is not None else {}).encode()
     hdrs = tuple((k, v.encode()) for k, v in (headers or {}).items())
-    return Event(topic, partition, offset, ts, 1, None if key is None else key.encode(), value, hdrs)
+    raw_key = None if key is None else key.encode()
+    return Event(topic, partition, offset, ts, 1, raw_key, value, hdrs)
 
 
 def check(partitions: list[list[Event]], **options) -> list[tuple[str, str, int, int]]:
@@ -222,6 +223,4 @@ def test_numeric_epoch_times_by_magnitude():
 def test_numeric_event_time_going_back_is_found():
     late = [rec("t", 0, i, T0 + i, "k", body={"timestamp": T0 + t}) for i, t in
             enumerate((0, 10_000, 2_000))]  # fmt: skip
-    assert check([late], kinds=("event_time_regression",)) == [
-        ("event_time_regression", "t", 0, 2)
-    ]
+    assert check([late], kinds=("event_time_regression",)) == [("event_time_regression", "t", 0, 2)]
