@@ -15,6 +15,7 @@ import confluent_kafka as ck
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from evtui.config import ClientConfig
+from evtui.core.positions import now_ms
 from evtui.errors import EvtuiError
 from evtui.sim.model import GroupSpec
 from evtui.sim.shop import ShopSimulator
@@ -181,11 +182,17 @@ class DemoLoad:
     def produce(
         self, duration_s: float | None, on_record: Callable[[int], None] | None = None
     ) -> None:
-        """Produce in real time until ``duration_s`` (None: until stop())."""
+        """Produce in real time until ``duration_s`` (None: until stop()).
+
+        Each record's timestamp is its time on the simulated timeline, which starts now:
+        an effect the simulator puts before its cause stays before it even when the
+        producer falls behind and sends both in one millisecond.
+        """
         props = _props(self.config, self._errors)
         props.update({"enable.idempotence": "true", "acks": "all", "linger.ms": "5"})
         producer = ck.Producer(props)
         t0 = time.monotonic()
+        self.sim.start_ms = now_ms()
         limit_ms = None if duration_s is None else int(duration_s * 1000)
 
         def delivered(err: ck.KafkaError | None, _msg: ck.Message) -> None:
@@ -206,6 +213,7 @@ class DemoLoad:
                     record.value,
                     record.key,
                     headers=list(record.headers),
+                    timestamp=self.sim.start_ms + record.at_ms,
                     on_delivery=delivered,
                 )
                 producer.poll(0)
