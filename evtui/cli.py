@@ -694,6 +694,14 @@ def demo(
         typer.Option("--duration", "-d", help="How long to run (20s, 5m); default: until Ctrl-C."),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same flows.")] = 0,
+    run_id: Annotated[
+        str | None,
+        typer.Option(
+            "--run-id",
+            help="Namespace of this run's ids and keys (default: a fresh one per run on a "
+            "cluster, none in-process; '' for none).",
+        ),
+    ] = None,
     partitions: Annotated[
         int, typer.Option("--partitions", min=1, max=1000, help="Partitions per topic.")
     ] = 3,
@@ -760,6 +768,7 @@ def demo(
         parse_duration_s,
         parse_faults,
         parse_rate,
+        parse_run_id,
         run_in_process,
         run_on_cluster,
         topic_names,
@@ -782,6 +791,7 @@ def demo(
             parse_duration_s(stop_group_after, "--stop-group-after") if stop_group_after else None
         ),
         group_prefix=group_prefix,
+        run_id=None if run_id is None else parse_run_id(run_id),
     )
     check_truth_path(truth)
     tail_options = TailOptions(format=format_)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import secrets
 import sys
 import threading
 import time
@@ -34,6 +36,7 @@ class DemoOptions:
     headless: bool = False
     stop_group_after_s: float | None = None
     group_prefix: str = ""  # on a cluster: before each service's group name
+    run_id: str | None = None  # the ids' namespace; None: a fresh one on a cluster, none in-process
 
 
 def parse_duration_s(text: str, option: str) -> float:
@@ -104,14 +107,37 @@ def stop_group_after_s(options: DemoOptions) -> float:
     return options.duration_s / 2 if options.duration_s is not None else 60.0
 
 
-def make_simulator(options: DemoOptions, start_ms: int | None = None) -> ShopSimulator:
+def parse_run_id(text: str) -> str:
+    """``--run-id``: letters, digits, ``.``, ``_``, ``-`` (it goes into keys); "" for none."""
+    if not re.fullmatch(r"[A-Za-z0-9._-]{0,32}", text):
+        raise UsageError(f"invalid --run-id '{text}': up to 32 letters, digits, '.', '_' or '-'")
+    return text
+
+
+def make_simulator(
+    options: DemoOptions, start_ms: int | None = None, run_id: str | None = None
+) -> ShopSimulator:
+    """The seeded shop; ids and keys in ``run_id``'s namespace, else the options', else none."""
+    if run_id is None:
+        run_id = options.run_id or ""
     return ShopSimulator(
         seed=options.seed,
         rate=options.rate,
         faults=options.faults,
         topics=options.topics,
         start_ms=now_ms() if start_ms is None else start_ms,
+        run_id=run_id,
     )
+
+
+def cluster_simulator(options: DemoOptions) -> ShopSimulator:
+    """The shop for a real cluster, in a fresh run id's namespace unless one is given.
+
+    Topics may already hold an earlier run's traffic: this run reuses none of its ids,
+    keys or per-key sequences, so the checks see only each run's own faults.
+    """
+    run_id = secrets.token_hex(4) if options.run_id is None else options.run_id
+    return make_simulator(options, run_id=run_id)
 
 
 def check_truth_path(path: Path | None) -> None:
@@ -134,8 +160,9 @@ def summary(sim: ShopSimulator) -> str:
     for fault in sim.truth.faults:
         kinds[fault.kind] = kinds.get(fault.kind, 0) + 1
     faults = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) or "none"
+    run = f"run {sim.run_id}: " if sim.run_id else ""
     return (
-        f"evtui demo: {sim.truth.emitted} records in {len(sim.truth.flows)} flows; "
+        f"evtui demo: {run}{sim.truth.emitted} records in {len(sim.truth.flows)} flows; "
         f"injected faults: {faults}"
     )
 
@@ -184,7 +211,7 @@ def run_on_cluster(
     from evtui.commands.tail import run_tail
     from evtui.sources.kafka import KafkaSource
 
-    sim = make_simulator(options)
+    sim = cluster_simulator(options)
     load, created = start_load(options, config, timeout, sim)
     if created:
         print(f"evtui demo: created topics {', '.join(created)}", file=sys.stderr)
@@ -249,7 +276,7 @@ def console_on_cluster(options: DemoOptions, config: ClientConfig, timeout: floa
     from evtui.core.positions import parse_position
     from evtui.tui.backend import KafkaBackend
 
-    sim = make_simulator(options)
+    sim = cluster_simulator(options)
     load, _ = start_load(options, config, timeout, sim)
     producer = threading.Thread(
         target=load.produce, args=(options.duration_s,), name="evtui-demo-produce", daemon=True

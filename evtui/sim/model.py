@@ -71,9 +71,11 @@ class GroundTruth:
     flows: dict[str, list[str]] = field(default_factory=dict)  # correlation id -> event ids
     faults: list[Fault] = field(default_factory=list)
     emitted: int = 0  # records emitted, duplicates included
+    run_id: str = ""  # the namespace of the run's ids and keys ("" for none)
 
     def to_json(self) -> dict:
         return {
+            "run_id": self.run_id,
             "emitted": self.emitted,
             "flows": self.flows,
             "events": {

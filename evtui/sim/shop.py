@@ -3,10 +3,16 @@
 Deterministic for a seed: the simulator runs on its own timeline (``at_ms``
 since the start) and the runners map it to wall-clock time. Faults are
 injected at the configured rates and recorded in :class:`GroundTruth`.
+
+A run id puts the run's ids and keys in a namespace of their own: the same seed
+gives the same flows and faults, and two runs with other run ids share no event,
+correlation or span id and no key (so no per-key sequence). No run id: the plain
+seeded names (``order-000001``), as the in-process demo shows them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import random
 import uuid
@@ -27,6 +33,13 @@ EVENTS_PER_FLOW = 5.6  # the average, for turning an event rate into a flow rate
 LATENESS_MS = 600_000  # how far back a time_backwards fault moves the event time
 SKUS = 40
 SEQUENCED = {"storefront", "inventory"}  # services that number events per key
+
+
+def _id_mask(run_id: str) -> int:
+    """128 bits mixed into every id of a run; 0 (the plain seeded ids) without a run id."""
+    if not run_id:
+        return 0
+    return int.from_bytes(hashlib.sha256(run_id.encode()).digest()[:16], "big")
 
 
 @dataclass(order=True)
@@ -72,15 +85,18 @@ class ShopSimulator:
         faults: FaultRates | None = None,
         topics: TopicNames | None = None,
         start_ms: int = 1_767_225_600_000,  # 2026-01-01T00:00:00Z
+        run_id: str = "",
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be > 0")
         self.rng = random.Random(seed)
+        self.run_id = run_id
+        self._id_mask = _id_mask(run_id)
         self.rate = rate
         self.faults = faults or FaultRates()
         self.topics = topics or TopicNames()
         self.start_ms = start_ms
-        self.truth = GroundTruth()
+        self.truth = GroundTruth(run_id=run_id)
         self.groups = service_groups(self.topics, rate)
         self._heap: list[_Pending] = []
         self._order = 0
@@ -92,11 +108,19 @@ class ShopSimulator:
 
     # -- ids ----------------------------------------------------------------------------------
 
+    def _bits(self) -> int:
+        """128 seeded bits, moved into the run's namespace (the same draws for any run id)."""
+        return self.rng.getrandbits(128) ^ self._id_mask
+
     def _uuid(self) -> str:
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+        return str(uuid.UUID(int=self._bits(), version=4))
 
     def _hex32(self) -> str:
-        return f"{self.rng.getrandbits(128):032x}"
+        return f"{self._bits():032x}"
+
+    def _name(self, kind: str, number: str) -> str:
+        """A key or business id: ``order-000001``, ``order-<run id>-000001`` in a run."""
+        return f"{kind}-{self.run_id}-{number}" if self.run_id else f"{kind}-{number}"
 
     # -- the timeline -------------------------------------------------------------------------
 
@@ -152,9 +176,9 @@ class ShopSimulator:
         self._flows += 1
         t = self.topics
         corr = self._hex32()
-        order = f"order-{self._flows:06d}"
-        customer = f"cust-{self.rng.randrange(500):04d}"
-        sku = f"sku-{self.rng.randrange(SKUS):03d}"
+        order = self._name("order", f"{self._flows:06d}")
+        customer = self._name("cust", f"{self.rng.randrange(500):04d}")
+        sku = self._name("sku", f"{self.rng.randrange(SKUS):03d}")
         qty = self.rng.randint(1, 3)
         amount = round(self.rng.uniform(5, 500), 2)
         outcome = self.rng.random()
@@ -237,7 +261,11 @@ class ShopSimulator:
                     "shipping",
                     order,
                     "ShipmentCreated",
-                    {"orderId": order, "shipmentId": f"ship-{self._flows:06d}", "carrier": "DHL"},
+                    {
+                        "orderId": order,
+                        "shipmentId": self._name("ship", f"{self._flows:06d}"),
+                        "carrier": "DHL",
+                    },
                 ),
                 (t.orders, "storefront", order, "OrderShipped", {"orderId": order}),
             ]

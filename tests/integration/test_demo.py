@@ -42,7 +42,7 @@ class Rec:
         self.headers: Headers = tuple((n, base64.b64decode(v)) for n, v in row["headers"])
 
 
-def run_demo(evtui_cli, bootstrap, tmp_path, prefix, seed=7):
+def run_demo(evtui_cli, bootstrap, tmp_path, prefix, seed=7, *extra):
     truth = tmp_path / f"{prefix}truth.json"
     proc = evtui_cli(
         "demo",
@@ -62,6 +62,7 @@ def run_demo(evtui_cli, bootstrap, tmp_path, prefix, seed=7):
         "--truth",
         str(truth),
         *FAULTS,
+        *extra,
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr.decode()
@@ -179,10 +180,11 @@ def group_lag(bootstrap, admin, group, topics):
 
 
 def test_same_seed_same_flows_on_the_cluster(kafka_bootstrap, evtui_cli, tmp_path, admin):
+    """The same seed and run id: the same ids (without --run-id each run picks its own)."""
     a, b = f"demo-{uuid.uuid4().hex[:6]}-", f"demo-{uuid.uuid4().hex[:6]}-"
     try:
-        truth_a, _ = run_demo(evtui_cli, kafka_bootstrap, tmp_path, a, seed=11)
-        truth_b, _ = run_demo(evtui_cli, kafka_bootstrap, tmp_path, b, seed=11)
+        truth_a, _ = run_demo(evtui_cli, kafka_bootstrap, tmp_path, a, 11, "--run-id", "r1")
+        truth_b, _ = run_demo(evtui_cli, kafka_bootstrap, tmp_path, b, 11, "--run-id", "r1")
     finally:
         admin.delete_topics([p + t for p in (a, b) for t in TOPICS])
     assert truth_a["flows"] == truth_b["flows"]
@@ -295,3 +297,60 @@ def test_in_process_demo_shows_every_record(evtui_cli, tmp_path):
     proc = evtui_cli("demo", "--duration", "2s", "--rate", "200", "--truth", str(truth))
     assert proc.returncode == 0, proc.stderr.decode()
     assert len(proc.stdout.splitlines()) == json.loads(truth.read_text())["emitted"] > 200
+
+
+CHECK_KINDS = {
+    "sequence_regression": "out_of_order",
+    "duplicate_event": "duplicate",
+    "event_time_regression": "time_backwards",
+    "causal_inversion": "cause_after_effect",
+    "orphan": "orphan",
+}
+
+
+def planted(truth: dict) -> list[tuple[str, str]]:
+    """(kind, the event id evtui check names) of each fault a run injected."""
+    return [
+        (f["kind"], f["event_ids"][-1] if f["kind"] == "out_of_order" else f["event_ids"][0])
+        for f in truth["faults"]
+    ]
+
+
+def test_two_runs_with_one_seed_on_the_same_topics_add_only_their_own_faults(
+    kafka_bootstrap, evtui_cli, tmp_path, prefix
+):
+    """Ids, keys and per-key sequences are the run's own: run twice, check finds both truths."""
+    runs = []
+    for name in ("first", "second"):
+        truth = tmp_path / f"{name}.json"
+        proc = evtui_cli(
+            "demo", "--headless", "-b", kafka_bootstrap, "--duration", "4s", "--rate", "250",
+            "--seed", "5", "--partitions", "2", "--topic-prefix", prefix, "--group-prefix",
+            prefix, "--truth", str(truth), *FAULTS, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr.decode()
+        runs.append(json.loads(truth.read_text()))
+    first, second = runs
+    assert not set(first["events"]) & set(second["events"])
+    assert not set(first["flows"]) & set(second["flows"])
+    keys = {e["key"] for e in first["events"].values()}
+    assert not keys & {e["key"] for e in second["events"].values()}
+    # the same seed: the same flows and faults, in another namespace
+    assert [len(f) for f in first["flows"].values()] == [len(f) for f in second["flows"].values()]
+    assert [f["kind"] for f in first["faults"]] == [f["kind"] for f in second["faults"]]
+
+    done = evtui_cli("check", f"^{prefix}", "-b", kafka_bootstrap, "-F", "json", timeout=120)
+    assert done.returncode == 1, done.stderr.decode()
+    report = json.loads(done.stdout)
+    assert report["scanned"] == first["emitted"] + second["emitted"]
+    refs = {}
+    for topic in TOPICS:
+        out = evtui_cli("tail", prefix + topic, "-b", kafka_bootstrap, "--from", "beginning",
+                        "--until", "end", "--format", "json", "--raw")  # fmt: skip
+        for line in out.stdout.decode().splitlines():
+            r = Rec(json.loads(line))
+            refs[f"{r.topic}/{r.partition}/{r.offset}"] = ids(r)[0]
+    warnings = [v for v in report["violations"] if v["severity"] == "warning"]
+    got = sorted((CHECK_KINDS[v["kind"]], refs[v["refs"][-1]]) for v in warnings)
+    expected = sorted(planted(first) + planted(second))
+    assert len(expected) >= 20 and got == expected

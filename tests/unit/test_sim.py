@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from collections import defaultdict
 
 import pytest
 
+from evtui.sim.conventions import span_id
 from evtui.sim.model import FaultRates, TopicNames
 from evtui.sim.shop import ShopSimulator
 
@@ -171,3 +174,56 @@ def test_demo_topic_options():
     for bad in (["orders"], ["bogus=a"], ["orders="], ["orders=payments"]):
         with pytest.raises(UsageError):
             topic_names("", bad)
+
+
+def shape(records):
+    """What a run does, without its ids and keys: flows, timing, sequences, event times."""
+    return [
+        (r.at_ms, r.topic, r.service, r.event_type, r.sequence, r.event_time_ms, len(r.headers))
+        for r in records
+    ]
+
+
+def test_a_run_id_gives_the_same_run_in_a_namespace_of_its_own():
+    plain, a, again, b = (
+        ShopSimulator(seed=8, rate=400, faults=HIGH, run_id=run)
+        for run in ("", "7a1f", "7a1f", "b2")
+    )
+    runs = {name: sim.take(3000) for name, sim in (("plain", plain), ("a", a), ("b", b))}
+    assert again.take(3000) == runs["a"]  # the same seed and run id: the same records
+    assert shape(runs["a"]) == shape(runs["b"]) == shape(runs["plain"])
+    assert [f.kind for f in a.truth.faults] == [f.kind for f in b.truth.faults]
+    assert [f.kind for f in a.truth.faults] == [f.kind for f in plain.truth.faults]
+    assert a.truth.run_id == "7a1f" and a.truth.to_json()["run_id"] == "7a1f"
+
+    def names(records):
+        """Every id and key a run used (causes and injected faults' ids included)."""
+        out = set()
+        for r in records:
+            event_id, corr, cause = ids(r)
+            out |= {event_id, corr, cause, r.key, span_id(event_id)} - {None}
+        return out
+
+    used = {name: names(records) for name, records in runs.items()}
+    assert not used["a"] & used["b"] and not used["a"] & used["plain"]
+    assert not used["b"] & used["plain"]
+    for r in runs["a"]:
+        assert "-7a1f-" in r.key.decode()
+        assert ids(r) == (r.event_id, r.correlation_id, r.causation_id)
+        assert uuid.UUID(r.event_id).version == 4 and re.fullmatch("[0-9a-f]{32}", r.correlation_id)
+    assert all(re.fullmatch(r"(order|sku|cust)-\d+", r.key.decode()) for r in runs["plain"])
+
+
+def test_the_run_id_option():
+    from evtui.commands.demo import DemoOptions, cluster_simulator, make_simulator, parse_run_id
+    from evtui.errors import UsageError
+
+    assert make_simulator(DemoOptions()).run_id == ""  # in-process: the plain seeded names
+    fresh = {cluster_simulator(DemoOptions()).run_id for _ in range(3)}
+    assert len(fresh) == 3 and all(re.fullmatch("[0-9a-f]{8}", r) for r in fresh)
+    assert cluster_simulator(DemoOptions(run_id="")).run_id == ""
+    assert cluster_simulator(DemoOptions(run_id="ci-42")).run_id == "ci-42"
+    assert parse_run_id("ci.42_x") == "ci.42_x"
+    for bad in ("a b", "a/b", "x" * 33):
+        with pytest.raises(UsageError):
+            parse_run_id(bad)
