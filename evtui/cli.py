@@ -413,6 +413,22 @@ def check(
     max_events: Annotated[
         int, typer.Option("--max-events", min=1, help="Event ids kept (duplicates, causes).")
     ] = 1_000_000,
+    keyless_seq: Annotated[
+        bool,
+        typer.Option(
+            "--keyless-seq",
+            help="Check the sequences of keyless records too, per partition (keyless records "
+            "are spread over partitions in no order, so by default they are no sequence).",
+        ),
+    ] = False,
+    strict_orphans: Annotated[
+        bool,
+        typer.Option(
+            "--strict-orphans",
+            help="Every missing cause is an orphan, even of a kind whose causes are never in "
+            "the topics read (by default those are counted as not judged).",
+        ),
+    ] = False,
     format_: Annotated[str, typer.Option("--format", "-F", help="text or json.")] = "text",
     include_internal: InternalOpt = False,
     bootstrap: BootstrapOpt = None,
@@ -442,6 +458,8 @@ def check(
         parse_names(producer_field, "--producer-field", PRODUCER_NAMES),
         max_keys,
         max_events,
+        keyless_seq,
+        strict_orphans,
     )
     start = parse_position(from_, option="--from")
     end = parse_end(until, option="--until")

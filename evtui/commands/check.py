@@ -35,6 +35,8 @@ class CheckOptions:
     producer_names: tuple[str, ...] = PRODUCER_NAMES
     max_keys: int = 100_000  # the memory bounds (least recently seen go first, counted)
     max_events: int = 1_000_000
+    keyless_sequences: bool = False  # check keyless records' sequences, per partition
+    strict_orphans: bool = False  # every missing cause is an orphan (see core.ordering)
 
 
 def parse_rules(text: str | None) -> tuple[str, ...]:
@@ -89,7 +91,12 @@ def run_check(
         max_keys=options.max_keys,
         max_events=options.max_events,
         compacted=compacted,
+        keyless_sequences=options.keyless_sequences,
+        strict_orphans=options.strict_orphans,
     )
+    reading = getattr(source, "reading", None)
+    if reading is not None:  # orphans wait for every partition of the range (a watermark)
+        checker.expect(reading())
     result = scan(source, checker, None, err)
     findings = checker.finish()
     if options.format == "json":
@@ -98,7 +105,7 @@ def run_check(
         print(render_text(findings), file=out)
     warnings = [f for f in findings if f.severity != "info"]
     summary = ", ".join(f"{kind} {n}" for kind, n in checker.summary().items()) or "none"
-    for note in checker.notes():
+    for note in checker.notes() + sequence_notes(checker, options):
         print(f"evtui check: note: {note}", file=err)
     summary += "".join(f" ({text})" for text in unjudged(checker))
     print(
@@ -123,6 +130,12 @@ def unjudged(checker: Checker) -> list[str]:
             f"{checker.causes.forgotten:,} effects not judged as orphans: their causes may be "
             "among the events forgotten at the memory bound (--max-events)"
         )
+    if checker.causes.outside:
+        texts.append(
+            f"{checker.causes.outside:,} effects not judged as orphans: no cause of their kind "
+            "(topic and type) is in the topics read, so theirs are likely on another topic "
+            "(--strict-orphans judges them)"
+        )
     if checker.causes.compacted_away:
         texts.append(
             f"{checker.causes.compacted_away:,} effects not judged as orphans: their causes "
@@ -136,11 +149,36 @@ def unjudged(checker: Checker) -> list[str]:
     return texts
 
 
+def sequence_notes(checker: Checker, options: CheckOptions) -> list[str]:
+    """Which field each topic's sequence check used (the defaults are judged from the data)."""
+    fields = checker.sequences.fields()
+    if not checker.sequences.learn:
+        return [f"sequences read from {', '.join(options.sequence_names)} (as given)"]
+    used = [f"{topic}: {name}" for topic, name in fields.items() if name]
+    unused = [topic for topic, name in fields.items() if not name]
+    notes = [f"sequence field per topic: {', '.join(used)}"] if used else []
+    if unused:
+        names = "/".join(options.sequence_names)
+        notes.append(
+            f"no sequence check on {', '.join(unused)}: no field among {names} rises per key "
+            "(a constant such as a schema version is no sequence; --seq-field names one)"
+        )
+    return notes
+
+
 def report_json(findings: list[Finding], checker: Checker) -> dict:
+    sequences = checker.sequences
     return {
         "violations": [f.to_json() for f in findings],
         "summary": checker.summary(),
         "scanned": checker.scanned,
+        "sequence_fields": sequences.fields() if sequences.learn else None,
+        "not_judged": {
+            "orphans_cause_outside_topics_read": checker.causes.outside,
+            "orphans_near_range_start": checker.causes.unjudged,
+            "orphans_forgotten": checker.causes.forgotten,
+            "orphans_compacted_away": checker.causes.compacted_away,
+        },
     }
 
 

@@ -21,7 +21,7 @@ from evtui.core.event import Event
 from evtui.core.output import dumps
 from evtui.core.positions import Position, describe
 from evtui.errors import EvtuiError, UsageError, check_choice
-from evtui.sources.base import Source
+from evtui.sources.base import Source, ends_of
 
 if TYPE_CHECKING:
     from evtui.sources.kafka import KafkaSource
@@ -98,6 +98,7 @@ class _Scanner:
     ) -> None:
         self.source = source
         self.offer = collector.offer  # type: ignore[attr-defined]
+        self.rest = getattr(collector, "rest", None)  # partitions read to their end (checks)
         self.max_scan = max_scan
         self.progress = Progress(err)
         self.scanned = 0
@@ -109,6 +110,8 @@ class _Scanner:
         offer = self.offer
         for event in batch:
             offer(event)
+        if self.rest is not None and (ends := ends_of(batch)):
+            self.rest(ends)
         self.scanned += len(batch)
         self.progress.show(self.scanned, self.source)
         if self.max_scan is not None and self.scanned >= self.max_scan:

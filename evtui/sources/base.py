@@ -5,11 +5,35 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
 from evtui.core.event import Event
+
+TP = tuple[str, int]
+
+
+class Batch(list):
+    """Events in read order, and the partitions read to their end after them (``ends``).
+
+    A partition at its end is done (a bounded read) or idle for now (a live
+    one): whoever judges by record time over every partition read (the
+    ordering checks' watermark) need not wait for it until it delivers again.
+    Told with the events, so a reader behind the source learns it in order.
+    """
+
+    __slots__ = ("ends",)
+
+    def __init__(self, events: Iterable[Event] = (), ends: Iterable[TP] = ()) -> None:
+        super().__init__(events)
+        self.ends: tuple[TP, ...] = tuple(ends)
+
+
+def ends_of(batch: list[Event] | None) -> tuple[TP, ...]:
+    """The partitions a batch says were read to their end (none for a plain list)."""
+    return getattr(batch, "ends", ())
 
 
 class SourceState(Enum):

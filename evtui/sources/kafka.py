@@ -19,7 +19,7 @@ from evtui.config import ClientConfig
 from evtui.core.event import Event
 from evtui.core.positions import END, Kind, Position, now_ms, start_offset, stop_offset
 from evtui.errors import EvtuiError, UsageError
-from evtui.sources.base import BatchQueue, Problem, SourceState, SourceStats
+from evtui.sources.base import Batch, BatchQueue, Problem, SourceState, SourceStats, ends_of
 from evtui.sources.kafka_client import (
     ErrorCollector,
     client_properties,
@@ -167,6 +167,7 @@ class KafkaSource:
         self._time_bounded: list[PartitionPlan] = []  # bounds only a time can tell
         self._reported: set[str] = set()
         self._given_plans = None if plans is None else list(plans)
+        self._ends: list[TP] = []  # partitions read to their end since the last batch
         self.compacted: frozenset[str] = frozenset()  # set by whoever asked compacted_topics()
 
     # -- set-up (caller's thread) -----------------------------------------------------------
@@ -364,7 +365,9 @@ class KafkaSource:
                 if messages and not trouble and _heard_from_broker(messages):
                     self._reconnected()
                 events = self._convert(messages) if messages else []
-                if events and not deliver(events):
+                if self._ends:
+                    events, self._ends = Batch(events, dict.fromkeys(self._ends)), []
+                if (events or ends_of(events)) and not deliver(events):
                     break
                 if self.state is SourceState.RECONNECTING:
                     if time.monotonic() >= next_probe:
@@ -439,6 +442,7 @@ class KafkaSource:
         if plan.done:
             return
         plan.done = True
+        self._ends.append((plan.topic, plan.partition))
         self._open -= 1
         self.stats.partitions_done += 1
         assert self._consumer is not None
@@ -461,6 +465,7 @@ class KafkaSource:
         err = m.error()
         tp = (m.topic(), m.partition())
         if err.code() == _EOF:
+            self._ends.append(tp)  # idle for now: it holds no watermark back
             plan = self._bounds.get(tp)
             if plan is None or plan.done:
                 return
@@ -560,6 +565,10 @@ class KafkaSource:
         )
 
     # -- the reader's side -------------------------------------------------------------------
+
+    def reading(self) -> list[TP]:
+        """The partitions this read covers (those with records in range), after :meth:`open`."""
+        return [tp for tp, plan in self.plans.items() if not plan.empty]
 
     def compacted_topics(self) -> frozenset[str]:
         """The topics read whose ``cleanup.policy`` compacts (DescribeConfigs, after :meth:`open`).
