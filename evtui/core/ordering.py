@@ -1027,6 +1027,11 @@ class CausalDetector:
             return []
         return [_orphan(w) for w in judged if self._could_be_read(w, final)]
 
+    @property
+    def not_read(self) -> int:
+        """Effects not judged (so far) because their causes are likely on topics not read."""
+        return self.outside + len(self._undecided)
+
     def _could_be_read(self, wait: _Waiting, final: bool) -> bool:
         """True when the missing cause could be in the topics read (see the class)."""
         if self.strict or wait.kind in self.evidence:

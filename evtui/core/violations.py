@@ -151,12 +151,30 @@ class LiveCheck:
         self.finished = False
         self._last_ms = 0
 
-    def begin(self, from_start: bool, compacted: frozenset[str] | None = None) -> None:
-        """A new stream (topics opened, a seek): detectors start again; the board stays."""
+    def begin(
+        self,
+        from_start: bool,
+        compacted: frozenset[str] | None = None,
+        partitions: Iterable[tuple[str, int]] = (),
+    ) -> None:
+        """A new stream (topics opened, a seek): detectors start again; the board stays.
+
+        ``partitions``: those the stream reads (orphans wait for each, see
+        :meth:`rest`). What was learnt of the topics' sequence fields is kept;
+        which kinds of effect have their causes read is not (other topics now).
+        """
         if compacted is not None:
             self.compacted = compacted
-        self.checker = self.make_checker(not from_start, self.compacted)
+        old, self.checker = self.checker, self.make_checker(not from_start, self.compacted)
+        if old is not None:
+            self.checker.sequences.carry(old.sequences)
+        self.checker.expect(partitions)
         self.finished = False
+
+    def rest(self, partitions: Iterable[tuple[str, int]]) -> None:
+        """Partitions read to their end (for now): orphans need not wait for them."""
+        if self.checker is not None:
+            self.checker.rest(partitions)
 
     def skip(self, count: int) -> None:
         """``count`` events of the stream will never be offered: start again after them."""
@@ -164,7 +182,11 @@ class LiveCheck:
             return
         self.not_checked += count
         self.restarts += 1
-        self.begin(from_start=False)
+        old = self.checker
+        self.checker = self.make_checker(True, self.compacted)
+        if old is not None:
+            self.checker.carry(old)  # the same stream: its partitions, what was learnt
+        self.finished = False
 
     def offer(self, event: Event) -> None:
         checker = self.checker
@@ -191,7 +213,12 @@ class LiveCheck:
         if self.checker is None:
             return 0
         causes = self.checker.causes
-        return causes.unjudged + causes.compacted_away + causes.forgotten
+        return causes.unjudged + causes.compacted_away + causes.forgotten + causes.not_read
+
+    @property
+    def outside(self) -> int:
+        """Effects not judged: their causes are likely on topics not read."""
+        return 0 if self.checker is None else self.checker.causes.not_read
 
     def notes(self) -> list[str]:
         return [] if self.checker is None else self.checker.notes()

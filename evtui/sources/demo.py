@@ -24,7 +24,7 @@ from evtui.core.positions import END, Kind, Position
 from evtui.errors import UsageError
 from evtui.sim.model import GroupSpec, SimRecord
 from evtui.sim.shop import ShopSimulator
-from evtui.sources.base import BatchQueue, Problem, SourceState, SourceStats
+from evtui.sources.base import Batch, BatchQueue, Problem, SourceState, SourceStats
 
 TP = tuple[str, int]
 SLOW_WAVE_MS = 10_000  # the slow group: this long behind, then this long catching up
@@ -276,24 +276,32 @@ class DemoSource:
             for batch in self.batches():
                 due = t0 + self.now_ms / 1000 - time.monotonic()
                 if due > 0 and pending:
-                    if not self._queue.put(pending, self._stop):
+                    if not self._put(pending):
                         break
                     pending = []
                 if (due > 0 and self._stop.wait(due)) or self._stop.is_set():
                     break
                 pending += batch
                 if len(pending) >= self.max_batch:
-                    if not self._queue.put(pending, self._stop):
+                    if not self._put(pending):
                         break
                     pending = []
             else:
                 if pending:
-                    self._queue.put(pending, self._stop)
+                    self._put(pending)
             self.state = SourceState.FINISHED
         finally:
             self._queue.close()
 
+    def _put(self, events: list[Event]) -> bool:
+        """Hand over events up to a batch boundary: every partition is read to its end there."""
+        return self._queue.put(Batch(events, self.reading()), self._stop)
+
     # -- the reader's side --------------------------------------------------------------------
+
+    def reading(self) -> list[TP]:
+        """The partitions this source delivers."""
+        return [(t, p) for t in sorted(self._wanted) for p in range(self.partitions)]
 
     def group_offsets(self) -> dict[str, dict[TP, int]]:
         """A snapshot of the simulated groups' committed offsets."""

@@ -18,7 +18,7 @@ from evtui.core.store import EventStore
 from evtui.core.tailview import Predicate, TailView
 from evtui.core.traces import TraceIndex
 from evtui.core.violations import LiveCheck
-from evtui.sources.base import Problem, Source, SourceState
+from evtui.sources.base import TP, Problem, Source, SourceState, ends_of
 
 OVERRUNS_BEFORE_SAMPLING = 3
 INDEX_BACKLOG_MAX = 5_000  # more waiting than this: index the newest, count the rest
@@ -61,6 +61,8 @@ class Feed:
         self._indexed_upto = 0  # next sequence for the trace index
         self._checked_upto: int | None = None  # next sequence for the ordering checks
         self.holes: deque[tuple[int, int]] = deque(maxlen=10_000)  # (sequence, events dropped)
+        # (sequence, partitions): read to their end once the events before sequence were
+        self.rests: deque[tuple[int, tuple[TP, ...]]] = deque(maxlen=10_000)
         self.lossless = bool(getattr(source, "lossless", False))  # never sample (a file)
 
     @property
@@ -79,11 +81,13 @@ class Feed:
             if batch is None:
                 self.stats.finished = True
                 break
+            if batch:
+                taken += len(batch)
+                kept += self.store.append(batch)
+            self._note_ends(batch)
             if not batch:
                 self._overruns = 0  # caught up
                 break
-            taken += len(batch)
-            kept += self.store.append(batch)
             if time.perf_counter() >= deadline:
                 self._overruns += 1
                 behind = self._overruns >= OVERRUNS_BEFORE_SAMPLING  # for a while, not a blip
@@ -97,11 +101,19 @@ class Feed:
         self._sample_rate()
         return kept
 
+    def _note_ends(self, batch: list) -> None:
+        """Partitions the batch says were read to their end: told to the checks in order."""
+        ends = ends_of(batch)
+        if ends:
+            self.rests.append((self.store.next, ends))
+
     def _drop_queued(self) -> int:
         """Events already queued when a tick runs out of time: dropped, and counted."""
         dropped = 0
         for _ in range(64):
             batch = self.source.get_batch(0)
+            if batch is not None:
+                self._note_ends(batch)
             if not batch:
                 if batch is None:
                     self.stats.finished = True
@@ -158,20 +170,26 @@ class Feed:
             # a recording made from mid-topic starts mid-stream even at its beginning
             from_start = self.start.kind is Kind.BEGINNING
             from_start = from_start and getattr(self.source, "from_log_start", True)
-            live.begin(from_start=from_start, compacted=compacted)
+            reading = getattr(self.source, "reading", None)
+            partitions = reading() if reading is not None else ()
+            live.begin(from_start=from_start, compacted=compacted, partitions=partitions)
         seq, skipped = self._catch_up(self._checked_upto, CHECK_BACKLOG_MAX)
         live.skip(skipped)
         if self.lossless:
             budget_s = max(budget_s, FILE_CHECK_BUDGET_S)
         deadline = time.perf_counter() + budget_s
-        start, end, holes = seq, store.next, self.holes
+        start, end, holes, rests = seq, store.next, self.holes, self.rests
         while seq < end:
             while holes and holes[0][0] <= seq:
                 live.skip(holes.popleft()[1])
+            while rests and rests[0][0] <= seq:
+                live.rest(rests.popleft()[1])
             live.offer(store[seq])
             seq += 1
             if seq % 32 == 0 and time.perf_counter() >= deadline:
                 break
+        while rests and rests[0][0] <= seq:
+            live.rest(rests.popleft()[1])
         self._checked_upto = seq
         if self.stats.finished and seq == store.next:
             live.finish()

@@ -139,3 +139,29 @@ async def test_on_the_real_broker_the_screen_shows_the_demos_faults(kafka_bootst
         header = str(app.query_one("#header").render())
         assert f"⚠ {len(expected)} violations" in header
         assert app.query_one(ViolationsPane)._shown_groups
+
+
+async def test_tailing_one_topic_raises_no_orphan_whose_cause_is_on_a_topic_not_read():
+    """Issue 14: from the overview (1, Enter) on one topic whose events are caused by events
+    on other topics: no false orphan; they are counted as not judged (causes not read)."""
+    app = demo_app(seconds=40, topics=[])
+    async with app.run_test(size=(160, 40)) as pilot:
+        await wait_for(pilot, lambda: app.snapshot is not None and app.snapshot.topics)
+        payments = next(t for t in app.backend.default_topics if t.endswith("payments"))
+        await pilot.press("1")
+        pane = app.query_one("#overview-pane")
+        await wait_for(pilot, lambda: payments in pane._shown_topics)
+        table = pane.query_one("#topics")
+        table.focus()
+        table.move_cursor(row=pane._shown_topics.index(payments))
+        await pilot.press("enter")
+        assert await wait_for(pilot, lambda: app.tail.feed is not None
+                              and app.tail.feed.topics == [payments])  # fmt: skip
+        assert await wait_for(pilot, lambda: app.violations.finished, timeout=30)
+        truth = {eid for kind, eid in truth_of(app) if kind == "orphan"}
+        orphans = [f for f in app.violations.board.findings() if f.kind == "orphan"]
+        store = app.tail.feed.store
+        ids = {f"{e.topic}/{e.partition}/{e.offset}": e.ids.event_id
+               for e in store.range(store.first, store.next)}  # fmt: skip
+        assert [f for f in orphans if ids.get(f.refs[-1]) not in truth] == []
+        assert app.violations.outside > 0  # payments caused by orders, which are not read
