@@ -26,7 +26,13 @@ Recognised names (``[h]`` headers only, ``[j]`` JSON only, else both):
 * trace: W3C ``traceparent`` (``tracestate`` ignored), B3 single ``b3``, B3
   multi ``X-B3-TraceId``/``X-B3-SpanId``/``X-B3-ParentSpanId``, Jaeger
   ``uber-trace-id`` [h]: the first valid one in that order gives trace id, span
-  id and parent span id together. Malformed values are ignored.
+  id and parent span id together. Malformed values are ignored. Hex digits are
+  read in either case (W3C asks for lower case; real systems send upper case too).
+  Trace ids are kept in one canonical form, whatever carried them: 32 lower-case
+  hex digits, a 64-bit id (B3, Jaeger) left-padded with zeros as the B3 and W3C
+  specifications say it crosses into W3C (:func:`canonical_trace_id`): a ``b3``
+  of ``0562809467078eab-...`` and a ``traceparent`` of ``00-`` + 16 zeros +
+  ``0562809467078eab-...`` are one trace. Span ids are 16 lower-case hex digits.
 * CloudEvents structured mode (``content-type: application/cloudevents...`` or
   a ``specversion`` string field): the body's ``id`` (rank 0), ``type`` (rank 0)
   and ``source`` are the event's, extensions such as ``correlationid`` /
@@ -58,8 +64,10 @@ id stands in for it). Per field the first rule, in order, that finds a value
 wins; of repeated headers the last. Causation ids collect every value of every
 rule of the winning kind: one per repeated header, one per element of a JSON
 list, and text is cut at ``split`` when the rule has one. ``ignore`` switches
-built-in names off (``correlationId`` for Axon). ``Event.ids`` is computed once
-per event, so rules apply only to events whose ids were not read before.
+built-in names off (``correlationId`` for Axon). A rule's trace id of 16 or 32
+hex digits is made canonical like the built-ins' ones; other text is kept as is.
+``Event.ids`` is computed once per event, so rules apply only to events whose
+ids were not read before.
 """
 
 from __future__ import annotations
@@ -378,10 +386,40 @@ _B3 = re.compile(r"([0-9a-f]{32}|[0-9a-f]{16})-([0-9a-f]{16})(?:-([01d])(?:-([0-
 _B3_TRACE = re.compile(r"[0-9a-f]{32}|[0-9a-f]{16}")
 _B3_SPAN = re.compile(r"[0-9a-f]{16}")
 _UBER = re.compile(r"([0-9a-f]{1,32}):([0-9a-f]{1,16}):([0-9a-f]{1,16}):([0-9a-f]{1,2})")
+ZERO_HIGH = "0" * 16  # the upper 64 bits of a 64-bit trace id in its 128-bit form
 
 
 def _zero(hex_id: str) -> bool:
     return not hex_id.strip("0")
+
+
+def _wide(trace: str) -> str:
+    """A valid lower-case trace id of 16 or 32 digits in its 32-digit form."""
+    return trace if len(trace) == 32 else ZERO_HIGH + trace
+
+
+def canonical_trace_id(text: str) -> str | None:
+    """``text`` as the trace id evtui compares, or None when it is not a trace id.
+
+    16 or 32 hex digits in either case, not all zero: 32 lower-case digits, a
+    64-bit id left-padded with zeros (how B3 and W3C carry it into 128 bits).
+    """
+    text = text.strip().lower()
+    if _B3_TRACE.fullmatch(text) is None or _zero(text):
+        return None
+    return _wide(text)
+
+
+def shown_id(text: str) -> str:
+    """An id as a narrow screen shows it: a 64-bit trace id by its 16 digits.
+
+    A canonical trace id whose upper half is zero came from a 64-bit id (B3,
+    Jaeger): its last 16 digits are what the record carried and what a user
+    recognises; searching them finds it (:func:`canonical_trace_id`).
+    """
+    if len(text) == 32 and text.startswith(ZERO_HIGH) and _B3_TRACE.fullmatch(text):
+        return text[16:]
+    return text
 
 
 _TRACEPARENT_00 = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}")
@@ -389,14 +427,14 @@ _ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
 
 
 def parse_traceparent(text: str) -> Trace | None:
-    """W3C ``version-traceid-spanid-flags``; None for anything invalid."""
-    m = _TRACEPARENT_00.fullmatch(text)  # version 00, nearly every value there is
+    """W3C ``version-traceid-spanid-flags`` (in either case); None for anything invalid."""
+    m = _TRACEPARENT_00.fullmatch(text)  # version 00 in lower case, nearly every value there is
     if m is not None:
         trace, span = m.group(1, 2)
         if trace == _ZERO_TRACE or span == _ZERO_SPAN:
             return None
         return trace, span, None
-    m = _TRACEPARENT.fullmatch(text)
+    m = _TRACEPARENT.fullmatch(text.lower())
     if m is None:
         return None
     version, trace, span, _flags, rest = m.groups()
@@ -413,7 +451,7 @@ def parse_b3(text: str) -> Trace | None:
     trace, span, _sampled, parent = m.groups()
     if _zero(trace) or _zero(span):
         return None
-    return trace, span, None if parent is None or _zero(parent) else parent
+    return _wide(trace), span, None if parent is None or _zero(parent) else parent
 
 
 def _b3_id(text: str | None, pattern: re.Pattern[str]) -> str | None:
@@ -428,7 +466,7 @@ def parse_b3_multi(trace: str | None, span: str | None, parent: str | None) -> T
     trace_id = _b3_id(trace, _B3_TRACE)
     if trace_id is None:
         return None
-    return trace_id, _b3_id(span, _B3_SPAN), _b3_id(parent, _B3_SPAN)
+    return _wide(trace_id), _b3_id(span, _B3_SPAN), _b3_id(parent, _B3_SPAN)
 
 
 def parse_uber(text: str) -> Trace | None:
@@ -442,8 +480,7 @@ def parse_uber(text: str) -> Trace | None:
     trace, span, parent, _flags = m.groups()
     if _zero(trace) or _zero(span):
         return None
-    trace = trace.zfill(16 if len(trace) <= 16 else 32)
-    return trace, span.zfill(16), None if _zero(parent) else parent.zfill(16)
+    return trace.zfill(32), span.zfill(16), None if _zero(parent) else parent.zfill(16)
 
 
 def _trace(found: _Found) -> Trace | None:
@@ -795,6 +832,9 @@ def _extract_with_rules(event: Event, rules: TopicRules) -> EventIds:
         _apply(override, event, values, fill=False)
     if fallback:
         _apply(fallback, event, values, fill=True)
+    trace = values[_TRACE_SLOT]
+    if trace is not None:  # a rule's hex trace id is compared like the built-ins' ones
+        values[_TRACE_SLOT] = canonical_trace_id(trace) or trace
     if values[_CORRELATION_SLOT] is None:
         values[_CORRELATION_SLOT] = values[_TRACE_SLOT]
     if not any(values):

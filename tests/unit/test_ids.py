@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evtui.core import ids as ids_mod
 from evtui.core.event import Event
@@ -25,17 +27,21 @@ from evtui.core.ids import (
     IdRule,
     IdRules,
     active_rules,
+    canonical_trace_id,
     extract_ids,
     parse_b3,
+    parse_b3_multi,
     parse_traceparent,
     parse_uber,
     set_rules,
+    shown_id,
 )
 from evtui.sim.model import FaultRates
 from evtui.sim.shop import ShopSimulator
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 SPAN = "00f067aa0ba902b7"
+PAD = "0" * 16  # a 64-bit trace id's upper half in its 128-bit form
 PARENT = "b7ad6b7169203331"
 JSON_CT = ("content-type", b"application/json")
 
@@ -94,7 +100,6 @@ def test_traceparent_gives_trace_span_and_fallback_correlation():
         f"00-{TRACE}-{SPAN[:-1]}-01",  # short span id
         f"00-{'0' * 32}-{SPAN}-01",  # all-zero trace id
         f"00-{TRACE}-{'0' * 16}-01",  # all-zero span id
-        f"00-{TRACE.upper()}-{SPAN}-01",  # upper case is invalid
         f"00-{TRACE[:-1]}g-{SPAN}-01",  # not hex
         f"ff-{TRACE}-{SPAN}-01",  # forbidden version
         f"00-{TRACE}-{SPAN}-01-extra",  # version 00 has exactly four fields
@@ -107,6 +112,13 @@ def test_traceparent_gives_trace_span_and_fallback_correlation():
 def test_malformed_traceparent_is_ignored(value):
     assert parse_traceparent(value) is None
     assert ids((("traceparent", value),)).trace_id is None
+
+
+def test_upper_case_traceparent_is_read_in_lower_case():
+    # W3C asks for lower case, but real systems send upper case: accepted, stored lower
+    value = f"00-{TRACE.upper()}-{SPAN.upper()}-01"
+    assert parse_traceparent(value) == (TRACE, SPAN, None)
+    assert parse_traceparent(f"FF-{TRACE}-{SPAN}-01") is None  # still a forbidden version
 
 
 def test_future_traceparent_version_may_carry_more_fields():
@@ -127,7 +139,7 @@ def test_invalid_traceparent_falls_through_to_the_next_trace_header():
         (f"{TRACE}-{SPAN}", (TRACE, SPAN, None)),
         (f"{TRACE}-{SPAN}-1", (TRACE, SPAN, None)),
         (f"{TRACE}-{SPAN}-d-{PARENT}", (TRACE, SPAN, PARENT)),
-        (f"{TRACE[:16]}-{SPAN}-0-{PARENT}", (TRACE[:16], SPAN, PARENT)),  # 64-bit trace id
+        (f"{TRACE[:16]}-{SPAN}-0-{PARENT}", (PAD + TRACE[:16], SPAN, PARENT)),  # 64-bit, padded
         (f"{TRACE.upper()}-{SPAN}", (TRACE, SPAN, None)),  # read leniently, stored lower
         ("0", None),  # deny-only sampling
         ("1", None),
@@ -152,7 +164,7 @@ def test_b3_multi_headers():
             ("X-B3-Sampled", "1"),
         )
     )
-    assert (got.trace_id, got.span_id, got.parent_span_id) == (TRACE[:16], SPAN, PARENT)
+    assert (got.trace_id, got.span_id, got.parent_span_id) == (PAD + TRACE[:16], SPAN, PARENT)
 
 
 def test_b3_multi_with_a_bad_span_keeps_the_trace_and_a_bad_trace_gives_nothing():
@@ -169,7 +181,8 @@ def test_b3_multi_with_a_bad_span_keeps_the_trace_and_a_bad_trace_gives_nothing(
     [
         (f"{TRACE}:{SPAN}:0:1", (TRACE, SPAN, None)),
         (f"{TRACE}:{SPAN}:{PARENT}:1", (TRACE, SPAN, PARENT)),
-        ("abc:def:0:1", ("0000000000000abc", "0000000000000def", None)),  # left-padded
+        ("abc:def:0:1", ("0" * 29 + "abc", "0000000000000def", None)),  # left-padded
+        (f"{TRACE[16:]}:{SPAN}:0:1", (PAD + TRACE[16:], SPAN, None)),  # a 64-bit id
         (f"{TRACE}%3A{SPAN}%3A0%3A1", (TRACE, SPAN, None)),  # URL-encoded
         (f"{TRACE}:{SPAN}:0", None),
         (f"0:{SPAN}:0:1", None),
@@ -777,3 +790,86 @@ def test_demo_events_are_the_same_through_the_rules_path(rules):
         IdRule("service", header="x-service-name"),
     )
     assert extract_all() == plain
+
+
+# -- one trace id across conventions (canonical form) -----------------------------------------
+
+HEX64 = st.integers(min_value=1, max_value=2**64 - 1)
+HEX128 = st.integers(min_value=1, max_value=2**128 - 1)
+SPANS = st.integers(min_value=1, max_value=2**64 - 1).map(lambda n: f"{n:016x}")
+CASE = st.sampled_from([str.lower, str.upper, str.title])
+
+
+def carriers(trace: str, span: str) -> dict[str, tuple[tuple[str, str], ...]]:
+    """The same trace id as each convention carries it (``trace`` of 16 or 32 digits)."""
+    wide = trace.zfill(32)
+    return {
+        "b3": (("b3", f"{trace}-{span}-1"),),
+        "x-b3": (("X-B3-TraceId", trace), ("X-B3-SpanId", span)),
+        "uber": (("uber-trace-id", f"{trace.lstrip('0')}:{span}:0:1"),),
+        "traceparent": (("traceparent", f"00-{wide}-{span}-01"),),
+    }
+
+
+@settings(max_examples=200, deadline=None)
+@given(n=HEX64, span=SPANS, case=CASE, form=st.sampled_from(["b3", "x-b3", "uber", "traceparent"]))
+def test_a_64_bit_trace_id_is_one_id_in_every_convention_and_case(n, span, case, form):
+    canonical = f"{n:032x}"
+    headers = tuple((name, case(value)) for name, value in carriers(f"{n:016x}", span)[form])
+    got = ids(headers)
+    assert got.trace_id == canonical  # 32 lower-case digits, left-padded with zeros
+    assert got.correlation_id == canonical  # the trace stands in for the correlation
+    assert got.span_id == span
+    assert canonical_trace_id(case(f"{n:016x}")) == canonical == canonical_trace_id(canonical)
+    assert canonical_trace_id(canonical.upper()) == canonical
+
+
+@settings(max_examples=100, deadline=None)
+@given(n=HEX128, span=SPANS, case=CASE, form=st.sampled_from(["b3", "x-b3", "uber", "traceparent"]))
+def test_a_128_bit_trace_id_is_kept_in_lower_case(n, span, case, form):
+    canonical = f"{n:032x}"
+    headers = tuple((name, case(value)) for name, value in carriers(canonical, span)[form])
+    assert ids(headers).trace_id == canonical
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    digits=st.text(alphabet="0123456789abcdefABCDEF", max_size=40).filter(
+        lambda t: len(t) not in (16, 32)
+    ),
+    span=SPANS,
+)
+def test_trace_ids_of_other_lengths_are_still_rejected(digits, span):
+    assert canonical_trace_id(digits) is None
+    assert parse_b3(f"{digits}-{span}") is None
+    assert parse_b3_multi(digits, span, None) is None
+    assert parse_traceparent(f"00-{digits}-{span}-01") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["0" * 16, "0" * 32, "g" * 16, f"{TRACE[:15]}x", f" {TRACE} x", "", f"{TRACE}-{SPAN}"],
+)
+def test_not_a_trace_id(text):
+    assert canonical_trace_id(text) is None
+
+
+def test_the_b3_and_w3c_forms_of_one_64_bit_trace_give_one_id():
+    b3 = ids((("b3", "0562809467078eab-f67ef1a3c6b0aa59-1"),))
+    w3c = ids((("traceparent", "00-00000000000000000562809467078eab-1c5d0e6a1f3a2b11-01"),))
+    upper = ids((("traceparent", "00-00000000000000000562809467078EAB-1C5D0E6A1F3A2B11-01"),))
+    assert b3.trace_id == w3c.trace_id == upper.trace_id == PAD + "0562809467078eab"
+    assert upper.span_id == "1c5d0e6a1f3a2b11"
+
+
+def test_shown_id_shows_a_64_bit_trace_by_its_16_digits():
+    assert shown_id(PAD + "0562809467078eab") == "0562809467078eab"
+    assert shown_id(TRACE) == TRACE
+    assert shown_id("order-1") == "order-1"
+    assert shown_id(PAD + "order-0000000001") == PAD + "order-0000000001"  # not hex: as is
+
+
+def test_a_rules_hex_trace_id_is_canonical_and_other_text_kept(rules):
+    rules(IdRule("trace_id", header="x-trace"))
+    assert ids((("x-trace", "0562809467078EAB"),)).trace_id == PAD + "0562809467078eab"
+    assert ids((("x-trace", "req-42"),)).trace_id == "req-42"
