@@ -152,10 +152,15 @@ class ViolationsPane(Vertical):
                 f"checks started again after each of {live.restarts:,} holes)",
                 style="yellow",
             )
-        if live.unjudged:
+        if live.outside:
             text.append(
-                f"  {live.unjudged:,} effects not judged as orphans (their causes may lie "
-                "before the start, be compacted away or forgotten at the memory bound)"
+                f"  {live.outside:,} effects not judged as orphans: no cause of their kind is "
+                "in the topics read (theirs are likely on another topic)"
+            )
+        if live.unjudged > live.outside:
+            text.append(
+                f"  {live.unjudged - live.outside:,} effects not judged as orphans (their causes "
+                "may lie before the start, be compacted away or forgotten at the memory bound)"
             )
         for note in live.notes():
             text.append(f"  {note}", style="yellow")
