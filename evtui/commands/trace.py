@@ -5,6 +5,11 @@ offsets-for-times, reads to the end bound (the end when the command started,
 by default), and offers every event to a collector that keeps the events of
 the transaction: those carrying the id as correlation, trace or event id and
 those linked to them through causation ids or span parentage.
+
+An id no event carries whole may be the start of one (8 characters or more,
+see :mod:`evtui.core.idsearch`): the scan gathers the ids starting with it, and
+when exactly one does, the same range is read again for that id; several make
+a one-line usage error naming them.
 """
 
 from __future__ import annotations
@@ -13,11 +18,13 @@ import contextlib
 import gc
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TextIO
 
 from evtui.core.event import Event
+from evtui.core.ids import shown_id
+from evtui.core.idsearch import MIN_PREFIX, Candidates
 from evtui.core.output import dumps
 from evtui.core.positions import Position, describe
 from evtui.errors import EvtuiError, UsageError, check_choice
@@ -182,6 +189,7 @@ class Found:
     notes: list[str]
     scan: ScanResult
     jobs: int = 1
+    candidates: Candidates = field(default_factory=Candidates)  # ids the wanted one starts
 
 
 def collect(source: Source, options: TraceOptions, err: TextIO) -> Found:
@@ -200,7 +208,7 @@ def collect(source: Source, options: TraceOptions, err: TextIO) -> Found:
         )
         result = scan(source, collector, options.max_scan, err)
     notes = collector_notes(options.max_events, collector.not_kept, collector.dropped)
-    return Found(collector.result(), notes, result)
+    return Found(collector.result(), notes, result, candidates=collector.candidates)
 
 
 def _collect_in_parallel(
@@ -233,7 +241,7 @@ def _collect_in_parallel(
     not_kept = outcome.not_kept + max(0, len(events) - options.max_events)
     notes = collector_notes(options.max_events, not_kept, outcome.dropped)
     result = ScanResult(outcome.scanned, seconds, outcome.reason)
-    return Found(events[: options.max_events], notes, result, jobs)
+    return Found(events[: options.max_events], notes, result, jobs, outcome.candidates)
 
 
 @contextlib.contextmanager
@@ -262,21 +270,70 @@ def run_trace(
 ) -> None:
     from evtui.core.traces import build_trace
 
+    read_again = _rereader(source)  # before the scan: its plans are the range as planned
     found = collect(source, options, err)
-    result, events = found.scan, found.events
-    rate = result.scanned / max(result.seconds, 1e-6)
-    jobs = f" in {found.jobs} processes" if found.jobs > 1 else ""
-    summary = (
-        f"evtui trace: scanned {result.scanned:,} events from {where} "
-        f"(from {describe(start)}) in {result.seconds:.2f} s{jobs} ({rate:,.0f} events/s); "
-        f"stopped: {result.reason}; found {len(events):,}"
-    )
-    for note in found.notes:
-        print(f"evtui trace: note: {note}", file=err)
-    print(summary, file=err)
-    if not events:
-        raise NothingFound(f"no events found for '{options.wanted}'")
-    trace = build_trace(options.wanted, events)
+    _report(found, where, start, err)
+    if not found.events:
+        options = _whole_id(options, found.candidates, read_again is not None, err)
+        assert read_again is not None  # else _whole_id raised
+        found = collect(read_again(), options, err)
+        _report(found, where, start, err)
+        if not found.events:
+            raise NothingFound(f"no events found for '{options.wanted}'")
+    trace = build_trace(options.wanted, found.events)
     for note in trace.notes:
         print(f"evtui trace: note: {note}", file=err)
     print(render(trace, options.format), file=out)
+
+
+def _report(found: Found, where: str, start: Position, err: TextIO) -> None:
+    result = found.scan
+    rate = result.scanned / max(result.seconds, 1e-6)
+    jobs = f" in {found.jobs} processes" if found.jobs > 1 else ""
+    for note in found.notes:
+        print(f"evtui trace: note: {note}", file=err)
+    print(
+        f"evtui trace: scanned {result.scanned:,} events from {where} "
+        f"(from {describe(start)}) in {result.seconds:.2f} s{jobs} ({rate:,.0f} events/s); "
+        f"stopped: {result.reason}; found {len(found.events):,}",
+        file=err,
+    )
+
+
+def _whole_id(
+    options: TraceOptions, candidates: Candidates, can_read_again: bool, err: TextIO
+) -> TraceOptions:
+    """The options for the one id ``options.wanted`` starts; raises when there is none."""
+    wanted = options.wanted
+    whole = candidates.only()
+    if whole is not None and can_read_again:
+        print(
+            f"evtui trace: no id is '{wanted}' whole; it is the start of {shown_id(whole)} "
+            "alone: reading the range again for it",
+            file=err,
+        )
+        return replace(options, wanted=whole)
+    if whole is not None:
+        raise NothingFound(f"no events found for '{wanted}' (it is the start of {whole})")
+    if len(candidates):
+        raise UsageError(candidates.describe(wanted))
+    short = len(wanted) < MIN_PREFIX
+    hint = f" (an id shorter than {MIN_PREFIX} characters is matched whole)" if short else ""
+    raise NothingFound(f"no events found for '{wanted}'{hint}")
+
+
+def _rereader(source: Source) -> Callable[[], Source] | None:
+    """A way to read the range ``source`` planned once more (a Kafka source only)."""
+    from evtui.sources.kafka import KafkaSource
+
+    if not isinstance(source, KafkaSource) or not source.plans:
+        return None
+    plans = [replace(plan) for plan in source.plans.values()]
+    config, until, timeout = source.config, source.until, source.timeout
+
+    def reopen() -> Source:
+        fresh = [replace(plan) for plan in plans]
+        topics = sorted({plan.topic for plan in fresh})
+        return KafkaSource(config, topics, until=until, timeout=timeout, plans=fresh).open()
+
+    return reopen

@@ -13,7 +13,9 @@ another worker found. So when every scan is done the parent passes each
 worker the ids of the members the others found (``TraceCollector.adopt``) and
 repeats with the ids of whatever joined, until nothing joins: the union of the
 members is then exactly what one collector reading everything keeps. Finally
-each worker sends its members.
+each worker sends its members. Each also sends, with its scan, the ids it saw
+starting with the wanted one (``TraceCollector.candidates``): when no worker
+found the id whole, the parent decides what a prefix stands for from them all.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 from evtui.config import ClientConfig
 from evtui.core.event import Event
 from evtui.core.ids import EventIds, IdRules
+from evtui.core.idsearch import Candidates
 from evtui.core.positions import Position
 from evtui.errors import EvtuiError
 from evtui.sources.kafka import PartitionPlan
@@ -62,6 +65,7 @@ class Outcome:
     reason: str
     not_kept: int
     dropped: int
+    candidates: Candidates  # ids starting with the wanted one, from every worker
 
 
 def records(plan: PartitionPlan) -> int:
@@ -155,7 +159,7 @@ def scan_in_parallel(template: Share, jobs: int, show: Any = None) -> Outcome:
 
 
 def _await_scans(workers: list[_Worker], counter: Any, show: Any, total: int) -> list[tuple]:
-    """Each worker's ("scanned", count, reason, member ids), with progress meanwhile."""
+    """Each worker's ("scanned", count, reason, member ids, (candidates, more)), with progress."""
     results: dict[int, tuple] = {}
     waiting = {worker.conn: i for i, worker in enumerate(workers)}
     while waiting:
@@ -187,12 +191,18 @@ def _gather(workers: list[_Worker], scans: list[tuple]) -> Outcome:
         not_kept += worker_not_kept
         dropped += worker_dropped
     limited = [scan[2] for scan in scans if scan[2] != REACHED_END]
+    candidates = Candidates()
+    for scan in scans:
+        ids, more = scan[4]
+        candidates.update(ids)
+        candidates.more = candidates.more or more
     return Outcome(
         events=events,
         scanned=sum(scan[1] for scan in scans),
         reason=limited[0] if limited else REACHED_END,
         not_kept=not_kept,
         dropped=dropped,
+        candidates=candidates,
     )
 
 
@@ -207,7 +217,8 @@ def work(conn: Connection, share: Share, counter: Any, index: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
         collector, scanned, reason = _scan_share(share, counter, index)
-        conn.send(("scanned", scanned, reason, collector.admitted()))
+        found = collector.candidates
+        conn.send(("scanned", scanned, reason, collector.admitted(), (list(found.ids), found.more)))
         while True:
             message = conn.recv()
             if message[0] == "adopt":

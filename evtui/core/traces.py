@@ -1,14 +1,19 @@
 """Causal traces: which events make up one transaction, and what caused what.
 
 Membership (:class:`TraceCollector`, :meth:`TraceIndex.lookup`): an event belongs
-to the transaction ``wanted`` when ``wanted`` is its correlation id, trace id or
-event id, or when it names ``wanted`` as a cause, or when it is linked to an
+to the transaction ``wanted`` when ``wanted`` (or its canonical trace form, see
+:mod:`evtui.core.idsearch`) is its correlation id or trace id, when ``wanted``
+is its event id or it names ``wanted`` as a cause, or when it is linked to an
 event that belongs, in either direction and whatever the scan order: its
 causation ids name a member's event id, a member's causation ids name its event
 id, or (within one trace id) its parent span is a member's span or the reverse.
 The same closure is used by both; the collector keeps the events that may still
 link later (they have an event id, causes or a span) in a bounded pending map
-and pulls them in when a member links to them.
+and pulls them in when a member links to them. Trace ids are compared in their
+canonical form (:func:`evtui.core.ids.canonical_trace_id`): extraction gives
+every event its trace id in that form, so a B3 64-bit id and its W3C padding
+are one key in every table here. While no event carries ``wanted`` whole, both
+gather the ids that start with it (:class:`~evtui.core.idsearch.IdPrefix`).
 
 The graph (:func:`build_trace`): nodes are event refs (``topic[partition]@offset``),
 edges run cause -> effect.
@@ -61,6 +66,7 @@ import networkx as nx
 
 from evtui.core.event import Event
 from evtui.core.ids import EventIds
+from evtui.core.idsearch import Candidates, IdPrefix, search_keys
 
 EXPLICIT, INFERRED = "explicit", "inferred"
 
@@ -228,10 +234,14 @@ class TraceCollector:
 
     ``max_events`` bounds the events kept (later members are counted, not kept:
     ``truncated``); ``max_pending`` bounds the events held (the oldest are
-    dropped first, counted in ``notes``). Held events keep their identity, key
-    and time only (:meth:`Event.identity`): members that joined late have no
-    value. Collectors that each scanned a share of the partitions settle on the
-    members one collector would keep with :meth:`admitted` and :meth:`adopt`.
+    dropped first, counted in ``notes``). Until an event carries ``wanted``,
+    the ids starting with it (when it is long enough to be a prefix) are
+    gathered in ``candidates``, for a caller that then searches the one it
+    stands for; once one does, that stops (a whole id wins over a prefix).
+    Held events keep their identity, key and time only (:meth:`Event.identity`):
+    members that joined late have no value. Collectors that each scanned a
+    share of the partitions settle on the members one collector would keep with
+    :meth:`admitted` and :meth:`adopt`.
     """
 
     def __init__(
@@ -240,6 +250,9 @@ class TraceCollector:
         self.wanted = wanted
         self.max_events = max_events
         self.max_pending = max_pending
+        self._keys = search_keys(wanted)  # correlation or trace ids that are the wanted one
+        self._prefix = IdPrefix.of(wanted)  # None once a member is found
+        self.candidates = Candidates()  # ids starting with ``wanted`` (while no member)
         self._members: dict[tuple[str, int, int], Event] = {}
         self._ids: set[str] = {wanted}  # event ids of members (and the wanted id)
         self._causes: set[str] = set()  # cause ids members name
@@ -269,10 +282,12 @@ class TraceCollector:
     def offer(self, event: Event) -> bool:
         """Look at one scanned event; True when it belongs to the transaction so far."""
         ids = event.ids
-        wanted = self.wanted
-        if wanted == ids.correlation_id or wanted == ids.trace_id or self._linked(ids):
+        keys = self._keys
+        if ids.correlation_id in keys or ids.trace_id in keys or self._linked(ids):
             self._admit(event)
             return True
+        if self._prefix is not None:
+            self.candidates.update(self._prefix.hits(ids))
         if (
             ids.event_id is not None
             or ids.causation_ids
@@ -301,6 +316,9 @@ class TraceCollector:
         )
 
     def _admit(self, event: Event) -> None:
+        if self._prefix is not None:  # the wanted id is whole: no prefix search
+            self._prefix = None
+            self.candidates = Candidates()
         self._keep(event)
         self._register(event.ids)
         self._admitted.append(event.ids)
@@ -395,6 +413,15 @@ SETTLE_PASSES = 3
 
 
 @dataclass(frozen=True)
+class Search:
+    """What :meth:`TraceIndex.search` found: the id searched, its events, the ids it starts."""
+
+    wanted: str  # the id given, or the whole id it is the only start of
+    events: list[Event]
+    candidates: Candidates  # ids starting with what was given (looked for only when needed)
+
+
+@dataclass(frozen=True)
 class IndexStats:
     kept: int
     evicted: int
@@ -471,25 +498,60 @@ class TraceIndex:
                     found.add(s)
                     work.append(s)
 
-        visit(self._corr.get(wanted))
-        visit(self._trace.get(wanted))
+        for key in search_keys(wanted):
+            visit(self._corr.get(key))
+            visit(self._trace.get(key))
         visit(self._links.seeds(wanted))
         links = self._links
         while work:
             visit(links.linked(ring[work.pop() % cap].ids, take=False))
         return in_time_order(ring[s % cap] for s in found)
 
+    def search(self, wanted: str) -> Search:
+        """The events of ``wanted``, else of the one kept id it is the start of.
+
+        A whole id wins; a prefix (see :class:`IdPrefix`) stands for an id only
+        when it is the start of no other; ``candidates`` names them otherwise.
+        """
+        events = self.lookup(wanted)
+        if events:
+            return Search(wanted, events, Candidates())
+        prefix = IdPrefix.of(wanted)
+        found = self.candidates(prefix) if prefix is not None else Candidates()
+        whole = found.only()
+        if whole is None:
+            return Search(wanted, [], found)
+        return Search(whole, self.lookup(whole), found)
+
     def ids(self, prefix: str, limit: int = 20) -> list[str]:
-        """Correlation ids starting with ``prefix``, most recently seen first."""
+        """Correlation ids starting with ``prefix`` (as :class:`IdPrefix` matches), newest first."""
         out: list[str] = []
         if limit <= 0:
             return out
+        match = IdPrefix(prefix).matches
         for corr in reversed(self._corr.map):
-            if corr.startswith(prefix):  # type: ignore[union-attr]
+            if match(corr):  # type: ignore[arg-type]
                 out.append(corr)  # type: ignore[arg-type]
                 if len(out) >= limit:
                     break
         return out
+
+    def candidates(self, prefix: IdPrefix) -> Candidates:
+        """The kept ids (correlation, trace, event and cause ids) starting with ``prefix``.
+
+        Correlation ids most recently seen first. Reads every id the index
+        holds: for a user's search, not for every event.
+        """
+        found = Candidates()
+        match = prefix.matches
+        by_id, by_cause = self._links.tables[_ID], self._links.tables[_CAUSE]
+        for table in (reversed(self._corr.map), self._trace.map, by_id.map, by_cause.map):
+            for key in table:
+                if match(key):  # type: ignore[arg-type]
+                    found.add(key)  # type: ignore[arg-type]
+                    if found.more:
+                        return found
+        return found
 
 
 # -- the graph --------------------------------------------------------------------------------
@@ -570,6 +632,7 @@ class Trace:
                     "timestamp_ms": e.timestamp,
                     "key": key_text(e.key),
                     "event_id": attrs["event_id"],
+                    "trace_id": attrs["trace_id"],
                     "service": attrs["service"],
                     "parents": sorted(graph.predecessors(ref), key=order.__getitem__),
                 }
@@ -648,6 +711,7 @@ class _Builder:
                 event_type=ids.event_type,
                 timestamp_ms=event.timestamp,
                 event_id=ids.event_id,
+                trace_id=ids.trace_id,
                 source=ids.source,
             )
 

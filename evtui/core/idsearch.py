@@ -1,0 +1,115 @@
+"""An id as a user gives it: whole, in any form of a trace id, or as the start of one.
+
+The console and ``evtui trace`` search the same way:
+
+* **Whole.** An event matches when its correlation or trace id is the wanted
+  id or the wanted id's canonical trace form (:func:`search_keys`: ``0562809467078EAB``
+  finds the trace ``00000000000000000562809467078eab``), or when its event id
+  or one of its causation ids is the wanted id as given.
+* **A prefix** (:class:`IdPrefix`, at least :data:`MIN_PREFIX` characters, a
+  trailing ``…`` as a cut column shows it is dropped) stands for the one id
+  that starts with it, only when no id is the wanted text whole. Ids match
+  case-sensitively, except that a prefix of hex digits also matches ids of 32
+  hex digits (trace ids) in either case, and a trace id whose upper half is
+  zero by its last 16 digits (how a 64-bit id was sent, and how the tail shows
+  it: :func:`~evtui.core.ids.shown_id`).
+  Several ids starting with it make it ambiguous (:class:`Candidates` names
+  at most :data:`MAX_CANDIDATES`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from evtui.core.ids import ZERO_HIGH, EventIds, canonical_trace_id, shown_id
+
+MIN_PREFIX = 8  # characters a prefix needs before it stands for a whole id
+MAX_CANDIDATES = 10  # ids an ambiguous prefix names
+ELLIPSIS = "…"
+
+_HEX = re.compile(r"[0-9a-fA-F]+")
+
+
+def search_keys(wanted: str) -> frozenset[str]:
+    """The forms a correlation or trace id equal to ``wanted`` may take."""
+    trace = canonical_trace_id(wanted)
+    return frozenset((wanted, trace)) if trace is not None else frozenset((wanted,))
+
+
+class IdPrefix:
+    """The start of an id (see the module notes)."""
+
+    __slots__ = ("hex", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.hex = text.lower() if len(text) <= 32 and _HEX.fullmatch(text) else None
+
+    @classmethod
+    def of(cls, wanted: str) -> IdPrefix | None:
+        """``wanted`` as a prefix, or None when it is too short to be one."""
+        text = wanted.strip().removesuffix(ELLIPSIS).rstrip()
+        return cls(text) if len(text) >= MIN_PREFIX else None
+
+    def matches(self, value: str) -> bool:
+        """True when ``value`` (an id of any kind) starts with this prefix."""
+        return value.startswith(self.text) or self.matches_trace(value)
+
+    def matches_trace(self, trace: str) -> bool:
+        """True when the canonical trace id ``trace`` starts with the hex digits of the prefix."""
+        digits = self.hex
+        if digits is None or len(trace) != 32:
+            return False
+        return trace.startswith(digits) or (
+            trace.startswith(ZERO_HIGH) and trace.startswith(digits, 16)
+        )
+
+    def hits(self, ids: EventIds) -> Iterator[str]:
+        """The ids of one event that start with this prefix (a trace id may come twice)."""
+        matches = self.matches
+        for value in (ids.correlation_id, ids.trace_id, ids.event_id):
+            if value is not None and matches(value):
+                yield value
+        for cause in ids.causation_ids:
+            if matches(cause):
+                yield cause
+
+
+class Candidates:
+    """The distinct ids a prefix matched: at most :data:`MAX_CANDIDATES` kept, more counted."""
+
+    __slots__ = ("ids", "more")
+
+    def __init__(self, ids: Iterable[str] = ()) -> None:
+        self.ids: dict[str, None] = {}
+        self.more = False
+        self.update(ids)
+
+    def add(self, value: str) -> None:
+        if value in self.ids:
+            return
+        if len(self.ids) < MAX_CANDIDATES:
+            self.ids[value] = None
+        else:
+            self.more = True
+
+    def update(self, values: Iterable[str]) -> None:
+        for value in values:
+            self.add(value)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def only(self) -> str | None:
+        """The one id matched, or None (none, or several)."""
+        if len(self.ids) == 1 and not self.more:
+            return next(iter(self.ids))
+        return None
+
+    def describe(self, prefix: str) -> str:
+        """One line naming the ids ``prefix`` could stand for."""
+        names = ", ".join(shown_id(value) for value in self.ids)
+        more = ", …" if self.more else ""
+        count = f"more than {len(self.ids)}" if self.more else f"{len(self.ids)}"
+        return f"'{prefix}' is the start of {count} ids: {names}{more}; give more of the id"
