@@ -13,10 +13,15 @@ else the record's timestamp, going back for a key by more than the allowed
 lateness (1 s by default).
 
 Sequences (``sequence_regression``, ``sequence_duplicate``, ``sequence_gap``)
-are per topic and key (and per producer when an event names one in a
-``producer-id`` header or field), read from a header or a JSON field named
-``seq``, ``sequence`` or ``version`` (integers; other names and nested paths
-such as ``meta.seq`` can be given). A gap is held, not reported at
+are per topic, key and partition (Kafka orders a key's records within a
+partition only, and partitions are read in any order), and per producer when
+an event names one in a ``producer-id`` header or field. They are read from a
+header or a JSON field named ``seq``, ``sequence`` or ``version`` (integers;
+other names and nested paths such as ``meta.seq`` can be given); the default
+names are used on a topic only once the data shows one rises per key
+(:class:`SequenceChecks`). Keyless records are no sequence unless asked for.
+Event time is compared per key within a partition too, and a JSON number is
+read as an epoch time by its magnitude (:func:`epoch_ms`). A gap is held, not reported at
 once: when the missing number arrives later it is one reordering (reported
 as a regression: adjacent records swapped), and only gaps still open when the
 key has moved :data:`GAP_GRACE` records on, or at :meth:`SequenceDetector.flush`,
@@ -300,10 +305,10 @@ class SequenceDetector:
         return found
 
     def _key(self, event: Event, producers: _Spec | None) -> tuple:
-        """Topic, key, producer, and the partition for keyless records (checked per partition)."""
+        """Topic, key, producer and partition: Kafka orders a key's records per partition
+        only, and partitions are read in any order (one after another, or side by side)."""
         producer = None if producers is None else _as_producer(_field(event, producers))
-        partition = event.partition if event.key is None else None
-        return event.topic, event.key, producer, partition
+        return event.topic, event.key, producer, event.partition
 
     def _compare(
         self, state: _Seq, seq: int, event: Event, here: str, eid: str | None
@@ -347,7 +352,7 @@ class SequenceDetector:
                 "sequence_regression", event, (state.last_ref, here),
                 expected=f"sequence above {last}", seen=f"sequence {seq}",
                 explanation=f"sequence went back from {last} to {seq} (a replay, a reset "
-                "producer, or records of one key written to two partitions)",
+                "producer, or a stale write)",
             )
         ]  # fmt: skip
 
@@ -357,8 +362,6 @@ class SequenceDetector:
         That needs at least as many offsets missing between the key's last record
         and this one, in the same partition, as numbers are missing.
         """
-        if parse_ref(state.last_ref)[1] != event.partition:
-            return False
         removed = self.compaction.missing_before(event) - (state.missing or 0)
         if removed < seq - state.last - 1:
             return False
@@ -683,7 +686,8 @@ def epoch_ms(value: object) -> int | None:
 
 
 class EventTimeDetector:
-    """Event time going back for a key, by more than ``lateness_ms``."""
+    """Event time going back for a key, by more than ``lateness_ms``, within a partition
+    (the order Kafka keeps; partitions are read in any order)."""
 
     def __init__(self, lateness_ms: int = 1_000, max_keys: int = 100_000) -> None:
         self.lateness_ms = lateness_ms
@@ -693,7 +697,7 @@ class EventTimeDetector:
         if event.key is None:
             return []
         when, source = event_time_ms(event)
-        key = (event.topic, event.key)
+        key = (event.topic, event.key, event.partition)
         latest = self.keys.get(key)
         here = ref(event)
         if latest is None:
