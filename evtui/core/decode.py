@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
+from itertools import accumulate
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import msgspec
@@ -51,15 +52,95 @@ class Decoder(Protocol):
         ...
 
 
-# msgspec: ~4x faster than json.loads here, exact big integers, bounded depth.
+# msgspec: ~4x faster than json.loads here, exact big integers.
 _fast_json = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
 _raw_fields = msgspec.json.Decoder(dict[str, msgspec.Raw]).decode
 RawValue = msgspec.Raw
 
+MAX_DEPTH = 512
+"""JSON nested deeper than this is a decode problem (shown as text), not a value.
+
+msgspec and the stdlib decode nested values by recursion, and so do the views
+that print them: a value a few hundred levels deeper than Python's recursion
+limit raised ``RecursionError`` wherever it was first read (issue 14).
+"""
+TOO_DEEP = f"JSON nested deeper than {MAX_DEPTH} levels"
+_TOO_DEEP_HERE = "JSON nested too deeply to decode here"
+_QUOTES_AND_BRACKETS = bytes(b for b in range(256) if b not in b'"[]{}')
+_PARENS = bytes.maketrans(b"[]{}", b"()()")
+_STEP = [0] * 256
+_STEP[ord("(")], _STEP[ord(")")] = 1, -1
+
+
+def too_deep(data: bytes) -> bool:
+    """True when JSON ``data`` nests arrays and objects more than :data:`MAX_DEPTH` deep.
+
+    Costs nothing for values with at most ``MAX_DEPTH`` brackets (nearly all);
+    others are reduced to their brackets outside strings, at C speed.
+    """
+    if len(data) <= MAX_DEPTH or data.count(b"[") + data.count(b"{") <= MAX_DEPTH:
+        return False
+    return _deeper(_brackets(data), MAX_DEPTH)
+
+
+def _brackets(data: bytes) -> bytes:
+    """The brackets of ``data`` outside JSON strings, as ``(`` and ``)``."""
+    if b"\\" in data:  # escapes live in strings only: drop the escaped backslashes and quotes
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # Two adjacent quotes hold nothing: dropping them keeps what is in and out of strings.
+    kept = data.translate(None, _QUOTES_AND_BRACKETS).replace(b'""', b"")
+    if b'"' in kept:  # strings with brackets: every other piece is outside
+        kept = b"".join(kept.split(b'"')[::2])
+    return kept.translate(_PARENS)
+
+
+def _deeper(parens: bytes, limit: int) -> bool:
+    """True when ``parens`` nest deeper than ``limit``.
+
+    Each pass drops the innermost pairs, a level, while that shrinks the text
+    fast (wide values); the rest is counted bracket by bracket, stopping early.
+    """
+    while parens:
+        if limit <= 0:
+            return True
+        inner = parens.replace(b"()", b"")
+        if len(inner) > len(parens) - len(parens) // 8:  # deep and narrow, or unbalanced
+            return any(map(limit.__lt__, accumulate(map(_STEP.__getitem__, parens))))
+        parens, limit = inner, limit - 1
+    return False
+
 
 def raw_value(value: object) -> Any:
-    """A value from :meth:`DecoderChain.fields`, decoded (values already decoded pass through)."""
-    return _fast_json(value) if type(value) is msgspec.Raw else value
+    """A value from :meth:`DecoderChain.fields`, decoded (values already decoded pass through).
+
+    Never raises: what msgspec refuses in a field it skipped (NaN, a lone
+    surrogate escape) is read as the slow path reads it, else None.
+    """
+    if type(value) is not msgspec.Raw:
+        return value
+    try:
+        return _fast_json(value)
+    except (msgspec.DecodeError, RecursionError):
+        pass
+    try:
+        return _slow_json(bytes(value).decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
+
+
+def _slow_json(text: str) -> Any:
+    """The stdlib's reading of what msgspec refuses: NaN and infinities, not lone surrogates.
+
+    A string holding half a UTF-16 surrogate pair cannot be written out again
+    as UTF-8 (``evtui tail`` failed on one): such a value is invalid JSON here.
+    """
+    value = json.loads(text)
+    try:
+        _encode(value)
+    except UnicodeEncodeError:
+        raise ValueError("a string holds a lone UTF-16 surrogate") from None
+    return value
 
 
 _JSON_START = frozenset(b"{[")
@@ -114,35 +195,45 @@ class JsonDecoder:
             headers and "json" in _content_type(headers)
         )
 
-    def fields(self, data: bytes, headers: Headers) -> dict | None:
+    def fields(self, data: bytes, headers: Headers) -> dict | str | None:
         """A claimed payload's top-level object with its values left undecoded (``Raw``).
 
         None when it is valid JSON but not an object; the fully decoded value
-        when only the slow path reads it (NaN, errors: see :meth:`decode`).
+        when only the slow path reads it (NaN); the decode error (a ``str``)
+        when the payload does not decode (see :meth:`decode`).
         """
+        if too_deep(data):
+            return TOO_DEEP
         try:
+            if not data.isascii():  # msgspec does not check the strings of fields it skips
+                data.decode("utf-8")
             return _raw_fields(data)
         except msgspec.ValidationError:
             return None  # an array or a scalar: no fields
-        except (msgspec.DecodeError, UnicodeDecodeError):
+        except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
             decoded = self.decode(data, headers)
-            if decoded is not None and isinstance(decoded.value, dict):
-                return decoded.value if decoded.format == JSON else None
-            return None
+            if decoded.error is not None:  # claimed: never None
+                return decoded.error
+            value = decoded.value
+            return value if decoded.format == JSON and isinstance(value, dict) else None
 
     def decode(self, data: bytes, headers: Headers) -> Decoded | None:
         if not self.claims(data, headers):
             return None
+        if too_deep(data):
+            return _text_fallback(data, self.name, TOO_DEEP)
         try:
             return Decoded(JSON, _fast_json(data), self.name)
         except (msgspec.DecodeError, UnicodeDecodeError):
             pass  # the slow path: stdlib json for what msgspec refuses (NaN), and errors
+        except RecursionError:  # within MAX_DEPTH, but the stack was deep already
+            return _text_fallback(data, self.name, _TOO_DEEP_HERE)
         try:
-            return Decoded(JSON, json.loads(data.decode("utf-8")), self.name)
+            return Decoded(JSON, _slow_json(data.decode("utf-8")), self.name)
         except (UnicodeDecodeError, ValueError) as exc:
             return _text_fallback(data, self.name, f"invalid JSON: {_json_error(exc)}")
         except RecursionError:
-            return _text_fallback(data, self.name, "invalid JSON: nested too deeply")
+            return _text_fallback(data, self.name, _TOO_DEEP_HERE)
 
 
 def _json_error(exc: Exception) -> str:
@@ -213,6 +304,11 @@ class DecoderChain:
         :func:`raw_value`): for scans that want a few fields of every event,
         this costs a third of a full decode. None for anything else.
         """
+        fields = self.peek(data, headers)
+        return None if type(fields) is str else fields
+
+    def peek(self, data: bytes | None, headers: Headers = ()) -> dict | str | None:
+        """:meth:`fields`, or the decode error (a ``str``) when the payload fails to decode."""
         if not data:
             return None
         for decoder in self.decoders:
@@ -222,9 +318,11 @@ class DecoderChain:
                 continue
             try:
                 result = decoder.decode(data, headers)
-            except Exception:  # as in decode: the payload is text or binary then
-                return None
+            except Exception as exc:  # as in decode: the payload is text or binary then
+                return f"decoder {decoder.name} failed: {exc!r}"[:300]
             if result is not None:
+                if result.error is not None:
+                    return result.error
                 value = result.value
                 return value if result.format == JSON and isinstance(value, dict) else None
         return None
