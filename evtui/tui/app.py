@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Iterable
 
 from textual import events
@@ -13,6 +14,8 @@ from textual.widgets import Footer, TabbedContent, TabPane
 
 from evtui.core.cluster import ClusterSnapshot
 from evtui.core.event import Event
+from evtui.core.ids import shown_id
+from evtui.core.idsearch import MIN_PREFIX, Candidates
 from evtui.core.ordering import Checker, parse_ref
 from evtui.core.positions import BEGINNING, END, Position, parse_position
 from evtui.core.traces import TraceIndex
@@ -247,8 +250,8 @@ class EvtuiApp(App):
     def action_trace_prompt(self) -> None:
         from evtui.tui.screens.prompt import PromptScreen
 
-        recent = ", ".join(self.traces.ids("", limit=3))
-        hint = "a correlation, trace or event id among the events kept"
+        recent = ", ".join(shown_id(i) for i in self.traces.ids("", limit=3))
+        hint = "a correlation, trace or event id among the events kept, or its first 8+ characters"
         self.push_screen(
             PromptScreen("Trace", hint + (f" (recent: {recent})" if recent else "")),
             lambda value: self.show_trace(value.strip()) if value and value.strip() else None,
@@ -259,17 +262,25 @@ class EvtuiApp(App):
         from evtui.core.traces import build_trace
         from evtui.tui.screens.trace import TraceScreen
 
-        events = self.traces.lookup(wanted)
-        if not events:
-            self.notify(
-                f"No kept event carries '{wanted}'. To search the cluster: evtui trace {wanted}",
-                severity="warning",
-                timeout=8,
-            )
+        found = self.traces.search(wanted)
+        if not found.events:
+            self.notify(self._not_found(wanted, found.candidates), severity="warning", timeout=10)
             return
         feed = self.tail.feed
         skipped = feed.stats.not_indexed if feed is not None else 0
-        self.push_screen(TraceScreen(build_trace(wanted, events), self.traces, skipped))
+        trace = build_trace(found.wanted, found.events)
+        self.push_screen(TraceScreen(trace, self.traces, skipped, self.backend.cluster_hints))
+
+    def _not_found(self, wanted: str, candidates: Candidates) -> str:
+        """Why ``wanted`` shows no trace; the cluster command only where there is a cluster."""
+        if len(candidates):
+            return candidates.describe(wanted)
+        text = f"No kept event carries '{wanted}'."
+        if len(wanted) < MIN_PREFIX:
+            text += f" (An id shorter than {MIN_PREFIX} characters is matched whole.)"
+        if self.backend.cluster_hints:
+            text += f" To search the cluster: evtui trace {shlex.quote(wanted)}"
+        return text
 
     def on_overview_tail_requested(self, message: Overview.TailRequested) -> None:
         self.tail.open(message.topics, self.tail.start or self.initial_start)
@@ -297,11 +308,13 @@ class EvtuiApp(App):
             return
         if event is None:
             topic, partition, offset = parse_ref(message.ref)
-            self.notify(
-                f"{message.ref} is no longer kept by the tail. To read it: evtui tail {topic} "
-                f"--from {offset} -f 'partition == {partition}' -n 1",
-                severity="warning", timeout=10,
-            )  # fmt: skip
+            text = f"{message.ref} is no longer kept by the tail."
+            if self.backend.cluster_hints:
+                text += (
+                    f" To read it: evtui tail {topic} --from {offset}"
+                    f" -f 'partition == {partition}' -n 1"
+                )
+            self.notify(text, severity="warning", timeout=10)
         elif message.what == "event":
             self.push_screen(DetailScreen(event))
         else:

@@ -41,6 +41,7 @@ class Poller(Protocol):
 class Backend(Protocol):
     name: str
     default_topics: list[str]
+    cluster_hints: bool  # True: an evtui command on the same cluster can read what this reads
 
     def make_poller(self) -> Poller: ...
     def make_lag_poller(self) -> Poller: ...
@@ -50,6 +51,8 @@ class Backend(Protocol):
 
 class KafkaBackend:
     """A real cluster, read-only: assign-only consumers and admin metadata polls."""
+
+    cluster_hints = True
 
     def __init__(
         self, config: ClientConfig, *, timeout: float = 10.0, poll_interval: float = 2.0
@@ -117,6 +120,8 @@ class KafkaBackend:
 class DemoBackend:
     """The simulated shop in-process: a clock source keeps the sim and its groups going."""
 
+    cluster_hints = False  # no cluster holds its events: never suggest a cluster command
+
     def __init__(
         self,
         options: DemoOptions,
@@ -175,6 +180,8 @@ class DemoBackend:
 
 class FileBackend:
     """A recording (``evtui open FILE``): the tail reads the file; no cluster, no groups."""
+
+    cluster_hints = False
 
     def __init__(self, path: str | Path, *, recording: Recording | None = None) -> None:
         from evtui.core.recording import inspect_recording

@@ -6,11 +6,12 @@ import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from rich.cells import set_cell_size
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 
 from evtui.core.event import Event
+from evtui.core.ids import shown_id
 from evtui.core.output import key_summary, value_summary
 
 TOPIC_COLOURS = (
@@ -39,6 +40,13 @@ def clock(ms: int) -> str:
         return "--:--:--.---"
     moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
     return moment.strftime("%H:%M:%S.") + f"{ms % 1000:03d}"
+
+
+def cut(text: str, width: int) -> str:
+    """``text`` in exactly ``width`` cells; a longer one ends in ``…``, visibly cut."""
+    if cell_len(text) <= width:
+        return set_cell_size(text, width)
+    return set_cell_size(text, width - 1) + "…"
 
 
 def short_type(event_type: str | None, width: int) -> str:
@@ -104,7 +112,7 @@ def row_segments(event: Event, cols: Columns, width: int) -> list[Segment]:
         (str(event.partition).rjust(cols.partition), DIM),
         (str(event.offset).rjust(cols.offset), DIM),
         (set_cell_size(key_summary(event.key), cols.key), PLAIN),
-        (set_cell_size(ids.correlation_id or "", cols.corr), Style(color="#d7af5f")),
+        (cut(shown_id(ids.correlation_id or ""), cols.corr), Style(color="#d7af5f")),
         (set_cell_size(short_type(ids.event_type, cols.type), cols.type), Style(bold=True)),
         (set_cell_size(value_summary(event)[: summary_width + 1], summary_width), PLAIN),
     ]

@@ -190,18 +190,26 @@ class TraceScreen(Screen):
     TraceScreen #trace-waterfall { width: 1fr; border-left: vkey $panel; }
     """
 
-    def __init__(self, trace: Trace, index: TraceIndex | None = None, not_indexed: int = 0) -> None:
+    def __init__(
+        self,
+        trace: Trace,
+        index: TraceIndex | None = None,
+        not_indexed: int = 0,
+        cluster_hints: bool = True,
+    ) -> None:
         super().__init__()
         self.trace = trace
         self.index = index
         self.not_indexed = not_indexed
+        self.cluster_hints = cluster_hints  # False: no cluster to suggest a command for
 
     def compose(self) -> ComposeResult:
         text = summary(self.trace)
         if self.index is not None and self.index.stats.evicted:
+            elsewhere = "; evtui trace searches the cluster" if self.cluster_hints else ""
             text.append(
                 f"\n  the trace index evicted {self.index.stats.evicted:,} older events "
-                "(their part of a trace is missing here; evtui trace searches the cluster)",
+                f"(their part of a trace is missing here{elsewhere})",
                 style="yellow",
             )
         if self.not_indexed:
