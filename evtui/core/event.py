@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +22,39 @@ _set = object.__setattr__
 _new_fields = object.__new__
 # Event.peek_fields's last answer: (the event, the decoder chain, its fields); one entry only.
 _peeked: tuple[Any, Any, dict | None] = (None, None, None)
+ProblemSink = Callable[["Event", str], None]
+_sinks = threading.local()  # .sink: where this thread's scan counts records' problems
+
+
+@contextlib.contextmanager
+def problems_reported_to(sink: ProblemSink) -> Iterator[None]:
+    """Within the block, this thread's events tell ``sink`` what failed on them, and why.
+
+    A value that does not decode, or ids that could not be extracted, is a
+    problem of that record, never an error of the run: the lazy properties
+    below answer with what they can (the text, no ids) and report it here.
+    """
+    previous = getattr(_sinks, "sink", None)
+    _sinks.sink = sink
+    try:
+        yield
+    finally:
+        _sinks.sink = previous
+
+
+def report_problem(event: Event, reason: str) -> None:
+    """Tell this thread's sink (if any) that ``event`` has a problem."""
+    sink = getattr(_sinks, "sink", None)
+    if sink is not None:
+        sink(event, reason)
+
+
+def describe_error(exc: BaseException) -> str:
+    """An exception as one short line (no traceback)."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply to read"
+    lines = str(exc).strip().splitlines()
+    return (f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__)[:200]
 
 
 class TimestampType(IntEnum):
@@ -150,6 +186,8 @@ class Event(_Fields):
         if decoded is None:
             decoded = _decode.active_chain().decode(self.value, self.headers)
             _set(self, "_decoded", decoded)
+            if decoded.error is not None:
+                report_problem(self, decoded.error)
         return decoded
 
     def peek_decoded(self) -> Decoded:
@@ -162,7 +200,9 @@ class Event(_Fields):
         """
         decoded = self._decoded
         if decoded is None:
-            return _decode.active_chain().decode(self.value, self.headers)
+            decoded = _decode.active_chain().decode(self.value, self.headers)
+            if decoded.error is not None:
+                report_problem(self, decoded.error)
         return decoded
 
     def identity(self) -> Event:
@@ -199,7 +239,13 @@ class Event(_Fields):
             last, last_chain, fields = _peeked
             if last is self and last_chain is chain:
                 return fields
-            fields = chain.fields(self.value, self.headers)
+            try:
+                fields = chain.peek(self.value, self.headers)
+            except Exception as exc:  # a decoder's bug: this record's problem
+                fields = describe_error(exc)
+            if type(fields) is str:  # the value does not decode
+                report_problem(self, fields)
+                fields = None
             _peeked = (self, chain, fields)
             return fields
         value = decoded.value
@@ -210,7 +256,11 @@ class Event(_Fields):
         """Event id, correlation, causes, trace and type, extracted once (see ``core.ids``)."""
         ids = self._ids
         if ids is None:
-            ids = _ids.extract_ids(self)
+            try:
+                ids = _ids.extract_ids(self)
+            except Exception as exc:  # a bug on odd input: no ids, and the record's problem
+                report_problem(self, f"ids not read: {describe_error(exc)}")
+                ids = _ids.EMPTY
             _set(self, "_ids", ids)
         return ids
 
