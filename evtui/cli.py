@@ -295,7 +295,12 @@ def tail(
 def trace(
     ctx: typer.Context,
     wanted: Annotated[
-        str, typer.Argument(metavar="ID", help="A correlation id (or trace id, or event id).")
+        str,
+        typer.Argument(
+            metavar="ID",
+            help="A correlation id (or trace id, in any form, or event id), or its first 8+ "
+            "characters.",
+        ),
     ],
     topics: Annotated[
         list[str] | None,
