@@ -100,12 +100,14 @@ def run_check(
     result = scan(source, checker, None, err)
     findings = checker.finish()
     if options.format == "json":
-        print(dumps(report_json(findings, checker)), file=out)
+        report = {**report_json(findings, checker), "problems": result.problems.to_json()}
+        print(dumps(report), file=out)
     else:
         print(render_text(findings), file=out)
     warnings = [f for f in findings if f.severity != "info"]
     summary = ", ".join(f"{kind} {n}" for kind, n in checker.summary().items()) or "none"
-    for note in checker.notes() + sequence_notes(checker, options):
+    problems = result.problems.lines("checked")  # records whose value or checks failed
+    for note in checker.notes() + sequence_notes(checker, options) + problems:
         print(f"evtui check: note: {note}", file=err)
     summary += "".join(f" ({text})" for text in unjudged(checker))
     print(

@@ -22,11 +22,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TextIO
 
-from evtui.core.event import Event
+from evtui.core.event import Event, problems_reported_to
 from evtui.core.ids import shown_id
 from evtui.core.idsearch import MIN_PREFIX, Candidates
 from evtui.core.output import dumps
 from evtui.core.positions import Position, describe
+from evtui.core.problems import RecordProblems, offer_all
 from evtui.errors import EvtuiError, UsageError, check_choice
 from evtui.sources.base import Source, ends_of
 
@@ -56,6 +57,7 @@ class ScanResult:
     scanned: int
     seconds: float
     reason: str
+    problems: RecordProblems = field(default_factory=RecordProblems)  # records not read whole
 
 
 def check_format(value: str) -> str:
@@ -81,24 +83,30 @@ def scan(source: Source, collector: object, max_scan: int | None, err: TextIO) -
     scanner = _Scanner(source, collector, max_scan, err)
     started = time.monotonic()
     try:
-        read_inline = getattr(source, "read_inline", None)
-        if read_inline is not None:
-            read_inline(scanner.take)
-        else:
-            source.start()
-            while (batch := source.get_batch(0.2)) is not None and scanner.take(batch):
-                pass
+        with problems_reported_to(scanner.problems.add):
+            read_inline = getattr(source, "read_inline", None)
+            if read_inline is not None:
+                read_inline(scanner.take)
+            else:
+                source.start()
+                while (batch := source.get_batch(0.2)) is not None and scanner.take(batch):
+                    pass
     finally:
         scanner.progress.clear()
         source.stop()
     if scanner.error is not None:
         raise EvtuiError(scanner.error)
     _raise_errors(source)
-    return ScanResult(scanner.scanned, time.monotonic() - started, scanner.reason)
+    seconds = time.monotonic() - started
+    return ScanResult(scanner.scanned, seconds, scanner.reason, scanner.problems)
 
 
 class _Scanner:
-    """Offers each batch to the collector and says when to stop (limit reached, error)."""
+    """Offers each batch to the collector and says when to stop (limit reached, error).
+
+    A record whose value, ids or checks fail is a problem of that record
+    (``problems``), never the end of the scan (see ``core.problems``).
+    """
 
     def __init__(
         self, source: Source, collector: object, max_scan: int | None, err: TextIO
@@ -111,12 +119,11 @@ class _Scanner:
         self.scanned = 0
         self.reason = "reached the end bound"
         self.error: str | None = None
+        self.problems = RecordProblems()
 
     def take(self, batch: list[Event]) -> bool:
         """Offer ``batch``; False when the scan should stop."""
-        offer = self.offer
-        for event in batch:
-            offer(event)
+        offer_all(self.offer, batch, self.problems)
         if self.rest is not None and (ends := ends_of(batch)):
             self.rest(ends)
         self.scanned += len(batch)
@@ -168,11 +175,14 @@ class Progress:
             self.err.flush()
 
 
-def render(trace: object, fmt: str) -> str:
+def render(trace: object, fmt: str, problems: RecordProblems | None = None) -> str:
     from evtui.core import traces
 
     if fmt == "json":
-        return dumps(trace.to_json())  # type: ignore[attr-defined]
+        data = trace.to_json()  # type: ignore[attr-defined]
+        if problems is not None:  # the records the scan could not read whole
+            data["problems"] = problems.to_json()
+        return dumps(data)
     renderer = {
         "tree": traces.render_tree,
         "dot": traces.render_dot,
@@ -240,7 +250,7 @@ def _collect_in_parallel(
     events = in_time_order(outcome.events)
     not_kept = outcome.not_kept + max(0, len(events) - options.max_events)
     notes = collector_notes(options.max_events, not_kept, outcome.dropped)
-    result = ScanResult(outcome.scanned, seconds, outcome.reason)
+    result = ScanResult(outcome.scanned, seconds, outcome.reason, outcome.problems)
     return Found(events[: options.max_events], notes, result, jobs, outcome.candidates)
 
 
@@ -283,14 +293,14 @@ def run_trace(
     trace = build_trace(options.wanted, found.events)
     for note in trace.notes:
         print(f"evtui trace: note: {note}", file=err)
-    print(render(trace, options.format), file=out)
+    print(render(trace, options.format, found.scan.problems), file=out)
 
 
 def _report(found: Found, where: str, start: Position, err: TextIO) -> None:
     result = found.scan
     rate = result.scanned / max(result.seconds, 1e-6)
     jobs = f" in {found.jobs} processes" if found.jobs > 1 else ""
-    for note in found.notes:
+    for note in found.notes + result.problems.lines("searched"):
         print(f"evtui trace: note: {note}", file=err)
     print(
         f"evtui trace: scanned {result.scanned:,} events from {where} "

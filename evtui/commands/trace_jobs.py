@@ -25,15 +25,16 @@ import gc
 import multiprocessing as mp
 import os
 import signal
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
 from evtui.config import ClientConfig
-from evtui.core.event import Event
+from evtui.core.event import Event, problems_reported_to
 from evtui.core.ids import EventIds, IdRules
 from evtui.core.idsearch import Candidates
 from evtui.core.positions import Position
+from evtui.core.problems import RecordProblems, offer_all
 from evtui.errors import EvtuiError
 from evtui.sources.kafka import PartitionPlan
 
@@ -66,6 +67,7 @@ class Outcome:
     not_kept: int
     dropped: int
     candidates: Candidates  # ids starting with the wanted one, from every worker
+    problems: RecordProblems = field(default_factory=RecordProblems)  # records not read whole
 
 
 def records(plan: PartitionPlan) -> int:
@@ -159,7 +161,8 @@ def scan_in_parallel(template: Share, jobs: int, show: Any = None) -> Outcome:
 
 
 def _await_scans(workers: list[_Worker], counter: Any, show: Any, total: int) -> list[tuple]:
-    """Each worker's ("scanned", count, reason, member ids, (candidates, more)), with progress."""
+    """Each worker's ("scanned", count, reason, member ids, (candidates, more), (problems,
+    the first named)), with progress meanwhile."""
     results: dict[int, tuple] = {}
     waiting = {worker.conn: i for i, worker in enumerate(workers)}
     while waiting:
@@ -196,6 +199,9 @@ def _gather(workers: list[_Worker], scans: list[tuple]) -> Outcome:
         ids, more = scan[4]
         candidates.update(ids)
         candidates.more = candidates.more or more
+    problems = RecordProblems()
+    for scan in scans:
+        problems.merge(*scan[5])
     return Outcome(
         events=events,
         scanned=sum(scan[1] for scan in scans),
@@ -203,6 +209,7 @@ def _gather(workers: list[_Worker], scans: list[tuple]) -> Outcome:
         not_kept=not_kept,
         dropped=dropped,
         candidates=candidates,
+        problems=problems,
     )
 
 
@@ -216,9 +223,10 @@ def work(conn: Connection, share: Share, counter: Any, index: int) -> None:
     """A worker process: scan the share, then answer the parent until it says finish."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     try:
-        collector, scanned, reason = _scan_share(share, counter, index)
+        collector, scanned, reason, problems = _scan_share(share, counter, index)
         found = collector.candidates
-        conn.send(("scanned", scanned, reason, collector.admitted(), (list(found.ids), found.more)))
+        candidates, named = (list(found.ids), found.more), (problems.count, problems.first)
+        conn.send(("scanned", scanned, reason, collector.admitted(), candidates, named))
         while True:
             message = conn.recv()
             if message[0] == "adopt":
@@ -243,7 +251,7 @@ def _send_quietly(conn: Connection, message: tuple) -> None:
         conn.send(message)
 
 
-def _scan_share(share: Share, counter: Any, index: int) -> tuple[Any, int, str]:
+def _scan_share(share: Share, counter: Any, index: int) -> tuple[Any, int, str, RecordProblems]:
     from evtui.core.ids import set_rules
     from evtui.core.traces import TraceCollector
     from evtui.plugins import load_plugins
@@ -261,10 +269,10 @@ def _scan_share(share: Share, counter: Any, index: int) -> tuple[Any, int, str]:
     )
     state = {"scanned": 0, "reason": REACHED_END, "error": None}
     offer = collector.offer
+    problems = RecordProblems()
 
     def take(batch: list[Event]) -> bool:
-        for event in batch:
-            offer(event)
+        offer_all(offer, batch, problems)  # one bad record is its problem, not the scan's
         state["scanned"] += len(batch)
         counter[2 * index] = state["scanned"]
         counter[2 * index + 1] = source.stats.partitions_done
@@ -278,7 +286,8 @@ def _scan_share(share: Share, counter: Any, index: int) -> tuple[Any, int, str]:
         return True
 
     try:
-        source.read_inline(take)
+        with problems_reported_to(problems.add):
+            source.read_inline(take)
     finally:
         source.stop()
     for problem in source.problems():
@@ -286,4 +295,4 @@ def _scan_share(share: Share, counter: Any, index: int) -> tuple[Any, int, str]:
             state["error"] = problem.message
     if state["error"] is not None:
         raise EvtuiError(str(state["error"]))
-    return collector, int(state["scanned"]), str(state["reason"])
+    return collector, int(state["scanned"]), str(state["reason"]), problems

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import confluent_kafka as ck
 
 from evtui.config import ClientConfig
-from evtui.core.event import Event
+from evtui.core.event import Event, report_problem
 from evtui.core.positions import END, Kind, Position, now_ms, start_offset, stop_offset
 from evtui.errors import EvtuiError, UsageError
 from evtui.sources.base import Batch, BatchQueue, Problem, SourceState, SourceStats, ends_of
@@ -342,11 +342,24 @@ class KafkaSource:
 
         For a scan that does all its work on the events (``evtui trace``): one
         busy thread instead of two passing the GIL back and forth. Problems are
-        reported as usual (:meth:`problems`); ``stop`` closes the client.
+        reported as usual (:meth:`problems`); ``stop`` closes the client. An
+        exception from ``deliver`` is raised here as it is: it is the caller's,
+        not a failure to read from Kafka.
         """
         if self._consumer is None:
             self.open()
-        self._run(deliver)
+        raised: list[Exception] = []
+
+        def guarded(events: list[Event]) -> bool:
+            try:
+                return deliver(events)
+            except Exception as exc:
+                raised.append(exc)
+                return False
+
+        self._run(guarded)
+        if raised:
+            raise raised[0]
 
     def _hand_over(self, events: list[Event]) -> bool:
         return self._queue.put(events, self._stop)
@@ -406,7 +419,12 @@ class KafkaSource:
                     stop = plan.stop  # far from the stop offset: nothing to look at (most)
                     if (stop is None or offset >= stop - 1) and self._past_bound(plan, offset, ts):
                         continue
-            key, value, headers = m.key(), m.value(), m.headers()
+            key, value = m.key(), m.value()
+            try:
+                headers = m.headers()
+            except Exception:  # a header name that is not UTF-8: the client cannot give any
+                self._headers_lost(Event(topic, partition, offset, ts, ts_type, key, value))
+                headers = None
             nbytes += len(value) if value else 0
             append(
                 Event(
@@ -423,6 +441,17 @@ class KafkaSource:
         self.stats.events += len(events)
         self.stats.bytes += nbytes
         return events
+
+    def _headers_lost(self, event: Event) -> None:
+        """``event`` is kept without its headers: a problem of that record, not of the read."""
+        reason = "its headers could not be read (a header name is not UTF-8)"
+        report_problem(event, reason)  # counted by a scan reading in this thread
+        self._report(
+            "warning",
+            f"record {event.topic}/{event.partition}/{event.offset}: {reason}; "
+            "it is shown without headers (so are others like it, not named)",
+            once="headers not UTF-8",
+        )
 
     def _past_bound(self, plan: PartitionPlan, offset: int, ts: int) -> bool:
         """True when the record lies beyond the bound; marks the partition done at it."""
