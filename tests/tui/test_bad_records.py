@@ -1,0 +1,70 @@
+"""The console on deep, huge and malformed records: every row, every detail, no crash."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from evtui.core.decode import MAX_DEPTH, TOO_DEEP
+from evtui.core.event import Event
+from evtui.core.positions import BEGINNING
+from evtui.core.recording import Header, PartitionBounds, RecordingWriter
+from evtui.tui.app import EvtuiApp
+from evtui.tui.backend import FileBackend
+from evtui.tui.screens.detail import DetailScreen
+from evtui.tui.testing import FIXED_START_MS
+from tests.tui.helpers import rows, wait_for
+
+
+def nested(depth: int) -> bytes:
+    return b'{"a":' * depth + b"1" + b"}" * depth
+
+
+BAD = [
+    (nested(1_000), [("correlation-id", b"c1")]),
+    (nested(MAX_DEPTH), [("event-id", b"e1"), ("correlation-id", b"c1")]),
+    (b"[" * 5_000 + b"]" * 5_000, [("seq", b"\xff"), ("b3", None)]),
+    (b'{"eventId":"\\ud800","timestamp":NaN}', [("x" * 1_000, b"\x00" * 100_000)]),
+    (b'{"big":"' + b"x" * 2_000_000 + b'"}', [(f"h{i}", b"v") for i in range(2_000)]),
+    (b"\xff\xfe{", [("event-id", b"e1"), ("causation-id", b"nowhere")]),
+]
+
+
+def bad_recording(path: Path) -> list[Event]:
+    events = [
+        Event("bad", 0, i, FIXED_START_MS + i, 1, b"k", value, tuple(headers))
+        for i, (value, headers) in enumerate(BAD)
+    ]
+    header = Header(
+        created="2026-11-18T10:15:00Z",
+        source="test",
+        topics=["bad"],
+        partitions=[
+            PartitionBounds(topic="bad", partition=0, low=0, high=len(BAD), start=0, stop=len(BAD))
+        ],
+    )
+    with RecordingWriter(path, header) as writer:
+        writer.write(events)
+        writer.finish()
+    return events
+
+
+async def test_every_bad_record_is_listed_checked_indexed_and_opens(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    events = bad_recording(path)
+    backend = FileBackend(path)
+    app = EvtuiApp(backend, topics=backend.default_topics, start=BEGINNING)
+    async with app.run_test(size=(160, 40)) as pilot:
+        assert await wait_for(pilot, lambda: app.tail.feed is not None and rows(app) == len(BAD))
+        feed = app.tail.feed
+        assert await wait_for(pilot, lambda: app.violations.finished)
+        assert await wait_for(pilot, lambda: feed._indexed_upto == feed.store.next)
+        await pilot.press("g")
+        for row in range(len(events)):
+            await pilot.press("enter")
+            assert isinstance(app.screen, DetailScreen)
+            assert app.screen.event == feed.view.event_at(row)
+            await pilot.press("x", "x", "escape")
+            await pilot.press("j")
+        assert app.is_running
+        assert feed.view.event_at(0).decode_error == TOO_DEEP
+        assert feed.view.event_at(1).decode_error is None
