@@ -8,9 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
-from evtui.core.event import Event
+from evtui.core.event import Event, describe_error
 from evtui.core.filters import Filter
-from evtui.core.output import json_line, text_line
+from evtui.core.output import dumps, json_line, text_line
+from evtui.core.problems import RecordProblems
 from evtui.errors import EvtuiError, OutputClosed
 from evtui.sources.base import Source, SourceState
 
@@ -30,6 +31,30 @@ def formatter(options: TailOptions) -> Callable[[Event], str]:
         return lambda e: json_line(e, raw=raw)
     show_headers = options.headers
     return lambda e: text_line(e, headers=show_headers)
+
+
+def render_batch(
+    render: Callable[[Event], str], batch: list[Event], json: bool, problems: RecordProblems
+) -> str:
+    """The lines of ``batch``; an event that cannot be shown is a line saying why, and counted."""
+    try:
+        return "\n".join(map(render, batch))
+    except Exception:  # one record's problem: show the others
+        return "\n".join(_render_one(render, event, json, problems) for event in batch)
+
+
+def _render_one(
+    render: Callable[[Event], str], event: Event, json: bool, problems: RecordProblems
+) -> str:
+    try:
+        return render(event)
+    except Exception as exc:
+        problems.failed(event, exc)
+        reason = describe_error(exc)
+        if json:
+            where = {"topic": event.topic, "partition": event.partition, "offset": event.offset}
+            return dumps({**where, "error": f"could not be shown: {reason}"})
+        return f"{event.ref}  <could not be shown: {reason}>"
 
 
 def report_problems(source: Source, err: TextIO) -> None:
@@ -72,6 +97,8 @@ def run_tail(
     out = out or sys.stdout
     err = err or sys.stderr
     render = formatter(options)
+    as_json = options.format == "json"
+    problems = RecordProblems()
     flt = options.filter
     limit = options.max_events
     written = 0
@@ -87,7 +114,7 @@ def run_tail(
             if limit is not None and written + len(batch) >= limit:
                 batch = batch[: limit - written]
             if batch:
-                _write(out, "\n".join(map(render, batch)) + "\n")
+                _write(out, render_batch(render, batch, as_json, problems) + "\n")
                 written += len(batch)
             if limit is not None and written >= limit:
                 break
@@ -98,6 +125,8 @@ def run_tail(
             raise EvtuiError("reading stopped because of an error (see above)")
     finally:
         source.stop()
+    for line in problems.lines("shown"):
+        print(f"evtui: note: {line}", file=err)
     if flt is not None and flt.errors:
         print(
             f"evtui: note: the filter could not be evaluated on {flt.errors} event(s), "

@@ -21,7 +21,8 @@ Examples: ``value.type == "OrderPlaced" && value.amount > 100``,
 ``"3f1c..." in causation_ids``.
 
 A record for which the expression fails at run time (a missing field, a
-type mismatch) does not match; such records are counted in ``errors``.
+type mismatch, a record time past the year 9999 for ``time``) does not match;
+such records are counted in ``errors``.
 """
 
 from __future__ import annotations
@@ -114,10 +115,10 @@ class Filter:
         return f"Filter({self.expression!r})"
 
     def matches(self, event: Event) -> bool:
-        context = {name: get(event) for name, get in self._getters}
         try:
+            context = {name: get(event) for name, get in self._getters}
             result = self._program.execute(context)
-        except Exception as exc:  # CEL run-time errors: missing field, type mismatch
+        except Exception as exc:  # CEL run-time errors (a missing field), a time out of range
             self.errors += 1
             reason = f"no field {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0]
             self.last_error = f"{event.ref}: {reason[:200]}"

@@ -373,3 +373,30 @@ def test_fuzz_trace_collection_never_raises(records, wanted):
     members = collector.result()
     if members:
         build_trace(wanted, members).to_json()
+
+
+def test_tail_shows_every_record_and_says_which_could_not_be_shown():
+    from evtui.commands.tail import render_batch
+
+    def render(event: Event) -> str:
+        if event.offset == 1:
+            raise OverflowError("too big\nsecond line")
+        return event.ref
+
+    problems = RecordProblems()
+    batch = [record(i, b"x") for i in range(3)]
+    text = render_batch(render, batch, False, problems)
+    shown = "t[0]@1  <could not be shown: OverflowError: too big>"
+    assert text.splitlines() == ["t[0]@0", shown, "t[0]@2"]
+    line = json.loads(render_batch(render, batch, True, problems).splitlines()[1])
+    assert line == {"topic": "t", "partition": 0, "offset": 1, "error": shown.split("<")[1][:-1]}
+    assert problems.count == 1  # the same record, twice in a row: once
+
+
+def test_a_filter_on_a_record_time_past_year_9999_does_not_match_and_is_counted():
+    from evtui.core.filters import Filter
+
+    flt = Filter('time > timestamp("2020-01-01T00:00:00Z")')
+    far = Event("t", 0, 0, 2**62, 1, b"k", b"x")
+    assert not flt.matches(far) and flt.errors == 1 and "out of range" in flt.last_error
+    assert flt.matches(Event("t", 0, 1, 1_700_000_000_000, 1, b"k", b"x"))
