@@ -8,7 +8,9 @@ fresh topic, then:
   (b) kcat -C -e with a format of partition, offset, timestamp, key, value and
       headers, written to a file (what a kcat "recording" would be);
   (c) `evtui record TOPIC -o FILE.jsonl` and (d) `-o FILE.jsonl.gz`;
-  (e) reading each file back and checking it (`RecordingReader`, in-process);
+  (e) reading each file back and checking it (`RecordingReader`, in-process), and
+      reading it merged in record-time order across partitions as `evtui open` does
+      (`MergedReader`);
   (f) `evtui replay --from-file FILE.jsonl.gz --to NEW --execute --create-topic`.
 
 Prints the best wall time of three runs of whole processes (start-up included;
@@ -61,6 +63,20 @@ def read_back(path: Path) -> float:
     return time.perf_counter() - started
 
 
+def read_merged(path: Path) -> float:
+    """What ``evtui open`` reads: every partition, merged in record-time order."""
+    from evtui.core.recording import inspect_recording
+    from evtui.core.recording_merge import MergedReader
+
+    started = time.perf_counter()
+    recording = inspect_recording(path)
+    partitions = [(t, p) for t in recording.topics for p in recording.partitions(t)]
+    with MergedReader(path, recording.trailer.counts()) as reader:
+        for _ in reader.events(partitions):
+            pass
+    return time.perf_counter() - started
+
+
 def measure(bootstrap: str, topic: str, count: int, kcat: str, work: Path) -> list[tuple]:
     rows: list[tuple] = []
     quiet = timed([kcat, "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q"])
@@ -77,6 +93,8 @@ def measure(bootstrap: str, topic: str, count: int, kcat: str, work: Path) -> li
         rows.append((f"evtui record -o {name}", seconds, path.stat().st_size))
     for name in ("slice.jsonl", "slice.jsonl.gz"):
         rows.append((f"read back {name} (in-process)", read_back(work / name), None))
+    for name in ("slice.jsonl", "slice.jsonl.gz"):
+        rows.append((f"read back {name} merged in time", read_merged(work / name), None))
     target = f"{topic}-replayed"
     replay = [sys.executable, "-m", "evtui", "replay", "--from-file", str(work / "slice.jsonl.gz"),
               "--to", target, "-b", bootstrap, "--execute", "--create-topic"]  # fmt: skip

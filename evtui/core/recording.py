@@ -510,12 +510,7 @@ class RecordingReader:
                 )
             last[tp] = record.offset
             counts[tp] = counts.get(tp, 0) + 1
-            append(
-                Event(
-                    record.topic, record.partition, record.offset, record.timestamp,
-                    _TS_TYPES[record.timestamp_type], record.key, record.value, record.headers,
-                )
-            )  # fmt: skip
+            append(event_of(record))
 
     def _more(self) -> bool:
         """Whether anything follows the end line (read ahead; an error if so)."""
@@ -570,6 +565,14 @@ class RecordingReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def event_of(record: Record) -> Event:
+    """The :class:`Event` of a record line."""
+    return Event(
+        record.topic, record.partition, record.offset, record.timestamp,
+        _TS_TYPES[record.timestamp_type], record.key, record.value, record.headers,
+    )  # fmt: skip
 
 
 def _is_end_line(raw: bytes) -> bool:

@@ -2,8 +2,9 @@
 
 :class:`FileSource` is a :class:`~evtui.sources.base.Source` over the file: one
 thread reads it, honours the start position (``beginning``, ``end``, ``N``,
-``-N``, a time; see :class:`~evtui.core.recording.Selection`) and finishes at
-the end of the file. :class:`FileSlices` is the ``SliceSource`` of ``evtui
+``-N``, a time; see :class:`~evtui.core.recording.Selection`), merges the
+partitions in record-time order (:mod:`evtui.core.recording_merge`) and finishes
+at the end of the file. :class:`FileSlices` is the ``SliceSource`` of ``evtui
 replay --from-file``: one topic of the file, between two positions.
 :class:`RecordingPoller` and :class:`RecordingLagPoller` give the console's
 overview and lag screens what a file can tell.
@@ -28,11 +29,13 @@ from evtui.core.recording import (
     inspect_recording,
     select_topics,
 )
+from evtui.core.recording_merge import MergedReader
 from evtui.errors import EvtuiError, UsageError
 from evtui.sources.base import BatchQueue, Problem, SourceState, SourceStats
 
 TP = tuple[str, int]
 OFFLINE = "offline"
+BATCH = 2048  # records handed to the view at once
 NO_GROUPS = "a recording has no consumer groups"
 
 
@@ -115,24 +118,35 @@ class FileSource:
             self._queue.close()
 
     def _read(self) -> None:
-        wanted = frozenset(self.topics)
-        selection = Selection(self.start_position, None, self.recording.trailer.counts())
-        selects = selection.selects
-        with RecordingReader(self.path) as reader:
-            for batch in reader.batches():
-                if self._stop.is_set():
-                    return
-                kept = [
-                    e
-                    for e in batch
-                    if e.topic in wanted and selects((e.topic, e.partition), e.offset, e.timestamp)
-                ]
-                if not kept:
-                    continue
-                self.stats.events += len(kept)
-                self.stats.bytes += sum(len(e.value) for e in kept if e.value)
-                if not self._queue.put(kept, self._stop):
-                    return
+        """The chosen records merged in record-time order across partitions, in batches."""
+        counts = self.recording.trailer.counts()
+        selects = Selection(self.start_position, None, counts).selects
+        partitions = [(t, p) for t in self.topics for p in self.recording.partitions(t)]
+        with MergedReader(self.path, counts) as reader:
+            merged = reader.events(
+                partitions, lambda e: selects((e.topic, e.partition), e.offset, e.timestamp)
+            )
+            batch: list[Event] = []
+            try:
+                for event in merged:
+                    batch.append(event)
+                    if len(batch) == BATCH:
+                        if not self._deliver(batch):
+                            return
+                        batch = []
+            except RecordingError:
+                self._deliver(batch)  # what came before the bad line
+                raise
+            self._deliver(batch)
+
+    def _deliver(self, batch: list[Event]) -> bool:
+        if self._stop.is_set():
+            return False
+        if not batch:
+            return True
+        self.stats.events += len(batch)
+        self.stats.bytes += sum(len(e.value) for e in batch if e.value)
+        return self._queue.put(batch, self._stop)
 
     def get_batch(self, timeout: float = 0.1) -> list[Event] | None:
         return self._queue.get(timeout)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
 
 from evtui.commands.demo import DemoOptions, make_simulator
+from evtui.core.event import Event, TimestampType
 from evtui.core.positions import BEGINNING, Kind, Position
 from evtui.core.recording import Header, PartitionBounds, RecordingWriter, inspect_recording
 from evtui.sources.demo import DemoSource
@@ -163,3 +166,59 @@ async def test_a_corrupt_line_is_shown_and_what_came_before_stays(tmp_path):
         assert "line 102: not a record" in status and "demo.jsonl" in status
         header = app.query_one("#header")
         assert await wait_for(pilot, lambda: "● failed  " in str(header.render()))
+
+
+def interleaved_recording(path: Path) -> list[Event]:
+    """One topic, 3 partitions whose times interleave, written partition after partition
+    (as ``evtui record`` writes small partitions). The newest event is on partition 0, the
+    first written; partition 1 goes back in time once."""
+    t0 = FIXED_START_MS
+    events = []
+    for p in range(3):
+        for i in range(150):
+            at = t0 + 30 * i + (14, 0, 7)[p] + (-400 if (p, i) == (1, 90) else 0)
+            key = f"k{p}-{i}".encode()
+            events.append(Event("orders", p, i, at, TimestampType.CREATE_TIME, key, b"{}"))
+    header = Header(
+        created="2026-11-18T10:15:00Z",
+        source="test",
+        topics=["orders"],
+        partitions=[
+            PartitionBounds(topic="orders", partition=p, low=0, high=150, start=0, stop=150)
+            for p in range(3)
+        ],
+    )
+    with RecordingWriter(path, header) as writer:
+        writer.write(events)
+        writer.finish()
+    return events
+
+
+def time_merged(events: list[Event]) -> list[str]:
+    """The reference: repeatedly the partition head with the least (time, topic, partition)."""
+    heads = defaultdict(list)
+    for e in events:
+        heads[(e.topic, e.partition)].append(e)
+    out = []
+    while any(heads.values()):
+        tp = min((tp for tp in heads if heads[tp]), key=lambda tp: (heads[tp][0].timestamp, tp))
+        out.append(heads[tp].pop(0).ref)
+    return out
+
+
+async def test_the_tail_of_a_file_is_in_time_order_across_partitions_and_follows_the_newest(
+    tmp_path,
+):
+    path = tmp_path / "interleaved.jsonl"
+    events = interleaved_recording(path)
+    app = file_app(path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await finished(pilot, app)
+        assert shown_refs(app) == time_merged(events)
+        feed = app.tail.feed
+        times = [feed.view.event_at(r).timestamp for r in range(rows(app))]
+        backwards = [(a, b) for a, b in pairwise(times) if b < a]
+        assert len(backwards) == 1 and backwards[0][0] - backwards[0][1] < 400  # p1's own step
+        assert app.tail.log_view.follow
+        newest = max(events, key=lambda e: (e.timestamp, e.partition))
+        assert app.tail.log_view.selected_event().ref == newest.ref == shown_refs(app)[-1]
