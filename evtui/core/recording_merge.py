@@ -292,7 +292,8 @@ class MergedReader(RecordingReader):
             counts[tp] = counts.get(tp, 0) + 1
             runs = all_runs.get(tp)
             if runs is None:  # a partition not asked for: only checked
-                self._pos += 0 if spool else len(raw)
+                if not spool:
+                    self._pos += len(raw)
                 self._last = None
                 continue
             start = self._pos

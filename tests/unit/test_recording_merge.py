@@ -161,8 +161,8 @@ def test_bad_lines_end_the_merged_stream_naming_the_line(tmp_path):
         read_merged(path, counts=counts)
 
 
-def test_records_by_partition_stay_apart_from_the_merge_in_memory():
-    """Runs in arrays: a partition's pending runs cost three integers each."""
+def test_runs_are_kept_in_arrays_and_dropped_once_taken():
+    """A partition's pending runs cost three integers each; taken ones are let go."""
     runs = merging._Runs()
     for i in range(10_000):
         runs.add(i * 10, i * 10 + 10, i + 2)
