@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from evtui.core.event import Event
 from evtui.core.ordering import KINDS, WARNING, Checker, Finding
+from evtui.core.problems import RecordProblems
 
 SEVERITY_ORDER = {WARNING: 0, "info": 1}
 GroupKey = tuple[str, str, str | None]  # kind, topic, key
@@ -150,6 +151,7 @@ class LiveCheck:
         self.restarts = 0
         self.finished = False
         self._last_ms = 0
+        self.problems = RecordProblems()  # records the checks failed on (counted, skipped)
 
     def begin(
         self,

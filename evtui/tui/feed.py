@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from evtui.core.positions import Kind, Position
+from evtui.core.problems import RecordProblems
 from evtui.core.store import EventStore
 from evtui.core.tailview import Predicate, TailView
 from evtui.core.traces import TraceIndex
@@ -64,6 +65,7 @@ class Feed:
         # (sequence, partitions): read to their end once the events before sequence were
         self.rests: deque[tuple[int, tuple[TP, ...]]] = deque(maxlen=10_000)
         self.lossless = bool(getattr(source, "lossless", False))  # never sample (a file)
+        self.record_problems = RecordProblems()  # records the trace index failed on
 
     @property
     def state(self) -> SourceState:
@@ -139,7 +141,11 @@ class Feed:
         deadline = time.perf_counter() + budget_s
         start, end = seq, store.next
         while seq < end:
-            index.add(store[seq])
+            event = store[seq]
+            try:
+                index.add(event)
+            except Exception as exc:  # one record's failure, never the console's
+                self.record_problems.failed(event, exc)
             seq += 1
             if seq % 64 == 0 and time.perf_counter() >= deadline:
                 break
@@ -184,7 +190,12 @@ class Feed:
                 live.skip(holes.popleft()[1])
             while rests and rests[0][0] <= seq:
                 live.rest(rests.popleft()[1])
-            live.offer(store[seq])
+            event = store[seq]
+            try:
+                live.offer(event)
+            except Exception as exc:  # one record's failure, never the console's
+                live.problems.failed(event, exc)
+                live.skip(1)  # a hole: the checks start again after it (no false gap)
             seq += 1
             if seq % 32 == 0 and time.perf_counter() >= deadline:
                 break

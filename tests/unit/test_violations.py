@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from evtui.core.event import Event
-from evtui.core.ordering import Finding
+from evtui.core.ordering import Checker, Finding
 from evtui.core.positions import BEGINNING, parse_position
 from evtui.core.violations import LiveCheck, ViolationBoard
 from evtui.tui.feed import Feed
@@ -95,3 +95,40 @@ def test_the_consoles_checks_remember_as_many_events_as_its_window():
     assert checker.duplicates.seen.limit == 5_000 and checker.causes.known.limit == 5_000
     assert checker.sequences.keys.limit == 5_000 and checker.times.keys.limit == 5_000
     app.backend.close()
+
+
+def test_a_record_the_checks_fail_on_is_counted_and_the_console_goes_on():
+    class Fragile(Checker):
+        def offer(self, event: Event) -> None:
+            if event.offset == 3:
+                raise ValueError("a detector bug on this record")
+            super().offer(event)
+
+    live = LiveCheck(lambda mid, compacted: Fragile(mid_stream=mid, compacted=compacted))
+    events = [seq_event(i, i + 1) for i in range(20)] + [seq_event(20, 2)]
+    feed = Feed(ListSource([events]), ["t"], BEGINNING)
+    feed.drain(budget_s=1.0)
+    feed.check_step(live, budget_s=1.0)
+    assert live.problems.count == 1 and live.problems.first[0][:3] == ("t", 0, 3)
+    assert (live.not_checked, live.restarts) == (1, 1)  # a hole: no gap for seq 4
+    live.finish()
+    assert "1 record could not be checked: t/0/3" in live.problems.lines("checked")[0]
+    kinds = [g.kind for g in live.board.sorted_groups() if g.severity == "warning"]
+    assert kinds == ["sequence_regression"]
+
+
+def test_partitions_at_their_end_are_told_to_the_checks_after_the_events_before_them():
+    from evtui.sources.base import Batch
+
+    effect = Event("a", 0, 0, 1_000, 1, b"k", b"{}",
+                   (("event-id", b"e"), ("causation-id", b"c")))  # fmt: skip
+    later = Event("a", 0, 1, 200_000, 1, b"k2", b"{}", (("event-id", b"l"),))
+    cause = Event("b", 0, 0, 900, 1, b"k", b"{}", (("event-id", b"c"),))
+    source = ListSource([Batch([effect, later], [("a", 0)]), Batch([cause], [("b", 0)])])
+    source.reading = lambda: [("a", 0), ("b", 0)]
+    live = LiveCheck(lambda mid, compacted: Checker(strict_orphans=True))
+    feed = Feed(source, ["a", "b"], BEGINNING)
+    feed.drain(budget_s=1.0)
+    feed.check_step(live, budget_s=1.0)
+    assert live.board.warnings == 0  # b[0] was read after a ran 200 s on: no orphan
+    assert live.checker.causes.mark.value() == 200_000  # both at their end: the latest

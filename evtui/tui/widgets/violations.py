@@ -162,7 +162,7 @@ class ViolationsPane(Vertical):
                 f"  {live.unjudged - live.outside:,} effects not judged as orphans (their causes "
                 "may lie before the start, be compacted away or forgotten at the memory bound)"
             )
-        for note in live.notes():
+        for note in live.notes() + live.problems.lines("checked")[:1]:
             text.append(f"  {note}", style="yellow")
         self.query_one("#violations-status", Static).update(text)
 
