@@ -252,6 +252,7 @@ class TraceCollector:
         self.max_pending = max_pending
         self._keys = search_keys(wanted)  # correlation or trace ids that are the wanted one
         self._prefix = IdPrefix.of(wanted)  # None once a member is found
+        self._starts = None if self._prefix is None else self._prefix.starts  # the hot path's
         self.candidates = Candidates()  # ids starting with ``wanted`` (while no member)
         self._members: dict[tuple[str, int, int], Event] = {}
         self._ids: set[str] = {wanted}  # event ids of members (and the wanted id)
@@ -286,8 +287,8 @@ class TraceCollector:
         if ids.correlation_id in keys or ids.trace_id in keys or self._linked(ids):
             self._admit(event)
             return True
-        if self._prefix is not None:
-            self.candidates.update(self._prefix.hits(ids))
+        if self._starts is not None:
+            self._gather(ids)
         if (
             ids.event_id is not None
             or ids.causation_ids
@@ -299,6 +300,23 @@ class TraceCollector:
                 self.dropped += 1
             held.append(event.identity())
         return False
+
+    def _gather(self, ids: EventIds) -> None:
+        """Remember the ids of ``ids`` that start with the wanted text (a cheap test first)."""
+        starts = self._starts
+        eid, corr, causes, trace = ids[:4]
+        hit = (
+            (eid is not None and eid.startswith(starts))  # type: ignore[arg-type]
+            or (corr is not None and corr.startswith(starts))  # type: ignore[arg-type]
+            or (trace is not None and trace.startswith(starts))  # type: ignore[arg-type]
+        )
+        if not hit:
+            for cause in causes:
+                if cause.startswith(starts):  # type: ignore[arg-type]
+                    hit = True
+                    break
+        if hit:
+            self.candidates.update(self._prefix.hits(ids))  # type: ignore[union-attr]
 
     def _linked(self, ids: EventIds) -> bool:
         """True when ``ids`` is the wanted event or links to a member."""
@@ -317,7 +335,7 @@ class TraceCollector:
 
     def _admit(self, event: Event) -> None:
         if self._prefix is not None:  # the wanted id is whole: no prefix search
-            self._prefix = None
+            self._prefix = self._starts = None
             self.candidates = Candidates()
         self._keep(event)
         self._register(event.ids)
