@@ -37,6 +37,12 @@ def search_keys(wanted: str) -> frozenset[str]:
     return frozenset((wanted, trace)) if trace is not None else frozenset((wanted,))
 
 
+def _one_id(value: str) -> str:
+    """What ``value`` is the same id as: a lower-case 64-bit trace id's 32-digit form."""
+    trace = canonical_trace_id(value)
+    return trace if trace is not None and trace.endswith(value) else value
+
+
 class IdPrefix:
     """The start of an id (see the module notes).
 
@@ -79,22 +85,32 @@ class IdPrefix:
 
 
 class Candidates:
-    """The distinct ids a prefix matched: at most :data:`MAX_CANDIDATES` kept, more counted."""
+    """The distinct ids a prefix matched: at most :data:`MAX_CANDIDATES` kept, more counted.
 
-    __slots__ = ("ids", "more")
+    A 64-bit trace id's two lower-case forms (16 digits, and 32 with the zero
+    padding) are one id: the 16-digit form is kept, as searching it finds both.
+    """
+
+    __slots__ = ("_forms", "ids", "more")
 
     def __init__(self, ids: Iterable[str] = ()) -> None:
-        self.ids: dict[str, None] = {}
+        self.ids: dict[str, None] = {}  # the ids to search, in the order found
+        self._forms: dict[str, str] = {}  # one id's key -> its form in ``ids``
         self.more = False
         self.update(ids)
 
     def add(self, value: str) -> None:
-        if value in self.ids:
-            return
-        if len(self.ids) < MAX_CANDIDATES:
-            self.ids[value] = None
-        else:
-            self.more = True
+        key = _one_id(value)
+        form = self._forms.get(key)
+        if form is None:
+            if len(self.ids) < MAX_CANDIDATES:
+                self.ids[value] = None
+                self._forms[key] = value
+            else:
+                self.more = True
+        elif form == key and value != key:  # the 16-digit form of a kept 32-digit trace id
+            self.ids = {value if kept == form else kept: None for kept in self.ids}
+            self._forms[key] = value
 
     def update(self, values: Iterable[str]) -> None:
         for value in values:

@@ -166,3 +166,19 @@ def test_the_index_searches_a_unique_prefix_and_names_ambiguous_ones():
     found = index.search("order-4…")  # too short once the cut mark is dropped
     assert found.events == [] and len(found.candidates) == 0
     assert index.search("order-45…").wanted == "order-456"
+
+
+def test_a_64_bit_trace_ids_two_forms_are_one_candidate():
+    assert Candidates([CANONICAL, TRACE64]).only() == TRACE64  # searching it finds both
+    assert Candidates([TRACE64, CANONICAL]).only() == TRACE64
+    assert len(Candidates([TRACE64.upper(), CANONICAL])) == 2  # an explicit id, as carried
+    # a service copying its B3 trace id into a correlation header: one id, not two
+    collector = TraceCollector("05628094")
+    collector.offer(record(0, ("x-correlation-id", TRACE64), ("b3", f"{TRACE64}-{'a' * 16}-1")))
+    collector.offer(record(1, ("traceparent", f"00-{CANONICAL}-{'b' * 16}-01")))
+    assert collector.candidates.only() == TRACE64
+    index = TraceIndex()
+    index.add(record(0, ("x-correlation-id", TRACE64), ("b3", f"{TRACE64}-{'a' * 16}-1")))
+    index.add(record(1, ("traceparent", f"00-{CANONICAL}-{'b' * 16}-01")))
+    found = index.search("05628094")
+    assert found.wanted == TRACE64 and [e.offset for e in found.events] == [0, 1]
