@@ -111,3 +111,17 @@ async def test_on_a_cluster_an_unknown_id_suggests_evtui_trace(kafka_bootstrap):
             "No kept event carries 'no-such-id-here'. To search the cluster: "
             "evtui trace no-such-id-here"
         ) in notes
+
+
+async def test_on_a_recording_an_unknown_id_suggests_no_cluster_command(tmp_path):
+    from tests.tui.test_open import demo_recording, file_app, finished
+
+    path = tmp_path / "demo.jsonl"
+    demo_recording(path, seconds=5.0)
+    app = file_app(path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await finished(pilot, app)
+        await pilot.press("ctrl+t", *"no-such-id-here", "enter")
+        assert [str(n.message) for n in app._notifications] == [
+            "No kept event carries 'no-such-id-here'."
+        ]
