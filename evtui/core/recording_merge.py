@@ -26,6 +26,7 @@ import os
 import tempfile
 from array import array
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path
 from typing import IO
@@ -55,6 +56,24 @@ def merge_in_time(streams: Iterable[Iterable[Event]]) -> Iterator[Event]:
     back where the streams' do not. Ties between streams go by topic, then partition.
     """
     return heapq.merge(*streams, key=TIME_KEY)
+
+
+@dataclass(frozen=True)
+class PartitionEnd:
+    """In a merged stream: the partition has no more records (after its last one's time)."""
+
+    timestamp: int
+    topic: str
+    partition: int
+
+
+def _ended(stream: Iterable[Event], tp: TP) -> Iterator[Event | PartitionEnd]:
+    """``stream``, then its :class:`PartitionEnd` (merged right after its last record)."""
+    last = -1
+    for event in stream:
+        last = event.timestamp
+        yield event
+    yield PartitionEnd(last, *tp)
 
 
 class _Where(msgspec.Struct):
@@ -142,18 +161,24 @@ class MergedReader(RecordingReader):
     # -- the merged stream --------------------------------------------------------------------
 
     def events(
-        self, partitions: Iterable[TP], keep: Callable[[Event], bool] | None = None
+        self,
+        partitions: Iterable[TP],
+        keep: Callable[[Event], bool] | None = None,
+        ends: bool = False,
     ) -> Iterator[Event]:
         """The records of ``partitions`` merged in time order.
 
         ``keep`` chooses among each partition's records (it sees them in offset order).
+        ``ends``: a :class:`PartitionEnd` follows each partition's last record.
         """
         wanted = list(dict.fromkeys(partitions))
         for tp in wanted:
             self._runs.setdefault(tp, _Runs())
-        streams = (self._partition(tp) for tp in wanted)
+        streams: list[Iterable] = [self._partition(tp) for tp in wanted]
         if keep is not None:
-            streams = (filter(keep, stream) for stream in streams)
+            streams = [filter(keep, stream) for stream in streams]
+        if ends:
+            streams = [_ended(stream, tp) for stream, tp in zip(streams, wanted, strict=True)]
         yield from merge_in_time(streams)
         while not self._done:  # the rest of the file is checked all the same
             self._advance()

@@ -29,9 +29,9 @@ from evtui.core.recording import (
     inspect_recording,
     select_topics,
 )
-from evtui.core.recording_merge import MergedReader
+from evtui.core.recording_merge import MergedReader, PartitionEnd
 from evtui.errors import EvtuiError, UsageError
-from evtui.sources.base import BatchQueue, Problem, SourceState, SourceStats
+from evtui.sources.base import Batch, BatchQueue, Problem, SourceState, SourceStats
 
 TP = tuple[str, int]
 OFFLINE = "offline"
@@ -124,25 +124,34 @@ class FileSource:
         partitions = [(t, p) for t in self.topics for p in self.recording.partitions(t)]
         with MergedReader(self.path, counts) as reader:
             merged = reader.events(
-                partitions, lambda e: selects((e.topic, e.partition), e.offset, e.timestamp)
+                partitions,
+                lambda e: selects((e.topic, e.partition), e.offset, e.timestamp),
+                ends=True,
             )
-            batch: list[Event] = []
+            batch = Batch()
             try:
                 for event in merged:
+                    if isinstance(event, PartitionEnd):
+                        batch.ends += ((event.topic, event.partition),)
+                        continue
                     batch.append(event)
                     if len(batch) == BATCH:
                         if not self._deliver(batch):
                             return
-                        batch = []
+                        batch = Batch()
             except RecordingError:
                 self._deliver(batch)  # what came before the bad line
                 raise
             self._deliver(batch)
 
-    def _deliver(self, batch: list[Event]) -> bool:
+    def reading(self) -> list[tuple[str, int]]:
+        """The partitions this source delivers (the ordering checks wait for each)."""
+        return [(t, p) for t in self.topics for p in self.recording.partitions(t)]
+
+    def _deliver(self, batch: Batch) -> bool:
         if self._stop.is_set():
             return False
-        if not batch:
+        if not batch and not batch.ends:
             return True
         self.stats.events += len(batch)
         self.stats.bytes += sum(len(e.value) for e in batch if e.value)

@@ -172,3 +172,24 @@ def test_runs_are_kept_in_arrays_and_dropped_once_taken():
     runs.put_back(99_995, 100_000, 10_001)
     assert len(runs) == 2 and runs.take(1) == [(99_995, 100_000, 10_001)]
     assert runs.starts.itemsize == 8 and len(runs.starts) < 10_000  # taken runs are dropped
+
+
+@settings(max_examples=60, deadline=None)
+@given(layouts())
+def test_each_partitions_end_follows_its_last_record_in_the_merged_stream(layout):
+    """The ordering checks learn that a partition is done as soon as its last record passed."""
+    from evtui.core.recording_merge import PartitionEnd
+
+    streams, written = layout
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "r.jsonl"
+        write(path, streams, written)
+        with MergedReader(path) as reader:
+            merged = list(reader.events(TPS, ends=True))
+    ends = [i for i, e in enumerate(merged) if isinstance(e, PartitionEnd)]
+    assert sorted((merged[i].topic, merged[i].partition) for i in ends) == sorted(TPS)
+    records = [e for e in merged if not isinstance(e, PartitionEnd)]
+    assert [e.ref for e in records] == reference(streams)
+    for i in ends:  # nothing of the partition after its end
+        tp = (merged[i].topic, merged[i].partition)
+        assert not [e for e in merged[i:] if isinstance(e, Event) and (e.topic, e.partition) == tp]
