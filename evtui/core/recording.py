@@ -405,6 +405,16 @@ class Recording:
         return sorted(found)
 
 
+def follow(last: dict[TP, int], counts: dict[TP, int], tp: TP, offset: int) -> str | None:
+    """Count a partition's next record; what is wrong when its offset does not follow."""
+    before = last.get(tp)
+    if before is not None and offset <= before:
+        return f"{tp[0]}[{tp[1]}] offset {offset} does not follow offset {before}"
+    last[tp] = offset
+    counts[tp] = counts.get(tp, 0) + 1
+    return None
+
+
 class RecordingReader:
     """Reads and checks a recording line by line; every problem is a :class:`RecordingError`.
 
@@ -503,13 +513,9 @@ class RecordingReader:
             if record is None:
                 continue
             tp = (record.topic, record.partition)
-            before = last.get(tp)
-            if before is not None and record.offset <= before:
-                raise self._fail(
-                    f"{tp[0]}[{tp[1]}] offset {record.offset} does not follow offset {before}"
-                )
-            last[tp] = record.offset
-            counts[tp] = counts.get(tp, 0) + 1
+            disorder = follow(last, counts, tp, record.offset)
+            if disorder is not None:
+                raise self._fail(disorder)
             append(event_of(record))
 
     def _more(self) -> bool:

@@ -42,6 +42,7 @@ from evtui.core.recording import (
     RecordingError,
     RecordingReader,
     event_of,
+    follow,
 )
 
 SPAN = 1 << 20  # bytes read back at once (runs of one partition closer than this share a read)
@@ -308,13 +309,9 @@ class MergedReader(RecordingReader):
             if where is None:  # the end line
                 continue
             tp = (where.topic, where.partition)
-            before = offsets.get(tp)
-            if before is not None and where.offset <= before:
-                raise self._fail(
-                    f"{tp[0]}[{tp[1]}] offset {where.offset} does not follow offset {before}"
-                )
-            offsets[tp] = where.offset
-            counts[tp] = counts.get(tp, 0) + 1
+            disorder = follow(offsets, counts, tp, where.offset)
+            if disorder is not None:
+                raise self._fail(disorder)
             runs = all_runs.get(tp)
             if runs is None:  # a partition not asked for: only checked
                 if not spool:
