@@ -79,10 +79,23 @@ def cross_topic(bootstrap: str, make_topic: MakeTopic) -> tuple[str, str, list[E
     for i in range(30):
         at = t0 + i * 3 * STEP_MS
         orders.append(Rec(f"o{i}", body(type="OrderPlaced", n=i), hdrs(event_id=f"{run}-c{i}"), at))
-        payments.append(Rec(f"o{i}", body(type="PaymentRequested", n=i),
-                            hdrs(event_id=f"{run}-e{i}", causation_id=f"{run}-c{i}"), at + 500))
-    payments.append(Rec("o99", body(type="PaymentRequested"), hdrs(
-        event_id=f"{run}-e99", causation_id=f"{run}-never"), t0 + 95_000, expect=("orphan",)))
+        payments.append(
+            Rec(
+                f"o{i}",
+                body(type="PaymentRequested", n=i),
+                hdrs(event_id=f"{run}-e{i}", causation_id=f"{run}-c{i}"),
+                at + 500,
+            )
+        )
+    payments.append(
+        Rec(
+            "o99",
+            body(type="PaymentRequested"),
+            hdrs(event_id=f"{run}-e99", causation_id=f"{run}-never"),
+            t0 + 95_000,
+            expect=("orphan",),
+        )
+    )
     payments += [Rec(f"later{i}", body(type="Heartbeat"), hdrs(event_id=f"{run}-l{i}"),
                      t0 + 100_000 + i * 10_000) for i in range(12)]  # fmt: skip
     truth, count = put(bootstrap, {a: payments, b: orders})
@@ -97,13 +110,28 @@ def cause_in_another_partition(bootstrap: str, make_topic: MakeTopic) -> Case:
     for i in range(20):
         at = t0 + i * STEP_MS
         records.append(Rec(f"k{i}", body(type="Reserved"), hdrs(event_id=f"{run}-c{i}"), at, 2))
-        records.append(Rec(f"k{i}", body(type="Shipped"),
-                           hdrs(event_id=f"{run}-e{i}", causation_id=f"{run}-c{i}"), at + 500, 0))
+        records.append(
+            Rec(
+                f"k{i}",
+                body(type="Shipped"),
+                hdrs(event_id=f"{run}-e{i}", causation_id=f"{run}-c{i}"),
+                at + 500,
+                0,
+            )
+        )
     records += [Rec(f"z{i}", body(type="Tick"), hdrs(event_id=f"{run}-z{i}"),
                     t0 + 30_000 + i * 10_000, 0) for i in range(10)]  # fmt: skip
     records.append(Rec("d", body(type="Paid"), hdrs(event_id=f"{run}-dup"), t0 + 1_000, 1))
-    records.append(Rec("d", body(type="Paid"), hdrs(event_id=f"{run}-dup"), t0 + 90_000, 0,
-                       expect=("duplicate_event",)))
+    records.append(
+        Rec(
+            "d",
+            body(type="Paid"),
+            hdrs(event_id=f"{run}-dup"),
+            t0 + 90_000,
+            0,
+            expect=("duplicate_event",),
+        )
+    )
     truth, count = put(bootstrap, {topic: records})
     return Case("cause in another partition", [topic], truth, count)
 
@@ -158,8 +186,15 @@ def numeric_times(bootstrap: str, make_topic: MakeTopic) -> Case:
         for i, offset_ms in enumerate((0, 2_000, 1_400, 4_000, 8_000, 3_000, 9_000)):
             late = offset_ms == 3_000
             at = t0 + offset_ms
-            records.append(Rec(f"{unit}-key", body(timestamp=to_unit(at), time=250 + i), (),
-                               t0 + i * 10, expect=("event_time_regression",) if late else ()))
+            records.append(
+                Rec(
+                    f"{unit}-key",
+                    body(timestamp=to_unit(at), time=250 + i),
+                    (),
+                    t0 + i * 10,
+                    expect=("event_time_regression",) if late else (),
+                )
+            )
     truth, count = put(bootstrap, {topic: records})
     return Case("numeric times", [topic], truth, count)
 
