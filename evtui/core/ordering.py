@@ -159,13 +159,6 @@ def _spec(names: tuple[str, ...]) -> _Spec:
     return frozenset(n.lower() for n in names), paths
 
 
-def producer_of(event: Event, names: tuple[str, ...]) -> str | None:
-    """The producer an event names (a header or JSON field), when sequences are per producer."""
-    if not names:
-        return None
-    return _as_producer(field_of(event, names))
-
-
 def _as_producer(value: object) -> str | None:
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
@@ -265,10 +258,8 @@ class SequenceDetector:
         compaction: Compaction | None = None,
         keyless: bool = False,
     ) -> None:
-        self.names = names
         self.keyless = keyless
         self.rose: bool | None = None
-        self.producers = producers  # sequences are per producer when an event names one
         self._specs = _spec(names), _spec(producers) if producers else None
         self.keys = KeyState(max_keys)
         # Compacted topics: a tombstone ends a key's sequence (a new life starts over), and
@@ -1205,6 +1196,7 @@ class Checker:
             (self.times.keys.evicted, "keys' event times"),
             (self.causes.known.evicted, "events as possible causes"),
             (self.causes.dropped, "effects waiting for their causes"),
+            (self.sequences.held_over, "sequence findings held while a field was judged"),
         )
         return [f"{n:,} {what} forgotten at the memory bound" for n, what in forgotten if n]
 

@@ -224,3 +224,17 @@ def test_numeric_event_time_going_back_is_found():
     late = [rec("t", 0, i, T0 + i, "k", body={"timestamp": T0 + t}) for i, t in
             enumerate((0, 10_000, 2_000))]  # fmt: skip
     assert check([late], kinds=("event_time_regression",)) == [("event_time_regression", "t", 0, 2)]
+
+
+def test_findings_beyond_the_hold_while_a_field_is_judged_are_said(monkeypatch):
+    import evtui.core.ordering as ordering
+
+    monkeypatch.setattr(ordering, "MAX_HELD", 1)
+    records = [rec("t", 0, i, T0 + i, "k", body={"seq": 5}) for i in range(3)]  # 2 duplicates
+    checker = Checker(kinds=("sequence_duplicate",))
+    for r in records:
+        checker.offer(r)
+    assert checker.sequences.held_over == 1
+    assert "1 sequence findings held while a field was judged forgotten at the memory bound" in (
+        checker.notes()
+    )
