@@ -268,8 +268,11 @@ class EvtuiApp(App):
             return
         feed = self.tail.feed
         skipped = feed.stats.not_indexed if feed is not None else 0
+        unreadable = feed.record_problems.count if feed is not None else 0
         trace = build_trace(found.wanted, found.events)
-        self.push_screen(TraceScreen(trace, self.traces, skipped, self.backend.cluster_hints))
+        self.push_screen(
+            TraceScreen(trace, self.traces, skipped, self.backend.cluster_hints, unreadable)
+        )
 
     def _not_found(self, wanted: str, candidates: Candidates) -> str:
         """Why ``wanted`` shows no trace; the cluster command only where there is a cluster."""

@@ -196,8 +196,10 @@ class TraceScreen(Screen):
         index: TraceIndex | None = None,
         not_indexed: int = 0,
         cluster_hints: bool = True,
+        unreadable: int = 0,
     ) -> None:
         super().__init__()
+        self.unreadable = unreadable  # records the index failed on (counted, skipped)
         self.trace = trace
         self.index = index
         self.not_indexed = not_indexed
@@ -216,6 +218,12 @@ class TraceScreen(Screen):
             text.append(
                 f"\n  {self.not_indexed:,} events arrived faster than they could be indexed "
                 "and were skipped (sampled)",
+                style="yellow",
+            )
+        if self.unreadable:
+            text.append(
+                f"\n  {self.unreadable:,} records could not be indexed (their ids could not be "
+                "read) and are missing here",
                 style="yellow",
             )
         yield Static(text, id="trace-summary")
