@@ -45,8 +45,6 @@ _AUTH_CODES = {
     ck.KafkaError.CLUSTER_AUTHORIZATION_FAILED,
 }
 _CONNECT_CODES = {
-    ck.KafkaError._TRANSPORT,
-    ck.KafkaError._ALL_BROKERS_DOWN,
     ck.KafkaError._RESOLVE,
     ck.KafkaError._TIMED_OUT,
     ck.KafkaError._SSL,
@@ -167,12 +165,24 @@ def kafka_error_text(config: ClientConfig, error: ck.KafkaError | BaseException)
 
 # Errors that pass once leadership settles (a new topic, a leader election);
 # librdkafka does not flag all of them retriable().
+# Errors the Kafka protocol calls retriable. librdkafka marks ``retriable()`` only on
+# some paths (a per-partition error from ListOffsets comes without it), so the codes
+# are named here: a leader moving or a broker restarting must be waited out, not failed.
 _TRANSIENT_CODES = {
     ck.KafkaError.NOT_LEADER_FOR_PARTITION,
     ck.KafkaError.LEADER_NOT_AVAILABLE,
     ck.KafkaError.UNKNOWN_TOPIC_OR_PART,
     ck.KafkaError.REQUEST_TIMED_OUT,
     ck.KafkaError._TIMED_OUT,
+    ck.KafkaError.UNKNOWN_LEADER_EPOCH,
+    ck.KafkaError.FENCED_LEADER_EPOCH,
+    ck.KafkaError.OFFSET_NOT_AVAILABLE,
+    ck.KafkaError.NOT_ENOUGH_REPLICAS,
+    ck.KafkaError.KAFKA_STORAGE_ERROR,
+    ck.KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    ck.KafkaError.COORDINATOR_NOT_AVAILABLE,
+    ck.KafkaError.NOT_COORDINATOR,
+    ck.KafkaError.NOT_CONTROLLER,
 }
 
 
