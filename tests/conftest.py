@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,25 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "scripts" / "kafka-local"
+_OWN_DIRS: list[str] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Point evtui's state and config at a folder of this run's own, for this process
+    and every ``evtui`` it starts: tests never write into (or read) the user's real
+    state dir (replay checkpoints, exports), config file or plugin folder."""
+    home = tempfile.mkdtemp(prefix="evtui-test-home-")
+    _OWN_DIRS.append(home)
+    for name, sub in (("EVTUI_STATE_DIR", "state"), ("XDG_STATE_HOME", "xdg-state"),
+                      ("XDG_CONFIG_HOME", "xdg-config")):  # fmt: skip
+        os.environ[name] = os.path.join(home, sub)
+    os.environ.pop("EVTUI_CONFIG", None)
+    os.environ.pop("EVTUI_PLUGIN_PATH", None)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for path in _OWN_DIRS:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +46,11 @@ def kafka_bootstrap() -> Iterator[str]:
         yield given
         return
     was_running = subprocess.run([HARNESS, "status"], capture_output=True).returncode == 0
+    env = dict(os.environ)
+    if not was_running and "EVTUI_KAFKA_HOME" not in env:  # a state dir of its own, removed after
+        env["EVTUI_KAFKA_HOME"] = tempfile.mkdtemp(prefix="evtui-test-kafka-")
     started = subprocess.run(
-        [HARNESS, "start"], capture_output=True, text=True, timeout=900, check=False
+        [HARNESS, "start"], capture_output=True, text=True, timeout=900, check=False, env=env
     )
     if started.returncode != 0:
         pytest.fail(f"could not start the test broker:\n{started.stderr[-3000:]}")
@@ -35,7 +59,9 @@ def kafka_bootstrap() -> Iterator[str]:
         yield bootstrap
     finally:
         if not was_running:
-            subprocess.run([HARNESS, "stop"], capture_output=True, timeout=60, check=False)
+            subprocess.run([HARNESS, "stop"], capture_output=True, timeout=60, check=False, env=env)
+            if env.get("EVTUI_KAFKA_HOME") != os.environ.get("EVTUI_KAFKA_HOME"):
+                shutil.rmtree(env["EVTUI_KAFKA_HOME"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -165,3 +191,4 @@ def own_broker(home: Path, port: int) -> Iterator[OwnBroker]:
         yield broker
     finally:
         broker.harness("stop")
+        shutil.rmtree(home, ignore_errors=True)  # its data and log: nothing left behind

@@ -26,6 +26,7 @@ from pathlib import Path
 from evtui.core.event import Event
 from evtui.core.positions import Kind, Position
 from evtui.errors import UsageError
+from evtui.paths import state_dir
 
 REPLAY_ID = "evtui-replay-id"
 SOURCE_TOPIC = "evtui-source-topic"
@@ -338,16 +339,6 @@ class Checkpoint:
 
     def remaining(self) -> int:
         return sum(max(0, self.stops[p] - n) for p, n in self.next_offsets.items())
-
-
-def state_dir() -> Path:
-    """``$EVTUI_STATE_DIR``, else the user's state directory."""
-    given = os.environ.get("EVTUI_STATE_DIR")
-    if given:
-        return Path(given)
-    from platformdirs import user_state_path
-
-    return user_state_path("evtui")
 
 
 def checkpoint_path(replay_id: str) -> Path:

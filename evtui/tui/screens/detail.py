@@ -24,9 +24,9 @@ PRETTY_LIMIT = 512 * 1024  # larger payloads are shown as text, not highlighted
 
 
 def export_dir() -> Path:
-    from platformdirs import user_state_path
+    from evtui.paths import state_dir
 
-    return user_state_path("evtui") / "events"
+    return state_dir() / "events"
 
 
 def event_json_text(event: Event) -> str:
