@@ -41,10 +41,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from platformdirs import user_config_path
-
 from evtui.core.ids import RULE_FIELDS, IdRule, IdRules, set_rules
 from evtui.errors import ConfigError, UsageError
+from evtui.paths import config_dir
 
 PROFILE_FIELDS = frozenset(
     {
@@ -152,7 +151,7 @@ class ClientConfig:
 
 
 def default_config_path() -> Path:
-    return user_config_path("evtui") / "config.toml"
+    return config_dir() / "config.toml"
 
 
 def config_path(explicit: str | Path | None = None) -> Path:

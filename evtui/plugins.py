@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
-from platformdirs import user_config_path
-
 from evtui.core.decode import Decoder, DecoderChain, set_active_chain
+from evtui.paths import config_dir
 
 GROUP = "evtui.plugins"
 BUILTIN = "builtin"
@@ -52,7 +51,7 @@ class PluginInfo:
 
 
 def plugin_dirs() -> list[Path]:
-    dirs = [user_config_path("evtui") / "plugins"]
+    dirs = [config_dir() / "plugins"]
     extra = os.environ.get("EVTUI_PLUGIN_PATH")
     if extra:
         dirs += [Path(p).expanduser() for p in extra.split(os.pathsep) if p]
