@@ -21,7 +21,7 @@ from evtui.core.positions import BEGINNING, END, Position, parse_position
 from evtui.core.traces import TraceIndex
 from evtui.core.violations import LiveCheck
 from evtui.runtime import PacedCollector
-from evtui.tui.backend import Backend, Poller
+from evtui.tui.backend import Backend, KafkaBackend, Poller
 from evtui.tui.screens.detail import DetailScreen
 from evtui.tui.screens.trace import TraceScreen, TraceTree
 from evtui.tui.widgets.header import HeaderState, StatusHeader
@@ -32,6 +32,7 @@ from evtui.tui.widgets.tailpane import TailPane
 from evtui.tui.widgets.violations import ViolationsPane
 
 DEFAULT_START = parse_position("-100")
+OVERVIEW_ENTER = Binding("enter", "", "Tail the topic; on a group, its lag")
 
 
 class EvtuiApp(App):
@@ -41,13 +42,14 @@ class EvtuiApp(App):
     TITLE = "evtui"
     BINDINGS = [
         Binding("q", "quit", "Quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False),  # what a terminal tool does on Ctrl-C
         Binding("question_mark", "help", "Help"),
         Binding("1", "show_tab('overview')", "Overview"),
         Binding("2", "show_tab('tail')", "Tail"),
         Binding("3", "show_tab('lag')", "Lag"),
         Binding("4", "show_tab('violations')", "Violations"),
         Binding("ctrl+t", "trace_prompt", "Trace id"),
-        Binding("ctrl+p", "command_palette", "Commands", show=False),
+        Binding("ctrl+p", "command_palette", "Command palette", show=False),
     ]
 
     def __init__(
@@ -109,6 +111,7 @@ class EvtuiApp(App):
     def on_mount(self) -> None:
         self.tail.trace_index = self.traces
         self.tail.live_check = self.violations
+        self.tail.can_replay = self.can_replay
         self._collector.start()
         self.poller = self.backend.make_poller()
         self.poller.start()
@@ -238,8 +241,8 @@ class EvtuiApp(App):
 
     def binding_sections(self) -> list[tuple[str, list]]:
         return [
-            ("everywhere", [*self.BINDINGS, Binding("ctrl+p", "", "Command palette")]),
-            ("overview", [*Overview.BINDINGS, *VimTable.BINDINGS]),
+            ("everywhere", self.BINDINGS),
+            ("overview", [*Overview.BINDINGS, OVERVIEW_ENTER, *VimTable.BINDINGS]),
             ("tail", [*TailPane.BINDINGS, *TailLog.BINDINGS]),
             ("lag", [*LagPane.BINDINGS, *VimTable.BINDINGS]),
             ("violations", [*ViolationsPane.BINDINGS, *VimTable.BINDINGS]),
@@ -289,19 +292,30 @@ class EvtuiApp(App):
         self.tail.open(message.topics, self.tail.start or self.initial_start)
         self.action_show_tab("tail")
 
+    def on_overview_lag_requested(self, message: Overview.LagRequested) -> None:
+        self.action_show_tab("lag")
+        self.query_one(LagPane).select_group(message.group)
+
     def on_tail_log_selected(self, message: TailLog.Selected) -> None:
         self.push_screen(DetailScreen(message.event))
+
+    @property
+    def can_replay(self) -> bool:
+        """Only a cluster can be written to (not the demo, not a recording)."""
+        backend = self.backend
+        return getattr(backend, "plan_replay", None) is not None and (
+            getattr(backend, "run_replay", None) is not None
+        )
 
     def on_tail_pane_replay_requested(self, message: TailPane.ReplayRequested) -> None:
         from evtui.tui.screens.replay import ReplayScreen
 
-        planner = getattr(self.backend, "plan_replay", None)
-        runner = getattr(self.backend, "run_replay", None)
-        if planner is None or runner is None:
+        if not self.can_replay:
             self.notify("Replay writes to a cluster: not from here (use evtui replay).",
                         severity="warning")  # fmt: skip
             return
-        self.push_screen(ReplayScreen(message.selection, planner, runner))
+        backend: KafkaBackend = self.backend  # type: ignore[assignment]
+        self.push_screen(ReplayScreen(message.selection, backend.plan_replay, backend.run_replay))
 
     def on_violations_pane_jump(self, message: ViolationsPane.Jump) -> None:
         """From a finding: an event, its trace, or its key's history in the tail."""
@@ -378,10 +392,13 @@ class EvtuiApp(App):
             ("Show / hide internal topics", "In the overview", self._toggle_internal),
             ("Trace an id…", "The causal graph of a transaction", self.action_trace_prompt),
             ("Trace the selected event", "Its causal graph", tail.action_trace_selected),
-            ("Mark a range", "The selected event starts or ends a range", tail.action_mark),
-            ("Replay…", "The marked range, or the tail's topic and filter", tail.action_replay),
             ("Help", "Every key binding", self.action_help),
         ]
+        if self.can_replay:  # where nothing can be written, neither is offered
+            commands += [
+                ("Mark a range", "The selected event starts or ends a range", tail.action_mark),
+                ("Replay…", "The marked range, or the tail's topic and filter", tail.action_replay),
+            ]
         for title, help_text, callback in commands:
             yield SystemCommand(title, help_text, callback)
 

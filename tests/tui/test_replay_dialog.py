@@ -74,13 +74,16 @@ async def test_the_demo_cannot_replay_and_says_so():
     app = demo_app(seconds=5, topics=["payments"])
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot, app)
-        await pilot.press("R")
+        await pilot.press("R")  # not offered here: does nothing
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, ReplayScreen)
+        app.tail.action_replay()  # asked anyway (a binding of someone's own)
         await pilot.pause(0.2)
         assert not isinstance(app.screen, ReplayScreen)
         notes = [n.message for n in app._notifications]
         assert any("Replay writes to a cluster" in n for n in notes), notes
         app.tail.topics = ["payments", "orders"]
-        await pilot.press("R")
+        app.tail.action_replay()
         await pilot.pause(0.2)
         notes = [n.message for n in app._notifications]
         assert any("a replay reads one topic" in n for n in notes), notes

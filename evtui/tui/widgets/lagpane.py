@@ -144,6 +144,7 @@ class LagPane(Vertical):
         self._shown_groups: list[str] = []
         self._shown_parts: list[str] = []
         self.selected_group: str | None = None
+        self._wanted_group: str | None = None  # asked for before the report showed it
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="/ filter consumer groups", id="lag-filter")
@@ -210,6 +211,9 @@ class LagPane(Vertical):
         self._shown_groups = sync_rows(
             table, self._shown_groups, {g.group: group_cells(g) for g in groups}
         )
+        if self._wanted_group in self._shown_groups:
+            table.move_cursor(row=self._shown_groups.index(self._wanted_group), animate=False)
+            self.selected_group, self._wanted_group = self._wanted_group, None
         if self.selected_group not in self._shown_groups:
             self.selected_group = self._cursor_group()
         self._show_parts({g.group: g for g in groups}.get(self.selected_group or ""))
@@ -279,6 +283,16 @@ class LagPane(Vertical):
         self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
         if self.report is not None:
             self._refresh_rows()
+
+    def select_group(self, group: str) -> None:
+        """Put the cursor on ``group`` (now, or when a report first shows it)."""
+        self._wanted_group = group
+        if self.report is not None:
+            self._refresh_rows()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``x`` is offered only where exact time lags can be read (a cluster)."""
+        return not (action == "exact" and self.exact_reader is None)
 
     def action_drill(self) -> None:
         self.query_one("#lag-partitions", VimTable).focus()

@@ -36,6 +36,18 @@ class VimTable(DataTable):
     ]
 
 
+class TopicTable(VimTable):
+    """The topics: Enter tails the one under the cursor (or the marked ones)."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Tail")]
+
+
+class GroupTable(VimTable):
+    """The consumer groups: Enter opens the group's lag."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Lag")]
+
+
 def _rate(topic: TopicInfo) -> str:
     if topic.rate is None:
         return "…"
@@ -67,13 +79,19 @@ class Overview(Vertical):
     BINDINGS = [
         Binding("slash", "focus_filter", "Filter lists"),
         Binding("space", "mark", "Mark topic"),
-        Binding("enter", "tail_topics", "Tail"),
         Binding("i", "toggle_internal", "Internal topics"),
     ]
 
     class TailRequested(Message):
         def __init__(self, topics: list[str]) -> None:
             self.topics = topics
+            super().__init__()
+
+    class LagRequested(Message):
+        """Enter on a consumer group: its lag, on the lag tab."""
+
+        def __init__(self, group: str) -> None:
+            self.group = group
             super().__init__()
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -87,11 +105,11 @@ class Overview(Vertical):
     def compose(self) -> ComposeResult:
         yield Input(placeholder="/ filter topics and groups", id="overview-filter")
         with Horizontal(id="overview-lists"):
-            topics = VimTable(id="topics", cursor_type="row", zebra_stripes=True)
+            topics = TopicTable(id="topics", cursor_type="row", zebra_stripes=True)
             for key, label in TOPIC_COLUMNS:
                 topics.add_column(label, key=key, width=TOPIC_WIDTHS[key])
             yield topics
-            groups = VimTable(id="groups", cursor_type="row", zebra_stripes=True)
+            groups = GroupTable(id="groups", cursor_type="row", zebra_stripes=True)
             for key, label in GROUP_COLUMNS:
                 groups.add_column(label, key=key, width=GROUP_WIDTHS[key])
             yield groups
@@ -173,6 +191,8 @@ class Overview(Vertical):
         event.stop()
         if event.data_table.id == "topics":
             self.action_tail_topics()
+        elif event.data_table.id == "groups" and event.row_key.value in self._shown_groups:
+            self.post_message(self.LagRequested(str(event.row_key.value)))
 
 
 def sync_rows(

@@ -70,6 +70,7 @@ class TailPane(Vertical):
         self._predicate_dirty = False
         self._results: queue.SimpleQueue = queue.SimpleQueue()
         self.marks: list[Event] = []  # the start and end of a range to replay
+        self.can_replay = True  # False where nothing can be written (the demo, a recording)
         self.log_view = TailLog(id="tail-log")
         self._status = Static(id="tail-status")
 
@@ -255,6 +256,10 @@ class TailPane(Vertical):
         return text
 
     # -- actions --------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Marks and replay are offered only where a replay can write (a cluster)."""
+        return self.can_replay or action not in ("mark", "replay")
 
     def action_trace_selected(self) -> None:
         event = self.log_view.selected_event()
