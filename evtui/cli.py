@@ -263,8 +263,12 @@ def tail(
     config: ConfigOpt = None,
     timeout: TimeoutOpt = None,
 ) -> None:
-    """Print events from TOPICS to stdout (read-only: no consumer group is joined)."""
-    from evtui.commands.tail import TailOptions, run_tail
+    """Print events from TOPICS to stdout (read-only: no consumer group is joined).
+
+    A bounded range that holds nothing (--from past the end, or no record before --until)
+    says so in one line on stderr and exits 0; an --until before --from exits 2.
+    """
+    from evtui.commands.tail import TailOptions, check_range, range_note, run_tail
     from evtui.core.filters import Filter
     from evtui.core.positions import parse_end, parse_position
     from evtui.sources.kafka import KafkaSource
@@ -272,6 +276,7 @@ def tail(
     _check_format(format_)
     start = parse_position(from_, option="--from")
     end = parse_end(until, option="--until") if until is not None else None
+    check_range(start, end)
     flt = Filter(filter_) if filter_ is not None else None
     conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
     _load_plugins(conn.config)
@@ -285,6 +290,9 @@ def tail(
         include_internal=include_internal,
     )
     source.open()
+    note = range_note(start, end, list(source.plans.values()))
+    if note is not None:
+        print(f"evtui: {note}", file=sys.stderr, flush=True)
     options = TailOptions(
         format=format_, raw=raw, headers=headers, max_events=max_events, filter=flt
     )

@@ -6,14 +6,18 @@ import select
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from evtui.core.event import Event, describe_error
 from evtui.core.filters import Filter
 from evtui.core.output import dumps, json_line, text_line
+from evtui.core.positions import Kind, Position, describe
 from evtui.core.problems import RecordProblems
-from evtui.errors import EvtuiError, OutputClosed
+from evtui.errors import EvtuiError, OutputClosed, UsageError
 from evtui.sources.base import Source, SourceState
+
+if TYPE_CHECKING:
+    from evtui.sources.kafka import PartitionPlan
 
 
 @dataclass
@@ -23,6 +27,32 @@ class TailOptions:
     headers: bool = False
     max_events: int | None = None
     filter: Filter | None = None
+
+
+def check_range(start: Position, until: Position | None) -> None:
+    """An end before the start (both offsets, or both times) is a mistake: say so at once."""
+    if until is None or start.kind is not until.kind or start.kind not in (Kind.OFFSET, Kind.TIME):
+        return
+    if start.value > until.value:
+        raise UsageError(
+            f"the range is empty: --from {describe(start)} is after --until {describe(until)} "
+            "(--until is the last offset, or time, read)"
+        )
+
+
+def range_note(start: Position, until: Position | None, plans: list[PartitionPlan]) -> str | None:
+    """One line when the range holds nothing to read, or starts past every partition's end."""
+    if not plans:
+        return None
+    ends = ", ".join(f"{p.topic}[{p.partition}] ends at {p.high:,}" for p in plans[:3])
+    ends += f", and {len(plans) - 3} more" if len(plans) > 3 else ""
+    past = start.kind is Kind.OFFSET and all(start.value > p.high for p in plans)
+    if until is not None and all(p.empty for p in plans):
+        why = f"--from {describe(start)} is past the end" if past else "no records lie there"
+        return f"the range is empty: {why} ({ends}); nothing to print"
+    if past:
+        return f"--from {describe(start)} is past the end ({ends}): reading new events from there"
+    return None
 
 
 def formatter(options: TailOptions) -> Callable[[Event], str]:
