@@ -135,7 +135,7 @@ def thresholds(report: LagReport, options: LagOptions) -> list[str]:
 
 
 def _more(crossed: list[str]) -> str:
-    return f" (and {len(crossed) - 1} more)" if len(crossed) > 1 else ""
+    return f" (and {len(crossed) - 1:,} more)" if len(crossed) > 1 else ""
 
 
 # -- the table ----------------------------------------------------------------------------------
@@ -170,8 +170,14 @@ def time_lag_text(part: PartitionLag) -> str:
     return f"{text} ({'est' if part.time_lag_kind == 'estimated' else 'extrap'})"
 
 
+def eta_text(group: GroupLag) -> str:
+    """``now`` when caught up, the time to catch up, or ``-``: none (no progress) or unknown."""
+    if group.eta_s is None:
+        return "-"
+    return "now" if group.eta_s == 0 else seconds_text(group.eta_s)
+
+
 def _group_row(group: GroupLag) -> tuple[str, ...]:
-    eta = "-" if group.eta_s is None else ("now" if group.eta_s == 0 else seconds_text(group.eta_s))
     return (
         group.group,
         group.state,
@@ -179,7 +185,7 @@ def _group_row(group: GroupLag) -> tuple[str, ...]:
         _count(group.lag),
         seconds_text(group.time_lag_s),
         str(group.status),
-        eta,
+        eta_text(group),
     )
 
 

@@ -27,39 +27,48 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from itertools import pairwise
 from typing import Protocol
 
 
 class Status(StrEnum):
+    """A partition's or group's health, declared from the best to the worst.
+
+    The declaration order is the one order of statuses (:data:`SEVERITY`): a
+    group takes its worst partition's status (:func:`worst`) and sorting by
+    status puts the worst first. Unknown is worse than ok and idle (nobody can
+    say it is fine) and better than every problem that is known.
+    """
+
     OK = "ok"
+    IDLE = "idle"
+    UNKNOWN = "unknown"
     LAGGING = "lagging"
     REWOUND = "rewound"
     STALLED = "stalled"
     STOPPED = "stopped"
-    UNKNOWN = "unknown"
 
 
-SEVERITY = {
-    Status.UNKNOWN: 0,
-    Status.OK: 1,
-    Status.LAGGING: 2,
-    Status.REWOUND: 3,
-    Status.STALLED: 4,
-    Status.STOPPED: 5,
-}
+SEVERITY = {status: rank for rank, status in enumerate(Status)}
 
 RULES = (
     ("ok", "no lag, or lag that is not growing while the group commits progress"),
+    ("idle", "no member and no lag: nothing to consume, nobody consuming (no ETA)"),
+    ("unknown", "no committed offset, or not enough samples yet (two, a window apart)"),
     ("lagging", "lag grew at each of the last 4 samples while the group still makes progress"),
     ("rewound", "the committed offset went backwards within the window (a reset or a replay)"),
     ("stalled", "lag exists and the group is alive, but its committed offset does not move"),
-    ("stopped", "lag, no member owns the partition, no commit for half the window (and 3 gaps)"),
-    ("unknown", "no committed offset, or not enough samples yet (two, a window apart)"),
+    (
+        "stopped",
+        "lag and nobody consuming: the group has no member (and commits no progress), "
+        "or no member owns the partition and no commit came for half the window (no ETA)",
+    ),
 )
+NO_PROGRESS = (Status.IDLE, Status.STALLED, Status.STOPPED)  # these have no ETA
 
+EMPTY_STATES = ("Empty", "Dead")  # group states without members: nobody consumes
 TREND_SAMPLES = 4  # lagging: lag grew at each of this many latest samples
 
 # time lag kinds
@@ -178,8 +187,16 @@ def evaluate(
     last_commit_ms: int | None = None,
     commit_gap_ms: float | None = None,
     owned: bool = False,
+    empty: bool = False,
 ) -> Health:
     """The status of one partition from its samples (oldest first); see :data:`RULES`.
+
+    A partition of an ``empty`` group (no member: its state is Empty) makes no
+    progress: with lag it is stopped, without it idle, and neither has an ETA;
+    unless the group is seen committing (a consumer that assigns its
+    partitions itself, as Flink does, commits without being a member), when it
+    is judged on its progress like any other. Stopped, stalled and idle
+    partitions have no ETA.
 
     When the samples carry commit counts (commit records are read), a
     partition with lag whose group has not committed for half the window
@@ -191,6 +208,21 @@ def evaluate(
     commit records, ``members`` (the group's members now) decides between
     stalled and stopped: members but no progress is stalled.
     """
+    health = _judge(samples, window_ms, members, last_commit_ms, commit_gap_ms, owned, empty)
+    if health.status in NO_PROGRESS and health.eta_s is not None:
+        return Health(health.status, health.reason, health.consume_rate, health.produce_rate)
+    return health
+
+
+def _judge(
+    samples: Sequence[Sample],
+    window_ms: int,
+    members: int | None,
+    last_commit_ms: int | None,
+    commit_gap_ms: float | None,
+    owned: bool,
+    empty: bool,
+) -> Health:
     if not samples or samples[-1].committed is None:
         return Health(Status.UNKNOWN, "no committed offset")
     last = samples[-1]
@@ -199,6 +231,10 @@ def evaluate(
     first = window[0]
     rates = _rates(window)
     lag = last.lag or 0
+    if empty and not _committing(window, last_commit_ms, commit_gap_ms):
+        if lag == 0:
+            return Health(Status.IDLE, "no member, no lag", *rates)
+        return Health(Status.STOPPED, "no member, no commit of progress", *rates)
     if any(b.committed < a.committed for a, b in pairwise(window)):  # type: ignore[operator]
         return Health(Status.REWOUND, "committed offset went backwards", *rates)
     if lag == 0:
@@ -218,6 +254,22 @@ def evaluate(
             Status.LAGGING, f"lag grew at each of the last {TREND_SAMPLES} samples", *rates
         )
     return Health(Status.OK, "progressing", *rates)
+
+
+def _committing(
+    window: Sequence[Sample], last_commit_ms: int | None, commit_gap_ms: float | None
+) -> bool:
+    """Whether a group without members is seen committing now.
+
+    With commit records: its last commit came within three of its usual gaps.
+    Without: its committed offset moved forward at the latest sample.
+    """
+    last = window[-1]
+    if last.commits is not None:
+        if last_commit_ms is None or not commit_gap_ms:
+            return False
+        return last.taken_ms - last_commit_ms <= 3 * commit_gap_ms
+    return len(window) > 1 and window[-1].committed > window[-2].committed  # type: ignore[operator]
 
 
 def _not_moving(first: Sample, last: Sample, members: int | None, rates: tuple) -> Health:
@@ -288,9 +340,10 @@ class GroupLag:
     state: str
     members: int
     partitions: tuple[PartitionLag, ...]
-    trend: tuple[int, ...] = ()  # total lag at each sample, oldest first
-    eta_s: float | None = None
+    trend: tuple[int | None, ...] = ()  # total lag at each sample, oldest first (None: unknown)
+    eta_s: float | None = None  # seconds to catch up (0: caught up); None: none or unknown
     problem: str | None = None
+    as_of_ms: int | None = None  # set: the figures are from then (this poll could not read them)
 
     @property
     def lag(self) -> int | None:
@@ -315,6 +368,7 @@ class GroupLag:
             "members": self.members,
             "lag": self.lag,
             "time_lag_s": _round(self.time_lag_s),
+            "eta_s": _round(self.eta_s),
             "partitions": [p.to_json() for p in self.partitions],
         }
 
@@ -527,13 +581,22 @@ class LagModel:
             self._partition(name, poll, tp, offset, ends, taken, commits)
             for tp, offset in sorted(poll.committed.items())
         )
-        total = sum(p.lag for p in parts if p.lag is not None)
+        group = GroupLag(name, poll.state, poll.members, parts, problem=poll.problem)
         trend = self._trends.setdefault(name, deque(maxlen=self.max_trend))
-        trend.append(total)
-        # caught up when the slowest partition is; never when one is not catching up
+        trend.append(group.lag)
+        return replace(group, trend=tuple(trend), eta_s=self._group_eta(name, group))
+
+    def _group_eta(self, name: str, group: GroupLag) -> float | None:
+        """When the slowest partition catches up; None when one does not, or cannot be told.
+
+        Unknown lag (a partition without a committed offset) has an unknown
+        ETA; a group that makes no progress (idle, stalled, stopped) has none.
+        """
+        parts = group.partitions
+        if not parts or any(p.lag is None for p in parts) or group.status in NO_PROGRESS:
+            return None
         etas = [self._eta.get((name, (p.topic, p.partition))) for p in parts if p.lag]
-        eta = None if None in etas else max(etas, default=0.0)  # type: ignore[type-var]
-        return GroupLag(name, poll.state, poll.members, parts, tuple(trend), eta, poll.problem)
+        return None if None in etas else max(etas, default=0.0)  # type: ignore[type-var]
 
     def _partition(
         self,
@@ -565,8 +628,9 @@ class LagModel:
         while len(history) > 2 and taken - history[0].taken_ms > 2 * self.window_ms:
             history.popleft()
         health = evaluate(
-            history, self.window_ms, poll.members, last, gap, owned=member is not None
-        )
+            history, self.window_ms, poll.members, last, gap, owned=member is not None,
+            empty=poll.state in EMPTY_STATES,
+        )  # fmt: skip
         self._eta[(name, tp)] = health.eta_s
         seconds, kind = estimated_time_lag(self.tables[tp], committed, end, taken)
         expired = committed is not None and committed < start

@@ -192,7 +192,7 @@ def test_only_samples_in_the_window_count():
 def test_worst_and_group_figures():
     assert worst([]) is Status.UNKNOWN
     assert worst([Status.OK, Status.STOPPED, Status.LAGGING]) is Status.STOPPED
-    assert worst([Status.UNKNOWN, Status.OK]) is Status.OK
+    assert worst([Status.UNKNOWN, Status.OK]) is Status.UNKNOWN  # nobody can say it is fine
 
     def part(p: int, committed: int | None, end: int, status: Status, secs: float | None):
         lag = offset_lag(committed, end)
@@ -205,10 +205,13 @@ def test_worst_and_group_figures():
     )
     group = GroupLag("g", "Stable", 2, parts)
     assert group.lag == 13 and group.time_lag_s == 12.5
-    assert group.status is Status.LAGGING
+    assert group.status is Status.LAGGING  # lagging is worse than unknown
+    assert GroupLag("g", "Stable", 2, parts[:2]).status is Status.UNKNOWN  # not ok
     data = group.to_json()
     assert data["partitions"][1]["lag"] is None and data["partitions"][1]["committed"] is None
-    assert set(data) == {"group", "state", "status", "members", "lag", "time_lag_s", "partitions"}
+    assert set(data) == {
+        "group", "state", "status", "members", "lag", "time_lag_s", "eta_s", "partitions",
+    }  # fmt: skip
     assert set(data["partitions"][0]) == {
         "topic", "partition", "committed", "end", "lag", "time_lag_s", "time_lag_kind",
         "status", "member",
@@ -217,8 +220,109 @@ def test_worst_and_group_figures():
     assert empty.lag is None and empty.time_lag_s is None
 
 
-def test_every_status_has_a_rule_for_the_help_screen():
-    assert {name for name, _ in RULES} == {str(s) for s in Status}
+def test_every_status_has_a_rule_for_the_help_screen_in_the_one_order():
+    assert [name for name, _ in RULES] == [str(s) for s in Status]
+
+
+def test_the_order_of_statuses_is_defined_once_unknown_included():
+    from evtui.core.lag import SEVERITY
+
+    order = ["ok", "idle", "unknown", "lagging", "rewound", "stalled", "stopped"]
+    assert [str(s) for s in sorted(Status, key=SEVERITY.__getitem__)] == order
+    assert worst([Status.OK, Status.UNKNOWN, Status.IDLE]) is Status.UNKNOWN
+    assert worst([Status.UNKNOWN, Status.LAGGING]) is Status.LAGGING
+    assert worst([Status.STALLED, Status.STOPPED, Status.UNKNOWN]) is Status.STOPPED
+
+
+def test_an_empty_group_makes_no_progress_stopped_with_lag_idle_without_and_no_eta():
+    # it consumed well until it emptied: the past rates do not make it ok, nor give an ETA
+    rows = [(0, 100, 200), (30, 180, 210), (60, 180, 220)]
+    got = evaluate(samples(*rows), W, members=0, empty=True)
+    assert got.status is Status.STOPPED and got.eta_s is None
+    assert got.reason == "no member, no commit of progress"
+    caught_up = [(0, 100, 200), (30, 210, 210), (60, 210, 210)]
+    got = evaluate(samples(*caught_up), W, members=0, empty=True)
+    assert got.status is Status.IDLE and got.eta_s is None
+    # with commit records: one old commit (a reset, a consumer gone) is no consumer
+    quiet = samples(*rows, commits=[1, 1, 1])
+    assert evaluate(quiet, W, last_commit_ms=50_000, empty=True).status is Status.STOPPED
+    # a consumer that assigns its partitions itself commits without being a member: it is
+    # judged on its progress while it commits
+    moving = samples((0, 100, 400), (30, 250, 420), (60, 400, 440))
+    alive = evaluate(moving, W, members=0, empty=True)
+    assert alive.status is Status.OK and alive.eta_s == pytest.approx(40 / (300 / 60 - 40 / 60))
+    commits = samples((0, 100, 400), (30, 250, 420), (60, 400, 440), commits=[1, 30, 60])
+    got = evaluate(commits, W, last_commit_ms=59_000, commit_gap_ms=1_000, empty=True)
+    assert got.status is Status.OK
+    got = evaluate(commits, W, last_commit_ms=50_000, commit_gap_ms=1_000, empty=True)
+    assert got.status is Status.STOPPED  # 10 s of silence, it used to commit every second
+    same = samples((0, 100, 400), (30, 100, 420), (60, 100, 440), commits=[1, 30, 60])
+    got = evaluate(same, W, last_commit_ms=59_000, commit_gap_ms=1_000, empty=True)
+    assert got.status is Status.STALLED and got.eta_s is None  # it commits, without progress
+
+
+def test_no_progress_has_no_eta():
+    # stopped (no commit for 40 s) after consuming early in the window: no ETA from that
+    rows = [(0, 100, 200), (20, 150, 200), (40, 150, 200), (60, 150, 200)]
+    got = evaluate(samples(*rows, commits=[1, 2, 2, 2]), W, last_commit_ms=20_000)
+    assert got.status is Status.STOPPED and got.consume_rate and got.eta_s is None
+
+
+def test_unknown_lag_has_unknown_eta_and_the_group_is_unknown_not_ok():
+    from evtui.core.lag import GroupPoll, LagModel
+
+    model = LagModel(window_ms=W)
+    ends = {("t", 0): (0, 50), ("t", 1): (0, 30)}
+    owners = {("t", 0): "c@h", ("t", 1): "c@h"}
+    polls = {
+        "never": GroupPoll("Stable", 1, owners, {("t", 0): None, ("t", 1): None}),
+        "half": GroupPoll("Stable", 1, owners, {("t", 0): 50, ("t", 1): None}),
+        "done": GroupPoll("Stable", 1, owners, {("t", 0): 50, ("t", 1): 30}),
+    }
+    report = model.update(polls, ends, 1_000)
+    got = {g.group: g for g in report.groups}
+    assert got["never"].lag is None and got["never"].eta_s is None  # not "now"
+    assert got["never"].status is Status.UNKNOWN
+    assert got["half"].lag == 0 and got["half"].eta_s is None  # one partition's lag unknown
+    assert got["half"].status is Status.UNKNOWN
+    assert got["done"].lag == 0 and got["done"].eta_s == 0.0 and got["done"].status is Status.OK
+    assert got["never"].to_json()["eta_s"] is None and got["done"].to_json()["eta_s"] == 0.0
+
+
+def test_an_empty_group_in_the_model_is_stopped_or_idle_without_eta():
+    from evtui.core.lag import GroupPoll, LagModel
+
+    model = LagModel(window_ms=W)
+    for t, end in ((0, 100), (30_000, 150), (60_000, 200)):
+        polls = {
+            "gone": GroupPoll("Empty", 0, committed={("t", 0): 90 + t // 1_000}),
+            "rested": GroupPoll("Empty", 0, committed={("u", 0): 10}),
+        }
+        report = model.update(polls, {("t", 0): (0, end), ("u", 0): (0, 10)}, t)
+        got = {g.group: g for g in report.groups}
+        assert got["rested"].status is Status.IDLE and got["rested"].eta_s is None
+    # its committed offset moved each time (150 -> 200 lag 50 -> 50): that is progress of a
+    # consumer without membership, judged as such; once it stops moving, it is stopped
+    assert got["gone"].status is not Status.STOPPED
+    report = model.update(
+        {"gone": GroupPoll("Empty", 0, committed={("t", 0): 150})}, {("t", 0): (0, 260)}, 90_000
+    )
+    (gone,) = report.groups
+    assert gone.status is Status.STOPPED and gone.eta_s is None and gone.lag == 110
+
+
+def test_the_trend_keeps_unknown_samples_as_gaps_not_zeros():
+    from evtui.core.lag import GroupPoll, LagModel
+
+    model = LagModel(window_ms=W)
+    committed = [5, None, 8]
+    for i, offset in enumerate(committed):
+        poll = GroupPoll("Stable", 1, {("t", 0): "c@h"}, {("t", 0): offset})
+        report = model.update({"g": poll}, {("t", 0): (0, 10)}, i * 1_000)
+    assert report.groups[0].trend == (5, None, 2)
+    failed = GroupPoll("Unknown", 0, problem="cannot read committed offsets: timed out")
+    report = model.update({"g": failed}, {}, 3_000)
+    assert report.groups[0].trend == (5, None, 2, None)
 
 
 def commit_key(group: str, topic: str, partition: int, version: int = 1) -> bytes:

@@ -1,0 +1,13 @@
+"""Small text helpers shared by the CLI and the screens. Pure: no Textual, no confluent-kafka."""
+
+from __future__ import annotations
+
+
+def plural(count: int, noun: str, plural_noun: str | None = None) -> str:
+    """``1 member``, ``2 members``, ``1,234 events``; ``plural_noun`` for irregular nouns.
+
+    >>> plural(1, "member"), plural(0, "group"), plural(2, "entry", "entries")
+    ('1 member', '0 groups', '2 entries')
+    """
+    word = noun if count == 1 else (plural_noun or noun + "s")
+    return f"{count:,} {word}"
