@@ -11,40 +11,60 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
-from evtui.commands.lag import seconds_text, time_lag_text
+from evtui.commands.lag import eta_text, seconds_text, time_lag_text
 from evtui.core.lag import EXACT, SEVERITY, GroupLag, LagReport, PartitionLag, Status
+from evtui.core.text import plural
 from evtui.tui.widgets.overview import VimTable, sync_rows
 
+
+@dataclass(frozen=True)
+class Column:
+    """A table column: its width when there is room, the least it can shrink to, and its
+    priority (0 first): a narrow terminal shrinks the columns, then hides the least
+    important ones."""
+
+    key: str
+    label: str
+    width: int
+    least: int
+    priority: int
+
+
 GROUP_COLUMNS = (
-    ("name", "CONSUMER GROUP", 30),
-    ("state", "STATE", 12),
-    ("members", "MEMBERS", 8),
-    ("lag", "LAG", 12),
-    ("time", "TIME LAG", 10),
-    ("status", "STATUS", 8),
-    ("trend", "TREND", 16),
-    ("eta", "ETA", 8),
+    Column("name", "CONSUMER GROUP", 30, 14, 0),
+    Column("state", "STATE", 12, 6, 6),
+    Column("members", "MEMBERS", 8, 7, 7),
+    Column("lag", "LAG", 12, 7, 2),
+    Column("time", "TIME LAG", 10, 8, 4),
+    Column("status", "STATUS", 8, 7, 1),
+    Column("trend", "TREND", 16, 10, 5),
+    Column("eta", "ETA", 8, 6, 3),
 )
 PART_COLUMNS = (
-    ("tp", "TOPIC[PARTITION]", 34),
-    ("committed", "COMMITTED", 11),
-    ("end", "END", 11),
-    ("lag", "LAG", 10),
-    ("time", "TIME LAG", 16),
-    ("status", "STATUS", 8),
-    ("member", "MEMBER", 28),
+    Column("tp", "TOPIC[PARTITION]", 34, 14, 0),
+    Column("committed", "COMMITTED", 11, 9, 4),
+    Column("end", "END", 11, 9, 5),
+    Column("lag", "LAG", 10, 7, 2),
+    Column("time", "TIME LAG", 16, 12, 3),
+    Column("status", "STATUS", 8, 7, 1),
+    Column("member", "MEMBER", 28, 10, 6),
 )
+CELL_PADDING = 2  # a DataTable cell's padding, both sides
+SCROLLBAR = 2  # the vertical scrollbar's width, when the rows overflow
 SORTS = ("name", "lag", "time lag", "status")
 STATUS_STYLES = {
     Status.OK: "green",
+    Status.IDLE: "cyan",
     Status.LAGGING: "yellow",
     Status.REWOUND: "magenta",
     Status.STALLED: "bold red",
@@ -52,17 +72,69 @@ STATUS_STYLES = {
     Status.UNKNOWN: "dim",
 }
 BARS = "▁▂▃▄▅▆▇█"
+GAP = "·"  # a sample whose lag is unknown
 
 ExactReader = Callable[[LagReport, str], dict[tuple[str, int], int]]
 
 
-def sparkline(values: tuple[int, ...], width: int = 16) -> str:
-    """The last ``width`` values as bars scaled to their maximum (flat when all are 0)."""
-    shown = values[-width:]
-    top = max(shown, default=0)
-    if not top:
-        return BARS[0] * len(shown)
-    return "".join(BARS[min(len(BARS) - 1, v * (len(BARS) - 1) // top)] for v in shown)
+def sparkline(values: Sequence[int | None], width: int = 16) -> str:
+    """The last ``width`` values as bars scaled to their maximum, which is ``█``.
+
+    0 is the lowest bar and any lag above 0 at least the second, so a lag of 1
+    never looks like none; an unknown value is a gap (``·``), never a 0.
+    """
+    shown = values[-width:] if width > 0 else ()
+    top = max((v for v in shown if v is not None), default=0)
+    return "".join(_bar(v, top) for v in shown)
+
+
+def _bar(value: int | None, top: int) -> str:
+    if value is None:
+        return GAP
+    if value <= 0 or top <= 0:
+        return BARS[0]
+    steps = len(BARS) - 1
+    return BARS[max(1, min(steps, -(-value * steps // top)))]  # rounded up: 1 of 474 shows
+
+
+def compact(value: int) -> str:
+    """``474``, ``12k``, ``3.4M``: a scale that fits a few cells."""
+    for size, unit in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "k")):
+        if value >= size:
+            scaled = value / size
+            return f"{scaled:.1f}{unit}" if scaled < 10 else f"{scaled:.0f}{unit}"
+    return str(value)
+
+
+def trend_text(values: Sequence[int | None], width: int = 16) -> str:
+    """The sparkline with its scale: the highest lag it shows (``-`` when none is known)."""
+    known = [v for v in values[-width:] if v is not None]
+    bars = max(1, width - (len(compact(max(known))) if known else 1) - 1)
+    known = [v for v in values[-bars:] if v is not None]  # the scale of the bars shown
+    scale = compact(max(known)) if known else "-"
+    return f"{sparkline(values, bars)} {scale}" if values else ""
+
+
+def fit_columns(columns: Sequence[Column], width: int) -> list[tuple[Column, int]]:
+    """The columns that fit in ``width`` cells, in their order, each with its width.
+
+    The most important columns come first at their least width; what room is
+    left widens them, in priority order, up to their usual width.
+    """
+    ranked = sorted(columns, key=lambda c: c.priority)
+    kept: list[Column] = []
+    used = 0
+    for column in ranked:
+        if kept and used + column.least + CELL_PADDING > width:
+            break
+        kept.append(column)
+        used += column.least + CELL_PADDING
+    widths = {c.key: c.least for c in kept}
+    for column in kept:
+        extra = min(column.width - column.least, max(0, width - used))
+        widths[column.key] += extra
+        used += extra
+    return [(c, widths[c.key]) for c in columns if c.key in widths]
 
 
 def _right(text: str) -> Text:
@@ -77,13 +149,8 @@ def _count(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
 
 
-def _eta(group: GroupLag) -> str:
-    if group.eta_s is None:
-        return "-" if group.lag else ""
-    return "now" if group.eta_s == 0 else seconds_text(group.eta_s)
-
-
-def group_cells(group: GroupLag) -> tuple[str | Text, ...]:
+def group_cells(group: GroupLag, trend_width: int = 16) -> tuple[str | Text, ...]:
+    """Every column's cell, in :data:`GROUP_COLUMNS` order."""
     name = group.group + (" ⚠" if group.problem else "")
     return (
         name,
@@ -92,12 +159,13 @@ def group_cells(group: GroupLag) -> tuple[str | Text, ...]:
         _right(_count(group.lag)),
         _right(seconds_text(group.time_lag_s)),
         _status(group.status),
-        sparkline(group.trend),
-        _right(_eta(group)),
+        trend_text(group.trend, trend_width),
+        _right(eta_text(group)),
     )
 
 
 def part_cells(part: PartitionLag) -> tuple[str | Text, ...]:
+    """Every column's cell, in :data:`PART_COLUMNS` order."""
     committed = "no offset" if part.committed is None else f"{part.committed:,}"
     time_text = time_lag_text(part) + (" exact" if part.time_lag_kind == EXACT and part.lag else "")
     return (
@@ -109,6 +177,21 @@ def part_cells(part: PartitionLag) -> tuple[str | Text, ...]:
         _status(part.status),
         part.member or "-",
     )
+
+
+def _add_columns(table: DataTable, layout: Sequence[tuple[Column, int]]) -> None:
+    """(Re)build ``table``'s columns (and drop its rows) to ``layout``."""
+    table.clear(columns=True)
+    for column, width in layout:
+        table.add_column(column.label, key=column.key, width=width)
+
+
+def _pick(
+    cells: tuple[str | Text, ...], columns: Sequence[Column], layout: Sequence[tuple[Column, int]]
+) -> tuple[str | Text, ...]:
+    """The cells of the columns the layout shows."""
+    shown = {c.key for c, _ in layout}
+    return tuple(cell for cell, c in zip(cells, columns, strict=True) if c.key in shown)
 
 
 def _sort_key(sort: str) -> Callable[[GroupLag], tuple]:
@@ -145,18 +228,42 @@ class LagPane(Vertical):
         self._shown_parts: list[str] = []
         self.selected_group: str | None = None
         self._wanted_group: str | None = None  # asked for before the report showed it
+        wide = 10_000  # every column at its usual width until the pane is sized
+        self.group_layout = fit_columns(GROUP_COLUMNS, wide)
+        self.part_layout = fit_columns(PART_COLUMNS, wide)
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="/ filter consumer groups", id="lag-filter")
         groups = VimTable(id="lag-groups", cursor_type="row", zebra_stripes=True)
-        for key, label, width in GROUP_COLUMNS:
-            groups.add_column(label, key=key, width=width)
+        _add_columns(groups, self.group_layout)
         yield groups
         parts = VimTable(id="lag-partitions", cursor_type="row", zebra_stripes=True)
-        for key, label, width in PART_COLUMNS:
-            parts.add_column(label, key=key, width=width)
+        _add_columns(parts, self.part_layout)
         yield parts
         yield Static("Reading consumer groups…", id="lag-status")
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Lay the tables out for the width: shrink, then hide the least important columns."""
+        width = event.size.width - SCROLLBAR
+        groups, parts = fit_columns(GROUP_COLUMNS, width), fit_columns(PART_COLUMNS, width)
+        if (groups, parts) == (self.group_layout, self.part_layout):
+            return
+        self.group_layout, self.part_layout = groups, parts
+        _add_columns(self.query_one("#lag-groups", VimTable), groups)
+        _add_columns(self.query_one("#lag-partitions", VimTable), parts)
+        self._shown_groups, self._shown_parts = [], []
+        if self.report is not None:
+            selected = self.selected_group
+            self._refresh_rows()
+            if selected in self._shown_groups:  # the cursor stays on its group
+                row = self._shown_groups.index(selected)
+                self.query_one("#lag-groups", VimTable).move_cursor(row=row, animate=False)
+
+    @property
+    def hidden_columns(self) -> list[str]:
+        """The labels of the group columns this width cannot show."""
+        shown = {c.key for c, _ in self.group_layout}
+        return [c.label for c in GROUP_COLUMNS if c.key not in shown]
 
     # -- state in ------------------------------------------------------------------------
 
@@ -208,9 +315,10 @@ class LagPane(Vertical):
     def _refresh_rows(self) -> None:
         groups = self.shown
         table = self.query_one("#lag-groups", VimTable)
-        self._shown_groups = sync_rows(
-            table, self._shown_groups, {g.group: group_cells(g) for g in groups}
-        )
+        layout = self.group_layout
+        trend = next((width for c, width in layout if c.key == "trend"), 0)
+        rows = {g.group: _pick(group_cells(g, trend), GROUP_COLUMNS, layout) for g in groups}
+        self._shown_groups = sync_rows(table, self._shown_groups, rows)
         if self._wanted_group in self._shown_groups:
             table.move_cursor(row=self._shown_groups.index(self._wanted_group), animate=False)
             self.selected_group, self._wanted_group = self._wanted_group, None
@@ -228,7 +336,10 @@ class LagPane(Vertical):
     def _show_parts(self, group: GroupLag | None) -> None:
         rows = {}
         if group is not None:
-            rows = {f"{p.topic}[{p.partition}]": part_cells(p) for p in group.partitions}
+            rows = {
+                f"{p.topic}[{p.partition}]": _pick(part_cells(p), PART_COLUMNS, self.part_layout)
+                for p in group.partitions
+            }
         table = self.query_one("#lag-partitions", VimTable)
         self._shown_parts = sync_rows(table, self._shown_parts, rows)
 
@@ -236,11 +347,14 @@ class LagPane(Vertical):
         report = self.report
         assert report is not None
         bad = sum(1 for g in groups if g.status in (Status.STALLED, Status.STOPPED))
-        text = f"{len(groups)} groups, {bad} stalled or stopped. Sorted by {self.sort} (s)."
+        text = f"{plural(len(groups), 'group')}, {bad} stalled or stopped. "
+        text += f"Sorted by {self.sort} (s)."
         text += " Time lag: est = estimated, extrap = extrapolated; x reads the exact one."
+        if self.hidden_columns:
+            text += f" Too narrow for {', '.join(self.hidden_columns)}: widen the terminal."
         selected = {g.group: g for g in groups}.get(self.selected_group or "")
         if selected is not None:
-            text += f"\n{selected.group}: {selected.state}, {selected.members} members"
+            text += f"\n{selected.group}: {selected.state}, {plural(selected.members, 'member')}"
             if selected.problem:
                 text += f" ⚠ {selected.problem}"
             for part in selected.partitions:
@@ -331,6 +445,6 @@ class LagPane(Vertical):
         self.app.call_from_thread(self._exact_read, group, len(found))
 
     def _exact_read(self, group: str, count: int) -> None:
-        self.notify(f"Exact time lag of {group}: {count} partitions read.")
+        self.notify(f"Exact time lag of {group}: {plural(count, 'partition')} read.")
         if self.polled is not None:
             self.update_report(self.polled)
