@@ -30,7 +30,12 @@ Lag (3): offset lag = end - committed (none without a committed offset). Time la
   was seen); x reads the exact one: the age of the record at the committed offset.
   Health is judged over a window of samples (5 minutes; the past is rebuilt from the
   commit records in __consumer_offsets when the cluster lets evtui read them);
-  a group's status is its worst partition's. ETA: lag / (consume rate - produce rate)."""
+  a group's status is its worst partition's (the order below, best first). A group without
+  members makes no progress: stopped with lag, idle without (unless it commits progress
+  itself, as a consumer that assigns its partitions does). ETA: lag / (consume rate -
+  produce rate); - when it does not catch up, makes no progress, or a lag is unknown.
+  TREND: the total lag at each poll, scaled to the number after it; · = lag unknown.
+  A narrow terminal hides MEMBERS, then STATE, then TREND (said below the tables)."""
 
 
 VIOLATIONS_HELP = """\
