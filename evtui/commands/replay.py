@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol, TextIO
+from typing import NamedTuple, Protocol, TextIO
 
 from evtui.config import ClientConfig
 from evtui.core.event import Event
@@ -137,6 +137,29 @@ class KafkaSlices:
 # -- the plan ---------------------------------------------------------------------------------
 
 
+class Words(NamedTuple):
+    """How a refusal names the way out: the CLI's options, or the console dialog's fields."""
+
+    create: str
+    same_topic: str
+    same_partitioning: str
+    other_partitioning: str
+
+
+CLI_WORDS = Words(
+    create="add --create-topic to create it",
+    same_topic="add --allow-same-topic if that is really wanted",
+    same_partitioning="--partitioning same",
+    other_partitioning="use --partitioning key or round-robin",
+)
+DIALOG_WORDS = Words(
+    create="tick 'create the topic' to create it",
+    same_topic="choose another target topic",
+    same_partitioning="partitioning 'same'",
+    other_partitioning="choose partitioning key or round-robin",
+)
+
+
 @dataclass
 class ReplayRequest:
     """What the user asked for."""
@@ -149,6 +172,7 @@ class ReplayRequest:
     allow_same_topic: bool = False
     create_topic: bool = False
     format: str = "text"
+    words: Words = CLI_WORDS  # how refusals name the options
 
     def __post_init__(self) -> None:
         check_choice(self.partitioning, PARTITIONINGS, "--partitioning")
@@ -383,24 +407,25 @@ def new_checkpoint(
 
 def check_target(source: SliceSource, target: Target, request: ReplayRequest, top: int) -> None:
     """The guards: not into the source topic, not into a missing topic, enough partitions."""
+    words = request.words
     same_cluster = (
         source.cluster_id is not None and source.cluster_id == target.cluster_id
     ) or source.name == target.config.bootstrap
     if same_cluster and source.topic == target.topic and not request.allow_same_topic:
         raise UsageError(
             f"refusing to replay {source.topic} into itself on the same cluster "
-            "(add --allow-same-topic if that is really wanted)"
+            f"({words.same_topic})"
         )
     if target.partitions is None and not request.create_topic:
         raise UsageError(
             f"target topic '{target.topic}' does not exist on {target.config.bootstrap} "
-            "(add --create-topic to create it)"
+            f"({words.create})"
         )
     have = target.partitions if target.partitions is not None else top
     if request.partitioning == "same" and top > have:
         raise UsageError(
-            f"--partitioning same needs {top} partitions in '{target.topic}', which has {have} "
-            "(use --partitioning key or round-robin)"
+            f"{words.same_partitioning} needs {top} partitions in '{target.topic}', which has "
+            f"{have} ({words.other_partitioning})"
         )
 
 
@@ -658,14 +683,18 @@ def execute_selection(
     request: ReplayRequest,
     on_start: Callable[[Copier], None],
     timeout: float = 10.0,
+    replay_id: str | None = None,
 ) -> ReplayReport:
-    """Copy a slice chosen in the console (a worker thread); resumable from the CLI."""
+    """Copy a slice chosen in the console (a worker thread); resumable from the CLI.
+
+    ``replay_id``: the id of the plan shown before (the copy carries it), else a new one.
+    """
     import io
 
     source, target, bounds = _open_selection(config, selection, request, timeout)
     try:
         slices = [PartitionSlice(p, start, stop) for p, (start, stop) in sorted(bounds.items())]
-        plan = make_plan(source, target, request, new_replay_id(), slices)
+        plan = make_plan(source, target, request, replay_id or new_replay_id(), slices)
         matches = matcher(request.filter)
         return copy_slice(source, target, plan, bounds, matches, None, io.StringIO(), on_start)
     finally:

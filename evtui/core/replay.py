@@ -74,8 +74,9 @@ def read_provenance(
         return None
 
 
-def parse_rate(text: str | None) -> float | None:
-    """``--rate 500`` or ``500/s``: records per second (None: unthrottled)."""
+def parse_rate(text: str | None, option: str = "--rate") -> float | None:
+    """``--rate 500`` or ``500/s``: records per second (None: unthrottled); ``option``
+    names the field in an error (the console dialog's own word)."""
     if text is None:
         return None
     body = text.strip().lower().removesuffix("/s").strip()
@@ -84,7 +85,7 @@ def parse_rate(text: str | None) -> float | None:
     except ValueError:
         rate = -1.0
     if not rate > 0 or rate != rate or rate == float("inf"):
-        raise UsageError(f"invalid --rate '{text}': expected a positive number of records/s")
+        raise UsageError(f"invalid {option} '{text}': expected a positive number of records/s")
     return rate
 
 

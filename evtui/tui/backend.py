@@ -105,12 +105,18 @@ class KafkaBackend:
         return plan_selection(self.config, selection, request, self.timeout)
 
     def run_replay(
-        self, selection: Selection, request: ReplayRequest, on_start: Callable[[Copier], None]
+        self,
+        selection: Selection,
+        request: ReplayRequest,
+        on_start: Callable[[Copier], None],
+        replay_id: str | None = None,
     ) -> ReplayReport:
-        """Copy a slice within this cluster (a worker thread)."""
+        """Copy a slice within this cluster (a worker thread), as the plan ``replay_id``."""
         from evtui.commands.replay import execute_selection
 
-        return execute_selection(self.config, selection, request, on_start, self.timeout)
+        return execute_selection(
+            self.config, selection, request, on_start, self.timeout, replay_id=replay_id
+        )
 
     def close(self) -> None:
         if self.load is not None:

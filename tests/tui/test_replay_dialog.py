@@ -87,3 +87,74 @@ async def test_the_demo_cannot_replay_and_says_so():
         await pilot.pause(0.2)
         notes = [n.message for n in app._notifications]
         assert any("a replay reads one topic" in n for n in notes), notes
+
+
+def shown(screen, selector: str) -> str:
+    return str(screen.query_one(selector).render())
+
+
+async def plan_error(pilot, screen: ReplayScreen) -> str:
+    await pilot.click("#replay-plan-button")
+    assert await wait_for(
+        pilot, lambda: screen.plan is not None or shown(screen, "#replay-error"), timeout=20
+    )
+    return shown(screen, "#replay-error")
+
+
+@pytest.mark.kafka
+async def test_the_dialog_speaks_of_its_own_fields_not_of_cli_options(
+    kafka_bootstrap, new_topic, produce
+):
+    source, target = new_topic(2), new_topic(1)
+    produce(source, records(10, partitions=2))
+    app = kafka_app(kafka_bootstrap, topics=[source], start=BEGINNING)
+    async with app.run_test(size=(160, 40)) as pilot:
+        assert await wait_for(pilot, lambda: rows(app) == 10)
+        await pilot.press("R")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen))
+        screen = app.screen
+        screen.query_one("#replay-target").value = source + "-missing"
+        error = await plan_error(pilot, screen)
+        assert "does not exist" in error and "tick 'create the topic'" in error, error
+        screen.query_one("#replay-target").value = source
+        error = await plan_error(pilot, screen)
+        assert "into itself" in error and "choose another target topic" in error, error
+        screen.query_one("#replay-target").value = target  # 1 partition, the source has 2
+        error = await plan_error(pilot, screen)
+        assert "partitioning 'same' needs 2 partitions" in error, error
+        assert "choose partitioning key or round-robin" in error, error
+        screen.query_one("#replay-rate").value = "fast"
+        error = await plan_error(pilot, screen)
+        assert error.startswith("invalid rate 'fast'"), error
+        assert "--" not in error
+
+
+async def test_the_seek_dialog_speaks_of_a_position_not_of_from():
+    app = demo_app(seconds=5, topics=["payments"])
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("s", *"yesterday", "enter")
+        error = shown(app.screen, "#prompt-error")
+        assert error.startswith("invalid position 'yesterday': expected beginning"), error
+        assert "--from" not in error
+
+
+@pytest.mark.kafka
+async def test_the_copy_carries_the_replay_id_of_the_plan_shown(
+    kafka_bootstrap, new_topic, produce
+):
+    source, target = new_topic(1), new_topic(1)
+    produce(source, [{**r, "partition": 0} for r in records(5)])
+    app = kafka_app(kafka_bootstrap, topics=[source], start=BEGINNING)
+    async with app.run_test(size=(160, 40)) as pilot:
+        assert await wait_for(pilot, lambda: rows(app) == 5)
+        await pilot.press("R")
+        assert await wait_for(pilot, lambda: isinstance(app.screen, ReplayScreen))
+        screen = await plan_and_replay(pilot, app, target)
+        planned = screen.plan.replay_id
+        assert f"replay {planned}:" in shown(screen, "#replay-plan")
+        assert screen.report.replay_id == planned
+        assert f"replay {planned}:" in shown(screen, "#replay-report")
+    copied = read_all(kafka_bootstrap, target)
+    assert len(copied) == 5
+    assert {read_provenance(e.headers)[0] for e in copied} == {planned}

@@ -26,7 +26,10 @@ if TYPE_CHECKING:
     from evtui.commands.replay import Copier, ReplayReport, ReplayRequest
 
 Planner = Callable[[Selection, "ReplayRequest"], ReplayPlan]
-Runner = Callable[[Selection, "ReplayRequest", Callable[["Copier"], None]], "ReplayReport"]
+# the selection, the request, a callback given the copier, and the id of the plan shown
+Runner = Callable[
+    [Selection, "ReplayRequest", Callable[["Copier"], None], str | None], "ReplayReport"
+]
 
 
 class ReplayScreen(ModalScreen[None]):
@@ -88,13 +91,15 @@ class ReplayScreen(ModalScreen[None]):
     # -- the request ---------------------------------------------------------------------
 
     def request(self) -> ReplayRequest:
-        from evtui.commands.replay import ReplayRequest
+        """What the fields ask for; refusals speak of the fields, not of CLI options."""
+        from evtui.commands.replay import DIALOG_WORDS, ReplayRequest
 
         rate_text = self.query_one("#replay-rate", Input).value.strip()
         return ReplayRequest(
             target_topic=self.query_one("#replay-target", Input).value.strip(),
             filter=self.selection.filter,
-            rate=parse_rate(rate_text) if rate_text else None,
+            rate=parse_rate(rate_text, option="rate") if rate_text else None,
+            words=DIALOG_WORDS,
             partitioning=str(self.query_one("#replay-partitioning", Select).value),
             keep_timestamps=self.query_one("#replay-keep-timestamps", Checkbox).value,
             create_topic=self.query_one("#replay-create-topic", Checkbox).value,
@@ -180,11 +185,12 @@ class ReplayScreen(ModalScreen[None]):
         bar.display = True
         bar.update(total=self.plan.records or None, progress=0)
         request = self.request()
-        threading.Thread(target=self._copy, args=(request,), daemon=True).start()
+        replay_id = self.plan.replay_id  # the copy is the plan shown: one id for both
+        threading.Thread(target=self._copy, args=(request, replay_id), daemon=True).start()
 
-    def _copy(self, request: ReplayRequest) -> None:
+    def _copy(self, request: ReplayRequest, replay_id: str) -> None:
         try:
-            report = self.runner(self.selection, request, self._started)
+            report = self.runner(self.selection, request, self._started, replay_id)
         except EvtuiError as exc:
             self._from_thread(self._copied, None, str(exc))
         except Exception as exc:  # shown, never raised into the UI

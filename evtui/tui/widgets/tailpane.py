@@ -439,8 +439,9 @@ class TailPane(Vertical):
 
 
 def _position_error(text: str) -> str | None:
+    """Why ``text`` is no position, in the seek dialog's words (no CLI option)."""
     try:
-        parse_position(text)
+        parse_position(text, option="position")
     except EvtuiError as exc:
         return str(exc)
     return None
