@@ -190,6 +190,12 @@ class TailLog(ScrollView, can_focus=True):
         self._total_at_unfollow = self.feed.view.total if self.feed else 0
         self.follow = False
 
+    def stop_following(self) -> None:
+        """Hold the cursor on its event: new events no longer move it (End follows again)."""
+        if self.follow:
+            self._unfollow()
+            self._remember()
+
     # -- movement -------------------------------------------------------------------------
 
     def _move_to(self, row: int) -> None:

@@ -44,7 +44,7 @@ class TailPane(Vertical):
         Binding("t", "choose_topics", "Topics"),
         Binding("slash", "search", "Search"),
         Binding("e", "filter", "Filter"),
-        Binding("escape", "clear_filters", "Clear filters", show=False),
+        Binding("escape", "clear_filters", "Drop marks, then filters", show=False),
         Binding("T", "trace_selected", "Trace"),
         Binding("m", "mark", "Mark range"),
         Binding("R", "replay", "Replay…"),
@@ -83,6 +83,8 @@ class TailPane(Vertical):
     # -- opening and seeking ------------------------------------------------------------
 
     def open(self, topics: list[str], start: Position) -> None:
+        if topics != self.topics:
+            self.marks = []  # marks name events of the topics tailed before
         self.topics, self.start = topics, start
         self._opening = True
         self.message = Text(f"opening {', '.join(topics)} from {describe(start)}…", style="yellow")
@@ -280,19 +282,33 @@ class TailPane(Vertical):
             self.selection = selection
 
     def action_mark(self) -> None:
-        """Mark the selected event as the start, then the end, of a range to replay."""
-        event = self.log_view.selected_event()
+        """Mark the selected event as the start, then the end, of a range to replay.
+
+        Marking holds the cursor (following would move it to the next event that
+        arrives); both marks must be on one topic; Escape drops them.
+        """
+        log = self.log_view
+        event = log.selected_event()
         if event is None:
             self.notify("No event to mark.", severity="warning")
             return
+        log.stop_following()
         if len(self.marks) >= 2:
             self.marks = []
-        self.marks.append(event)
         where = f"{event.topic}[{event.partition}]@{event.offset}"
+        if self.marks and self.marks[0].topic != event.topic:
+            first = self.marks[0].topic
+            self.notify(
+                f"The range starts on {first}, this event is on {event.topic}: a replay reads "
+                f"one topic. Mark an end on {first}, or Escape to drop the start.",
+                severity="warning", timeout=10,
+            )  # fmt: skip
+            return
+        self.marks.append(event)
         if len(self.marks) == 1:
-            self.notify(f"Start marked at {where}; mark the end with m.")
+            self.notify(f"Start marked at {where}; mark the end with m (Escape drops it).")
         else:
-            self.notify(f"End marked at {where}; R replays the range (m again starts over).")
+            self.notify(f"End marked at {where}; {_range_text(*self.marks)}")
         self._show_status()
 
     def action_replay(self) -> None:
@@ -378,6 +394,11 @@ class TailPane(Vertical):
             box.add_class("hidden")
             self.log_view.focus()
             return
+        if self.marks:  # Escape drops the marks first, then the filters
+            self.marks = []
+            self.notify("Range marks dropped.")
+            self._show_status()
+            return
         if self.search_text or self.filter:
             self.search_text, self.filter = "", None
             self._apply_predicate()
@@ -436,6 +457,22 @@ class TailPane(Vertical):
     @property
     def source_state(self) -> SourceState | None:
         return self.feed.state if self.feed else None
+
+
+def _range_text(first: Event, last: Event) -> str:
+    """What R will replay for two marks (m again starts over)."""
+    from evtui.core.positions import format_ms
+
+    if first.partition == last.partition:
+        low, high = sorted((first.offset, last.offset))
+        what = f"offsets {low}..{high} of {first.topic}[{first.partition}]"
+    else:
+        low, high = sorted((first.timestamp, last.timestamp))
+        what = (
+            f"every partition of {first.topic} from {format_ms(low)} to {format_ms(high)} "
+            f"(the marks are on partitions {first.partition} and {last.partition})"
+        )
+    return f"R replays {what}; m again starts over."
 
 
 def _position_error(text: str) -> str | None:
