@@ -217,7 +217,9 @@ class Compaction:
         return self.missing.get((event.topic, event.partition), 0)
 
 
-_Gap = tuple[int, int, str, int]
+# the first and last missing numbers, the record that jumped over them, the number before it,
+# and the number of the record that jumped (the higher one a late record comes after)
+_Gap = tuple[int, int, str, int, int]
 
 
 @dataclass
@@ -227,15 +229,18 @@ class _Seq:
     last_id: str | None
     seen_since: int = 0  # records of this key since the oldest open gap
     missing: int | None = None  # compacted topics: offsets missing in the partition up to last
-    # runs of missing numbers: [first, last, the record that jumped over them, the number before]
+    # runs of missing numbers (see _Gap)
     gaps: list[_Gap] = field(default_factory=list)
 
     def fill(self, seq: int) -> _Gap | None:
         """Take ``seq`` out of the open gaps; the gap it was in, or None."""
         for i, gap in enumerate(self.gaps):
-            first, last, jumped, before = gap
+            first, last, jumped, before, higher = gap
             if first <= seq <= last:
-                rest = [(first, seq - 1, jumped, before), (seq + 1, last, jumped, before)]
+                rest = [
+                    (first, seq - 1, jumped, before, higher),
+                    (seq + 1, last, jumped, before, higher),
+                ]
                 self.gaps[i : i + 1] = [g for g in rest if g[0] <= g[1]]
                 return gap
         return None
@@ -310,7 +315,7 @@ class SequenceDetector:
             return []
         if seq > last + 1:
             if state.missing is None or not self._removed(state, seq, event):
-                state.gaps.append((last + 1, seq - 1, here, last))
+                state.gaps.append((last + 1, seq - 1, here, last, seq))
             state.last, state.last_ref, state.last_id = seq, here, eid
             if len(state.gaps) > MAX_GAPS:  # bounded: the oldest open gap is reported now
                 return list(self._report([state.gaps.pop(0)], key_text(event)))
@@ -328,12 +333,12 @@ class SequenceDetector:
             ]  # fmt: skip
         filled = state.fill(seq)
         if filled is not None:
-            after_ref = filled[2]
+            after_ref, higher = filled[2], filled[4]
             return [
                 _finding(
                     "sequence_regression", event, (after_ref, here),
-                    expected=f"sequence {seq} before the record at {after_ref}",
-                    seen=f"sequence {seq} after a higher one",
+                    expected=f"sequence {seq} before sequence {higher} at {place(after_ref)}",
+                    seen=f"sequence {seq} after sequence {higher} at {place(after_ref)}",
                     explanation="adjacent records swapped: the later one was written first "
                     "(producer retries without idempotence, or max.in.flight > 1)",
                 )
@@ -341,7 +346,8 @@ class SequenceDetector:
         return [
             _finding(
                 "sequence_regression", event, (state.last_ref, here),
-                expected=f"sequence above {last}", seen=f"sequence {seq}",
+                expected=f"sequence above {last}",
+                seen=f"sequence {seq} after sequence {last} at {place(state.last_ref)}",
                 explanation=f"sequence went back from {last} to {seq} (a replay, a reset "
                 "producer, or a stale write)",
             )
@@ -381,7 +387,7 @@ class SequenceDetector:
 
     def _report(self, gaps: list[_Gap], key: str | None) -> Iterator[Finding]:
         """One finding per run of missing numbers."""
-        for first, last, jumped, before in gaps:
+        for first, last, jumped, before, _ in gaps:
             what = f"{first}" if first == last else f"{first}..{last}"
             topic, partition, offset = parse_ref(jumped)
             yield Finding(
@@ -544,6 +550,12 @@ def _text(key: bytes) -> str:
         return key.decode("utf-8")
     except UnicodeDecodeError:
         return key.hex()
+
+
+def place(reference: str) -> str:
+    """``topic/partition/offset`` as findings name a record: ``topic[partition]@offset``."""
+    topic, partition, offset = parse_ref(reference)
+    return f"{topic}[{partition}]@{offset}"
 
 
 def parse_ref(reference: str) -> tuple[str, int, int]:

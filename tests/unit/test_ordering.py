@@ -47,10 +47,21 @@ def test_adjacent_records_swapped_are_one_regression_not_a_gap_too():
     assert "swapped" in finding.explanation
 
 
+def test_a_regression_names_the_higher_sequence_that_came_first_and_where():
+    events = [ev(0, 1), ev(1, 2), ev(2, 5), ev(3, 3), ev(4, 6), ev(5, 4)]
+    found = run(SequenceDetector(), events)
+    assert [(f.kind, f.offset, f.seen) for f in found] == [
+        ("sequence_regression", 3, "sequence 3 after sequence 5 at t[0]@2"),
+        ("sequence_regression", 5, "sequence 4 after sequence 5 at t[0]@2"),
+    ]
+    assert found[0].expected == "sequence 3 before sequence 5 at t[0]@2"
+    assert found[0].refs == ("t/0/2", "t/0/3")
+
+
 def test_a_regression_without_a_gap_and_a_duplicate_sequence():
     found = run(SequenceDetector(), [ev(0, 5), ev(1, 6), ev(2, 3)])
     assert [(f.kind, f.expected, f.seen) for f in found] == [
-        ("sequence_regression", "sequence above 6", "sequence 3")
+        ("sequence_regression", "sequence above 6", "sequence 3 after sequence 6 at t[0]@1")
     ]
     (dup,) = run(SequenceDetector(), [ev(0, 5), ev(1, 6), ev(2, 6, eid="other")])
     assert dup.kind == "sequence_duplicate" and dup.refs == ("t/0/1", "t/0/2")
