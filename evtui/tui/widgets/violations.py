@@ -197,13 +197,26 @@ class ViolationsPane(Vertical):
         finding = self.selected_finding
         detail = self.query_one("#violations-detail", Static)
         if finding is None:
-            detail.update("No violation found." if not self._groups else "")
+            detail.update(self._nothing_shown() if not self._groups else "")
             return
         group = self._groups.get(self.selected_group or "")
         text = explain(finding)
         if group is not None and group.count > len(group.findings):
             text.append(f"\n(the newest {len(group.findings)} of {group.count:,} are kept)")
         detail.update(text)
+
+    def _nothing_shown(self) -> str:
+        """Why no group is shown: none found, or the filter hides them (say how many)."""
+        needle = self.query_one("#violations-filter", Input).value.strip()
+        hidden = list(self.live.board.groups.values()) if self.live is not None else []
+        if not needle or not hidden:
+            return "No violation found."
+        findings = sum(g.count for g in hidden)
+        return (
+            f"No violation matches the filter '{needle}': it hides {len(hidden):,} "
+            f"{'group' if len(hidden) == 1 else 'groups'} of {findings:,} "
+            f"{'finding' if findings == 1 else 'findings'} (clear it with / to see them)."
+        )
 
     @property
     def selected_finding(self) -> Finding | None:
