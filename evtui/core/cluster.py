@@ -19,6 +19,7 @@ class ConnectionState(StrEnum):
     CONNECTED = "connected"
     RECONNECTING = "reconnecting"
     AUTH_FAILED = "auth failed"
+    CANNOT_CONNECT = "cannot connect"  # never connected yet (a wrong address or port)
 
 
 @dataclass(frozen=True)

@@ -142,6 +142,7 @@ class ClusterPoller:
         self.max_backoff = max_backoff
         self.state = ConnectionState.CONNECTING
         self.last_error: str | None = None
+        self.connected_once = False  # until then a failure is "cannot connect", not "reconnecting"
         self.polls = 0
         self._errors = ErrorCollector(config)
         self._seen: list[ck.KafkaError] = []  # client errors during the current poll
@@ -226,6 +227,7 @@ class ClusterPoller:
         with self._lock:
             self._latest = snapshot
         self.state = ConnectionState.CONNECTED
+        self.connected_once = True
         self.last_error = None
         self._problems.settle()
         for problem in snapshot.problems:
@@ -234,7 +236,12 @@ class ClusterPoller:
 
     def _fail(self, message: str, auth: bool) -> None:
         self.last_error = message
-        self.state = ConnectionState.AUTH_FAILED if auth else ConnectionState.RECONNECTING
+        if auth:
+            self.state = ConnectionState.AUTH_FAILED
+        elif self.connected_once:
+            self.state = ConnectionState.RECONNECTING
+        else:
+            self.state = ConnectionState.CANNOT_CONNECT
         self._problems.add(message)
 
     def _collect(self) -> ClusterSnapshot:

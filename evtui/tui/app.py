@@ -32,6 +32,7 @@ from evtui.tui.widgets.tailpane import TailPane
 from evtui.tui.widgets.violations import ViolationsPane
 
 DEFAULT_START = parse_position("-100")
+CLUSTER_DOWN = ("reconnecting", "cannot connect", "auth failed")  # the poller's bad states
 OVERVIEW_ENTER = Binding("enter", "", "Tail the topic; on a group, its lag")
 
 
@@ -182,8 +183,10 @@ class EvtuiApp(App):
     def _update_header(self) -> None:
         state = self.header_state
         snapshot = self.snapshot
-        if snapshot is not None:
-            state.cluster_id, state.brokers = snapshot.cluster_id, snapshot.brokers
+        if snapshot is not None:  # the brokers answering: none known while the cluster is not
+            down = str(getattr(self.poller, "state", "")) in CLUSTER_DOWN
+            state.cluster_id = snapshot.cluster_id
+            state.brokers = None if down else snapshot.brokers
         state.connection = self._connection()
         state.violations = self.violations.board.warnings
         feed = self.tail.feed
@@ -200,8 +203,12 @@ class EvtuiApp(App):
             header.show(state)
 
     def _connection(self) -> str:
-        """The worse of the cluster poller's and the tail's connection state."""
+        """The worse of the cluster poller's and the tail's connection state; until the
+        cluster first answered, ``cannot connect: <reason>`` (never "reconnecting")."""
         poller_state = str(getattr(self.poller, "state", "connecting"))
+        if poller_state == "cannot connect":
+            reason = getattr(self.poller, "last_error", None)
+            return f"cannot connect: {reason}" if reason else poller_state
         tail_state = self.tail.source_state
         tail_text = tail_state.value if tail_state is not None else None
         for worst in ("auth failed", "reconnecting", "failed"):

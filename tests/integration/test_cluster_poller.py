@@ -141,9 +141,10 @@ def test_a_real_group_shows_up_and_the_poller_makes_none(
                 assert all(m.client_id != client_id for m in members)
 
 
-def test_unreachable_bootstrap_reconnects_and_stops_promptly(poller):
+def test_unreachable_bootstrap_cannot_connect_and_stops_promptly(poller):
     p = poller(ClientConfig({"bootstrap.servers": "127.0.0.1:1"}), interval=0.5, timeout=5)
-    assert wait_for(lambda: p.state is ConnectionState.RECONNECTING, 3)
+    # never connected: "cannot connect", not "reconnecting"
+    assert wait_for(lambda: p.state is ConnectionState.CANNOT_CONNECT, 3)
     assert p.latest() is None
     assert p.last_error.startswith("cannot reach Kafka at 127.0.0.1:1")
     assert "\n" not in p.last_error and "Connection refused" in p.last_error
@@ -199,7 +200,7 @@ def test_a_cluster_that_comes_back_is_connected_again(kafka_bootstrap, poller):
     try:
         config = ClientConfig({"bootstrap.servers": f"127.0.0.1:{forwarder.port}"})
         p = poller(config, interval=0.5, timeout=8)
-        assert wait_for(lambda: p.state is ConnectionState.RECONNECTING, 3)
+        assert wait_for(lambda: p.state is ConnectionState.CANNOT_CONNECT, 3)
         forwarder.open()
         assert wait_for(lambda: p.state is ConnectionState.CONNECTED, 8)
         assert p.last_error is None and p.latest() is not None

@@ -12,6 +12,7 @@ STATE_STYLES = {
     "connecting": "bold yellow",
     "reconnecting": "bold yellow",
     "auth failed": "bold red",
+    "cannot connect": "bold red",
     "failed": "bold red",
     "finished": "bold blue",
 }
@@ -43,8 +44,9 @@ def render_header(state: HeaderState) -> Text:
         text.append(f"  id {state.cluster_id}", style="#8a8a8a")
     if state.brokers is not None:
         text.append(f"  {state.brokers} broker{'s' if state.brokers != 1 else ''}")
-    text.append("  ● ", style=STATE_STYLES.get(state.connection, "bold"))
-    text.append(state.connection, style=STATE_STYLES.get(state.connection, "bold"))
+    style = STATE_STYLES.get(state.connection.split(":", 1)[0], "bold")
+    text.append("  ● ", style=style)
+    text.append(state.connection, style=style)
     text.append(f"  {number(state.rate)} ev/s in")
     text.append(f"  kept {number(state.kept)}")
     text.append(f"  evicted {number(state.evicted)}", style="#8a8a8a" if not state.evicted else "")
