@@ -83,7 +83,7 @@ def test_offset_lag_is_exact_and_json_has_the_documented_shape(
     for name, offsets in commits.items():
         group = groups[name]
         assert set(group) == {"group", "state", "status", "members", "lag", "time_lag_s",
-                              "partitions"}  # fmt: skip
+                              "eta_s", "partitions"}  # fmt: skip
         assert group["state"] == "Empty" and group["members"] == 0
         parts = {p["partition"]: p for p in group["partitions"]}
         assert {p: parts[p]["committed"] for p in parts} == offsets
@@ -95,7 +95,8 @@ def test_offset_lag_is_exact_and_json_has_the_documented_shape(
                                  "time_lag_kind", "status", "member"}  # fmt: skip
             assert part["topic"] == topic
     done = groups[f"{prefix}-done"]
-    assert done["status"] == "ok" and done["time_lag_s"] == 0
+    # caught up, and nobody consuming: idle, with no ETA (an empty group makes no progress)
+    assert done["status"] == "idle" and done["time_lag_s"] == 0 and done["eta_s"] is None
 
 
 def test_partitions_without_a_committed_offset_are_shown_as_such(

@@ -116,10 +116,17 @@ def test_lag_offsets_time_and_health_on_real_groups(kafka_bootstrap):
         try:
             time.sleep(3)  # the poller's offset/time table now covers the last 3 s
             held = {p: producer.end(p) - 25 for p in (0, 1)}  # produced about 0.5 s ago
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:  # commits the same offsets, again and again
-                _commit(kafka_bootstrap, stalled, topic, held)
-                time.sleep(0.5)
+            # a consumer that assigns partitions itself (no member: the group is Empty)
+            # commits the same offsets, again and again: alive, stalled, never stopped
+            committing = threading.Event()
+
+            def commit_again() -> None:
+                while not committing.wait(0.5):
+                    _commit(kafka_bootstrap, stalled, topic, held)
+
+            committer = threading.Thread(target=commit_again, daemon=True)
+            committer.start()
+            time.sleep(10)
             report = poller.latest()
         finally:
             poller.stop()
@@ -128,6 +135,8 @@ def test_lag_offsets_time_and_health_on_real_groups(kafka_bootstrap):
             first = once.poll_now()
         finally:
             once.stop()
+            committing.set()
+            committer.join(timeout=30)
     assert report is not None
     after = _groups(kafka_bootstrap, prefix)
     assert set(after) == {stalled, stopped}
