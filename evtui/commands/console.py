@@ -47,6 +47,14 @@ def require_terminal() -> None:
 
 
 def run_console(backend: object, options: ConsoleOptions) -> None:
+    """The console until it ends; the terminal is given back however the process ends."""
+    from evtui.commands.terminal_guard import guard_terminal
+
+    with guard_terminal():
+        _run_app(backend, options)
+
+
+def _run_app(backend: object, options: ConsoleOptions) -> None:
     from evtui.tui.app import EvtuiApp
 
     app = EvtuiApp(
