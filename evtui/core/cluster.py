@@ -7,6 +7,7 @@ Pure: no Textual, no confluent-kafka here.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
@@ -45,8 +46,9 @@ class TopicInfo:
 class GroupInfo:
     name: str
     state: str  # "Stable", "Empty", "Dead", "PreparingRebalance", "CompletingRebalance", "Unknown"
-    members: int
+    members: int | None  # None: never read (the group could not be described yet)
     group_type: str = "consumer"
+    as_of_ms: int | None = None  # set: state and members are from then, not refreshed since
 
 
 @dataclass(frozen=True)
@@ -126,3 +128,30 @@ def filter_groups(snapshot: ClusterSnapshot, text: str) -> list[GroupInfo]:
     """Groups whose name contains ``text`` (any case), by name."""
     needle = text.strip().lower()
     return sorted((g for g in snapshot.groups if needle in g.name.lower()), key=lambda g: g.name)
+
+
+def age_text(since_ms: int, now_ms: int) -> str:
+    """How old a reading is, short: "12s", "4m", "2h" (never negative)."""
+    seconds = max(0, now_ms - since_ms) // 1000
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h"
+
+
+def stale_mark(since_ms: int | None, now_ms: int) -> str:
+    """ "" for a fresh reading, else "stale 42s": the reading could not be refreshed since."""
+    return "" if since_ms is None else f"stale {age_text(since_ms, now_ms)}"
+
+
+def state_text(state: str, as_of_ms: int | None, now_ms: int | None = None) -> str:
+    """A group's state, with "(stale 42s)" when it is from an earlier poll."""
+    if as_of_ms is None:
+        return state
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    return f"{state} ({stale_mark(as_of_ms, now)})"
+
+
+def members_text(members: int | None) -> str:
+    return "?" if members is None else str(members)

@@ -14,17 +14,35 @@ Each poll, on one deadline of ``timeout`` per stage:
 4. ``list_consumer_groups`` then batched ``describe_consumer_groups``.
 
 A failure in 1-2 fails the poll (backoff 1 s, 2 s, 4 s ... ``max_backoff``);
-a failure in 3-4 is a problem of that snapshot, the rest is still filled.
+a failure in 3-4 is a problem of that snapshot, the rest is still filled: groups
+that could not be described keep their last known state, marked with its time.
+
+Requests are never timed out by librdkafka: they carry a request timeout of
+``HOLD_S`` and evtui stops waiting at its own deadline. A poll that leaves a
+request unanswered drops its AdminClient (destroying it ends those requests) and
+the next poll starts with a new one, as fresh as a new process. The reason:
+librdkafka 2.16 (``rd_kafka_coord_req`` has no timeout of its own) keeps the
+coordinator lookup of a timed-out ``describe_consumer_groups`` or
+``list_consumer_group_offsets`` alive; when the broker comes back it sends the
+request of the freed operation and aborts the process
+(``rd_kafka_enq_once_del_source_return: Assertion 'eonce->refcnt > 0'``,
+scripts/repro-admin-abort.py). A client that waited through an outage also
+answered group requests with "timed out" for minutes afterwards.
+
+Problems are news once: a problem also seen in the previous poll (numbers aside)
+is a standing one, listed by :meth:`ClusterPoller.trouble`, not reported again.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, wait
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import confluent_kafka as ck
@@ -50,6 +68,9 @@ TP = tuple[str, int]
 BATCH = 1000  # partitions per list_offsets request, groups per describe request
 SLICE = 0.1  # seconds between checks for stop() and auth errors while waiting
 KEEP_PROBLEMS = 100
+# librdkafka's own timeout of admin requests: never reached, evtui's deadline comes first and
+# an unanswered request is ended by dropping its client (see the module's docstring).
+HOLD_S = 3600.0
 
 _GROUP_STATES = {
     "UNKNOWN": "Unknown",
@@ -99,24 +120,30 @@ def chunks(items: list, size: int = BATCH) -> Iterator[list]:
         yield items[i : i + size]
 
 
+def problem_kind(message: str) -> str:
+    """A problem without its numbers: "describing 9 groups: timed out" is still the same one."""
+    return re.sub(r"\d+", "#", message)
+
+
 class _ProblemLog:
-    """Problems since the last drain, bounded, without repeating the previous one."""
+    """Each poll's problems: news when they start (bounded), a standing list while they last."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._items: deque[str] = deque(maxlen=KEEP_PROBLEMS)
-        self._last: str | None = None
+        self._current: list[str] = []
 
-    def add(self, message: str) -> None:
+    def report(self, problems: Iterable[str]) -> None:
+        """The problems of one poll (none: a clean poll); those the last poll had are not news."""
+        problems = list(dict.fromkeys(problems))
         with self._lock:
-            if message != self._last:
-                self._items.append(message)
-            self._last = message
+            known = {problem_kind(p) for p in self._current}
+            self._items.extend(p for p in problems if problem_kind(p) not in known)
+            self._current = problems
 
-    def settle(self) -> None:
-        """A good poll: the next failure is news again."""
+    def current(self) -> list[str]:
         with self._lock:
-            self._last = None
+            return list(self._current)
 
     def drain(self) -> list[str]:
         with self._lock:
@@ -144,6 +171,8 @@ class ClusterPoller:
         self.last_error: str | None = None
         self.connected_once = False  # until then a failure is "cannot connect", not "reconnecting"
         self.polls = 0
+        self.renewals = 0  # admin clients made anew after one was dropped
+        self._issued: list[Future] = []  # the current poll's requests
         self._errors = ErrorCollector(config)
         self._seen: list[ck.KafkaError] = []  # client errors during the current poll
         self._problems = _ProblemLog()
@@ -184,8 +213,12 @@ class ClusterPoller:
             return self._latest
 
     def problems(self) -> list[str]:
-        """Problems reported since the last call (failed polls, failed parts of polls)."""
+        """Problems that started since the last call (failed polls, failed parts of polls)."""
         return self._problems.drain()
+
+    def trouble(self) -> list[str]:
+        """The problems of the last poll: standing until a poll goes without them."""
+        return self._problems.current()
 
     # -- the polling thread -------------------------------------------------
 
@@ -211,8 +244,32 @@ class ClusterPoller:
             self._admin = None  # the admin client has no close(); dropping it ends it
 
     def _poll_once(self) -> bool:
+        if self._admin is None:  # dropped by the last poll: a new client, its errors are news
+            self._admin = self._make_admin()
+            self.renewals += 1
         self._errors.drain()  # what happened between polls is not this poll's news
         self._seen = []
+        try:
+            return self._poll_and_keep()
+        finally:
+            self._renew_if_abandoned()
+
+    def _ask(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """An admin request librdkafka never times out itself; its futures are remembered."""
+        result = call(*args, request_timeout=HOLD_S, **kwargs)
+        self._issued.extend(result.values() if isinstance(result, dict) else [result])
+        return result
+
+    def _renew_if_abandoned(self) -> None:
+        """A request left unanswered ends with its client at once (before the broker is back);
+        the next poll makes a new one."""
+        abandoned = any(not f.done() for f in self._issued)
+        self._issued = []
+        if abandoned:
+            self._admin = None  # destroyed as it is dropped, and its requests with it
+            log.info("admin client dropped: requests were left unanswered")
+
+    def _poll_and_keep(self) -> bool:
         try:
             snapshot = self._collect()
         except _Stopped:
@@ -229,9 +286,7 @@ class ClusterPoller:
         self.state = ConnectionState.CONNECTED
         self.connected_once = True
         self.last_error = None
-        self._problems.settle()
-        for problem in snapshot.problems:
-            self._problems.add(problem)
+        self._problems.report(snapshot.problems)
         return True
 
     def _fail(self, message: str, auth: bool) -> None:
@@ -242,7 +297,7 @@ class ClusterPoller:
             self.state = ConnectionState.RECONNECTING
         else:
             self.state = ConnectionState.CANNOT_CONNECT
-        self._problems.add(message)
+        self._problems.report([message])
 
     def _collect(self) -> ClusterSnapshot:
         metadata = self._metadata()
@@ -265,7 +320,7 @@ class ClusterPoller:
 
     def _metadata(self) -> Any:
         deadline = time.monotonic() + self.timeout
-        gate = self._admin.describe_cluster(request_timeout=self.timeout)
+        gate = self._ask(self._admin.describe_cluster)
         self._await([gate], deadline, gate=True)
         if not gate.done() or _timed_out(gate):
             raise self._unreachable(None)
@@ -346,9 +401,7 @@ class ClusterPoller:
         futures: dict[TP, Future] = {}
         for chunk in chunks(tps):
             request = {tp: spec for tp in chunk}
-            for tp, future in self._admin.list_offsets(
-                request, request_timeout=self.timeout
-            ).items():
+            for tp, future in self._ask(self._admin.list_offsets, request).items():
                 futures[(tp.topic, tp.partition)] = future
         return futures
 
@@ -380,9 +433,7 @@ class ClusterPoller:
     def _fetch_groups(self, problems: list[str]) -> tuple[GroupInfo, ...]:
         deadline = time.monotonic() + self.timeout
         try:
-            listing = self._result(
-                self._admin.list_consumer_groups(request_timeout=self.timeout), deadline
-            )
+            listing = self._result(self._ask(self._admin.list_consumer_groups), deadline)
         except _PartFailed as exc:
             problems.append(f"consumer groups: {exc}")
             return ()
@@ -391,19 +442,25 @@ class ClusterPoller:
         listed = {g.group_id: g for g in listing.valid or []}
         described = self._describe_groups(sorted(listed), deadline, problems)
         return tuple(
-            described.get(name)
-            or GroupInfo(name, group_state(g.state), 0, group_type(getattr(g, "type", None)))
-            for name, g in sorted(listed.items())
+            described.get(name) or self._undescribed(name, g) for name, g in sorted(listed.items())
         )
+
+    def _undescribed(self, name: str, listed: Any) -> GroupInfo:
+        """A group this poll could not describe: as last described (marked with when), or
+        its listed state and unknown members."""
+        previous = self.latest()
+        for known in previous.groups if previous is not None else ():
+            if known.name == name and known.members is not None:
+                return replace(known, as_of_ms=known.as_of_ms or previous.taken_ms)
+        kind = group_type(getattr(listed, "type", None))
+        return GroupInfo(name, group_state(listed.state), None, kind)
 
     def _describe_groups(
         self, names: list[str], deadline: float, problems: list[str]
     ) -> dict[str, GroupInfo]:
         futures: dict[str, Future] = {}
         for chunk in chunks(names):
-            futures.update(
-                self._admin.describe_consumer_groups(chunk, request_timeout=self.timeout)
-            )
+            futures.update(self._ask(self._admin.describe_consumer_groups, chunk))
         self._await(futures.values(), deadline)
         groups: dict[str, GroupInfo] = {}
         failed: list[str] = []

@@ -260,7 +260,20 @@ class LagPoller(ClusterPoller):
                 problems.append(tracker.error)
             elif tracker.started and tracker.caught_up.is_set():
                 commits = tracker.log
-        return self.model.update(groups, ends, taken, commits, problems)
+        return self._keep_known(self.model.update(groups, ends, taken, commits, problems))
+
+    def _keep_known(self, report: LagReport) -> LagReport:
+        """Groups this poll could not read keep their last figures, marked with their time."""
+        previous = self.latest()
+        if previous is None:
+            return report
+        known = {g.group: g for g in previous.groups if g.problem is None or g.as_of_ms}
+        for i, group in enumerate(report.groups):
+            old = known.get(group.group)
+            if group.problem and old is not None:
+                since = old.as_of_ms or previous.taken_ms
+                report.groups[i] = replace(old, problem=group.problem, as_of_ms=since)
+        return report
 
     def _seed(
         self, groups: dict[str, GroupPoll], ends: dict[TP, tuple[int, int]], taken: int,
@@ -317,9 +330,7 @@ class LagPoller(ClusterPoller):
 
     def _groups(self, deadline: float, problems: list[str]) -> dict[str, GroupPoll]:
         try:
-            listing = self._result(
-                self._admin.list_consumer_groups(request_timeout=self.timeout), deadline
-            )
+            listing = self._result(self._ask(self._admin.list_consumer_groups), deadline)
         except _PartFailed as exc:
             problems.append(f"consumer groups: {exc}")
             return {}
@@ -329,9 +340,7 @@ class LagPoller(ClusterPoller):
         groups = {name: GroupPoll("Unknown", 0) for name in names}
         futures: dict[str, Future] = {}
         for chunk in chunks(names):
-            futures.update(
-                self._admin.describe_consumer_groups(chunk, request_timeout=self.timeout)
-            )
+            futures.update(self._ask(self._admin.describe_consumer_groups, chunk))
         self._await(futures.values(), deadline)
         for name, future in futures.items():
             try:
@@ -349,9 +358,7 @@ class LagPoller(ClusterPoller):
         futures: dict[str, Future] = {}
         for name in groups:
             request = [ck.ConsumerGroupTopicPartitions(name)]
-            futures.update(
-                self._admin.list_consumer_group_offsets(request, request_timeout=self.timeout)
-            )
+            futures.update(self._ask(self._admin.list_consumer_group_offsets, request))
         self._await(futures.values(), deadline)
         for name, future in futures.items():
             poll = groups[name]

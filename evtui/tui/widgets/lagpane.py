@@ -22,6 +22,7 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
 from evtui.commands.lag import eta_text, seconds_text, time_lag_text
+from evtui.core.cluster import state_text
 from evtui.core.lag import EXACT, SEVERITY, GroupLag, LagReport, PartitionLag, Status
 from evtui.core.text import plural
 from evtui.tui.widgets.overview import VimTable, sync_rows
@@ -154,7 +155,7 @@ def group_cells(group: GroupLag, trend_width: int = 16) -> tuple[str | Text, ...
     name = group.group + (" ⚠" if group.problem else "")
     return (
         name,
-        group.state,
+        state_text(group.state, group.as_of_ms),
         _right(str(group.members)),
         _right(_count(group.lag)),
         _right(seconds_text(group.time_lag_s)),

@@ -9,7 +9,15 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from evtui.core.cluster import ClusterSnapshot, GroupInfo, TopicInfo, filter_groups, filter_topics
+from evtui.core.cluster import (
+    ClusterSnapshot,
+    GroupInfo,
+    TopicInfo,
+    filter_groups,
+    filter_topics,
+    members_text,
+    state_text,
+)
 from evtui.tui.widgets.header import number
 
 TOPIC_WIDTHS = {"mark": 1, "name": 32, "partitions": 5, "messages": 12, "end": 12, "rate": 9}
@@ -70,7 +78,8 @@ def topic_cells(topic: TopicInfo, marked: bool) -> tuple[str | Text, ...]:
 
 
 def group_cells(group: GroupInfo) -> tuple[str | Text, ...]:
-    return (group.name, group.state, _right(str(group.members)))
+    members = _right(members_text(group.members))
+    return (group.name, state_text(group.state, group.as_of_ms), members)
 
 
 class Overview(Vertical):
