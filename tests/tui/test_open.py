@@ -80,7 +80,7 @@ async def test_the_tail_shows_every_record_of_the_file_and_its_detail(tmp_path):
         await pilot.press("escape")
         assert "(source finished)" in app.tail.status_text().plain
         header = app.query_one("#header")
-        assert await wait_for(pilot, lambda: "● offline  " in str(header.render()))
+        assert await wait_for(pilot, lambda: "● offline ·" in str(header.render()))
         assert "demo.jsonl.gz (recorded from demo" in str(header.render())
 
 
@@ -165,7 +165,7 @@ async def test_a_corrupt_line_is_shown_and_what_came_before_stays(tmp_path):
         status = app.tail.status_text().plain
         assert "line 102: not a record" in status and "demo.jsonl" in status
         header = app.query_one("#header")
-        assert await wait_for(pilot, lambda: "● failed  " in str(header.render()))
+        assert await wait_for(pilot, lambda: "● failed ·" in str(header.render()))
 
 
 def interleaved_recording(path: Path) -> list[Event]:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
+from evtui.tui.spans import Piece, fitted
+
 STATE_STYLES = {
     "connected": "bold green",
     "connecting": "bold yellow",
@@ -36,30 +38,28 @@ def number(n: float) -> str:
     return f"{n:,.0f}"
 
 
-def render_header(state: HeaderState) -> Text:
-    text = Text()
-    text.append(" evtui ", style="bold #1c1c1c on #5fafff")
-    text.append(f" {state.cluster}", style="bold")
-    if state.cluster_id:
-        text.append(f"  id {state.cluster_id}", style="#8a8a8a")
-    if state.brokers is not None:
-        text.append(f"  {state.brokers} broker{'s' if state.brokers != 1 else ''}")
+def render_header(state: HeaderState, width: int | None = None) -> Text:
+    """The header's pieces by priority: a narrow terminal drops the least important first;
+    the state, the violations badge and a pause are always there."""
     style = STATE_STYLES.get(state.connection.split(":", 1)[0], "bold")
-    text.append("  ● ", style=style)
-    text.append(state.connection, style=style)
-    text.append(f"  {number(state.rate)} ev/s in")
-    text.append(f"  kept {number(state.kept)}")
-    text.append(f"  evicted {number(state.evicted)}", style="#8a8a8a" if not state.evicted else "")
-    if state.sampled_out:
-        text.append(f"  sampling: {number(state.sampled_out)} dropped", style="bold yellow")
-    if state.violations:
-        plural = "s" if state.violations != 1 else ""
-        text.append(
-            f"  ⚠ {number(state.violations)} violation{plural}", style="bold #ffffff on #af0000"
-        )
-    if state.paused:
-        text.append("  PAUSED", style="bold #1c1c1c on #d7af00")
-    return text
+    plural = "s" if state.violations != 1 else ""
+    pieces: list[tuple[int, Piece]] = [
+        (0, Text(" evtui ", style="bold #1c1c1c on #5fafff")),
+        (1, (state.cluster, "bold")),
+        (4, (f"id {state.cluster_id}", "#8a8a8a") if state.cluster_id else None),
+        (3, f"{state.brokers} broker{'s' if state.brokers != 1 else ''}"
+            if state.brokers is not None else None),
+        (0, (f"● {state.connection}", style)),
+        (2, f"{number(state.rate)} ev/s in"),
+        (2, f"kept {number(state.kept)}"),
+        (3, (f"evicted {number(state.evicted)}", "#8a8a8a" if not state.evicted else "")),
+        (1, (f"sampling: {number(state.sampled_out)} dropped", "bold yellow")
+            if state.sampled_out else None),
+        (0, Text(f" ⚠ {number(state.violations)} violation{plural} ",
+                 style="bold #ffffff on #af0000") if state.violations else None),
+        (0, Text(" PAUSED ", style="bold #1c1c1c on #d7af00") if state.paused else None),
+    ]  # fmt: skip
+    return fitted(pieces, width if width is not None else 10_000)
 
 
 class StatusHeader(Static):
@@ -67,5 +67,13 @@ class StatusHeader(Static):
     StatusHeader { height: 1; background: $panel; }
     """
 
+    shown_state: HeaderState | None = None
+
     def show(self, state: HeaderState) -> None:
-        self.update(render_header(state), layout=False)  # always one line
+        self.shown_state = state
+        # always one line, laid out for the width it has
+        self.update(render_header(state, self.content_size.width or None), layout=False)
+
+    def on_resize(self) -> None:
+        if self.shown_state is not None:
+            self.show(self.shown_state)

@@ -23,6 +23,7 @@ from evtui.core.violations import LiveCheck
 from evtui.errors import ConnectionFailed, EvtuiError
 from evtui.sources.base import Source, SourceState
 from evtui.tui.feed import Feed
+from evtui.tui.spans import Piece, fitted
 from evtui.tui.widgets.header import number
 from evtui.tui.widgets.tail import TailLog
 
@@ -211,51 +212,49 @@ class TailPane(Vertical):
         # a timer can still tick while the app closes and removes it
         if self._status.is_attached:
             # one line, fixed height: no need to lay the screen out again
-            self._status.update(self.status_text(), layout=False)
+            width = self._status.content_size.width or None
+            self._status.update(self.status_text(width), layout=False)
 
-    def status_text(self) -> Text:
-        text = Text()
+    def status_text(self, width: int | None = None) -> Text:
+        """The status line; a narrow one keeps what matters most (see ``fitted``)."""
         feed, log = self.feed, self.log_view
+        pieces: list[tuple[int, Piece]] = []
         if feed is None:
-            text.append("no tail" if not self._opening else "opening…", style="dim")
+            pieces.append((0, ("no tail" if not self._opening else "opening…", "dim")))
         else:
-            text.append(
-                "▶ following" if log.follow else "■ browsing",
-                style="bold green" if log.follow else "bold",
-            )
-            if feed.paused:
-                text.append("  ⏸ paused (space resumes)", style="bold yellow")
-            text.append(f"  {', '.join(feed.topics)} from {describe(feed.start)}")
-            text.append(f"  {number(feed.view.rows)} rows")
-            if feed.stats.finished:
-                text.append("  (source finished)", style="blue")
-            if log.new_events:
-                text.append(f"  {number(log.new_events)} new ↓ (End follows)", style="bold cyan")
-            text.append_text(self._filter_text(feed))
+            following = ("▶ following", "bold green") if log.follow else ("■ browsing", "bold")
+            pieces += [
+                (0, following),
+                (0, ("⏸ paused (space resumes)", "bold yellow") if feed.paused else None),
+                (3, f"{', '.join(feed.topics)} from {describe(feed.start)}"),
+                (1, f"{number(feed.view.rows)} rows"),
+                (1, ("(source finished)", "blue") if feed.stats.finished else None),
+                (0, (f"{number(log.new_events)} new ↓ (End follows)", "bold cyan")
+                    if log.new_events else None),
+                *self._filter_pieces(feed),
+            ]  # fmt: skip
         if self.marks:
             marked = " .. ".join(f"{e.topic}[{e.partition}]@{e.offset}" for e in self.marks)
-            text.append(f"  marked {marked}", style="bold cyan")
+            pieces.append((0, (f"marked {marked}", "bold cyan")))
         if self.filter_error is not None:
-            text.append(f"  ✖ {self.filter_error}", style="bold red")
-        if self.message is not None:
-            text.append("  ")
-            text.append_text(self.message)
-        return text
+            pieces.append((0, (f"✖ {self.filter_error}", "bold red")))
+        pieces.append((0, self.message))
+        return fitted(pieces, width if width is not None else 10_000)
 
-    def _filter_text(self, feed: Feed) -> Text:
-        text = Text()
+    def _filter_pieces(self, feed: Feed) -> list[tuple[int, Piece]]:
+        pieces: list[tuple[int, Piece]] = []
         if self.search_text:
-            text.append(f"  search '{self.search_text}'", style="bold magenta")
+            pieces.append((0, (f"search '{self.search_text}'", "bold magenta")))
         if self.filter is not None:
-            text.append(f"  filter {self.filter.expression}", style="bold magenta")
-            if self.filter.errors:
-                text.append(f" ({number(self.filter.errors)} events could not be evaluated)")
+            errors = self.filter.errors
+            could_not = f" ({number(errors)} events could not be evaluated)" if errors else ""
+            pieces.append((0, (f"filter {self.filter.expression}{could_not}", "bold magenta")))
         view = feed.view
         if view.filtered and view.pending:
-            text.append(f"  checking {number(view.pending)}…", style="yellow")
+            pieces.append((1, (f"checking {number(view.pending)}…", "yellow")))
         if view.skipped:
-            text.append(f"  sampled: {number(view.skipped)} not checked", style="bold yellow")
-        return text
+            pieces.append((1, (f"sampled: {number(view.skipped)} not checked", "bold yellow")))
+        return pieces
 
     # -- actions --------------------------------------------------------------------------
 

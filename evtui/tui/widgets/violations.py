@@ -19,21 +19,23 @@ from textual.widgets import DataTable, Input, Static
 from evtui.core.ordering import WARNING, Finding
 from evtui.core.positions import format_ms
 from evtui.core.violations import LiveCheck, ViolationGroup
+from evtui.tui.spans import Piece, joined
+from evtui.tui.widgets.columns import Column, set_columns, shown_cells
 from evtui.tui.widgets.overview import VimTable, sync_rows
 
 GROUP_COLUMNS = (
-    ("severity", "SEVERITY", 8),
-    ("kind", "KIND", 22),
-    ("topic", "TOPIC", 24),
-    ("key", "KEY", 22),
-    ("count", "COUNT", 7),
-    ("first", "FIRST SEEN", 12),
-    ("last", "LAST SEEN", 12),
+    Column("severity", "SEVERITY", 8, 8, 1),
+    Column("kind", "KIND", 22, 14, 0),
+    Column("topic", "TOPIC", 24, 10, 2),
+    Column("key", "KEY", 22, 10, 3),
+    Column("count", "COUNT", 7, 6, 1),
+    Column("first", "FIRST SEEN", 12, 12, 5),
+    Column("last", "LAST SEEN", 12, 12, 4),
 )
 FINDING_COLUMNS = (
-    ("at", "EVENT", 30),
-    ("expected", "EXPECTED", 60),
-    ("seen", "SEEN", 48),
+    Column("at", "EVENT", 26, 18, 0),
+    Column("expected", "EXPECTED", 60, 20, 1),
+    Column("seen", "SEEN", 48, 20, 2),
 )
 SEVERITY_STYLES = {WARNING: "bold yellow", "info": "dim"}
 
@@ -67,18 +69,41 @@ def finding_ident(finding: Finding) -> str:
 
 
 def explain(finding: Finding) -> Text:
-    text = Text()
-    text.append(f"{finding.kind}", style=SEVERITY_STYLES.get(finding.severity, ""))
-    text.append(f" at {finding.topic}[{finding.partition}]@{finding.offset}, key {finding.key}\n")
-    text.append(f"expected {finding.expected}; seen {finding.seen}\n")
+    where = f"{finding.topic}[{finding.partition}]@{finding.offset}"
+    text = joined(
+        [(finding.kind, SEVERITY_STYLES.get(finding.severity, "")), where, f"key {finding.key}"]
+    )
+    text.append(f"\nexpected {finding.expected}; seen {finding.seen}\n")
     text.append(finding.explanation + "\n", style="italic")
     here = f"{finding.topic}/{finding.partition}/{finding.offset}"
     others = [r for r in finding.refs if r != here]
-    text.append(f"e: this event ({here})", style="bold")
-    if others:
-        text.append(f"   o: the other event ({others[0]})", style="bold")
-    text.append("   t: its trace   h: the key's history", style="bold")
+    keys = [
+        f"e: this event ({here})",
+        f"o: the other event ({others[0]})" if others else None,
+        "t: its trace",
+        "h: the key's history",
+    ]
+    text.append_text(joined(((k, "bold") if k else None for k in keys), sep=" │ "))
     return text
+
+
+def summary_text(
+    checked: int,
+    warnings: int,
+    infos: int,
+    notes: list[str] | None = None,
+    tail_open: bool = True,
+) -> Text:
+    """What was checked and found, then what could not be (in yellow)."""
+    pieces: list[Piece] = [
+        None if tail_open else ("Nothing checked yet: open topics in the tail (2, then t).",
+                                "yellow"),
+        (f"{checked:,} events checked", "bold"),
+        (f"{warnings:,} warnings", "bold yellow" if warnings else ""),
+        f"{infos:,} info",
+        *((note, "yellow") for note in notes or []),
+    ]  # fmt: skip
+    return joined(pieces)
 
 
 class ViolationsPane(Vertical):
@@ -114,15 +139,24 @@ class ViolationsPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("Checking the events the tail reads…", id="violations-status")
         yield Input(placeholder="/ filter by kind, topic or key", id="violations-filter")
-        groups = VimTable(id="violations-groups", cursor_type="row", zebra_stripes=True)
-        for key, label, width in GROUP_COLUMNS:
-            groups.add_column(label, key=key, width=width)
-        yield groups
-        findings = VimTable(id="violations-findings", cursor_type="row", zebra_stripes=True)
-        for key, label, width in FINDING_COLUMNS:
-            findings.add_column(label, key=key, width=width)
-        yield findings
+        yield VimTable(id="violations-groups", cursor_type="row", zebra_stripes=True)
+        yield VimTable(id="violations-findings", cursor_type="row", zebra_stripes=True)
         yield Static("", id="violations-detail")
+
+    def on_mount(self) -> None:
+        self._fit_tables()
+
+    def on_resize(self) -> None:
+        self._fit_tables()
+
+    def _fit_tables(self) -> None:
+        """Each table's columns by priority for the width there is (a narrow terminal)."""
+        width = self.size.width or self.app.size.width
+        if set_columns(self.query_one("#violations-groups", VimTable), GROUP_COLUMNS, width):
+            self._shown_groups = []
+        if set_columns(self.query_one("#violations-findings", VimTable), FINDING_COLUMNS, width):
+            self._shown_findings = []
+        self._refresh_rows()
 
     # -- state in ------------------------------------------------------------------------
 
@@ -138,32 +172,24 @@ class ViolationsPane(Vertical):
 
     def _show_status(self, live: LiveCheck, tail_open: bool) -> None:
         board = live.board
-        text = Text()
-        if not tail_open:
-            text.append(
-                "Nothing checked yet: open topics in the tail (2, then t). ", style="yellow"
-            )
-        text.append(f"{live.checked:,} events checked", style="bold")
-        text.append(f"  {board.warnings:,} warnings", style="bold yellow" if board.warnings else "")
-        text.append(f"  {board.infos:,} info")
+        notes: list[str] = []
         if live.not_checked:
-            text.append(
-                f"  {live.not_checked:,} not checked (the tail dropped or skipped them; the "
-                f"checks started again after each of {live.restarts:,} holes)",
-                style="yellow",
+            notes.append(
+                f"{live.not_checked:,} not checked (the tail dropped or skipped them; the "
+                f"checks started again after each of {live.restarts:,} holes)"
             )
         if live.outside:
-            text.append(
-                f"  {live.outside:,} effects not judged as orphans: no cause of their kind is "
+            notes.append(
+                f"{live.outside:,} effects not judged as orphans: no cause of their kind is "
                 "in the topics read (theirs are likely on another topic)"
             )
         if live.unjudged > live.outside:
-            text.append(
-                f"  {live.unjudged - live.outside:,} effects not judged as orphans (their causes "
+            notes.append(
+                f"{live.unjudged - live.outside:,} effects not judged as orphans (their causes "
                 "may lie before the start, be compacted away or forgotten at the memory bound)"
             )
-        for note in live.notes() + live.problems.lines("checked")[:1]:
-            text.append(f"  {note}", style="yellow")
+        notes += live.notes() + live.problems.lines("checked")[:1]
+        text = summary_text(live.checked, board.warnings, board.infos, notes, tail_open)
         self.query_one("#violations-status", Static).update(text)
 
     def _refresh_rows(self) -> None:
@@ -174,7 +200,9 @@ class ViolationsPane(Vertical):
         self._groups = {g.ident: g for g in groups}
         table = self.query_one("#violations-groups", VimTable)
         self._shown_groups = sync_rows(
-            table, self._shown_groups, {g.ident: group_cells(g) for g in groups}
+            table,
+            self._shown_groups,
+            {g.ident: shown_cells(table, GROUP_COLUMNS, group_cells(g)) for g in groups},
         )
         if self.selected_group not in self._groups:
             self.selected_group = self._cursor(table, self._shown_groups)
@@ -189,7 +217,10 @@ class ViolationsPane(Vertical):
         findings = list(group.findings) if group is not None else []
         self._findings = {finding_ident(f): f for f in findings}
         table = self.query_one("#violations-findings", VimTable)
-        rows = {finding_ident(f): finding_cells(f) for f in findings}
+        rows = {
+            finding_ident(f): shown_cells(table, FINDING_COLUMNS, finding_cells(f))
+            for f in findings
+        }
         self._shown_findings = sync_rows(table, self._shown_findings, rows)
         self._show_detail()
 
