@@ -33,6 +33,8 @@ from evtui.tui.widgets.violations import ViolationsPane
 
 DEFAULT_START = parse_position("-100")
 CLUSTER_DOWN = ("reconnecting", "cannot connect", "auth failed")  # the poller's bad states
+NARROW_WIDTH = 120  # columns: below, lists stack and tables give up columns by priority
+SHORT_HEIGHT = 32  # lines: below, boxes and detail panes take less room
 OVERVIEW_ENTER = Binding("enter", "", "Tail the topic; on a group, its lag")
 
 
@@ -71,7 +73,7 @@ class EvtuiApp(App):
         self.filter_expression = filter_expression
         self.tick_s = tick_s
         self.poller: Poller | None = None
-        self.lag_poller: Poller | None = None  # started when the lag tab is first shown
+        self.lag_poller: Poller | None = None  # started with the app: the overview shows lag
         self.snapshot: ClusterSnapshot | None = None
         self.header_state = HeaderState(cluster=backend.name)
         self._tail_pane: TailPane | None = None
@@ -109,13 +111,24 @@ class EvtuiApp(App):
             self._collector.input_seen()
         await super().on_event(event)
 
+    def on_resize(self, event: events.Resize) -> None:
+        self._size_classes()
+
+    def _size_classes(self) -> None:
+        """Narrow and short terminals get layouts by priority (see evtui.tcss)."""
+        width, height = self.size
+        self.set_class(width < NARROW_WIDTH, "-narrow")
+        self.set_class(height < SHORT_HEIGHT, "-short")
+
     def on_mount(self) -> None:
+        self._size_classes()
         self.tail.trace_index = self.traces
         self.tail.live_check = self.violations
         self.tail.can_replay = self.can_replay
         self._collector.start()
         self.poller = self.backend.make_poller()
         self.poller.start()
+        self._start_lag()  # the overview's groups show lag and status from the start
         if self.filter_expression:
             self.tail.set_filter(self.filter_expression)
         if self.initial_topics:
@@ -176,6 +189,9 @@ class EvtuiApp(App):
             if report is not pane.polled or trouble != pane.trouble:
                 pane.trouble = trouble
                 pane.update_report(report)  # type: ignore[arg-type]
+        for overview in self.query(Overview):
+            if report is not overview.lag_report:
+                overview.update_lag(report)  # type: ignore[arg-type]
         for problem in poller.problems():
             if problem != trouble:  # the failure itself is on the lag screen
                 self.notify(problem, severity="warning", timeout=6)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from rich.cells import cell_len, set_cell_size
@@ -58,6 +58,9 @@ def short_type(event_type: str | None, width: int) -> str:
     return event_type
 
 
+MIN_SUMMARY = 20  # a narrower terminal gives up other columns first (see Columns.for_width)
+
+
 @dataclass(frozen=True)
 class Columns:
     """Column widths for a given screen width and the topics in view."""
@@ -69,28 +72,59 @@ class Columns:
     time: int = 12
     partition: int = 3
     offset: int = 9
+    hidden: frozenset[str] = frozenset()  # columns a narrow terminal gave up
 
     @classmethod
     def fit(cls, topics: list[str]) -> Columns:
         longest = max((len(t) for t in topics), default=5)
         return cls(topic=max(5, min(longest, 24)))
 
+    def for_width(self, width: int) -> Columns:
+        """The columns by priority: each step gives up a little more until SUMMARY has
+        ``MIN_SUMMARY`` cells (correlation first, then partition and offset, then widths)."""
+        steps = (
+            {"hidden": frozenset({"corr"})},
+            {"hidden": frozenset({"corr", "partition", "offset"})},
+            {"key": min(self.key, 12)},
+            {"type": min(self.type, 16)},
+            {"topic": min(self.topic, 10)},
+            {"time": 8},
+        )
+        cols = self
+        for step in steps:
+            if width - cols.fixed() >= MIN_SUMMARY:
+                break
+            cols = replace(cols, **step)
+        return cols
+
+    def shown(self, name: str) -> bool:
+        return name not in self.hidden
+
     def fixed(self) -> int:
-        widths = (self.time, self.topic, self.partition, self.offset, self.key, self.corr)
-        return sum(widths) + self.type + 7  # one space after each column
+        widths = {
+            "time": self.time, "topic": self.topic, "partition": self.partition,
+            "offset": self.offset, "key": self.key, "corr": self.corr, "type": self.type,
+        }  # fmt: skip
+        return sum(w + 1 for name, w in widths.items() if self.shown(name))  # one space after
 
     def header(self, width: int) -> list[Segment]:
+        summary = "SUMMARY"
+        if self.hidden:
+            summary += f"  ⏎ shows {len(self._hidden_names())} more"
         names = [
-            ("TIME (UTC)", self.time),
-            ("TOPIC", self.topic),
-            ("  P", self.partition),
-            ("   OFFSET", self.offset),
-            ("KEY", self.key),
-            ("CORRELATION", self.corr),
-            ("TYPE", self.type),
-            ("SUMMARY", max(0, width - self.fixed())),
+            ("time", "TIME (UTC)" if self.time >= 10 else "TIME", self.time),
+            ("topic", "TOPIC", self.topic),
+            ("partition", "  P", self.partition),
+            ("offset", "   OFFSET", self.offset),
+            ("key", "KEY", self.key),
+            ("corr", "CORRELATION", self.corr),
+            ("type", "TYPE", self.type),
+            ("summary", summary, max(0, width - self.fixed())),
         ]
-        return _cells([(set_cell_size(n, w), PLAIN) for n, w in names], width)
+        return _cells([(set_cell_size(n, w), PLAIN) for c, n, w in names if self.shown(c)], width)
+
+    def _hidden_names(self) -> list[str]:
+        return [name for name in ("partition", "offset", "corr") if name in self.hidden]
 
 
 def _cells(parts: list[tuple[str, Style]], width: int) -> list[Segment]:
@@ -103,17 +137,17 @@ def _cells(parts: list[tuple[str, Style]], width: int) -> list[Segment]:
 
 
 def row_segments(event: Event, cols: Columns, width: int) -> list[Segment]:
-    """One event as a line of exactly ``width`` cells."""
+    """One event as a line of exactly ``width`` cells (the columns ``cols`` shows)."""
     ids = event.ids
     summary_width = max(0, width - cols.fixed())
     parts = [
-        (clock(event.timestamp), DIM),
-        (set_cell_size(event.topic, cols.topic), Style(color=topic_colour(event.topic))),
-        (str(event.partition).rjust(cols.partition), DIM),
-        (str(event.offset).rjust(cols.offset), DIM),
-        (set_cell_size(key_summary(event.key), cols.key), PLAIN),
-        (cut(shown_id(ids.correlation_id or ""), cols.corr), Style(color="#d7af5f")),
-        (set_cell_size(short_type(ids.event_type, cols.type), cols.type), Style(bold=True)),
-        (set_cell_size(value_summary(event)[: summary_width + 1], summary_width), PLAIN),
+        ("time", clock(event.timestamp)[: cols.time], DIM),
+        ("topic", cut(event.topic, cols.topic), Style(color=topic_colour(event.topic))),
+        ("partition", str(event.partition).rjust(cols.partition), DIM),
+        ("offset", str(event.offset).rjust(cols.offset), DIM),
+        ("key", cut(key_summary(event.key), cols.key), PLAIN),
+        ("corr", cut(shown_id(ids.correlation_id or ""), cols.corr), Style(color="#d7af5f")),
+        ("type", cut(short_type(ids.event_type, cols.type), cols.type), Style(bold=True)),
+        ("summary", set_cell_size(value_summary(event)[: summary_width + 1], summary_width), PLAIN),
     ]
-    return _cells(parts, width)
+    return _cells([(text, style) for name, text, style in parts if cols.shown(name)], width)

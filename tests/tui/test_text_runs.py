@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import io
+import itertools
 import re
 
 from rich.console import Console
@@ -41,7 +42,7 @@ def read_back(text: Text, width: int = 200) -> str:
 
 def assert_no_words_run_together(text: Text, width: int = 200) -> None:
     for line in runs_by_line(text, width):
-        for before, after in zip(line, line[1:], strict=False):
+        for before, after in itertools.pairwise(line):
             joint = before[-1] + after[0]
             assert not (before[-1].isalnum() and after[0].isalnum()), (
                 f"{before!r} runs into {after!r} ({joint!r}) in {''.join(line)!r}"

@@ -14,11 +14,14 @@ from textual.widgets.tree import TreeNode
 
 from evtui.core.event import Event
 from evtui.core.traces import INFERRED, Trace, TraceIndex, waterfall
-from evtui.tui.rows import clock, topic_colour
+from evtui.tui.rows import clock, cut, topic_colour
 
 SHOW_CHILDREN = 20  # siblings of one type shown before the rest collapse into one node
 WATERFALL_ROWS = 400
-BAR_WIDTH = 24
+NAME_WIDTH = 22  # the waterfall's event names
+MIN_BAR = 12
+CLOCK_FROM_WIDTH = 90  # narrower: no clock column (the tree and the detail have the times)
+MIN_WATERFALL = 48  # the tree takes what its labels need, up to this much less than the screen
 
 
 def span_ms(trace: Trace) -> int:
@@ -66,6 +69,17 @@ class TraceTree(Tree[str]):
         self._expanded_once: set[int] = set()
         self._hidden: dict[int, list[str]] = {}
         self.show_root = False
+        types = (trace.graph.nodes[r].get("event_type") or "?" for r in trace.graph.nodes)
+        self.type_width = min(30, max((len(t) for t in types), default=1))
+
+    def needed_width(self, sample: int = 200) -> int:
+        """Cells the labels of the first ``sample`` rows need, with the tree's guides."""
+        widest = 0
+        for ref, depth, _, _ in waterfall(self.trace)[:sample]:
+            parents = self.trace.parents(ref) if depth else []
+            parent = parents[0] if parents else None
+            widest = max(widest, len(self.label_for(ref, parent).plain) + 4 * depth)
+        return widest + 6  # the expander and the scrollbar
 
     def on_mount(self) -> None:
         self._add_children(self.root, self.trace.roots)
@@ -143,7 +157,7 @@ class TraceTree(Tree[str]):
             text.append(f"+{event.timestamp - start:,}ms ".rjust(11), style="#8a8a8a")
         mark = "* " if ref in self.critical else "  "
         text.append(mark, style="bold yellow")
-        text.append(f"{(attrs.get('event_type') or '?')[:30]:<30} ", style="bold")
+        text.append(f"{(attrs.get('event_type') or '?')[:30]:<{self.type_width}} ", style="bold")
         text.append(f"{event.ref} ", style=topic_colour(event.topic))
         text.append(attrs.get("service") or event.ids.source or "", style="#8a8a8a")
         missing = [c for c in event.ids.causation_ids if c in self.orphan_ids]
@@ -154,25 +168,85 @@ class TraceTree(Tree[str]):
         return text
 
 
-def waterfall_text(trace: Trace) -> Text:
-    """Bars from the trace start, scaled to its span; the critical path in yellow."""
-    rows = waterfall(trace)
+def _short(trace: Trace, ref: str) -> str:
+    return (trace.graph.nodes[ref].get("event_type") or "?").rsplit(".", 1)[-1]
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.0f} ms" if value >= 10 or value == int(value) else f"{value:.1f} ms"
+
+
+def waterfall_text(trace: Trace, width: int = 80) -> Text:
+    """Each hop as a bar from its cause's time to its own, on a time axis over the trace's
+    span (scale given), so the slow hop is the long bar; the critical path in yellow and
+    the slowest hop's latency in red. Every line is exactly ``width`` cells (no wrapping)."""
+    rows = waterfall(trace)[:WATERFALL_ROWS]
     total = max(span_ms(trace), 1)
     critical = set(trace.critical_path)
-    text = Text()
-    for ref, depth, start_ms, latency_ms in rows[:WATERFALL_ROWS]:
+    names = [f"{' ' * min(depth, 6)}{_short(trace, ref)}" for ref, depth, _, _ in rows]
+    name_w = min(NAME_WIDTH, max((len(n) for n in names), default=4))
+    with_clock = width >= CLOCK_FROM_WIDTH
+    lat_w = max(len("root"), *(len(f"+{lat:,}ms") for *_, lat in rows)) if rows else 4
+    bar_w = max(MIN_BAR, width - name_w - lat_w - 2 - (13 if with_clock else 0))
+    slowest = max(rows[1:], key=lambda r: r[3], default=None)
+    text = Text(no_wrap=True, overflow="crop")
+    text.append_text(_axis(name_w + (13 if with_clock else 0), bar_w, total))
+
+    def col(ms: int) -> int:
+        return min(bar_w - 1, max(0, round(ms / total * (bar_w - 1))))
+
+    for (ref, depth, start_ms, latency_ms), name in zip(rows, names, strict=True):
         event = trace.graph.nodes[ref]["event"]
-        offset = round(start_ms / total * BAR_WIDTH)
-        bar = " " * min(offset, BAR_WIDTH - 1) + "█"
         style = "bold yellow" if ref in critical else topic_colour(event.topic)
-        name = (trace.graph.nodes[ref].get("event_type") or "?").rsplit(".", 1)[-1]
-        text.append(f"{clock(event.timestamp)} ", style="#8a8a8a")
-        text.append(f"{' ' * min(depth, 6)}{name}".ljust(22)[:22] + " ")
-        text.append(bar.ljust(BAR_WIDTH + 1), style=style)
-        text.append(f"+{latency_ms:,}ms\n" if depth else "root\n", style="#d7af5f")
-    if len(rows) > WATERFALL_ROWS:
-        text.append(f"… {len(rows) - WATERFALL_ROWS:,} more rows (the tree has them all)\n")
+        if with_clock:
+            text.append(f"{clock(event.timestamp)} ", style="#8a8a8a")
+        text.append(cut(name, name_w) + " ")
+        begin, end = col(start_ms - latency_ms), col(start_ms)
+        hop = "◆" if depth == 0 else "█" * max(1, end - begin)  # the root: a point in time
+        bar = " " * (end if depth == 0 else begin) + hop
+        text.append(bar.ljust(bar_w)[:bar_w] + " ", style=style)
+        label = f"+{latency_ms:,}ms" if depth else "root"
+        hot = slowest is not None and ref == slowest[0] and latency_ms > 0
+        text.append(
+            label.rjust(lat_w) + "\n", style="bold #ffffff on #af0000" if hot else "#d7af5f"
+        )
+    if len(waterfall(trace)) > WATERFALL_ROWS:
+        text.append(
+            f"… {len(waterfall(trace)) - WATERFALL_ROWS:,} more rows (the tree has them all)\n"
+        )
     return text
+
+
+def _axis(indent: int, bar_w: int, total: int) -> Text:
+    """Two lines over the bars: times at the start, middle and end; the ruler and scale."""
+    middle = _ms(total / 2)
+    labels = list("0".ljust(bar_w))
+    mid_at = max(2, (bar_w - 1) // 2 - len(middle) // 2)
+    end_label = _ms(total)
+    for i, ch in enumerate(middle):
+        if mid_at + i < bar_w - len(end_label) - 1:
+            labels[mid_at + i] = ch
+    labels[bar_w - len(end_label) :] = list(end_label)
+    ruler = ["─"] * bar_w
+    ruler[0], ruler[-1], ruler[(bar_w - 1) // 2] = "├", "┤", "┼"
+    scale = f"1 cell ≈ {_ms(total / max(bar_w - 1, 1))}"
+    text = Text(no_wrap=True, overflow="crop")
+    text.append(cut("since start", indent).rstrip().ljust(indent) + " ", style="#8a8a8a")
+    text.append("".join(labels) + "\n", style="#8a8a8a")
+    text.append(cut(scale, indent).rstrip().ljust(indent) + " ", style="#8a8a8a")
+    text.append("".join(ruler) + "\n", style="#8a8a8a")
+    return text
+
+
+class Waterfall(Static):
+    """The waterfall, drawn again for the width it gets."""
+
+    def __init__(self, trace: Trace) -> None:
+        super().__init__()
+        self.trace = trace
+
+    def on_resize(self) -> None:
+        self.update(waterfall_text(self.trace, self.content_size.width or 80))
 
 
 class TraceScreen(Screen):
@@ -188,6 +262,7 @@ class TraceScreen(Screen):
     TraceScreen #trace-body { height: 1fr; }
     TraceScreen TraceTree { width: 1fr; }
     TraceScreen #trace-waterfall { width: 1fr; border-left: vkey $panel; }
+    TraceScreen Waterfall { text-wrap: nowrap; text-overflow: clip; }
     """
 
     def __init__(
@@ -230,11 +305,25 @@ class TraceScreen(Screen):
         with Horizontal(id="trace-body"):
             yield TraceTree(self.trace)
             with VerticalScroll(id="trace-waterfall"):
-                yield Static(waterfall_text(self.trace))
+                yield Waterfall(self.trace)
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one(TraceTree).focus()
+        self._size_tree()
+
+    def on_resize(self) -> None:
+        self._size_tree()
+
+    def _size_tree(self) -> None:
+        """Wide: the tree as wide as its labels need (the waterfall gives way, down to
+        ``MIN_WATERFALL``); narrow (the app's -narrow class): the two stacked, full width."""
+        tree = self.query_one(TraceTree)
+        if self.app.has_class("-narrow"):
+            tree.styles.width = "1fr"
+            return
+        room = max(20, self.size.width - MIN_WATERFALL)
+        tree.styles.width = min(tree.needed_width(), room)
 
     def action_detail(self) -> None:
         node = self.query_one(TraceTree).cursor_node

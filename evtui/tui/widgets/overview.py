@@ -18,19 +18,25 @@ from evtui.core.cluster import (
     members_text,
     state_text,
 )
+from evtui.core.lag import GroupLag, LagReport
+from evtui.tui.widgets.columns import Column, set_columns, shown_cells
 from evtui.tui.widgets.header import number
 
-TOPIC_WIDTHS = {"mark": 1, "name": 32, "partitions": 5, "messages": 12, "end": 12, "rate": 9}
-GROUP_WIDTHS = {"name": 28, "state": 18, "members": 7}
 TOPIC_COLUMNS = (
-    ("mark", " "),
-    ("name", "TOPIC"),
-    ("partitions", "PARTS"),
-    ("messages", "MESSAGES"),
-    ("end", "END OFFSETS"),
-    ("rate", "RATE/s"),
+    Column("mark", " ", 1, 1, 0),
+    Column("name", "TOPIC", 32, 12, 0),
+    Column("partitions", "PARTS", 5, 5, 3),
+    Column("messages", "MESSAGES", 12, 8, 2),
+    Column("end", "END OFFSETS", 12, 11, 4),
+    Column("rate", "RATE/s", 9, 6, 1),
 )
-GROUP_COLUMNS = (("name", "CONSUMER GROUP"), ("state", "STATE"), ("members", "MEMBERS"))
+GROUP_COLUMNS = (
+    Column("name", "CONSUMER GROUP", 28, 14, 0),
+    Column("state", "STATE", 18, 6, 3),
+    Column("members", "MEMBERS", 7, 7, 4),
+    Column("lag", "LAG", 10, 6, 2),
+    Column("status", "STATUS", 8, 7, 1),
+)
 
 
 class VimTable(DataTable):
@@ -77,9 +83,17 @@ def topic_cells(topic: TopicInfo, marked: bool) -> tuple[str | Text, ...]:
     )
 
 
-def group_cells(group: GroupInfo) -> tuple[str | Text, ...]:
-    members = _right(members_text(group.members))
-    return (group.name, state_text(group.state, group.as_of_ms), members)
+def group_cells(group: GroupInfo, lag: GroupLag | None, polled: bool) -> tuple[str | Text, ...]:
+    """A group with its lag and status from the lag poller (``…`` until its first poll)."""
+    from evtui.tui.widgets.lagpane import STATUS_STYLES  # it imports this module
+
+    state, members = state_text(group.state, group.as_of_ms), _right(members_text(group.members))
+    if lag is None:
+        waiting = Text("…" if not polled else "-", style="dim")
+        return (group.name, state, members, waiting, waiting)
+    total = "-" if lag.lag is None else number(lag.lag)
+    status = Text(str(lag.status), style=STATUS_STYLES.get(lag.status, ""))
+    return (group.name, state, members, _right(total), status)
 
 
 class Overview(Vertical):
@@ -110,18 +124,15 @@ class Overview(Vertical):
         self.marked: set[str] = set()
         self._shown_topics: list[str] = []
         self._shown_groups: list[str] = []
+        self.lag_report: LagReport | None = None
+        self.lag: dict[str, GroupLag] = {}  # the lag poller's last report, by group
+        self.lag_polled = False
 
     def compose(self) -> ComposeResult:
         yield Input(placeholder="/ filter topics and groups", id="overview-filter")
         with Horizontal(id="overview-lists"):
-            topics = TopicTable(id="topics", cursor_type="row", zebra_stripes=True)
-            for key, label in TOPIC_COLUMNS:
-                topics.add_column(label, key=key, width=TOPIC_WIDTHS[key])
-            yield topics
-            groups = GroupTable(id="groups", cursor_type="row", zebra_stripes=True)
-            for key, label in GROUP_COLUMNS:
-                groups.add_column(label, key=key, width=GROUP_WIDTHS[key])
-            yield groups
+            yield TopicTable(id="topics", cursor_type="row", zebra_stripes=True)
+            yield GroupTable(id="groups", cursor_type="row", zebra_stripes=True)
         yield Static("Waiting for the first look at the cluster…", id="overview-status")
 
     @property
@@ -130,6 +141,32 @@ class Overview(Vertical):
 
     def update_snapshot(self, snapshot: ClusterSnapshot | None) -> None:
         self.snapshot = snapshot
+        self._render_lists()
+
+    def update_lag(self, report: LagReport | None) -> None:
+        """The lag poller's report: each group's lag and status, so that the first screen
+        answers "is anything stuck?"."""
+        self.lag_report = report
+        self.lag = {g.group: g for g in report.groups} if report is not None else {}
+        self.lag_polled = report is not None
+        self._render_lists()
+
+    def on_mount(self) -> None:
+        self._fit_tables()
+
+    def on_resize(self) -> None:
+        self._fit_tables()
+
+    def _fit_tables(self) -> None:
+        """Side by side when wide, one above the other when narrow (the app's -narrow
+        class); each table's columns by priority for the width it gets."""
+        width = self.size.width or self.app.size.width
+        each = width if self.app.has_class("-narrow") else width // 2 - 1
+        topics, groups = self.query_one("#topics", VimTable), self.query_one("#groups", VimTable)
+        if set_columns(topics, TOPIC_COLUMNS, each):
+            self._shown_topics = []
+        if set_columns(groups, GROUP_COLUMNS, each):
+            self._shown_groups = []
         self._render_lists()
 
     def _render_lists(self) -> None:
@@ -142,12 +179,23 @@ class Overview(Vertical):
         self._shown_topics = sync_rows(
             table,
             self._shown_topics,
-            {t.name: topic_cells(t, t.name in self.marked) for t in topics},
+            {
+                t.name: shown_cells(table, TOPIC_COLUMNS, topic_cells(t, t.name in self.marked))
+                for t in topics
+            },
         )
+        group_table = self.query_one("#groups", VimTable)
         self._shown_groups = sync_rows(
-            self.query_one("#groups", VimTable),
+            group_table,
             self._shown_groups,
-            {g.name: group_cells(g) for g in groups},
+            {
+                g.name: shown_cells(
+                    group_table,
+                    GROUP_COLUMNS,
+                    group_cells(g, self.lag.get(g.name), self.lag_polled),
+                )
+                for g in groups
+            },
         )
         self._render_status(snapshot, len(topics), len(groups))
 

@@ -68,6 +68,8 @@ class TailLog(ScrollView, can_focus=True):
         self.feed: Feed | None = None
         self.empty_text = "No tail yet: pick topics in the overview (1) or press t."
         self._cols = Columns.fit([])
+        self._fitted = self._cols  # the columns for the current width
+        self._fitted_for: Columns | None = None
         self._cache: OrderedDict[int, list[Segment]] = OrderedDict()
         self._cache_width = 0
         self._cursor_seq = -1
@@ -260,12 +262,14 @@ class TailLog(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self._width
-        if width != self._cache_width:
+        if width != self._cache_width or self._fitted_for is not self._cols:
             self._cache.clear()
             self._cache_width = width
+            self._fitted = self._cols.for_width(width)  # narrow: columns by priority
+            self._fitted_for = self._cols
         if y == 0:
             style = self.get_component_rich_style("tail--header")
-            return Strip(self._cols.header(width)).apply_style(style)
+            return Strip(self._fitted.header(width)).apply_style(style)
         row = int(self.scroll_y) + y - 1
         if self.feed is None or row >= self.rows:
             if row == 0:
@@ -288,7 +292,7 @@ class TailLog(ScrollView, can_focus=True):
         if cached is not None:
             self._cache.move_to_end(seq)
             return cached
-        segments = row_segments(view.store[seq], self._cols, width)
+        segments = row_segments(view.store[seq], self._fitted, width)
         self._cache[seq] = segments
         if len(self._cache) > CACHE_LINES:
             self._cache.popitem(last=False)
