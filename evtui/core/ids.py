@@ -21,7 +21,12 @@ Recognised names (``[h]`` headers only, ``[j]`` JSON only, else both):
 * event type: ``ce_type`` [h], ``event-type``/``eventType``,
   ``NServiceBus.EnclosedMessageTypes`` [h] (the first type, before ``;``/``,``),
   ``__TypeId__`` [h] (rank 0); ``type``, ``$type`` [j] (rank 1).
-* service: ``service``, ``producer``, ``NServiceBus.OriginatingEndpoint``.
+* service: ``service``, ``service.name`` (OpenTelemetry's resource attribute, carried as a
+  header or field), ``service-name``/``serviceName``, ``producer``,
+  ``NServiceBus.OriginatingEndpoint`` (rank 0); MassTransit's ``SourceAddress``
+  (``source-address``, ``MT-Source-Address``, the envelope's ``sourceAddress``: the
+  endpoint, the last segment of the address, ``rabbitmq://host/vhost/orders`` is
+  ``orders``) (rank 1).
 * source: ``ce_source`` [h] (kept as is; it is not the service).
 * trace: W3C ``traceparent`` (``tracestate`` ignored), B3 single ``b3``, B3
   multi ``X-B3-TraceId``/``X-B3-SpanId``/``X-B3-ParentSpanId``, Jaeger
@@ -124,6 +129,18 @@ def normalise(name: str) -> str:
     return name.lower().replace("_", "-")
 
 
+def endpoint_name(address: str) -> str | None:
+    """A MassTransit address's endpoint: ``queue:orders`` and ``rabbitmq://h/v/orders?x=1``
+    are ``orders``; ``kafka://h/orders-service`` is ``orders-service``."""
+    path = address.split("?", 1)[0].split("#", 1)[0].rstrip("/")
+    if "://" in path:
+        path = path.split("://", 1)[1]
+        if "/" not in path:
+            return None  # only a host: no endpoint named
+    name = path.rsplit("/", 1)[-1].rsplit(":", 1)[-1].strip()
+    return name or None
+
+
 def _first_type(text: str) -> str | None:
     """``NServiceBus.EnclosedMessageTypes``: the first type name, without the assembly."""
     first = text.split(";", 1)[0].split(",", 1)[0].strip()
@@ -152,8 +169,15 @@ _COMMON: dict[str, Rule] = {
     "eventtype": (TYPE, 0, None),
     "type": (TYPE, 1, None),
     "service": (SERVICE, 0, None),
+    "service.name": (SERVICE, 0, None),
+    "service-name": (SERVICE, 0, None),
+    "servicename": (SERVICE, 0, None),
     "producer": (SERVICE, 0, None),
     "nservicebus.originatingendpoint": (SERVICE, 0, None),
+    "source-address": (SERVICE, 1, endpoint_name),
+    "sourceaddress": (SERVICE, 1, endpoint_name),
+    "mt-source-address": (SERVICE, 1, endpoint_name),
+    "mt-sourceaddress": (SERVICE, 1, endpoint_name),
 }
 
 HEADER_RULES: dict[str, Rule] = {
@@ -333,7 +357,7 @@ def _scan_object(obj: dict, table: _Table, found: _Found, top: bool) -> None:
             rule = table.learn(key)
         if rule is None:
             continue
-        field, rank, _ = rule
+        field, rank, transform = rule
         if type(value) is _Raw:  # undecoded until a rule names the field
             value = raw_value(value)
         if field == METADATA:
@@ -343,6 +367,8 @@ def _scan_object(obj: dict, table: _Table, found: _Found, top: bool) -> None:
         if field in _TEXT_ONLY and not isinstance(value, str):
             continue  # a numeric "type" is an entity's code, not an event type
         text = json_text(value)
+        if text is not None and transform is not None:
+            text = transform(text)
         if text is None:
             continue
         if field == ID_IF_TYPED:

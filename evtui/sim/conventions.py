@@ -1,10 +1,15 @@
 """How each simulated service writes its events: the conventions real systems mix.
 
-* storefront (orders): ids in the JSON body (``eventId``/``correlationId``/``causationId``)
-* inventory: CloudEvents binary mode (``ce_*`` headers, ids as extensions)
-* payment: W3C ``traceparent`` (trace id = correlation id) + generic id headers
-* shipping: CloudEvents structured mode (``application/cloudevents+json``)
-* notification: event-store metadata (``$correlationId``/``$causationId``)
+* storefront (orders): ids in the JSON body (``eventId``/``correlationId``/``causationId``),
+  and its name as ``service``
+* inventory: CloudEvents binary mode (``ce_*`` headers, ids as extensions; ``ce_source``)
+* payment: W3C ``traceparent`` (trace id = correlation id) + generic id headers, and
+  OpenTelemetry's ``service.name`` as a header
+* shipping: CloudEvents structured mode (``application/cloudevents+json``; ``source``)
+* notification: event-store metadata (``$correlationId``/``$causationId``), and a
+  MassTransit-style ``sourceAddress`` there
+
+Every service names itself in its convention, so traces name every hop.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ def encode(
         body = {
             "eventId": event_id,
             "type": event_type,
+            "service": "storefront",
             "correlationId": correlation_id,
             "causationId": causation_id,
             "occurredAt": when,
@@ -72,6 +78,7 @@ def encode(
         headers = [
             ("traceparent", f"00-{correlation_id}-{span_id(event_id)}-01".encode()),
             ("message-id", event_id.encode()),
+            ("service.name", b"payment"),
             ("content-type", _JSON),
         ]
         if causation_id:
@@ -98,7 +105,11 @@ def encode(
             "eventId": event_id,
             "eventType": event_type,
             "data": {**data, "occurredAt": when},
-            "metadata": {"$correlationId": correlation_id, "$causationId": causation_id},
+            "metadata": {
+                "$correlationId": correlation_id,
+                "$causationId": causation_id,
+                "sourceAddress": "rabbitmq://shop/notification",
+            },
         }
         return _dumps(body), (("content-type", _JSON),)
     raise ValueError(f"unknown service {service!r}")
