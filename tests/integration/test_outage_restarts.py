@@ -32,7 +32,7 @@ from evtui.tui.backend import KafkaBackend
 from tests.conftest import OwnBroker, own_broker
 from tests.tui.helpers import wait_for
 
-pytestmark = pytest.mark.kafka
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(900)]  # 5 restarts: minutes
 
 TOPIC = "outage-orders"
 GROUP = "outage-billing"
