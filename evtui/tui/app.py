@@ -52,7 +52,7 @@ class EvtuiApp(App):
         Binding("3", "show_tab('lag')", "Lag"),
         Binding("4", "show_tab('violations')", "Violations"),
         Binding("ctrl+t", "trace_prompt", "Trace id"),
-        Binding("ctrl+p", "command_palette", "Command palette", show=False),
+        Binding("ctrl+p", "command_palette", "Commands", show=False),
     ]
 
     def __init__(
