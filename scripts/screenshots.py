@@ -21,7 +21,10 @@ SCREENS = {
     "violations": ("4", "j", "enter"),
 }
 # seconds of simulated history: the stopped group is stopped by then; more faults to show
-LONGER = {"lag": 90.0, "violations": 40.0}
+LONGER = {"lag": 90.0, "violations": 40.0, "overview": 90.0, "narrow": 40.0}
+NARROW = (80, 24)  # a classic terminal: layouts by priority
+SCREENS["narrow"] = ("4", "j", "enter")  # the violations' findings at 80x24, badge in view
+SIZES = {"narrow": NARROW}
 
 
 def main(out: Path, names: list[str]) -> None:
@@ -31,7 +34,7 @@ def main(out: Path, names: list[str]) -> None:
             sys.exit(f"screenshots: unknown screen '{name}' (known: {', '.join(SCREENS)})")
         app = demo_app(seconds=LONGER.get(name, 20.0))
         svg = take_svg_screenshot(
-            app=app, terminal_size=SIZE, run_before=after(app, *SCREENS[name])
+            app=app, terminal_size=SIZES.get(name, SIZE), run_before=after(app, *SCREENS[name])
         )
         svg = svg.replace("<title>evtui</title>", f"<title>evtui: {name}</title>")
         (out / f"{name}.svg").write_text(svg)

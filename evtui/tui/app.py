@@ -74,6 +74,7 @@ class EvtuiApp(App):
         self.tick_s = tick_s
         self.poller: Poller | None = None
         self.lag_poller: Poller | None = None  # started with the app: the overview shows lag
+        self._lag_shown = False  # the lag tab has been shown (it takes reports from then on)
         self.snapshot: ClusterSnapshot | None = None
         self.header_state = HeaderState(cluster=backend.name)
         self._tail_pane: TailPane | None = None
@@ -185,8 +186,8 @@ class EvtuiApp(App):
     def _lag_tick(self, poller: Poller) -> None:
         report = poller.latest()
         trouble = poller.last_error  # a failed poll: the last good report stays, marked stale
-        for pane in self.query(LagPane):  # none while the app is closing
-            if report is not pane.polled or trouble != pane.trouble:
+        for pane in self.query(LagPane) if self._lag_shown else ():  # its first report:
+            if report is not pane.polled or trouble != pane.trouble:  # the latest when shown
                 pane.trouble = trouble
                 pane.update_report(report)  # type: ignore[arg-type]
         for overview in self.query(Overview):
@@ -240,6 +241,7 @@ class EvtuiApp(App):
             self.query_one(TailLog).focus()
         elif tab == "lag":
             self._start_lag()
+            self._lag_shown = True
             self.query_one("#lag-groups", VimTable).focus()
         elif tab == "violations":
             pane = self.query_one(ViolationsPane)
@@ -256,6 +258,7 @@ class EvtuiApp(App):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "lag":  # a click on the tab, not only the key
             self._start_lag()
+            self._lag_shown = True
 
     def action_help(self) -> None:
         from evtui.tui.screens.help import HelpScreen

@@ -58,7 +58,7 @@ def short_type(event_type: str | None, width: int) -> str:
     return event_type
 
 
-MIN_SUMMARY = 20  # a narrower terminal gives up other columns first (see Columns.for_width)
+MIN_SUMMARY = 18  # a narrower terminal gives up other columns first (see Columns.for_width)
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ class Columns:
     def header(self, width: int) -> list[Segment]:
         summary = "SUMMARY"
         if self.hidden:
-            summary += f"  ⏎ shows {len(self._hidden_names())} more"
+            summary += f" ⏎ +{len(self._hidden_names())} cols"
         names = [
             ("time", "TIME (UTC)" if self.time >= 10 else "TIME", self.time),
             ("topic", "TOPIC", self.topic),

@@ -50,11 +50,17 @@ async def settle(pilot: Any, app: EvtuiApp) -> None:
         app.poller.stop()
         app.poller = app.backend.make_poller()
         app.poller.start()
+        if app.lag_poller is not None:  # the same for lag (the overview shows it too)
+            app.lag_poller.stop()
+            app.lag_poller = app.backend.make_lag_poller()
+            app.lag_poller.start()
     await wait_for(pilot, lambda: getattr(app.poller, "polls", 2) >= 2 and app.snapshot is not None)
     await wait_for(
         pilot,
         lambda: app.snapshot is not None and all(t.rate is not None for t in app.snapshot.topics),
     )
+    lag = app.lag_poller
+    await wait_for(pilot, lambda: lag is None or lag.latest() is not None)
     freeze_rates(app)
     await pilot.pause(0.6)
 

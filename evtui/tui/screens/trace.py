@@ -179,7 +179,7 @@ def _ms(value: float) -> str:
 def waterfall_text(trace: Trace, width: int = 80) -> Text:
     """Each hop as a bar from its cause's time to its own, on a time axis over the trace's
     span (scale given), so the slow hop is the long bar; the critical path in yellow and
-    the slowest hop's latency in red. Every line is exactly ``width`` cells (no wrapping)."""
+    the slowest hop's latency in red. No line is wider than ``width`` (none wraps)."""
     rows = waterfall(trace)[:WATERFALL_ROWS]
     total = max(span_ms(trace), 1)
     critical = set(trace.critical_path)
