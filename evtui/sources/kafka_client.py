@@ -45,6 +45,8 @@ _AUTH_CODES = {
     ck.KafkaError.CLUSTER_AUTHORIZATION_FAILED,
 }
 _CONNECT_CODES = {
+    ck.KafkaError._TRANSPORT,
+    ck.KafkaError._ALL_BROKERS_DOWN,
     ck.KafkaError._RESOLVE,
     ck.KafkaError._TIMED_OUT,
     ck.KafkaError._SSL,
@@ -163,8 +165,6 @@ def kafka_error_text(config: ClientConfig, error: ck.KafkaError | BaseException)
     return config.scrub(str(error))
 
 
-# Errors that pass once leadership settles (a new topic, a leader election);
-# librdkafka does not flag all of them retriable().
 # Errors the Kafka protocol calls retriable. librdkafka marks ``retriable()`` only on
 # some paths (a per-partition error from ListOffsets comes without it), so the codes
 # are named here: a leader moving or a broker restarting must be waited out, not failed.
