@@ -538,7 +538,8 @@ class LagModel:
         self.max_trend = trend
         self.tables: dict[TP, OffsetTimes] = {}
         self.history: dict[tuple[str, TP], deque[Sample]] = {}
-        self._trends: dict[str, deque[int]] = {}
+        self._trends: dict[str, deque[int | None]] = {}
+        self._trend_at: dict[str, int] = {}  # when each trend's last point was taken
         self._eta: dict[tuple[str, TP], float | None] = {}
 
     def seed(self, group: str, tp: TP, samples: Iterable[Sample]) -> None:
@@ -583,7 +584,10 @@ class LagModel:
         )
         group = GroupLag(name, poll.state, poll.members, parts, problem=poll.problem)
         trend = self._trends.setdefault(name, deque(maxlen=self.max_trend))
+        if trend and self._trend_at.get(name) == taken:
+            trend.pop()  # a poll at the same instant restates that point, it adds none
         trend.append(group.lag)
+        self._trend_at[name] = taken
         return replace(group, trend=tuple(trend), eta_s=self._group_eta(name, group))
 
     def _group_eta(self, name: str, group: GroupLag) -> float | None:
@@ -624,6 +628,8 @@ class LagModel:
                 last = None
             gap = usual_gap_ms(commits.history(name, topic, partition))
         history = self.history.setdefault((name, tp), deque(maxlen=self.max_history))
+        if history and history[-1].taken_ms == taken:
+            history.pop()  # the same instant polled again: one sample, the latest reading
         history.append(Sample(taken, committed, end, count))
         while len(history) > 2 and taken - history[0].taken_ms > 2 * self.window_ms:
             history.popleft()
@@ -650,3 +656,4 @@ class LagModel:
             self._eta.pop(key, None)
         for name in [n for n in self._trends if n not in groups]:
             del self._trends[name]
+            self._trend_at.pop(name, None)

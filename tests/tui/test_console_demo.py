@@ -111,7 +111,7 @@ async def test_pause_stops_taking_events_and_resume_catches_up():
 
 
 async def test_detail_shows_headers_decoded_payload_and_copies(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    monkeypatch.setenv("EVTUI_STATE_DIR", str(tmp_path))
     app = demo_app(seconds=20)
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot, app)

@@ -55,7 +55,7 @@ def demo_run(kafka_bootstrap, tmp_path_factory):
              "--watch", "--interval", "1", "--window", WINDOW, "-F", "json"],
             stdout=out, stderr=subprocess.PIPE,
         )  # fmt: skip
-    seen: dict[str, list[str]] = {}
+    seen: dict[str, list[str]] = {}  # statuses while the group had members
     try:
         assert demo.wait(timeout=90) == 0, demo.stderr.read().decode() if demo.stderr else ""
         time.sleep(3)
@@ -68,7 +68,12 @@ def demo_run(kafka_bootstrap, tmp_path_factory):
                 process.kill()
     for line in reports.read_text().splitlines():
         for group in json.loads(line)["groups"]:
-            seen.setdefault(group["group"].removeprefix(prefix), []).append(group["status"])
+            name = group["group"].removeprefix(prefix)
+            # once the demo closes its consumers a group is Empty, and one left with lag is
+            # rightly stopped: the claims about live groups hold while they have members
+            # (and notification, whose consumer stops at 6 s, ends stopped either way)
+            if group["members"] or name == "notification-service":
+                seen.setdefault(name, []).append(group["status"])
     return prefix, seen
 
 

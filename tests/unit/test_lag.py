@@ -421,3 +421,20 @@ def test_the_model_turns_polls_into_reports_and_says_what_it_could_not_read():
     # a group that is gone loses its history
     model.update({"h": groups["h"]}, ends, 2_000)
     assert not [k for k in model.history if k[0] == "g"]
+
+
+def test_a_poll_at_the_same_instant_adds_no_trend_point_or_sample():
+    """A frozen clock (the demo, a paused simulation) polled again restates its point."""
+    from evtui.core.lag import GroupPoll, LagModel
+
+    def poll(offset: int) -> dict:
+        return {"g": GroupPoll("Stable", 1, {("t", 0): "c@h"}, {("t", 0): offset})}
+
+    model = LagModel(window_ms=W)
+    model.update(poll(5), {("t", 0): (0, 10)}, 0)
+    for again in (6, 7, 7):
+        report = model.update(poll(again), {("t", 0): (0, 10)}, 1_000)
+    assert report.groups[0].trend == (5, 3)  # the latest reading at 1 s, once
+    assert [s.committed for s in model.history[("g", ("t", 0))]] == [5, 7]
+    report = model.update(poll(9), {("t", 0): (0, 10)}, 2_000)
+    assert report.groups[0].trend == (5, 3, 1)
