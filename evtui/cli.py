@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from evtui import __version__
+from evtui.core.text import plural
 from evtui.errors import EvtuiError, OutputClosed, UsageError
 
 if TYPE_CHECKING:
@@ -381,7 +382,7 @@ def trace(
         include_internal=include_internal,
     )
     source.open()
-    where = f"{len(source.topics)} topic(s)" if source.topics else ", ".join(names)
+    where = plural(len(source.topics), "topic") if source.topics else ", ".join(names)
     run_trace(source, options, where, start)
 
 
@@ -488,7 +489,7 @@ def check(
     except EvtuiError as exc:  # read as if none were: compaction may look like loss
         print(f"evtui check: note: {exc}", file=sys.stderr)
         compacted = frozenset()
-    run_check(source, options, f"{len(source.topics)} topic(s)", start, compacted=compacted)
+    run_check(source, options, plural(len(source.topics), "topic"), start, compacted=compacted)
 
 
 @app.command()

@@ -15,6 +15,7 @@ from typing import TextIO
 from evtui.core.ordering import KINDS, PRODUCER_NAMES, SEQUENCE_NAMES, Checker, Finding
 from evtui.core.output import dumps
 from evtui.core.positions import Position, describe
+from evtui.core.text import plural
 from evtui.errors import EvtuiError, UsageError, check_choice
 from evtui.sources.base import Source
 
@@ -111,12 +112,12 @@ def run_check(
         print(f"evtui check: note: {note}", file=err)
     summary += "".join(f" ({text})" for text in unjudged(checker))
     print(
-        f"evtui check: scanned {result.scanned:,} events from {where} (from {describe(start)}) "
-        f"in {result.seconds:.2f} s; findings: {summary}",
+        f"evtui check: scanned {plural(result.scanned, 'event')} from {where} "
+        f"(from {describe(start)}) in {result.seconds:.2f} s; findings: {summary}",
         file=err,
     )
     if warnings:
-        raise ViolationsFound(f"{len(warnings):,} ordering violation(s) found")
+        raise ViolationsFound(f"{plural(len(warnings), 'ordering violation')} found")
 
 
 def unjudged(checker: Checker) -> list[str]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from evtui.config import ClientConfig
 from evtui.core.positions import END, now_ms, parse_duration_ms
+from evtui.core.text import plural
 from evtui.errors import EvtuiError, UsageError
 from evtui.sim.model import FAULT_KINDS, FaultRates, TopicNames
 from evtui.sim.shop import ShopSimulator
@@ -162,7 +163,8 @@ def summary(sim: ShopSimulator) -> str:
     faults = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) or "none"
     run = f"run {sim.run_id}: " if sim.run_id else ""
     return (
-        f"evtui demo: {run}{sim.truth.emitted} records in {len(sim.truth.flows)} flows; "
+        f"evtui demo: {run}{plural(sim.truth.emitted, 'record')} in "
+        f"{plural(len(sim.truth.flows), 'flow')}; "
         f"injected faults: {faults}"
     )
 

@@ -20,6 +20,7 @@ from evtui import __version__
 from evtui.core.event import Event
 from evtui.core.positions import Position, describe
 from evtui.core.recording import Header, PartitionBounds, RecordingWriter, now_iso
+from evtui.core.text import plural
 from evtui.errors import EvtuiError
 
 if TYPE_CHECKING:
@@ -168,8 +169,8 @@ def run_record(
 
 def summary(result: RecordResult, options: RecordOptions) -> str:
     text = (
-        f"evtui record: {result.records:,} records of {result.topics} topic(s) "
-        f"({result.partitions} partitions) to {options.output}: {result.bytes:,} bytes "
+        f"evtui record: {plural(result.records, 'record')} of {plural(result.topics, 'topic')} "
+        f"({plural(result.partitions, 'partition')}) to {options.output}: {result.bytes:,} bytes "
         f"in {result.seconds:.2f} s ({result.rate:,.0f} records/s)"
     )
     if options.filter:

@@ -39,6 +39,7 @@ from evtui.core.replay import (
     render_plan,
     save_checkpoint,
 )
+from evtui.core.text import plural
 from evtui.errors import EvtuiError, UsageError, check_choice
 from evtui.sources.target import Target
 
@@ -391,7 +392,8 @@ def source_identity(source: SliceSource) -> str | None:
     if recording is None:
         return source.cluster_id
     header = recording.header
-    return f"recording created {header.created} from {header.source} ({recording.records} records)"
+    records = plural(recording.records, "record")
+    return f"recording created {header.created} from {header.source} ({records})"
 
 
 def new_checkpoint(

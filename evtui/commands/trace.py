@@ -28,6 +28,7 @@ from evtui.core.idsearch import MIN_PREFIX, Candidates
 from evtui.core.output import dumps
 from evtui.core.positions import Position, describe
 from evtui.core.problems import RecordProblems, offer_all
+from evtui.core.text import plural
 from evtui.errors import EvtuiError, UsageError, check_choice
 from evtui.sources.base import Source, ends_of
 
@@ -303,7 +304,7 @@ def _report(found: Found, where: str, start: Position, err: TextIO) -> None:
     for note in found.notes + result.problems.lines("searched"):
         print(f"evtui trace: note: {note}", file=err)
     print(
-        f"evtui trace: scanned {result.scanned:,} events from {where} "
+        f"evtui trace: scanned {plural(result.scanned, 'event')} from {where} "
         f"(from {describe(start)}) in {result.seconds:.2f} s{jobs} ({rate:,.0f} events/s); "
         f"stopped: {result.reason}; found {len(found.events):,}",
         file=err,

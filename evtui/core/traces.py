@@ -67,6 +67,7 @@ import networkx as nx
 from evtui.core.event import Event
 from evtui.core.ids import EventIds
 from evtui.core.idsearch import Candidates, IdPrefix, search_keys
+from evtui.core.text import plural
 
 EXPLICIT, INFERRED = "explicit", "inferred"
 
@@ -1133,9 +1134,10 @@ def _tree_header(trace: Trace) -> str:
     inferred = sum(1 for *_e, kind in graph.edges(data="kind") if kind == INFERRED)
     span = trace.events[-1].timestamp - trace.start_ms if trace.events else 0
     return (
-        f"trace {trace.correlation_id}: {len(trace.events):,} events, "
-        f"{graph.number_of_edges():,} edges ({inferred:,} inferred), {len(trace.roots):,} roots, "
-        f"{len(trace.orphans):,} orphans, {len(trace.cycles):,} cycles, {span:,} ms"
+        f"trace {trace.correlation_id}: {plural(len(trace.events), 'event')}, "
+        f"{plural(graph.number_of_edges(), 'edge')} ({inferred:,} inferred), "
+        f"{plural(len(trace.roots), 'root')}, {plural(len(trace.orphans), 'orphan')}, "
+        f"{plural(len(trace.cycles), 'cycle')}, {span:,} ms"
     )
 
 

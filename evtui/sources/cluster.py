@@ -50,6 +50,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from evtui.config import ClientConfig
 from evtui.core.cluster import ClusterSnapshot, ConnectionState, GroupInfo, RateTracker, TopicInfo
+from evtui.core.text import plural
 from evtui.errors import UsageError
 from evtui.sources.kafka_client import (
     ErrorCollector,
@@ -384,7 +385,9 @@ class ClusterPoller:
         self._offsets = fresh
         if failed:
             lookups = 2 * len(tps)
-            problems.append(f"offsets: {len(failed)} of {lookups} lookups failed: {failed[-1]}")
+            problems.append(
+                f"offsets: {len(failed)} of {plural(lookups, 'lookup')} failed: {failed[-1]}"
+            )
         return fresh
 
     def _offset(self, future: Future, failed: list[str]) -> int | None:
@@ -474,7 +477,7 @@ class ClusterPoller:
                 name, group_state(d.state), len(d.members or ()), group_type(d.type)
             )
         if failed:
-            problems.append(f"describing {len(failed)} consumer groups: {failed[-1]}")
+            problems.append(f"describing {plural(len(failed), 'consumer group')}: {failed[-1]}")
         return groups
 
     def _result(self, future: Future, deadline: float) -> Any:

@@ -84,9 +84,7 @@ def test_record_writes_exactly_what_the_broker_holds(
         path = tmp_path / name
         done = cli_ok(evtui_cli, "record", a, b, "-b", kafka_bootstrap, "-o", str(path))
         summary = done.stderr.decode().strip().splitlines()[-1]
-        assert summary.startswith(
-            f"evtui record: 161 records of 2 topic(s) (5 partitions) to {path}"
-        )
+        assert summary.startswith(f"evtui record: 161 records of 2 topics (5 partitions) to {path}")
         assert f"{path.stat().st_size:,} bytes" in summary and "records/s" in summary
         header, events, trailer = read_events(path)
         on_broker = read_all(kafka_bootstrap, a) + read_all(kafka_bootstrap, b)

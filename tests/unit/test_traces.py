@@ -385,7 +385,7 @@ def small_trace():
 def test_render_tree_content():
     text = render_tree(small_trace())
     assert text.splitlines() == [
-        "trace c: 6 events, 5 edges (0 inferred), 2 roots, 1 orphans, 0 cycles, 60 ms",
+        "trace c: 6 events, 5 edges (0 inferred), 2 roots, 1 orphan, 0 cycles, 60 ms",
         "* +0 ms  shop  orders[0]@0  OrderPlaced",
         "*   -> +12 ms (+12 ms)  stock  t[0]@0  StockReserved",
         "*     -> +40 ms (+28 ms)  pay  t[0]@1  PaymentTaken",

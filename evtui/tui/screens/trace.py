@@ -13,6 +13,7 @@ from textual.widgets import Footer, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from evtui.core.event import Event
+from evtui.core.text import plural
 from evtui.core.traces import INFERRED, Trace, TraceIndex, waterfall
 from evtui.tui.rows import clock, cut, topic_colour
 
@@ -37,8 +38,9 @@ def summary(trace: Trace) -> Text:
     text = Text()
     text.append(f"Trace {trace.correlation_id}", style="bold #5fafff")
     text.append(
-        f"  {len(trace.events):,} events, {len(topics)} topics, {len(services)} services, "
-        f"{span_ms(trace):,} ms end to end, critical path {len(trace.critical_path)} hops"
+        f"  {plural(len(trace.events), 'event')}, {plural(len(topics), 'topic')}, "
+        f"{plural(len(services), 'service')}, {span_ms(trace):,} ms end to end, "
+        f"critical path {plural(len(trace.critical_path), 'hop')}"
     )
     if trace.orphans:
         text.append(f"  {len(trace.orphans)} orphan cause(s)", style="bold red")

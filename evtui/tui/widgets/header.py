@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from rich.text import Text
 from textual.widgets import Static
 
+from evtui.core.text import plural
 from evtui.tui.spans import Piece, fitted
 
 STATE_STYLES = {
@@ -42,12 +43,11 @@ def render_header(state: HeaderState, width: int | None = None) -> Text:
     """The header's pieces by priority: a narrow terminal drops the least important first;
     the state, the violations badge and a pause are always there."""
     style = STATE_STYLES.get(state.connection.split(":", 1)[0], "bold")
-    plural = "s" if state.violations != 1 else ""
     pieces: list[tuple[int, Piece]] = [
         (0, Text(" evtui ", style="bold #1c1c1c on #5fafff")),
         (1, (state.cluster, "bold")),
         (4, (f"id {state.cluster_id}", "#8a8a8a") if state.cluster_id else None),
-        (3, f"{state.brokers} broker{'s' if state.brokers != 1 else ''}"
+        (3, plural(state.brokers, "broker")
             if state.brokers is not None else None),
         (0, (f"● {state.connection}", style)),
         (2, f"{number(state.rate)} ev/s in"),
@@ -55,7 +55,7 @@ def render_header(state: HeaderState, width: int | None = None) -> Text:
         (3, (f"evicted {number(state.evicted)}", "#8a8a8a" if not state.evicted else "")),
         (1, (f"sampling: {number(state.sampled_out)} dropped", "bold yellow")
             if state.sampled_out else None),
-        (0, Text(f" ⚠ {number(state.violations)} violation{plural} ",
+        (0, Text(f" ⚠ {plural(state.violations, 'violation', shown=number(state.violations))} ",
                  style="bold #ffffff on #af0000") if state.violations else None),
         (0, Text(" PAUSED ", style="bold #1c1c1c on #d7af00") if state.paused else None),
     ]  # fmt: skip

@@ -19,6 +19,7 @@ from evtui.core.cluster import (
     state_text,
 )
 from evtui.core.lag import GroupLag, LagReport
+from evtui.core.text import plural
 from evtui.tui.widgets.columns import Column, set_columns, shown_cells
 from evtui.tui.widgets.header import number
 
@@ -201,7 +202,7 @@ class Overview(Vertical):
 
     def _render_status(self, snapshot: ClusterSnapshot, topics: int, groups: int) -> None:
         hidden = "" if self.include_internal else " (internal hidden: i shows them)"
-        text = f"{topics} topics{hidden}, {groups} groups."
+        text = f"{plural(topics, 'topic')}{hidden}, {plural(groups, 'group')}."
         if self.marked:
             text += f" Marked: {', '.join(sorted(self.marked))} (Enter tails them)."
         for problem in snapshot.problems:

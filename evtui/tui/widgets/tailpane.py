@@ -18,6 +18,7 @@ from evtui.core.filters import Filter, FilterError
 from evtui.core.positions import Position, describe, parse_position
 from evtui.core.replay import Selection, selection_from_marks, selection_from_tail
 from evtui.core.tailview import Predicate, all_of, substring_predicate
+from evtui.core.text import plural
 from evtui.core.traces import TraceIndex
 from evtui.core.violations import LiveCheck
 from evtui.errors import ConnectionFailed, EvtuiError
@@ -227,7 +228,7 @@ class TailPane(Vertical):
                 (0, following),
                 (0, ("⏸ paused (space resumes)", "bold yellow") if feed.paused else None),
                 (3, f"{', '.join(feed.topics)} from {describe(feed.start)}"),
-                (1, f"{number(feed.view.rows)} rows"),
+                (1, plural(feed.view.rows, "row", shown=number(feed.view.rows))),
                 (1, ("(source finished)", "blue") if feed.stats.finished else None),
                 (0, (f"{number(log.new_events)} new ↓ (End follows)", "bold cyan")
                     if log.new_events else None),
@@ -247,7 +248,11 @@ class TailPane(Vertical):
             pieces.append((0, (f"search '{self.search_text}'", "bold magenta")))
         if self.filter is not None:
             errors = self.filter.errors
-            could_not = f" ({number(errors)} events could not be evaluated)" if errors else ""
+            could_not = (
+                f" ({plural(errors, 'event', shown=number(errors))} could not be evaluated)"
+                if errors
+                else ""
+            )
             pieces.append((0, (f"filter {self.filter.expression}{could_not}", "bold magenta")))
         view = feed.view
         if view.filtered and view.pending:

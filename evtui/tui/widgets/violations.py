@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Input, Static
 
 from evtui.core.ordering import WARNING, Finding
 from evtui.core.positions import format_ms
+from evtui.core.text import plural
 from evtui.core.violations import LiveCheck, ViolationGroup
 from evtui.tui.spans import Piece, joined
 from evtui.tui.widgets.columns import Column, set_columns, shown_cells
@@ -98,8 +99,8 @@ def summary_text(
     pieces: list[Piece] = [
         None if tail_open else ("Nothing checked yet: open topics in the tail (2, then t).",
                                 "yellow"),
-        (f"{checked:,} events checked", "bold"),
-        (f"{warnings:,} warnings", "bold yellow" if warnings else ""),
+        (f"{plural(checked, 'event')} checked", "bold"),
+        (plural(warnings, "warning"), "bold yellow" if warnings else ""),
         f"{infos:,} info",
         *((note, "yellow") for note in notes or []),
     ]  # fmt: skip
