@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from evtui.core.lag import Status
 from evtui.tui.testing import demo_app, settle, wait_for
+from evtui.tui.widgets.columns import CELL_PADDING, fit_columns
 from evtui.tui.widgets.lagpane import (
-    CELL_PADDING,
     GROUP_COLUMNS,
     PART_COLUMNS,
     LagPane,
-    fit_columns,
     sparkline,
     trend_text,
 )

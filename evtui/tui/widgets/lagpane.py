@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from rich.text import Text
 from textual import events
@@ -25,21 +24,8 @@ from evtui.commands.lag import eta_text, seconds_text, time_lag_text
 from evtui.core.cluster import state_text
 from evtui.core.lag import EXACT, SEVERITY, GroupLag, LagReport, PartitionLag, Status
 from evtui.core.text import plural
+from evtui.tui.widgets.columns import Column, fit_columns
 from evtui.tui.widgets.overview import VimTable, sync_rows
-
-
-@dataclass(frozen=True)
-class Column:
-    """A table column: its width when there is room, the least it can shrink to, and its
-    priority (0 first): a narrow terminal shrinks the columns, then hides the least
-    important ones."""
-
-    key: str
-    label: str
-    width: int
-    least: int
-    priority: int
-
 
 GROUP_COLUMNS = (
     Column("name", "CONSUMER GROUP", 30, 14, 0),
@@ -60,7 +46,6 @@ PART_COLUMNS = (
     Column("status", "STATUS", 8, 7, 1),
     Column("member", "MEMBER", 28, 10, 6),
 )
-CELL_PADDING = 2  # a DataTable cell's padding, both sides
 SCROLLBAR = 2  # the vertical scrollbar's width, when the rows overflow
 SORTS = ("name", "lag", "time lag", "status")
 STATUS_STYLES = {
@@ -114,28 +99,6 @@ def trend_text(values: Sequence[int | None], width: int = 16) -> str:
     known = [v for v in values[-bars:] if v is not None]  # the scale of the bars shown
     scale = compact(max(known)) if known else "-"
     return f"{sparkline(values, bars)} {scale}" if values else ""
-
-
-def fit_columns(columns: Sequence[Column], width: int) -> list[tuple[Column, int]]:
-    """The columns that fit in ``width`` cells, in their order, each with its width.
-
-    The most important columns come first at their least width; what room is
-    left widens them, in priority order, up to their usual width.
-    """
-    ranked = sorted(columns, key=lambda c: c.priority)
-    kept: list[Column] = []
-    used = 0
-    for column in ranked:
-        if kept and used + column.least + CELL_PADDING > width:
-            break
-        kept.append(column)
-        used += column.least + CELL_PADDING
-    widths = {c.key: c.least for c in kept}
-    for column in kept:
-        extra = min(column.width - column.least, max(0, width - used))
-        widths[column.key] += extra
-        used += extra
-    return [(c, widths[c.key]) for c in columns if c.key in widths]
 
 
 def _right(text: str) -> Text:
