@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Reproduce librdkafka's abort on a coordinator admin request that timed out (issue 15).
+"""Reproduce librdkafka's aborts on admin requests around broker restarts (issue 15).
 
-    scripts/repro-admin-abort.py [--mode timeout|abandon] [--rounds N]
+    scripts/repro-admin-abort.py [--mode timeout|abandon|describe-cluster|list-topics] [--rounds N]
 
 Starts its own broker (scripts/kafka-local on ports 29292-29294, state in a temp dir,
 deleted at the end), commits an offset for one group, then runs a child process with
@@ -18,6 +18,13 @@ one AdminClient that, each round, while the broker is stopped, asks
   times them out; the caller gives up after its own 3 s and drops the AdminClient (destroying
   it fails the pending coordinator lookups once, cleanly) and makes a new one (what evtui
   does now).
+- ``describe-cluster``: ``describe_cluster`` is asked again and again (as evtui's pollers
+  did, as a reachability check) while the broker restarts. A broker that has just started
+  may answer Metadata with no brokers and no topics; librdkafka's metadata parser says
+  "should retry" without marking the reply as failed, the DescribeCluster parser then
+  returns neither an error nor a result: ``rd_kafka_admin_response_parse: Assertion
+  'rko_result' failed``, SIGABRT.
+- ``list-topics``: the same with ``list_topics`` (what evtui asks now), which retries.
 
 Prints one line per round and exits 0 when the child survived every round, 1 when it died
 (with the child's exit status and its last stderr line).
@@ -51,6 +58,23 @@ bootstrap, mode, group = sys.argv[1:4]
 props = {"bootstrap.servers": bootstrap}
 admin = AdminClient(props)
 print("ready", flush=True)
+if mode in ("describe-cluster", "list-topics"):
+    import threading
+
+    def ask_again_and_again():
+        while True:
+            try:
+                if mode == "describe-cluster":
+                    wait([admin.describe_cluster(request_timeout=3600.0)], timeout=0.5)
+                else:
+                    admin.list_topics(timeout=0.5)
+            except ck.KafkaException:
+                pass
+
+    threading.Thread(target=ask_again_and_again, daemon=True).start()
+    for line in sys.stdin:
+        print("asking all the time", flush=True)
+    sys.exit(0)
 for line in sys.stdin:  # one line per round: the broker is down now
     timeout = 2.0 if mode == "timeout" else 3600.0
     futures = [
@@ -89,35 +113,51 @@ def seed_group() -> None:
 
 
 def run(mode: str, rounds: int, env: dict[str, str]) -> int:
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, BOOTSTRAP, mode, GROUP],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    assert child.stdin and child.stdout and child.stderr
-    child.stdout.readline()
-    for n in range(1, rounds + 1):
-        kafka("stop", env)
-        child.stdin.write("go\n")
-        child.stdin.flush()
-        answer = child.stdout.readline().strip()
-        kafka("start", env, "--keep")
-        deadline = time.monotonic() + 20
-        while child.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)  # the broker is back: a dangling lookup fires now
-        if child.poll() is not None:
-            last = (child.stderr.read().strip().splitlines() or ["?"])[-1]
-            print(f"round {n}: {answer}; child died with status {child.returncode}: {last}")
-            return 1
-        print(f"round {n}: {answer}; child alive 20 s after the broker came back")
-    child.stdin.close()
-    child.wait(30)
+    with tempfile.TemporaryFile("w+") as stderr:
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, BOOTSTRAP, mode, GROUP],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, text=True,
+        )  # fmt: skip
+        assert child.stdin and child.stdout
+        child.stdout.readline()
+        for n in range(1, rounds + 1):
+            kafka("stop", env)
+            answer = ask(child) if child.poll() is None else "-"
+            kafka("start", env, "--keep")
+            deadline = time.monotonic() + 20
+            while child.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.2)  # the broker is back: a dangling lookup fires now
+            if child.poll() is not None:
+                stderr.seek(0)
+                said = [line for line in stderr.read().splitlines() if not line.startswith("%")]
+                last = (said or ["?"])[-1]
+                print(f"round {n}: {answer}; child died with status {child.returncode}: {last}")
+                return 1
+            print(f"round {n}: {answer}; child alive 20 s after the broker came back")
+        child.stdin.close()
+        child.wait(30)
     print(f"mode {mode}: survived {rounds} rounds")
     return 0
 
 
+def ask(child: subprocess.Popen) -> str:
+    """Tell the child that the broker is down; its answer (empty when it died)."""
+    assert child.stdin and child.stdout
+    try:
+        child.stdin.write("go\n")
+        child.stdin.flush()
+    except BrokenPipeError:
+        return "-"
+    return child.stdout.readline().strip()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--mode", choices=["timeout", "abandon"], default="timeout")
+    parser.add_argument(
+        "--mode",
+        choices=["timeout", "abandon", "describe-cluster", "list-topics"],
+        default="timeout",
+    )
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="evtui-repro-kafka-")

@@ -7,14 +7,14 @@ AdminClient: no consumer, so evtui never joins or creates a consumer group.
 
 Each poll, on one deadline of ``timeout`` per stage:
 
-1. ``describe_cluster`` as a reachability gate, waited for in short slices so
-   that ``stop()`` and an authentication failure cut it short;
-2. ``list_topics`` for brokers, controller, topics and partitions;
-3. two batched ``list_offsets`` (earliest, latest) over all partitions;
-4. ``list_consumer_groups`` then batched ``describe_consumer_groups``.
+1. ``list_topics`` for brokers, controller, topics and partitions, waited for in
+   growing slices so that ``stop()``, an authentication failure or all brokers
+   being down cut it short (not ``describe_cluster``: see ``_metadata``);
+2. two batched ``list_offsets`` (earliest, latest) over all partitions;
+3. ``list_consumer_groups`` then batched ``describe_consumer_groups``.
 
-A failure in 1-2 fails the poll (backoff 1 s, 2 s, 4 s ... ``max_backoff``);
-a failure in 3-4 is a problem of that snapshot, the rest is still filled: groups
+A failure in 1 fails the poll (backoff 1 s, 2 s, 4 s ... ``max_backoff``);
+a failure in 2-3 is a problem of that snapshot, the rest is still filled: groups
 that could not be described keep their last known state, marked with its time.
 
 Requests are never timed out by librdkafka: they carry a request timeout of
@@ -68,6 +68,8 @@ log = logging.getLogger("evtui.kafka")
 TP = tuple[str, int]
 BATCH = 1000  # partitions per list_offsets request, groups per describe request
 SLICE = 0.1  # seconds between checks for stop() and auth errors while waiting
+GATE_SLICE = 0.25  # the first wait for metadata; each next one is twice as long
+_NO_ANSWER_YET = (ck.KafkaError._TIMED_OUT, ck.KafkaError._TRANSPORT)
 KEEP_PROBLEMS = 100
 # librdkafka's own timeout of admin requests: never reached, evtui's deadline comes first and
 # an unanswered request is ended by dropping its client (see the module's docstring).
@@ -320,16 +322,29 @@ class ClusterPoller:
         )
 
     def _metadata(self) -> Any:
+        """``list_topics`` in growing slices until the deadline; stop(), an authentication
+        failure or all brokers being down end the wait early.
+
+        Not ``describe_cluster``: librdkafka 2.16 aborts the process when a broker that
+        just started answers it with no brokers and no topics (``rd_kafka_parse_Metadata``
+        says "should retry", the DescribeCluster parser returns no error and no result:
+        ``rd_kafka_admin_response_parse: Assertion 'rko_result' failed``).
+        """
         deadline = time.monotonic() + self.timeout
-        gate = self._ask(self._admin.describe_cluster)
-        self._await([gate], deadline, gate=True)
-        if not gate.done() or _timed_out(gate):
-            raise self._unreachable(None)
-        remaining = max(deadline - time.monotonic(), 1.0)
-        try:
-            return self._admin.list_topics(timeout=remaining)
-        except ck.KafkaException as exc:
-            raise self._unreachable(exc) from None
+        wait_s = GATE_SLICE
+        while True:
+            if self._stop.is_set():
+                raise _Stopped
+            remaining = deadline - time.monotonic()
+            try:
+                return self._admin.list_topics(timeout=max(min(wait_s, remaining), SLICE))
+            except ck.KafkaException as exc:
+                if exc.args[0].code() not in _NO_ANSWER_YET or remaining <= wait_s:
+                    raise self._unreachable(exc) from None
+            self._collect_errors()
+            if any(is_auth_error(e) for e in self._seen) or self._all_down():
+                raise self._unreachable(None)
+            wait_s *= 2
 
     def _unreachable(self, exc: BaseException | None) -> _PollFailed:
         self._collect_errors()
@@ -343,18 +358,14 @@ class ClusterPoller:
         self._admin.poll(0)  # serves the error callbacks
         self._seen.extend(self._errors.drain())
 
-    def _await(self, futures: Iterable[Future], deadline: float, gate: bool = False) -> None:
-        """Wait for futures until ``deadline``; stop() and auth errors cut it short.
-
-        While ``gate`` (nothing heard from the cluster yet), all brokers being
-        down also ends the wait: the request cannot be sent anyway.
-        """
+    def _await(self, futures: Iterable[Future], deadline: float) -> None:
+        """Wait for futures until ``deadline``; stop() and auth errors cut it short."""
         pending = set(futures)
         while pending:
             if self._stop.is_set():
                 raise _Stopped
             self._collect_errors()
-            if any(is_auth_error(e) for e in self._seen) or (gate and self._all_down()):
+            if any(is_auth_error(e) for e in self._seen):
                 raise self._unreachable(None)
             remaining = deadline - time.monotonic()
             if remaining <= 0:

@@ -258,9 +258,6 @@ def done(value) -> Future:
 class HalfWorkingAdmin:
     """Answers metadata and offsets; the group listing never answers."""
 
-    def describe_cluster(self, **kw):
-        return done(None)
-
     def list_topics(self, timeout):
         topic = SimpleNamespace(partitions={0: None, 1: None})
         return SimpleNamespace(
