@@ -71,18 +71,56 @@ def _both_saw_the_outage(app: EvtuiApp) -> bool:
     )
 
 
+def _tail_state(app: EvtuiApp) -> str:
+    feed = app.tail.feed
+    if feed is None:
+        return "no tail"
+    source = feed.source
+    return f"{source.state}, {vars(source.stats) if hasattr(source, 'stats') else ''}"
+
+
+def _end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    """The topic's end offsets, read by a fresh client of the test's own (not evtui's)."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "outage-probe"})
+    try:
+        partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
+        return {
+            p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1]
+            for p in partitions
+        }
+    finally:
+        consumer.close()
+
+
+async def _produced_since(pilot: object, bootstrap: str, topic: str, ends: dict) -> bool:
+    """Whether the load has written past ``ends`` (checked every second for 3 minutes)."""
+    for _ in range(180):
+        now = await asyncio.to_thread(_end_offsets, bootstrap, topic)
+        if any(now.get(p, 0) > end for p, end in ends.items()):
+            return True
+        await pilot.pause(1.0)
+    return False
+
+
 def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-async def _restart(pilot: object, app: EvtuiApp, group: str, n: int) -> float:
+async def _restart(pilot: object, app: EvtuiApp, target: tuple[str, str, str], n: int) -> float:
     """Stop the broker, wait until both pollers saw it, start it again and wait
-    until everything is fresh; the seconds that took."""
+    until everything is fresh; the seconds that took. The tail is judged only
+    once the load has produced again (a fresh client sees new end offsets)."""
+    bootstrap, topic, group = target
     _broker("stop")
     assert await wait_for(pilot, lambda: _both_saw_the_outage(app), 120), f"outage {n}"
     _broker("start", "--keep")
     back, kept = _now_ms(), _kept(app)
-    assert await wait_for(pilot, lambda: _kept(app) > kept, 180), f"tail after {n}"
+    ends = await asyncio.to_thread(_end_offsets, bootstrap, topic)
+    assert await _produced_since(pilot, bootstrap, topic, ends), f"the load wrote nothing, {n}"
+    tail = await wait_for(pilot, lambda: _kept(app) > kept, 180)
+    assert tail, f"tail after {n}: {_tail_state(app)}, ends at restart {ends}"
     assert await wait_for(pilot, lambda: _overview_fresh(app, group, back), 180), f"overview {n}"
     assert await wait_for(pilot, lambda: _lag_fresh(app, group, back), 180), f"lag {n}"
     assert app.is_running
@@ -99,7 +137,7 @@ async def run(bootstrap: str, topic: str, group: str, restarts: int) -> None:
         assert await wait_for(pilot, lambda: _lag_fresh(app, group, started), 120), "lag"
         assert await wait_for(pilot, lambda: _kept(app) > 0, 120), "tail"
         for n in range(restarts):
-            seconds = await _restart(pilot, app, group, n)
+            seconds = await _restart(pilot, app, (bootstrap, topic, group), n)
             print(f"recovered {n} {seconds:.1f}", flush=True)
 
 

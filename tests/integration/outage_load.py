@@ -1,11 +1,11 @@
 """The load of the restart test, in a process of its own.
 
 ``python -m tests.integration.outage_load BOOTSTRAP TOPIC GROUP`` produces to
-TOPIC and consumes it in the committing consumer group GROUP until its stdin
-closes, carrying on through broker outages. It runs apart from the console so
-that a native abort in either names its process and keeps its stderr (a
-librdkafka assertion is printed there, and pytest's capture loses it when the
-process it captures dies).
+TOPIC and consumes it in the committing consumer group GROUP, carrying on
+through broker outages, until it is killed (or its stdin closes). It runs apart
+from the console so that a native abort in either names its process and keeps
+its stderr (a librdkafka assertion is printed there, and pytest's capture loses
+it when the process it captures dies).
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ def consume(bootstrap: str, topic: str, group: str, stop: threading.Event) -> No
 def main(bootstrap: str, topic: str, group: str) -> None:
     stop = threading.Event()
     threads = [
-        threading.Thread(target=produce, args=(bootstrap, topic, stop)),
-        threading.Thread(target=consume, args=(bootstrap, topic, group, stop)),
+        threading.Thread(target=produce, args=(bootstrap, topic, stop), daemon=True),
+        threading.Thread(target=consume, args=(bootstrap, topic, group, stop), daemon=True),
     ]
     for thread in threads:
         thread.start()
