@@ -18,8 +18,8 @@ a failure in 2-3 is a problem of that snapshot, the rest is still filled: groups
 that could not be described keep their last known state, marked with its time.
 
 Requests are never timed out by librdkafka: they carry a request timeout of
-``HOLD_S`` and evtui stops waiting at its own deadline. A poll that leaves a
-request unanswered drops its AdminClient (destroying it ends those requests) and
+``HOLD_S`` and evtui stops waiting at its own deadline. A poll that fails or
+leaves a request unanswered drops its AdminClient (destroying it ends those requests) and
 the next poll starts with a new one, as fresh as a new process. The reason:
 librdkafka 2.16 (``rd_kafka_coord_req`` has no timeout of its own) keeps the
 coordinator lookup of a timed-out ``describe_consumer_groups`` or
@@ -252,10 +252,12 @@ class ClusterPoller:
             self.renewals += 1
         self._errors.drain()  # what happened between polls is not this poll's news
         self._seen = []
+        ok = False
         try:
-            return self._poll_and_keep()
+            ok = self._poll_and_keep()
+            return ok
         finally:
-            self._renew_if_abandoned()
+            self._renew_if_abandoned(failed=not ok)
 
     def _ask(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """An admin request librdkafka never times out itself; its futures are remembered."""
@@ -263,14 +265,16 @@ class ClusterPoller:
         self._issued.extend(result.values() if isinstance(result, dict) else [result])
         return result
 
-    def _renew_if_abandoned(self) -> None:
-        """A request left unanswered ends with its client at once (before the broker is back);
-        the next poll makes a new one."""
+    def _renew_if_abandoned(self, failed: bool) -> None:
+        """A failed poll, or one that left a request unanswered, ends its client at once
+        (before the broker is back); the next poll makes a new one, as fresh as a new
+        process (a client that lived through an outage reconnects late and answered
+        group requests with "timed out" for minutes)."""
         abandoned = any(not f.done() for f in self._issued)
         self._issued = []
-        if abandoned:
+        if abandoned or failed:
             self._admin = None  # destroyed as it is dropped, and its requests with it
-            log.info("admin client dropped: requests were left unanswered")
+            log.info("admin client dropped: %s", "poll failed" if failed else "unanswered")
 
     def _poll_and_keep(self) -> bool:
         try:
