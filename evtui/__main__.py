@@ -1,3 +1,3 @@
-from evtui.cli import main
+from evtui.entry import main
 
 main()

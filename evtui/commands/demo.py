@@ -210,16 +210,20 @@ def run_on_cluster(
     options: DemoOptions, config: ClientConfig, timeout: float, tail_options: TailOptions
 ) -> None:
     """A real cluster: create topics, run the groups, produce; tail unless headless."""
+    from evtui.commands.interrupt import ctrl_c_calls
     from evtui.commands.tail import run_tail
     from evtui.sources.kafka import KafkaSource
 
     sim = cluster_simulator(options)
     load, created = start_load(options, config, timeout, sim)
-    if created:
-        print(f"evtui demo: created topics {', '.join(created)}", file=sys.stderr)
-    try:
+    try:  # from here on, Ctrl-C stops the groups and prints what was produced
+        if created:
+            print(f"evtui demo: created topics {', '.join(created)}", file=sys.stderr)
         if options.headless:
-            load.produce(options.duration_s)
+            with ctrl_c_calls(load.interrupt) as ctrl_c:
+                load.produce(options.duration_s)
+            if ctrl_c.requested:
+                raise KeyboardInterrupt  # here, outside the client: exit 130
         else:
             source = KafkaSource(config, sim.topics.all(), END, timeout=timeout).open()
             failure: list[BaseException] = []

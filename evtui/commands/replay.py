@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol, TextIO
 
+from evtui.commands.interrupt import ctrl_c_calls
 from evtui.config import ClientConfig
 from evtui.core.event import Event
 from evtui.core.output import dumps
@@ -543,24 +542,10 @@ def copy_slice(
     return copier.report
 
 
-@contextlib.contextmanager
-def ctrl_c_stops(copier: Copier) -> Iterator[None]:
+def ctrl_c_stops(copier: Copier) -> contextlib.AbstractContextManager[object]:
     """Ctrl-C asks the copy to stop after the current batch (then the checkpoint is saved);
-    a second Ctrl-C interrupts at once. Never raised inside the Kafka client's C calls,
-    which do not always survive it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum: int, frame: object) -> None:
-        copier.stop_requested = True
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    previous = signal.signal(signal.SIGINT, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    a second Ctrl-C interrupts at once (see evtui.commands.interrupt)."""
+    return ctrl_c_calls(functools.partial(setattr, copier, "stop_requested", True))
 
 
 class progress_display:
