@@ -158,7 +158,8 @@ class DemoLoad:
                 messages = [m for m in consumer.consume(200, 0.2) if m.error() is None]
                 if not messages:
                     continue
-                self._process(spec, len(messages), started)
+                if not self._process(spec, len(messages), started):
+                    break  # stopped while working on the batch: it is not done, not committed
                 self.stats.consumed[spec.name] += len(messages)
                 try:
                     consumer.commit(asynchronous=False)
@@ -169,13 +170,15 @@ class DemoLoad:
         finally:
             consumer.close()
 
-    def _process(self, spec: GroupSpec, count: int, started: float) -> None:
-        """Simulated work: the slow group is slow in waves, so its lag grows then recovers."""
+    def _process(self, spec: GroupSpec, count: int, started: float) -> bool:
+        """Simulated work: the slow group is slow in waves, so its lag grows then recovers.
+        False when the load was stopped before the work was done."""
         if not spec.slow:
-            return
+            return True
         phase = int((time.monotonic() - started) / SLOW_WAVE_S) % 2
         if phase == 0:
-            self._stop.wait(count * spec.per_record_ms / 1000)
+            return not self._stop.wait(count * spec.per_record_ms / 1000)
+        return True
 
     # -- traffic ------------------------------------------------------------------------------
 
@@ -227,7 +230,14 @@ class DemoLoad:
             detail = kafka_error_text(self.config, errors[-1]) if errors else "delivery failed"
             raise EvtuiError(f"{self.stats.failed} demo record(s) were not delivered: {detail}")
 
-    def stop(self) -> None:
+    def interrupt(self) -> None:
+        """Ask the producing and the groups to stop (safe in a signal handler)."""
         self._stop.set()
+
+    def stop(self, grace_s: float = 15.0) -> None:
+        """Stop the groups; they close their consumers within ``grace_s`` in all, or are
+        left behind (daemon threads: a close stuck in a rebalance never holds the exit)."""
+        self._stop.set()
+        deadline = time.monotonic() + grace_s
         for thread in self._threads:
-            thread.join(timeout=15)
+            thread.join(timeout=max(deadline - time.monotonic(), 0.0))

@@ -227,36 +227,26 @@ def test_demo_against_unreachable_cluster(evtui_cli):
 
 
 def test_ctrl_c_stops_the_cluster_demo_cleanly(kafka_bootstrap, prefix):
+    """Ctrl-C while the demo produces: exit 130, the summary of what was produced, no
+    traceback. Waits for the demo to say it created its topics (it produces from then
+    on), never for a time; the deadline only guards against a hang."""
     import signal
     import subprocess
     import sys
-    import time
 
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "evtui",
-            "demo",
-            "--headless",
-            "-b",
-            kafka_bootstrap,
-            "--topic-prefix",
-            prefix,
-            "--partitions",
-            "2",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    time.sleep(5)
-    started = time.monotonic()
+        [sys.executable, "-m", "evtui", "demo", "--headless", "-b", kafka_bootstrap,
+         "--topic-prefix", prefix, "--partitions", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    first = proc.stderr.readline()
+    assert "created topics" in first, first
     proc.send_signal(signal.SIGINT)
-    err = proc.communicate(timeout=30)[1].decode()
+    err = first + proc.communicate(timeout=120)[1]
     assert proc.returncode == 130, err
-    assert time.monotonic() - started < 20
     assert "Traceback" not in err
-    assert "evtui demo:" in err  # the summary of what was produced
+    assert "evtui demo: run" in err  # the summary of what was produced
 
 
 def test_in_process_demo_prints_the_stream(evtui_cli):
