@@ -354,9 +354,15 @@ class LagPoller(ClusterPoller):
         return groups
 
     def _read_committed(self, groups: dict[str, GroupPoll], deadline: float) -> None:
-        """Each group's committed offsets; partitions it owns without one: no offset."""
+        """Each group's committed offsets; partitions it owns without one: no offset.
+
+        Asked only of groups whose coordinator has just answered ``describe``: librdkafka
+        2.16 crashes an AdminClient (SIGSEGV, a null consumer group in ``rd_kafka_cgrp_op``
+        called from ``rd_kafka_handle_OffsetFetch``) when the OffsetFetch answer carries a
+        coordinator error (loading, not the coordinator), as it does right after a restart.
+        A group that could not be described keeps its last offsets, marked stale."""
         futures: dict[str, Future] = {}
-        for name in groups:
+        for name in (name for name, poll in groups.items() if poll.problem is None):
             request = [ck.ConsumerGroupTopicPartitions(name)]
             futures.update(self._ask(self._admin.list_consumer_group_offsets, request))
         self._await(futures.values(), deadline)
