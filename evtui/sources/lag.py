@@ -6,8 +6,10 @@ whose poll reads, for the groups that match:
 
 1. ``list_consumer_groups`` and batched ``describe_consumer_groups``: state,
    members and which member owns which partition;
-2. ``list_consumer_group_offsets``, one request per group, all in flight at
-   once: the committed offsets;
+2. ``list_consumer_group_offsets``, one request per group that was described,
+   all in flight at once, made by a worker process (sources/offsets_worker.py:
+   librdkafka crashes an AdminClient's process on some answers to it): the
+   committed offsets;
 3. batched ``list_offsets`` (earliest, latest) of those partitions.
 
 A :class:`CommitTracker` reads ``__consumer_offsets`` from ``window`` ago on
@@ -52,6 +54,7 @@ from evtui.sources.cluster import (
     now_ms,
 )
 from evtui.sources.kafka_client import kafka_error_text
+from evtui.sources.offsets_worker import OffsetReader, WorkerCrashed
 
 if TYPE_CHECKING:
     from evtui.sources.demo import DemoSource
@@ -204,6 +207,7 @@ class LagPoller(ClusterPoller):
         self.window_ms = int(window_s * 1000)
         self.wanted = group_matcher(groups)
         self.tracker = CommitTracker(config, self.window_ms, timeout) if commits else None
+        self._reader = OffsetReader(config.to_librdkafka())
         self.model = LagModel(self.window_ms)
 
     def start(self) -> None:
@@ -213,6 +217,7 @@ class LagPoller(ClusterPoller):
 
     def stop(self) -> None:
         super().stop()
+        self._reader.close()
         if self.tracker is not None:
             self.tracker.stop()
 
@@ -356,28 +361,26 @@ class LagPoller(ClusterPoller):
     def _read_committed(self, groups: dict[str, GroupPoll], deadline: float) -> None:
         """Each group's committed offsets; partitions it owns without one: no offset.
 
-        Asked only of groups whose coordinator has just answered ``describe``: librdkafka
-        2.16 crashes an AdminClient (SIGSEGV, a null consumer group in ``rd_kafka_cgrp_op``
-        called from ``rd_kafka_handle_OffsetFetch``) when the OffsetFetch answer carries a
-        coordinator error (loading, not the coordinator), as it does right after a restart.
-        A group that could not be described keeps its last offsets, marked stale."""
-        futures: dict[str, Future] = {}
-        for name in (name for name, poll in groups.items() if poll.problem is None):
-            request = [ck.ConsumerGroupTopicPartitions(name)]
-            futures.update(self._ask(self._admin.list_consumer_group_offsets, request))
-        self._await(futures.values(), deadline)
-        for name, future in futures.items():
+        Read by a worker process (sources/offsets_worker.py: librdkafka crashes the
+        process whose AdminClient is answered with a coordinator error), and asked only
+        of groups whose coordinator has just answered ``describe``. A group that could
+        not be read keeps its last offsets, marked stale."""
+        names = [name for name, poll in groups.items() if poll.problem is None]
+        if not names:
+            return
+        try:
+            answers = self._reader.read(names, max(deadline - time.monotonic(), 1.0))
+        except (WorkerCrashed, TimeoutError) as exc:
+            for name in names:
+                groups[name].problem = f"cannot read committed offsets: {exc}"
+            return
+        for name, found in answers.items():
             poll = groups[name]
-            try:
-                found = self._result(future, deadline)
-            except _PartFailed as exc:
-                poll.problem = f"cannot read committed offsets: {exc}"
+            if isinstance(found, str):
+                poll.problem = f"cannot read committed offsets: {self.config.scrub(found)}"
                 continue
             poll.committed = {tp: None for tp in poll.owners}
-            for tp in found.topic_partitions or ():
-                if tp.error is None:
-                    offset = None if tp.offset < 0 else tp.offset
-                    poll.committed[(tp.topic, tp.partition)] = offset
+            poll.committed.update(found)
 
 
 def _owners(described: Any) -> dict[TP, str]:

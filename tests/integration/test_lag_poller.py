@@ -161,3 +161,35 @@ def test_lag_offsets_time_and_health_on_real_groups(kafka_bootstrap):
         truth = (report.taken_ms - producer.sent[(part.partition, part.committed)]) / 1000
         assert part.time_lag_s is not None and part.time_lag_kind == "estimated"
         assert abs(part.time_lag_s - truth) <= 0.1 * truth, (part.time_lag_s, truth)
+
+
+def test_an_offset_reader_that_died_between_polls_is_started_again(kafka_bootstrap, new_topic):
+    """The committed offsets are read by a worker process (librdkafka may crash it): one
+    killed between polls is replaced and the next poll reads the group as before."""
+    import os
+    import signal
+
+    from evtui.sources.lag import LagPoller
+
+    topic = new_topic(partitions=1)
+    group = f"crash-{uuid.uuid4().hex[:8]}"
+    _commit(kafka_bootstrap, group, topic, {0: 1})
+    config = ClientConfig({"bootstrap.servers": kafka_bootstrap})
+    poller = LagPoller(config, groups=f"^{group}$", timeout=10, commits=False)
+    try:
+
+        def committed() -> dict:
+            report = poller.poll_now()
+            found = next(g for g in report.groups if g.group == group)
+            assert found.problem is None
+            return {(p.topic, p.partition): p.committed for p in found.partitions}
+
+        assert committed() == {(topic, 0): 1}
+        worker = poller._reader._proc
+        assert worker is not None
+        os.kill(worker.pid, signal.SIGSEGV)
+        worker.wait(30)
+        assert committed() == {(topic, 0): 1}
+        assert poller._reader._proc is not None and poller._reader._proc.pid != worker.pid
+    finally:
+        poller.stop()
