@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Reproduce librdkafka's aborts on admin requests around broker restarts (issue 15).
 
-    scripts/repro-admin-abort.py [--mode timeout|abandon|describe-cluster|list-topics] [--rounds N]
+    scripts/repro-admin-abort.py [--mode MODE] [--rounds N]
 
-Starts its own broker (scripts/kafka-local on ports 29292-29294, state in a temp dir,
-deleted at the end), commits an offset for one group, then runs a child process with
-one AdminClient that, each round, while the broker is stopped, asks
+Starts its own broker (scripts/kafka-local on ports 29292-29294, or $EVTUI_REPRO_PORT and
+the next two; state in a temp dir, deleted at the end), commits an offset for one group,
+then runs a child process with one AdminClient that, each round, while the broker is
+stopped, asks
 ``describe_consumer_groups`` and ``list_consumer_group_offsets`` and waits 3 s for them:
 
 - ``timeout``: the requests carry ``request_timeout=2`` and time out in librdkafka
@@ -25,6 +26,11 @@ one AdminClient that, each round, while the broker is stopped, asks
   returns neither an error nor a result: ``rd_kafka_admin_response_parse: Assertion
   'rko_result' failed``, SIGABRT.
 - ``list-topics``: the same with ``list_topics`` (what evtui asks now), which retries.
+- ``offsets``: ``list_consumer_group_offsets`` asked again and again. When its OffsetFetch
+  answer carries a coordinator error (the coordinator is loading, or moved), librdkafka
+  asks the client's consumer group to look the coordinator up again, and an AdminClient
+  has none: SIGSEGV in ``rd_kafka_cgrp_op`` (it may take many restarts; evtui's pollers
+  hit it in 6 to 26 quick restarts).
 
 Prints one line per round and exits 0 when the child survived every round, 1 when it died
 (with the child's exit status and its last stderr line).
@@ -42,8 +48,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PORTS = {"EVTUI_KAFKA_PORT": "29292", "EVTUI_KAFKA_SASL_PORT": "29293",
-         "EVTUI_KAFKA_CONTROLLER_PORT": "29294"}  # fmt: skip
+_PORT = int(os.environ.get("EVTUI_REPRO_PORT", "29292"))  # and the next two
+PORTS = {"EVTUI_KAFKA_PORT": str(_PORT), "EVTUI_KAFKA_SASL_PORT": str(_PORT + 1),
+         "EVTUI_KAFKA_CONTROLLER_PORT": str(_PORT + 2)}  # fmt: skip
 BOOTSTRAP = f"127.0.0.1:{PORTS['EVTUI_KAFKA_PORT']}"
 GROUP = "repro-group"
 TOPIC = "repro-topic"
@@ -58,14 +65,20 @@ bootstrap, mode, group = sys.argv[1:4]
 props = {"bootstrap.servers": bootstrap}
 admin = AdminClient(props)
 print("ready", flush=True)
-if mode in ("describe-cluster", "list-topics"):
+if mode in ("describe-cluster", "list-topics", "offsets"):
     import threading
 
     def ask_again_and_again():
+        global admin
         while True:
             try:
                 if mode == "describe-cluster":
                     wait([admin.describe_cluster(request_timeout=3600.0)], timeout=0.5)
+                elif mode == "offsets":
+                    request = [ck.ConsumerGroupTopicPartitions(group)]
+                    futures = admin.list_consumer_group_offsets(request, request_timeout=3600.0)
+                    if wait(futures.values(), timeout=0.5).not_done:
+                        admin = AdminClient(props)  # evtui's way: a fresh client
                 else:
                     admin.list_topics(timeout=0.5)
             except ck.KafkaException:
@@ -155,7 +168,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--mode",
-        choices=["timeout", "abandon", "describe-cluster", "list-topics"],
+        choices=["timeout", "abandon", "describe-cluster", "list-topics", "offsets"],
         default="timeout",
     )
     parser.add_argument("--rounds", type=int, default=3)
