@@ -175,6 +175,9 @@ class TailLog(ScrollView, can_focus=True):
             self.scroll_to(y=y, animate=False, immediate=True, force=True)
         finally:
             self._auto_scroll = False
+        # Textual moves the scrollbar only while it is shown: one that shows up after this
+        # scroll (the rows just outgrew the screen) would draw its thumb at the top
+        self.vertical_scrollbar.position = self.scroll_y
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
