@@ -28,7 +28,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-HOLD_S = 3600.0  # librdkafka never times a request out itself (see sources/cluster.py)
+from evtui.sources.cluster import HOLD_S  # librdkafka never times a request out itself
 
 Committed = dict[tuple[str, int], int | None]
 
@@ -52,9 +52,9 @@ class OffsetReader:
         Raises :class:`WorkerCrashed` when the worker died (it is started again on the
         next call) and TimeoutError when it did not answer in ``timeout`` (it is ended).
         """
-        proc = self._worker()
-        assert proc.stdin is not None and proc.stdout is not None
         try:
+            proc = self._worker()
+            assert proc.stdin is not None and proc.stdout is not None
             proc.stdin.write(json.dumps({"groups": groups, "timeout": timeout}) + "\n")
             proc.stdin.flush()
         except (BrokenPipeError, OSError):
@@ -91,8 +91,11 @@ class OffsetReader:
 
     def _answer(self, stdout: TextIO, timeout: float) -> str:
         ready, _, _ = select.select([stdout], [], [], timeout)
-        if not ready:
-            self.close()  # a worker that does not answer is ended; the next call starts one
+        if not ready:  # a worker that does not answer is ended; the next call starts one
+            proc, self._proc = self._proc, None
+            if proc is not None:
+                proc.kill()
+                proc.wait()
             raise TimeoutError("timed out")
         return stdout.readline()
 
