@@ -752,6 +752,11 @@ def active_rules() -> IdRules:
     return _rules
 
 
+def has_rules(topic: str) -> bool:
+    """True when one of the user's rules applies to ``topic``."""
+    return _active is not None and _active.for_topic(topic) is not None
+
+
 def _header_key(name: str) -> str:
     key = _header_keys.get(name)
     if key is None:

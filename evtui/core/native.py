@@ -1,0 +1,93 @@
+"""The native hot path: per-record work done over whole batches by ``evtui._native`` (Rust).
+
+One specification of every semantics lives in Python (:mod:`evtui.core.ids`
+and its neighbours); the extension is a second implementation of some of it,
+pinned to the first by differential tests (``tests/unit/test_native_*.py``).
+It takes a whole batch in one call and does only what it is sure to do exactly
+as Python would: an event it does not take (non-ASCII ids, a value that does
+not decode, a topic with the user's identity rules, a decoder chain with a
+plugin's decoders before the built-ins) keeps computing its ids lazily in
+Python, so the results are the same either way, only faster.
+
+A build without the extension (a source checkout that was never built, or
+``EVTUI_NATIVE=0``, which the differential tests and benchmarks use to measure
+the Python implementation) runs the Python implementation alone: slower, with
+the same results.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from evtui.core import decode as _decode
+from evtui.core import ids as _ids
+
+if TYPE_CHECKING:
+    from evtui.core.event import Event
+
+_native: Any
+try:
+    if os.environ.get("EVTUI_NATIVE", "1") == "0":
+        raise ImportError("switched off by EVTUI_NATIVE=0")
+    from evtui import _native  # type: ignore[attr-defined, no-redef]
+except ImportError:
+    _native = None
+
+_BUILTIN_CHAIN = (
+    _decode.SchemaRegistryDecoder,
+    _decode.JsonDecoder,
+    _decode.TextDecoder,
+    _decode.BinaryDecoder,
+)
+_chain_seen: tuple[Any, bool] = (None, False)  # (the last chain, whether it is the built-ins')
+
+
+def available() -> bool:
+    """True when the compiled extension is loaded."""
+    return _native is not None
+
+
+def version() -> str | None:
+    """The extension's version (None when it is not loaded)."""
+    return None if _native is None else _native.__version__
+
+
+def _builtin_chain() -> bool:
+    """The active decoder chain reads values as the built-ins alone do (what the extension
+    copies); a plugin's decoder ahead of them, or in their place, may read them otherwise."""
+    global _chain_seen
+    chain = _decode.active_chain()
+    seen, builtin = _chain_seen
+    if seen is not chain:
+        kinds = tuple(type(d) for d in chain.decoders)
+        builtin = kinds == _BUILTIN_CHAIN
+        _chain_seen = (chain, builtin)
+    return builtin
+
+
+def fill_ids(events: list[Event]) -> int:
+    """Extract the ids of ``events`` in one call where the extension can; returns how many.
+
+    The others (and every event without the extension) are extracted by
+    ``Event.ids`` when first asked, as before.
+    """
+    if _native is None or not events:
+        return 0
+    if type(events) is not list:
+        events = list(events)
+    rules = _ids.active_rules()
+    if rules.rules:
+        events = [e for e in events if not _ids.has_rules(e.topic)]
+    ignored = [_ids.normalise(name) for name in rules.ignore]
+    return _native.fill_ids(events, _ids.EventIds, _ids.EMPTY, _builtin_chain(), ignored)
+
+
+def extract(
+    headers: object, value: object, body: bool = True, ignored: tuple[str, ...] = ()
+) -> _ids.EventIds | None:
+    """The extension's ids of one record by the built-in conventions (None: it leaves the
+    record to Python). For the differential tests."""
+    if _native is None:
+        raise RuntimeError("evtui._native is not built")
+    return _native.extract(headers, value, _ids.EventIds, _ids.EMPTY, body, list(ignored))

@@ -1,0 +1,245 @@
+//! evtui's native hot path (`evtui._native`): per-record work over whole batches.
+//!
+//! Python keeps one specification of every semantics (`evtui/core/*.py`); each
+//! function here is a second implementation of one of them, tested against it
+//! differentially, and leaves to Python whatever it cannot read exactly alike.
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple, PyType};
+use pyo3::{ffi, intern};
+
+pub mod ids;
+pub mod json;
+pub mod text;
+pub mod trace;
+
+use ids::{Found, Ids, Ignored};
+use json::{Defer, R};
+
+/// One header as read from the record: its name (None when not text) and bytes.
+type Header<'a> = (&'a str, Option<&'a [u8]>);
+
+/// How the Python side builds an `EventIds` and which one means "nothing found".
+struct Make<'py> {
+    cls: Bound<'py, PyAny>,
+    empty: Bound<'py, PyAny>,
+    tuple_new: Bound<'py, PyAny>,
+    /// `cls` adds nothing to a tuple's layout: instances are allocated here directly.
+    plain_tuple: bool,
+    body: bool,
+    ignored: Ignored,
+}
+
+impl<'py> Make<'py> {
+    fn new(
+        py: Python<'py>,
+        cls: Bound<'py, PyAny>,
+        empty: Bound<'py, PyAny>,
+        body: bool,
+        ignored: Vec<String>,
+    ) -> PyResult<Self> {
+        let tuple = py.get_type::<PyTuple>();
+        let tuple_new = tuple.getattr(intern!(py, "__new__"))?;
+        let plain_tuple = match cls.cast::<PyType>() {
+            Ok(t) if t.is_subclass(&tuple)? => unsafe {
+                let tp = t.as_ptr() as *mut ffi::PyTypeObject;
+                let base = std::ptr::addr_of_mut!(ffi::PyTuple_Type);
+                (*tp).tp_basicsize == (*base).tp_basicsize
+                    && (*tp).tp_itemsize == (*base).tp_itemsize
+                    && (*tp).tp_dictoffset == 0
+            },
+            _ => false,
+        };
+        Ok(Make { cls, empty, tuple_new, plain_tuple, body, ignored: Ignored(ignored) })
+    }
+
+    fn build(&self, py: Python<'py>, ids: Option<Ids>) -> PyResult<Bound<'py, PyAny>> {
+        let Some(ids) = ids else { return Ok(self.empty.clone()) };
+        let text = |t: Option<String>| -> Bound<'py, PyAny> {
+            match t {
+                Some(t) => PyString::new(py, &t).into_any(),
+                None => py.None().into_bound(py),
+            }
+        };
+        let causes = PyTuple::new(py, ids.causation_ids.iter().map(|c| PyString::new(py, c)))?;
+        let items = [
+            text(ids.event_id),
+            text(ids.correlation_id),
+            causes.into_any(),
+            text(ids.trace_id),
+            text(ids.span_id),
+            text(ids.parent_span_id),
+            text(ids.service),
+            text(ids.event_type),
+            text(ids.source),
+        ];
+        if self.plain_tuple {
+            return self.alloc(py, items);
+        }
+        self.tuple_new.call1((&self.cls, PyTuple::new(py, items)?))
+    }
+
+    /// An instance of `cls` (a tuple subclass with no fields of its own, as a named tuple
+    /// is) holding `items`: what `tuple.__new__(cls, items)` makes, without the call.
+    fn alloc<const N: usize>(
+        &self,
+        py: Python<'py>,
+        items: [Bound<'py, PyAny>; N],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let tp = self.cls.as_ptr() as *mut ffi::PyTypeObject;
+        unsafe {
+            let alloc = (*tp).tp_alloc.unwrap_or(ffi::PyType_GenericAlloc);
+            let obj = alloc(tp, N as ffi::Py_ssize_t);
+            if obj.is_null() {
+                return Err(PyErr::fetch(py));
+            }
+            for (i, item) in items.into_iter().enumerate() {
+                ffi::PyTuple_SET_ITEM(obj, i as ffi::Py_ssize_t, item.into_ptr());
+            }
+            Ok(Bound::from_owned_ptr(py, obj))
+        }
+    }
+}
+
+/// A record's headers as borrowed text and bytes; Defer for anything but `(str, bytes|None)`.
+fn read_headers<'a>(headers: &'a Bound<'_, PyAny>) -> R<Vec<Header<'a>>> {
+    let items: &[Bound<'_, PyAny>] = &[];
+    let _ = items;
+    let seq = if let Ok(t) = headers.cast::<PyTuple>() {
+        t.as_slice()
+    } else {
+        return Err(Defer);
+    };
+    let mut out = Vec::with_capacity(seq.len());
+    for item in seq {
+        let Ok(pair) = item.cast::<PyTuple>() else { return Err(Defer) };
+        let pair = pair.as_slice();
+        if pair.len() != 2 {
+            return Err(Defer);
+        }
+        let Ok(name) = pair[0].cast::<PyString>() else { return Err(Defer) };
+        let name = name.to_str().map_err(|_| Defer)?;
+        let raw = if pair[1].is_none() {
+            None
+        } else if let Ok(b) = pair[1].cast::<PyBytes>() {
+            Some(b.as_bytes())
+        } else {
+            return Err(Defer);
+        };
+        out.push((name, raw));
+    }
+    Ok(out)
+}
+
+/// `decode._content_type(headers)` says JSON.
+fn content_type_json(headers: &[Header]) -> bool {
+    for (name, raw) in headers {
+        let Some(raw) = raw else { continue };
+        let lower = name.to_ascii_lowercase();
+        if matches!(lower.as_str(), "content-type" | "contenttype" | "ce_datacontenttype") {
+            return raw.windows(4).any(|w| w.eq_ignore_ascii_case(b"json"));
+        }
+    }
+    false
+}
+
+/// The built-in extraction of one record; Err(Defer) when Python must do it.
+fn compute<'a>(
+    headers: &'a Bound<'_, PyAny>,
+    value: &'a Bound<'_, PyAny>,
+    decoded: bool,
+    make: &Make,
+) -> R<Option<Ids>> {
+    let headers = read_headers(headers)?;
+    let value: Option<&[u8]> = if value.is_none() {
+        None
+    } else {
+        Some(value.cast::<PyBytes>().map_err(|_| Defer)?.as_bytes())
+    };
+    let mut found = Found::new();
+    let mut cloudevent = false;
+    let body = if headers.is_empty() {
+        true
+    } else {
+        for (name, raw) in &headers {
+            ids::scan_header(name, *raw, &mut found, &make.ignored)?;
+        }
+        cloudevent = ids::is_cloudevent(&found);
+        ids::needs_body(&found, cloudevent)
+    };
+    if body {
+        if !make.body || decoded {
+            return Err(Defer); // another decoder chain, or a value decoded already
+        }
+        if let Some(members) = ids::body_members(value, || Ok(content_type_json(&headers)))? {
+            ids::scan_body(value.unwrap_or_default(), &members, cloudevent, &mut found, &make.ignored)?;
+        }
+    }
+    Ok(ids::finish(found))
+}
+
+/// The ids of one record by the built-in conventions, or None when Python must read it.
+///
+/// For the differential tests: `fill_ids` does this for every event of a batch.
+#[pyfunction]
+#[pyo3(signature = (headers, value, event_ids, empty, body=true, ignored=Vec::new()))]
+fn extract<'py>(
+    py: Python<'py>,
+    headers: Bound<'py, PyAny>,
+    value: Bound<'py, PyAny>,
+    event_ids: Bound<'py, PyAny>,
+    empty: Bound<'py, PyAny>,
+    body: bool,
+    ignored: Vec<String>,
+) -> PyResult<Option<Bound<'py, PyAny>>> {
+    let make = Make::new(py, event_ids, empty, body, ignored)?;
+    match compute(&headers, &value, false, &make) {
+        Ok(ids) => Ok(Some(make.build(py, ids)?)),
+        Err(Defer) => Ok(None),
+    }
+}
+
+/// Fill `_ids` of every event of `events` whose ids are not known yet and that the built-in
+/// conventions read here exactly as Python does; the others keep computing them lazily.
+/// Returns how many were filled.
+#[pyfunction]
+#[pyo3(signature = (events, event_ids, empty, body=true, ignored=Vec::new()))]
+fn fill_ids<'py>(
+    py: Python<'py>,
+    events: Bound<'py, PyList>,
+    event_ids: Bound<'py, PyAny>,
+    empty: Bound<'py, PyAny>,
+    body: bool,
+    ignored: Vec<String>,
+) -> PyResult<usize> {
+    let make = Make::new(py, event_ids, empty, body, ignored)?;
+    let (ids_name, headers_name) = (intern!(py, "_ids"), intern!(py, "headers"));
+    let (value_name, decoded_name) = (intern!(py, "value"), intern!(py, "_decoded"));
+    let mut filled = 0;
+    for event in events.iter() {
+        if !event.getattr(ids_name)?.is_none() {
+            continue;
+        }
+        let headers = event.getattr(headers_name)?;
+        let value = event.getattr(value_name)?;
+        let decoded = !event.getattr(decoded_name)?.is_none();
+        let Ok(ids) = compute(&headers, &value, decoded, &make) else { continue };
+        let ids = make.build(py, ids)?;
+        // Event.__setattr__ refuses every write: set the slot as object.__setattr__ does
+        let status = unsafe { ffi::PyObject_GenericSetAttr(event.as_ptr(), ids_name.as_ptr(), ids.as_ptr()) };
+        if status != 0 {
+            return Err(PyErr::take(py).unwrap_or_else(|| PyTypeError::new_err("cannot set _ids")));
+        }
+        filled += 1;
+    }
+    Ok(filled)
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(extract, m)?)?;
+    m.add_function(wrap_pyfunction!(fill_ids, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
