@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+import tomllib
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import evtui
 from evtui.core import decode, native
 from evtui.core import ids as ids_mod
 from evtui.core.event import Event, problems_reported_to
@@ -31,8 +34,8 @@ needs_native = pytest.mark.skipif(SWITCHED_OFF, reason="EVTUI_NATIVE=0: Python a
 def test_the_extension_is_built():
     """A checkout installed by the README's commands has it (CI must not test Python twice)."""
     assert native.available() or SWITCHED_OFF
-    if native.available():
-        assert native.version() == "0.1.0"
+    if native.available():  # built from this checkout: one version everywhere
+        assert native.version() == evtui.__version__
 
 
 def python_ids(headers, value):
@@ -428,3 +431,10 @@ def test_another_decoder_chain_keeps_the_body_with_python():
         assert headerless._ids is None
     finally:
         decode.set_active_chain(decode.builtin_decoders())
+
+
+def test_one_version_in_pyproject_cargo_and_the_package():
+    root = Path(__file__).resolve().parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
+    crate = tomllib.loads((root / "native" / "Cargo.toml").read_text())["package"]["version"]
+    assert project == crate == evtui.__version__
