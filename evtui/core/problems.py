@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from evtui.core.event import describe_error
+from evtui.core.native import fill_ids
 
 if TYPE_CHECKING:
     from evtui.core.event import Event
@@ -82,7 +83,13 @@ class RecordProblems:
 def offer_all(
     offer: Callable[[Event], object], batch: Iterable[Event], problems: RecordProblems
 ) -> None:
-    """``offer`` each event; one that raises is a problem of that record, and the rest go on."""
+    """``offer`` each event; one that raises is a problem of that record, and the rest go on.
+
+    A list's ids are extracted first, in one native call where the extension can
+    (:func:`evtui.core.native.fill_ids`): the detectors and collectors read them next.
+    """
+    if type(batch) is list:
+        fill_ids(batch)
     events = iter(batch)
     while True:
         try:

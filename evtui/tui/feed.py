@@ -13,6 +13,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from evtui.core.native import fill_ids
 from evtui.core.positions import Kind, Position
 from evtui.core.problems import RecordProblems
 from evtui.core.store import EventStore
@@ -85,6 +86,7 @@ class Feed:
                 break
             if batch:
                 taken += len(batch)
+                fill_ids(batch)  # the checks and the trace index read every event's ids
                 kept += self.store.append(batch)
             self._note_ends(batch)
             if not batch:

@@ -96,3 +96,16 @@ def test_trace_indexing_keeps_up_or_counts_what_it_skipped():
         assert feed.stats.not_indexed == 400
     finally:
         feed_module.INDEX_BACKLOG_MAX = backlog
+
+
+def test_drained_events_have_their_ids_from_the_native_path():
+    """The checks and the trace index read every event's ids: extracted per batch, natively."""
+    from evtui.core import native
+
+    headers = (("correlation-id", b"c-1"), ("event-id", b"e-1"), ("type", b"T"))
+    events = [Event("t", 0, o, 0, 1, None, b"{}", headers) for o in range(10)]
+    feed = Feed(ListSource([events]), ["t"], BEGINNING, capacity=100)
+    feed.drain(budget_s=1.0)
+    filled = [e._ids is not None for e in events]
+    assert filled == [native.available()] * 10
+    assert {e.ids.correlation_id for e in events} == {"c-1"}
