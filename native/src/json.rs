@@ -38,7 +38,7 @@ pub struct Member<'a> {
 
 pub struct Reader<'a> {
     pub data: &'a [u8],
-    pos: usize,
+    pub(crate) pos: usize,
 }
 
 fn ws(b: u8) -> bool {
@@ -56,17 +56,17 @@ impl<'a> Reader<'a> {
     }
 
     /// Text between two positions of the (validated) input at ASCII boundaries.
-    fn text(&self, start: usize, end: usize) -> &'a str {
+    pub(crate) fn text(&self, start: usize, end: usize) -> &'a str {
         // SAFETY: `new` validated the whole input as UTF-8 and both ends sit next to ASCII
         // bytes (quotes, digits, signs), which are never inside a multi-byte sequence.
         unsafe { std::str::from_utf8_unchecked(&self.data[start..end]) }
     }
 
-    fn peek(&self) -> Option<u8> {
+    pub(crate) fn peek(&self) -> Option<u8> {
         self.data.get(self.pos).copied()
     }
 
-    fn skip_ws(&mut self) {
+    pub(crate) fn skip_ws(&mut self) {
         while let Some(b) = self.peek() {
             if !ws(b) {
                 break;
@@ -75,7 +75,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn expect(&mut self, b: u8) -> R<()> {
+    pub(crate) fn expect(&mut self, b: u8) -> R<()> {
         if self.peek() == Some(b) {
             self.pos += 1;
             Ok(())
@@ -175,7 +175,7 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    fn literal(&mut self, word: &[u8]) -> R<()> {
+    pub(crate) fn literal(&mut self, word: &[u8]) -> R<()> {
         if self.data[self.pos..].starts_with(word) {
             self.pos += word.len();
             Ok(())
@@ -186,6 +186,12 @@ impl<'a> Reader<'a> {
 
     /// A number by the JSON grammar; Some(text) when it is an integer.
     fn number(&mut self) -> R<Option<&'a str>> {
+        let (text, integer) = self.number_text()?;
+        Ok(integer.then_some(text))
+    }
+
+    /// A number by the JSON grammar: its text, and whether it is an integer.
+    pub(crate) fn number_text(&mut self) -> R<(&'a str, bool)> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -213,7 +219,7 @@ impl<'a> Reader<'a> {
             }
             self.digits()?;
         }
-        Ok(integer.then(|| self.text(start, self.pos)))
+        Ok((self.text(start, self.pos), integer))
     }
 
     fn digits(&mut self) -> R<()> {
@@ -229,7 +235,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string, its escapes decoded (lone surrogates defer; raw control characters are invalid).
-    fn string(&mut self) -> R<Cow<'a, str>> {
+    pub(crate) fn string(&mut self) -> R<Cow<'a, str>> {
         self.expect(b'"')?;
         let start = self.pos;
         let rest = &self.data[start..];
@@ -263,9 +269,20 @@ impl<'a> Reader<'a> {
                         b'r' => out.push(b'\r'),
                         b't' => out.push(b'\t'),
                         b'u' => {
-                            let code = self.hex4()?;
+                            let mut code = self.hex4()?;
+                            if (0xd800..0xdc00).contains(&code)
+                                && self.data.get(self.pos..self.pos + 2) == Some(b"\\u")
+                            {
+                                // a surrogate pair (how ensure_ascii writes non-BMP characters)
+                                self.pos += 2;
+                                let low = self.hex4()?;
+                                if !(0xdc00..0xe000).contains(&low) {
+                                    return Err(Defer);
+                                }
+                                code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+                            }
                             if (0xd800..0xe000).contains(&code) {
-                                return Err(Defer); // surrogates: left to Python
+                                return Err(Defer); // a lone surrogate: left to Python
                             }
                             let c = char::from_u32(code).ok_or(Defer)?;
                             let mut buf = [0u8; 4];
