@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from evtui.core.event import Event, describe_error
 from evtui.core.filters import Filter
+from evtui.core.native import json_lines
 from evtui.core.output import dumps, json_line, text_line
 from evtui.core.positions import Kind, Position, describe
 from evtui.core.problems import RecordProblems
@@ -64,9 +65,24 @@ def formatter(options: TailOptions) -> Callable[[Event], str]:
 
 
 def render_batch(
-    render: Callable[[Event], str], batch: list[Event], json: bool, problems: RecordProblems
+    render: Callable[[Event], str],
+    batch: list[Event],
+    json: bool,
+    problems: RecordProblems,
+    native: bool = False,
 ) -> str:
-    """The lines of ``batch``; an event that cannot be shown is a line saying why, and counted."""
+    """The lines of ``batch``; an event that cannot be shown is a line saying why, and counted.
+
+    ``native``: JSON lines (not raw) are written by the native hot path where it can.
+    """
+    if native:
+        lines = json_lines(batch)
+        if None not in lines:
+            return "\n".join(lines)  # type: ignore[arg-type]
+        return "\n".join(
+            line if line is not None else _render_one(render, event, json, problems)
+            for line, event in zip(lines, batch, strict=True)
+        )
     try:
         return "\n".join(map(render, batch))
     except Exception:  # one record's problem: show the others
@@ -128,6 +144,7 @@ def run_tail(
     err = err or sys.stderr
     render = formatter(options)
     as_json = options.format == "json"
+    native = as_json and not options.raw
     problems = RecordProblems()
     flt = options.filter
     limit = options.max_events
@@ -144,7 +161,7 @@ def run_tail(
             if limit is not None and written + len(batch) >= limit:
                 batch = batch[: limit - written]
             if batch:
-                _write(out, render_batch(render, batch, as_json, problems) + "\n")
+                _write(out, render_batch(render, batch, as_json, problems, native) + "\n")
                 written += len(batch)
             if limit is not None and written >= limit:
                 break

@@ -91,3 +91,13 @@ def extract(
     if _native is None:
         raise RuntimeError("evtui._native is not built")
     return _native.extract(headers, value, _ids.EventIds, _ids.EMPTY, body, list(ignored))
+
+
+def json_lines(events: list[Event]) -> list[str | None]:
+    """``core.output.json_line`` of each event (not raw), written by the extension where it
+    writes it byte for byte alike; None where Python must (and for every event without it)."""
+    if _native is None:
+        return [None] * len(events)
+    if type(events) is not list:
+        events = list(events)
+    return _native.json_lines(events, _builtin_chain())

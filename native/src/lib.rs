@@ -11,6 +11,7 @@ use pyo3::{ffi, intern};
 
 pub mod ids;
 pub mod json;
+pub mod render;
 pub mod text;
 pub mod trace;
 
@@ -236,10 +237,93 @@ fn fill_ids<'py>(
     Ok(filled)
 }
 
+const TS_LABELS: [&str; 3] = ["NotAvailable", "CreateTime", "LogAppendTime"];
+
+/// One event's `json_line` (not raw), or Defer.
+fn json_line(event: &Bound<'_, PyAny>, names: &LineNames, body: bool) -> R<String> {
+    let py = event.py();
+    let get = |name: &Py<PyString>| event.getattr(name.bind(py)).map_err(|_| Defer);
+    if !get(&names.decoded)?.is_none() {
+        return Err(Defer); // decoded already (a filter did): Python shows what it decoded
+    }
+    let topic = get(&names.topic)?;
+    let topic = topic.cast::<PyString>().map_err(|_| Defer)?.to_str().map_err(|_| Defer)?;
+    let int = |name: &Py<PyString>| -> R<i64> { get(name)?.extract::<i64>().map_err(|_| Defer) };
+    let (partition, offset, timestamp) = (int(&names.partition)?, int(&names.offset)?, int(&names.timestamp)?);
+    let label = usize::try_from(int(&names.timestamp_type)?).ok().and_then(|i| TS_LABELS.get(i)).ok_or(Defer)?;
+    let key = get(&names.key)?;
+    let key: Option<&[u8]> = if key.is_none() { None } else { Some(key.cast::<PyBytes>().map_err(|_| Defer)?.as_bytes()) };
+    let headers = get(&names.headers)?;
+    let headers = read_headers(&headers)?;
+    let value = get(&names.value)?;
+    let value: Option<&[u8]> = if value.is_none() { None } else { Some(value.cast::<PyBytes>().map_err(|_| Defer)?.as_bytes()) };
+    if !body && value.is_some_and(|v| !v.is_empty()) {
+        return Err(Defer); // another decoder chain reads the value
+    }
+    let mut out = String::with_capacity(256 + value.map_or(0, <[u8]>::len) * 2);
+    out.push_str(r#"{"topic":"#);
+    render::string(&mut out, topic);
+    out.push_str(&format!(
+        r#","partition":{partition},"offset":{offset},"timestamp":{timestamp},"timestamp_type":"{label}","#
+    ));
+    render::key_members(&mut out, key);
+    out.push(',');
+    render::headers_member(&mut out, &headers);
+    out.push(',');
+    render::value_members(&mut out, value, content_type_json(&headers))?;
+    out.push('}');
+    Ok(out)
+}
+
+struct LineNames {
+    topic: Py<PyString>,
+    partition: Py<PyString>,
+    offset: Py<PyString>,
+    timestamp: Py<PyString>,
+    timestamp_type: Py<PyString>,
+    key: Py<PyString>,
+    value: Py<PyString>,
+    headers: Py<PyString>,
+    decoded: Py<PyString>,
+}
+
+impl LineNames {
+    fn new(py: Python<'_>) -> Self {
+        let n = |s: &str| PyString::intern(py, s).unbind();
+        LineNames {
+            topic: n("topic"),
+            partition: n("partition"),
+            offset: n("offset"),
+            timestamp: n("timestamp"),
+            timestamp_type: n("timestamp_type"),
+            key: n("key"),
+            value: n("value"),
+            headers: n("headers"),
+            decoded: n("_decoded"),
+        }
+    }
+}
+
+/// `core.output.json_line(event)` of every event, or None where Python must write it.
+#[pyfunction]
+#[pyo3(signature = (events, body=true))]
+fn json_lines<'py>(py: Python<'py>, events: Bound<'py, PyList>, body: bool) -> PyResult<Bound<'py, PyList>> {
+    let names = LineNames::new(py);
+    let out = PyList::empty(py);
+    for event in events.iter() {
+        match json_line(&event, &names, body) {
+            Ok(line) => out.append(PyString::new(py, &line))?,
+            Err(Defer) => out.append(py.None())?,
+        }
+    }
+    Ok(out)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(extract, m)?)?;
     m.add_function(wrap_pyfunction!(fill_ids, m)?)?;
+    m.add_function(wrap_pyfunction!(json_lines, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
