@@ -114,6 +114,7 @@ class _Scanner:
     ) -> None:
         self.source = source
         self.offer = collector.offer  # type: ignore[attr-defined]
+        self.offer_batch = getattr(collector, "offer_batch", None)  # a whole batch at once
         self.rest = getattr(collector, "rest", None)  # partitions read to their end (checks)
         self.max_scan = max_scan
         self.progress = Progress(err)
@@ -124,7 +125,10 @@ class _Scanner:
 
     def take(self, batch: list[Event]) -> bool:
         """Offer ``batch``; False when the scan should stop."""
-        offer_all(self.offer, batch, self.problems)
+        if self.offer_batch is not None:
+            self.offer_batch(batch, self.problems)
+        else:
+            offer_all(self.offer, batch, self.problems)
         if self.rest is not None and (ends := ends_of(batch)):
             self.rest(ends)
         self.scanned += len(batch)

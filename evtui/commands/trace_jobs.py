@@ -34,7 +34,7 @@ from evtui.core.event import Event, problems_reported_to
 from evtui.core.ids import EventIds, IdRules
 from evtui.core.idsearch import Candidates
 from evtui.core.positions import Position
-from evtui.core.problems import RecordProblems, offer_all
+from evtui.core.problems import RecordProblems
 from evtui.errors import EvtuiError
 from evtui.sources.kafka import PartitionPlan
 
@@ -268,11 +268,10 @@ def _scan_share(share: Share, counter: Any, index: int) -> tuple[Any, int, str, 
         share.config, topics, until=share.until, timeout=share.timeout, plans=share.plans
     )
     state = {"scanned": 0, "reason": REACHED_END, "error": None}
-    offer = collector.offer
     problems = RecordProblems()
 
     def take(batch: list[Event]) -> bool:
-        offer_all(offer, batch, problems)  # one bad record is its problem, not the scan's
+        collector.offer_batch(batch, problems)  # one bad record is its problem, not the scan's
         state["scanned"] += len(batch)
         counter[2 * index] = state["scanned"]
         counter[2 * index + 1] = source.stats.partitions_done

@@ -301,3 +301,7 @@ def _restore(*fields: Any) -> Event:
     event = Event(*record)
     _set(event, "_ids", ids)
     return event
+
+
+restore_event = _restore
+"""An event from its record's fields and its ids (what pickling and held copies use)."""

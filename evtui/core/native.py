@@ -101,3 +101,8 @@ def json_lines(events: list[Event]) -> list[str | None]:
     if type(events) is not list:
         events = list(events)
     return _native.json_lines(events, _builtin_chain())
+
+
+def collector_scan(*args: Any) -> tuple[int, list[int], int]:
+    """``TraceCollector.offer`` over a batch until one joins (``native/src/collect.rs``)."""
+    return _native.collector_scan(*args)

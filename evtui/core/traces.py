@@ -64,9 +64,12 @@ from typing import Any
 
 import networkx as nx
 
-from evtui.core.event import Event
+from evtui.core import native
+from evtui.core.event import Event, restore_event
 from evtui.core.ids import EventIds
 from evtui.core.idsearch import Candidates, IdPrefix, search_keys
+from evtui.core.native import fill_ids
+from evtui.core.problems import RecordProblems, offer_all
 from evtui.core.text import plural
 
 EXPLICIT, INFERRED = "explicit", "inferred"
@@ -220,6 +223,22 @@ def collector_notes(max_events: int, not_kept: int, dropped: int) -> list[str]:
     return notes
 
 
+# What a collector holds of an event that may still link to a member: its ids, topic,
+# partition, offset, timestamp, timestamp type and key (a third of the record's memory).
+_Held = tuple[EventIds, str, int, int, int, int, bytes | None]
+
+
+def _hold(event: Event, ids: EventIds) -> _Held:
+    return (ids, event.topic, event.partition, event.offset, event.timestamp,
+            event.timestamp_type, event.key)  # fmt: skip
+
+
+def _light(entry: _Held) -> Event:
+    """The held event again (:meth:`Event.identity`: no value, no headers, its ids)."""
+    ids, topic, partition, offset, timestamp, timestamp_type, key = entry
+    return restore_event(topic, partition, offset, timestamp, timestamp_type, key, None, (), ids)
+
+
 class TraceCollector:
     """Streaming: offer every scanned event; keeps those of one transaction, bounded.
 
@@ -239,8 +258,8 @@ class TraceCollector:
     the ids starting with it (when it is long enough to be a prefix) are
     gathered in ``candidates``, for a caller that then searches the one it
     stands for; once one does, that stops (a whole id wins over a prefix).
-    Held events keep their identity, key and time only (:meth:`Event.identity`):
-    members that joined late have no value. Collectors that each scanned a
+    Held events keep their identity, key and time only, as a plain tuple (:func:`_hold`;
+    an :class:`Event` again, without its value, when one joins late). Collectors that each scanned a
     share of the partitions settle on the members one collector would keep with
     :meth:`admitted` and :meth:`adopt`.
     """
@@ -260,7 +279,7 @@ class TraceCollector:
         self._causes: set[str] = set()  # cause ids members name
         self._spans: set[tuple[str, str]] = set()  # (trace, span) of members
         self._parents: set[tuple[str, str]] = set()  # (trace, parent span) members name
-        self._held: deque[Event] = deque()  # in scan order
+        self._held: deque[_Held] = deque()  # in scan order (see _hold)
         self._registered: list[EventIds] = []  # every member's ids (and adopted ones)
         self._checked = 0  # members registered when the held events were last checked
         self._admitted: list[EventIds] = []  # ids of members since admitted() was called
@@ -299,8 +318,33 @@ class TraceCollector:
             if len(held) >= self.max_pending:
                 held.popleft()
                 self.dropped += 1
-            held.append(event.identity())
+            held.append(_hold(event, ids))
         return False
+
+    def offer_batch(self, batch: list[Event], problems: RecordProblems) -> None:
+        """:meth:`offer` every event of ``batch``, in one native call per event that joins.
+
+        The same as offering each (and the Python implementation does just that,
+        one record's failure being its problem): the extension reads the member
+        sets and stops at each event that joins, which Python admits.
+        """
+        if not native.available():
+            offer_all(self.offer, batch, problems)
+            return
+        fill_ids(batch)
+        at, end = 0, len(batch)
+        while at < end:
+            starts = self._starts
+            stop, hits, dropped = native.collector_scan(
+                batch, at, self._keys, self.wanted, self._ids, self._causes, self._spans,
+                self._parents, starts, self._held, self.max_pending,
+            )  # fmt: skip
+            self.dropped += dropped
+            for i in hits:
+                self.candidates.update(self._prefix.hits(batch[i].ids))  # type: ignore[union-attr]
+            if stop < end:
+                self._admit(batch[stop])
+            at = stop + 1
 
     def _gather(self, ids: EventIds) -> None:
         """Remember the ids of ``ids`` that start with the wanted text (a cheap test first)."""
@@ -376,28 +420,28 @@ class TraceCollector:
     def _pass(self) -> None:
         """One pass over the held events against the members (which grow as it goes)."""
         linked, admit = self._linked, self._admit
-        keep: deque[Event] = deque()
-        for event in self._held:
-            if linked(event.ids):
-                admit(event)
+        keep: deque[_Held] = deque()
+        for entry in self._held:
+            if linked(entry[0]):
+                admit(_light(entry))
             else:
-                keep.append(event)
+                keep.append(entry)
         self._held = keep
 
     def _settle_indexed(self) -> None:
         """Index the held events, then follow links from every member's ids."""
         held = list(self._held)
         links = _Links()
-        for seq, event in enumerate(held):
-            links.add(event.ids, seq)
+        for seq, entry in enumerate(held):
+            links.add(entry[0], seq)
         taken: set[int] = set()
         work = list(self._registered)
         while work:
             for seq in links.linked(work.pop(), take=True):
                 if seq not in taken:
                     taken.add(seq)
-                    self._admit(held[seq])
-                    work.append(held[seq].ids)
+                    self._admit(_light(held[seq]))
+                    work.append(held[seq][0])
         self._checked = len(self._registered)
         self._held = deque(e for seq, e in enumerate(held) if seq not in taken)
 

@@ -6,9 +6,10 @@
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple, PyType};
+use pyo3::types::{PyBytes, PyList, PySet, PyString, PyTuple, PyType};
 use pyo3::{ffi, intern};
 
+pub mod collect;
 pub mod ids;
 pub mod json;
 pub mod render;
@@ -319,11 +320,34 @@ fn json_lines<'py>(py: Python<'py>, events: Bound<'py, PyList>, body: bool) -> P
     Ok(out)
 }
 
+/// `TraceCollector.offer` of `events[start:]` until one joins: (its index or the length,
+/// the indexes whose ids hit the prefix `starts`, events dropped from `held`).
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+fn collector_scan<'py>(
+    events: Bound<'py, PyList>,
+    start: usize,
+    keys: Bound<'py, PyAny>,
+    wanted: Bound<'py, PyString>,
+    ids: Bound<'py, PySet>,
+    causes: Bound<'py, PySet>,
+    spans: Bound<'py, PySet>,
+    parents: Bound<'py, PySet>,
+    starts: Option<Bound<'py, PyTuple>>,
+    held: Bound<'py, PyAny>,
+    max_pending: usize,
+) -> PyResult<(usize, Vec<usize>, usize)> {
+    let sets = collect::Sets { keys, wanted, ids, causes, spans, parents };
+    let done = collect::scan(&events, start, &sets, starts.as_ref(), &held, max_pending)?;
+    Ok((done.stop, done.hits, done.dropped))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(extract, m)?)?;
     m.add_function(wrap_pyfunction!(fill_ids, m)?)?;
     m.add_function(wrap_pyfunction!(json_lines, m)?)?;
+    m.add_function(wrap_pyfunction!(collector_scan, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
