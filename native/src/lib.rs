@@ -146,6 +146,12 @@ fn content_type_json(headers: &[Header]) -> bool {
     false
 }
 
+/// `f()`, with a panic (a bug of this crate on some input) read as "leave it to Python":
+/// the record is then read by the specification instead of ending the scan.
+fn guarded<T>(f: impl FnOnce() -> R<T>) -> R<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(Err(Defer))
+}
+
 /// The built-in extraction of one record; Err(Defer) when Python must do it.
 fn compute<'a>(
     headers: &'a Bound<'_, PyAny>,
@@ -196,7 +202,7 @@ fn extract<'py>(
     ignored: Vec<String>,
 ) -> PyResult<Option<Bound<'py, PyAny>>> {
     let make = Make::new(py, event_ids, empty, body, ignored)?;
-    match compute(&headers, &value, false, &make) {
+    match guarded(|| compute(&headers, &value, false, &make)) {
         Ok(ids) => Ok(Some(make.build(py, ids)?)),
         Err(Defer) => Ok(None),
     }
@@ -226,7 +232,7 @@ fn fill_ids<'py>(
         let headers = event.getattr(headers_name)?;
         let value = event.getattr(value_name)?;
         let decoded = !event.getattr(decoded_name)?.is_none();
-        let Ok(ids) = compute(&headers, &value, decoded, &make) else { continue };
+        let Ok(ids) = guarded(|| compute(&headers, &value, decoded, &make)) else { continue };
         let ids = make.build(py, ids)?;
         // Event.__setattr__ refuses every write: set the slot as object.__setattr__ does
         let status = unsafe { ffi::PyObject_GenericSetAttr(event.as_ptr(), ids_name.as_ptr(), ids.as_ptr()) };
@@ -312,7 +318,7 @@ fn json_lines<'py>(py: Python<'py>, events: Bound<'py, PyList>, body: bool) -> P
     let names = LineNames::new(py);
     let out = PyList::empty(py);
     for event in events.iter() {
-        match json_line(&event, &names, body) {
+        match guarded(|| json_line(&event, &names, body)) {
             Ok(line) => out.append(PyString::new(py, &line))?,
             Err(Defer) => out.append(py.None())?,
         }

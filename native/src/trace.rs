@@ -26,6 +26,9 @@ fn wide(trace: &str) -> String {
 
 /// W3C `version-traceid-spanid-flags`, in either case.
 pub fn parse_traceparent(text: &str) -> Option<Trace> {
+    if !text.is_ascii() {
+        return None; // no lower-cased non-ASCII character is a hex digit or a dash
+    }
     // the common form: version 00 in lower case (no lower-casing, no rest allowed)
     let b = text.as_bytes();
     if b.len() == 55
@@ -71,6 +74,9 @@ pub fn parse_traceparent(text: &str) -> Option<Trace> {
 
 /// B3 single header `traceid-spanid[-sampled[-parentspanid]]`.
 pub fn parse_b3(text: &str) -> Option<Trace> {
+    if !text.is_ascii() {
+        return None;
+    }
     let lower = text.to_ascii_lowercase();
     let t = lower.as_str();
     for len in [32, 16] {
