@@ -17,9 +17,24 @@ async def plan_and_replay(pilot, app, target: str) -> ReplayScreen:
     screen.query_one("#replay-target").value = target
     await pilot.press("enter")  # plans (nothing written)
     assert await wait_for(pilot, lambda: screen.plan is not None, timeout=20)
-    await pilot.click("#replay-go")
+    await press_replay(pilot, screen)
     assert await wait_for(pilot, lambda: screen.report is not None, timeout=30)
     return screen
+
+
+async def press(pilot, screen: ReplayScreen, selector: str) -> None:
+    """Press a button from the keyboard: a click aimed while new text re-centres the dialog
+    (the plan, an error; under load) could land where the button was, and be lost."""
+    button = screen.query_one(selector)
+    assert await wait_for(pilot, lambda: not button.disabled)
+    button.focus()
+    assert await wait_for(pilot, lambda: screen.app.focused is button)
+    await pilot.press("enter")
+
+
+async def press_replay(pilot, screen: ReplayScreen) -> None:
+    await press(pilot, screen, "#replay-go")
+    assert await wait_for(pilot, lambda: screen.running or screen.report is not None)
 
 
 @pytest.mark.kafka
@@ -42,7 +57,7 @@ async def test_a_marked_range_is_planned_then_copied_and_the_report_stays(
         assert await wait_for(pilot, lambda: screen.plan is not None, timeout=20)
         assert screen.plan.records == 11
         assert read_all(kafka_bootstrap, target) == []  # the plan wrote nothing
-        await pilot.click("#replay-go")
+        await press_replay(pilot, screen)
         assert await wait_for(pilot, lambda: screen.report is not None, timeout=30)
         assert screen.report.written == 11
         assert "written 11" in str(screen.query_one("#replay-report").render())
@@ -94,9 +109,14 @@ def shown(screen, selector: str) -> str:
 
 
 async def plan_error(pilot, screen: ReplayScreen) -> str:
-    await pilot.click("#replay-plan-button")
+    """Plan, and the error it gives (each call of a test expects another error than the last:
+    the one still shown until the answer comes is not the answer)."""
+    before = shown(screen, "#replay-error")
+    await press(pilot, screen, "#replay-plan-button")
     assert await wait_for(
-        pilot, lambda: screen.plan is not None or shown(screen, "#replay-error"), timeout=20
+        pilot,
+        lambda: screen.plan is not None or shown(screen, "#replay-error") not in ("", before),
+        timeout=20,
     )
     return shown(screen, "#replay-error")
 
