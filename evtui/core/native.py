@@ -106,3 +106,19 @@ def json_lines(events: list[Event]) -> list[str | None]:
 def collector_scan(*args: Any) -> tuple[int, list[int], int]:
     """``TraceCollector.offer`` over a batch until one joins (``native/src/collect.rs``)."""
     return _native.collector_scan(*args)
+
+
+def order_state(
+    max_ids: int, max_keys: int, lateness_ms: int, event_time_ms: Any, digest: Any
+) -> Any:
+    """The duplicate and event-time detectors' state in the extension (None without it)."""
+    if _native is None:
+        return None
+    return _native.OrderState(
+        max_ids, max_keys, lateness_ms, f"{lateness_ms / 1000:g}", event_time_ms, digest
+    )
+
+
+def builtin_chain() -> bool:
+    """True when values decode with the built-in decoders alone (what the extension reads)."""
+    return _builtin_chain()

@@ -45,9 +45,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 
+from evtui.core import native
 from evtui.core.decode import raw_value
 from evtui.core.event import Event
 from evtui.core.ids import EventIds
+from evtui.core.native import fill_ids
+from evtui.core.problems import RecordProblems, offer_all
 
 WARNING, INFO = "warning", "info"
 SEQUENCE_NAMES = ("seq", "sequence", "version")
@@ -1163,13 +1166,10 @@ class Checker:
         )  # fmt: skip
         self.duplicates = DuplicateDetector(max_events)
         self.times = EventTimeDetector(lateness_ms, max_keys)
-        self.detectors = (
-            self.sequences,
-            self.duplicates,
-            self.times,
-            self.causes,
-            OffsetGapDetector(),
-        )
+        self.offsets = OffsetGapDetector()
+        self.detectors = (self.sequences, self.duplicates, self.times, self.causes, self.offsets)
+        # the duplicate and event-time state in the extension, where built (same findings)
+        self._native = native.order_state(max_events, max_keys, lateness_ms, event_time_ms, _digest)
         self.findings: list[Finding] = []
         self.scanned = 0
 
@@ -1187,11 +1187,59 @@ class Checker:
         self.sequences.carry(other.sequences)
 
     def offer(self, event: Event) -> None:
+        state = self._native
+        if state is None:
+            self.scanned += 1
+            for detector in self.detectors:
+                self._keep(detector.offer(event))
+            return
+        self._offer_rest(event, state.offer_batch([event], native.builtin_chain()))
+
+    def offer_batch(self, batch: list[Event], problems: RecordProblems) -> None:
+        """:meth:`offer` every event; one that raises is a problem of that record.
+
+        With the extension, duplicates and event times of the whole batch are
+        checked in one call; their findings join the others' in the same order
+        as :meth:`offer` gives them (per event: sequences, duplicates, event
+        time, causes, offsets).
+        """
+        state = self._native
+        if state is None:
+            offer_all(self.offer, batch, problems)
+            return
+        fill_ids(batch)
+        try:
+            found = state.offer_batch(batch, native.builtin_chain())
+        except Exception:  # an odd record in the batch: each on its own, its failure its own
+            offer_all(self.offer, batch, problems)
+            return
+        at, count = 0, len(found)
+        for i, event in enumerate(batch):
+            mine = []
+            while at < count and found[at][0] == i:
+                mine.append(found[at])
+                at += 1
+            try:
+                self._offer_rest(event, mine)
+            except Exception as exc:  # one record's failure, not the run's
+                problems.failed(event, exc)
+
+    def _offer_rest(self, event: Event, native_found: list[tuple]) -> None:
+        """One event through the Python detectors, the extension's findings in their place."""
         self.scanned += 1
-        for detector in self.detectors:
-            for finding in detector.offer(event):
-                if finding.kind in self.kinds:
-                    self.findings.append(finding)
+        self._keep(self.sequences.offer(event))
+        if native_found:
+            self._keep(
+                Finding(kind, WARNING, topic, partition, offset, key, tuple(refs), *texts)
+                for _, kind, topic, partition, offset, key, refs, *texts in native_found
+            )
+        self._keep(self.causes.offer(event))
+        self._keep(self.offsets.offer(event))
+
+    def _keep(self, found: Iterable[Finding]) -> None:
+        for finding in found:
+            if finding.kind in self.kinds:
+                self.findings.append(finding)
 
     def finish(self) -> list[Finding]:
         """Every finding, the ones only the end can tell included, in stream order."""
@@ -1202,10 +1250,13 @@ class Checker:
 
     def notes(self) -> list[str]:
         """What the bounds made the detectors forget (findings may be missing there)."""
+        state = self._native
+        ids_evicted = self.duplicates.seen.evicted if state is None else state.ids_evicted
+        keys_evicted = self.times.keys.evicted if state is None else state.keys_evicted
         forgotten = (
             (self.sequences.keys.evicted, "keys' sequences"),
-            (self.duplicates.seen.evicted, "event ids (duplicates)"),
-            (self.times.keys.evicted, "keys' event times"),
+            (ids_evicted, "event ids (duplicates)"),
+            (keys_evicted, "keys' event times"),
             (self.causes.known.evicted, "events as possible causes"),
             (self.causes.dropped, "effects waiting for their causes"),
             (self.sequences.held_over, "sequence findings held while a field was judged"),
