@@ -204,6 +204,7 @@ def consume_child(bootstrap: str, topic: str, mode: str) -> None:
     from evtui.core.native import fill_ids
     from evtui.core.ordering import Checker
     from evtui.core.positions import BEGINNING, END
+    from evtui.core.problems import RecordProblems
     from evtui.plugins import load_plugins
     from evtui.runtime import tune_gc
     from evtui.sources.kafka import KafkaSource
@@ -211,6 +212,7 @@ def consume_child(bootstrap: str, topic: str, mode: str) -> None:
     load_plugins()
     tune_gc()  # as the evtui command does
     checker = Checker() if mode == "check" else None
+    problems = RecordProblems()
     started = time.perf_counter()
     source = KafkaSource(ClientConfig({"bootstrap.servers": bootstrap}), [topic], BEGINNING, END)
     source.open()
@@ -228,10 +230,7 @@ def consume_child(bootstrap: str, topic: str, mode: str) -> None:
             for event in batch:
                 event.ids  # noqa: B018 (extracted and cached)
         elif checker is not None:
-            fill_ids(batch)
-            offer = checker.offer
-            for event in batch:
-                offer(event)
+            checker.offer_batch(batch, problems)  # as evtui check's scan does
     if checker is not None:
         checker.finish()
     elapsed = time.perf_counter() - started
