@@ -101,27 +101,14 @@ fn value(r: &mut Reader, out: &mut String, depth: usize) -> R<()> {
         b'[' => {
             r.pos += 1;
             out.push('[');
-            r.skip_ws();
-            if r.peek() == Some(b']') {
-                r.pos += 1;
-                out.push(']');
+            if closes(r, out, b']') {
                 return Ok(());
             }
             loop {
                 r.skip_ws();
                 value(r, out, depth + 1)?;
-                r.skip_ws();
-                match r.peek() {
-                    Some(b',') => {
-                        r.pos += 1;
-                        out.push(',');
-                    }
-                    Some(b']') => {
-                        r.pos += 1;
-                        out.push(']');
-                        return Ok(());
-                    }
-                    _ => return Err(Defer),
+                if next_or_close(r, out, b']')? {
+                    return Ok(());
                 }
             }
         }
@@ -143,10 +130,7 @@ fn value(r: &mut Reader, out: &mut String, depth: usize) -> R<()> {
 fn object(r: &mut Reader, out: &mut String, depth: usize) -> R<()> {
     r.expect(b'{')?;
     out.push('{');
-    r.skip_ws();
-    if r.peek() == Some(b'}') {
-        r.pos += 1;
-        out.push('}');
+    if closes(r, out, b'}') {
         return Ok(());
     }
     let mut keys: Vec<std::borrow::Cow<str>> = Vec::new();
@@ -163,19 +147,38 @@ fn object(r: &mut Reader, out: &mut String, depth: usize) -> R<()> {
         out.push(':');
         r.skip_ws();
         value(r, out, depth + 1)?;
-        r.skip_ws();
-        match r.peek() {
-            Some(b',') => {
-                r.pos += 1;
-                out.push(',');
-            }
-            Some(b'}') => {
-                r.pos += 1;
-                out.push('}');
-                return Ok(());
-            }
-            _ => return Err(Defer),
+        if next_or_close(r, out, b'}')? {
+            return Ok(());
         }
+    }
+}
+
+/// An empty container: its closing bracket comes first (written, and true).
+fn closes(r: &mut Reader, out: &mut String, close: u8) -> bool {
+    r.skip_ws();
+    if r.peek() != Some(close) {
+        return false;
+    }
+    r.pos += 1;
+    out.push(close as char);
+    true
+}
+
+/// After a member: a comma (false: another follows) or the closing bracket (true).
+fn next_or_close(r: &mut Reader, out: &mut String, close: u8) -> R<bool> {
+    r.skip_ws();
+    match r.peek() {
+        Some(b',') => {
+            r.pos += 1;
+            out.push(',');
+            Ok(false)
+        }
+        Some(b) if b == close => {
+            r.pos += 1;
+            out.push(close as char);
+            Ok(true)
+        }
+        _ => Err(Defer),
     }
 }
 
