@@ -230,7 +230,8 @@ class Event(_Fields):
         :meth:`DecoderChain.fields`): identity extraction reads a few fields of
         every event a scan looks at. None when the value is not a JSON object.
         The last event's fields are remembered: its ids and the ordering checks
-        read the same event one after the other (one parse instead of four).
+        read the same event one after the other (one parse instead of four). A value that
+        does not decode is reported once and its decoded form kept (see :attr:`decoded`).
         """
         decoded = self._decoded
         if decoded is None:
@@ -245,6 +246,8 @@ class Event(_Fields):
                 fields = describe_error(exc)
             if type(fields) is str:  # the value does not decode
                 report_problem(self, fields)
+                # kept, so that nobody reports it again (any detector, in any order)
+                _set(self, "_decoded", chain.decode(self.value, self.headers))
                 fields = None
             _peeked = (self, chain, fields)
             return fields
