@@ -16,7 +16,18 @@ use crate::json::{Reader, Value};
 type Lru<K, V> = LruCache<K, V>;
 
 /// A finding: the index of its event in the batch, then `Finding`'s fields (severity aside).
-pub type Found = (usize, &'static str, String, i64, i64, Option<String>, Vec<String>, String, String, String);
+pub type Found = (
+    usize,
+    &'static str,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    Vec<String>,
+    String,
+    String,
+    String,
+);
 
 /// `ordering.key_text`: the key as UTF-8 text, else hex.
 fn key_text(key: Option<&[u8]>) -> Option<String> {
@@ -39,7 +50,12 @@ pub fn iso(ms: i64) -> String {
     let (secs, millis) = (ms.div_euclid(1000), ms.rem_euclid(1000));
     let (days, rest) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z", rest / 3600, rest % 3600 / 60, rest % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
 }
 
 /// Howard Hinnant's civil_from_days.
@@ -77,14 +93,40 @@ fn num(s: &[u8]) -> Option<i64> {
 /// `[Z|+HH:MM|-HH:MM]`, ASCII; None when Python must read it (another form, or invalid).
 pub fn parse_time(text: &str) -> Option<i64> {
     let t = crate::text::strip(text).as_bytes();
-    if t.len() < 19 || t[4] != b'-' || t[7] != b'-' || t[10] != b'T' || t[13] != b':' || t[16] != b':' {
+    if t.len() < 19
+        || t[4] != b'-'
+        || t[7] != b'-'
+        || t[10] != b'T'
+        || t[13] != b':'
+        || t[16] != b':'
+    {
         return None;
     }
     let (y, mo, d) = (num(&t[0..4])?, num(&t[5..7])?, num(&t[8..10])?);
     let (h, mi, s) = (num(&t[11..13])?, num(&t[14..16])?, num(&t[17..19])?);
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days_in = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if y < 1 || !(1..=12).contains(&mo) || d < 1 || d > days_in[(mo - 1) as usize] || h > 23 || mi > 59 || s > 59 {
+    let days_in = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if y < 1
+        || !(1..=12).contains(&mo)
+        || d < 1
+        || d > days_in[(mo - 1) as usize]
+        || h > 23
+        || mi > 59
+        || s > 59
+    {
         return None;
     }
     let mut rest = &t[19..];
@@ -106,7 +148,11 @@ pub fn parse_time(text: &str) -> Option<i64> {
                 return None;
             }
             let o = oh * 3600 + om * 60;
-            if *sign == b'-' { -o } else { o }
+            if *sign == b'-' {
+                -o
+            } else {
+                o
+            }
         }
         _ => return None,
     };
@@ -149,7 +195,9 @@ pub fn event_time(headers: &[(&str, Option<&[u8]>)], value: Option<&[u8]>, body:
         if !(name.eq_ignore_ascii_case("ce_time") || name.eq_ignore_ascii_case("ce-time")) {
             continue;
         }
-        let Ok(text) = std::str::from_utf8(raw) else { return Time::Ask };
+        let Ok(text) = std::str::from_utf8(raw) else {
+            return Time::Ask;
+        };
         if !text.is_ascii() {
             return Time::Ask;
         }
@@ -193,7 +241,10 @@ pub fn event_time(headers: &[(&str, Option<&[u8]>)], value: Option<&[u8]>, body:
             Ok(Value::Object(_)) => continue,
             Ok(Value::Other) => {
                 let raw = &data[member.start..member.end];
-                if raw.first().is_some_and(|b| b.is_ascii_digit() || *b == b'-') {
+                if raw
+                    .first()
+                    .is_some_and(|b| b.is_ascii_digit() || *b == b'-')
+                {
                     return Time::Ask; // a float: Python's arithmetic
                 }
                 continue;
@@ -210,18 +261,25 @@ fn looks_like_time(s: &str) -> bool {
     s.bytes().any(|b| b.is_ascii_digit())
 }
 
+/// A duplicate's identity: topic, CloudEvents source, event id.
+pub type Identity = (String, Option<String>, String);
+/// Where an identity was first seen: ref, digest, record time, partition.
+pub type FirstSeen = (String, u128, i64, i64);
+/// A key's place: topic, key, partition.
+pub type KeyPlace = (String, Vec<u8>, i64);
+/// A key's latest event time, its ref, and the id of the last late event reported.
+pub type Latest = (i64, String, Option<String>);
+
 /// The detectors' state.
 pub struct DupTime {
-    pub seen: Lru<(String, Option<String>, String), (String, u128, i64, i64)>,
+    pub seen: Lru<Identity, FirstSeen>,
     pub seen_limit: usize,
     pub seen_evicted: usize,
-    pub keys: Lru<(String, Vec<u8>, i64), (i64, String, Option<String>)>,
+    pub keys: Lru<KeyPlace, Latest>,
     pub keys_limit: usize,
     pub keys_evicted: usize,
     pub lateness_ms: i64,
     pub lateness_text: String,
-    pub duplicates: bool,
-    pub times: bool,
 }
 
 /// A 128-bit digest of key, value and headers (what `_digest`'s hash compares: the bytes).
@@ -269,21 +327,35 @@ pub fn thousands_3f(x: f64) -> String {
         }
         grouped.push(c);
     }
-    format!("{}{grouped}.{frac}", if x.is_sign_negative() && x != 0.0 { "-" } else { "" })
+    format!(
+        "{}{grouped}.{frac}",
+        if x.is_sign_negative() && x != 0.0 {
+            "-"
+        } else {
+            ""
+        }
+    )
 }
 
 impl DupTime {
     /// `DuplicateDetector.offer`; `dig` stands for the record's bytes (see `digest`).
     pub fn duplicate(&mut self, r: &Rec, dig: u128, out: &mut Vec<Found>) {
-        let Some(eid) = r.event_id.as_deref() else { return };
-        let identity = (r.topic.to_owned(), r.source.as_deref().map(str::to_owned), eid.to_owned());
+        let Some(eid) = r.event_id.as_deref() else {
+            return;
+        };
+        let identity = (
+            r.topic.to_owned(),
+            r.source.as_deref().map(str::to_owned),
+            eid.to_owned(),
+        );
         let here = r.here();
         let Some(first) = self.seen.peek(&identity).cloned() else {
             if self.seen.len() >= self.seen_limit {
                 self.seen.pop_lru();
                 self.seen_evicted += 1;
             }
-            self.seen.push(identity, (here, dig, r.timestamp, r.partition));
+            self.seen
+                .push(identity, (here, dig, r.timestamp, r.partition));
             return;
         };
         self.seen.promote(&identity);
@@ -293,7 +365,8 @@ impl DupTime {
         }
         let same = dig == first_dig;
         if first_partition != r.partition && r.timestamp < first_ms {
-            self.seen.put(identity, (here.clone(), dig, r.timestamp, r.partition));
+            self.seen
+                .put(identity, (here.clone(), dig, r.timestamp, r.partition));
             out.push(dup_finding(r, &here, &first_ref, same, eid));
         } else {
             out.push(dup_finding(r, &first_ref, &here, same, eid));
@@ -325,7 +398,8 @@ impl DupTime {
         if eid.is_some() && eid == late_id.as_deref() {
             return;
         }
-        self.keys.put(k, (latest_ms, latest_ref.clone(), eid.map(str::to_owned)));
+        self.keys
+            .put(k, (latest_ms, latest_ref.clone(), eid.map(str::to_owned)));
         let back = thousands_3f((latest_ms - when) as f64 / 1000.0);
         let key_text = key_text(r.key);
         let shown = key_text.clone().unwrap_or_else(|| "None".to_owned());
@@ -349,7 +423,11 @@ impl DupTime {
 }
 
 fn dup_finding(r: &Rec, first_ref: &str, later_ref: &str, same: bool, eid: &str) -> Found {
-    let what = if same { "byte for byte" } else { "with other content" };
+    let what = if same {
+        "byte for byte"
+    } else {
+        "with other content"
+    };
     let cause = if same {
         "delivered twice: a producer retry without idempotence, or a replay"
     } else {
@@ -373,4 +451,3 @@ fn dup_finding(r: &Rec, first_ref: &str, later_ref: &str, same: bool, eid: &str)
         format!("the same event {what} at two offsets: {cause}"),
     )
 }
-

@@ -8,9 +8,9 @@
 //! at the first event that joins so that Python admits it (which grows the sets)
 //! before the scan goes on.
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PySet, PyString, PyTuple};
-use pyo3::intern;
 
 /// The collector's sets and settings, as `TraceCollector` holds them.
 pub struct Sets<'py> {
@@ -74,14 +74,19 @@ fn hits(
     tuple: &Bound<'_, PyTuple>,
 ) -> PyResult<bool> {
     let starts_with = |v: &Bound<'_, PyAny>| -> PyResult<bool> {
-        let Ok(text) = v.cast::<PyString>() else { return Ok(false) };
+        let Ok(text) = v.cast::<PyString>() else {
+            return Ok(false);
+        };
         match (text.to_str(), starts) {
             (Ok(text), Some(starts)) => Ok(starts.iter().any(|s| text.starts_with(s.as_str()))),
             // not UTF-8 (a lone surrogate): as Python compares it
-            _ => text.call_method1(intern!(v.py(), "startswith"), (tuple,))?.is_truthy(),
+            _ => text
+                .call_method1(intern!(v.py(), "startswith"), (tuple,))?
+                .is_truthy(),
         }
     };
-    if starts_with(&item(ids, 0)?)? || starts_with(&item(ids, 1)?)? || starts_with(&item(ids, 3)?)? {
+    if starts_with(&item(ids, 0)?)? || starts_with(&item(ids, 1)?)? || starts_with(&item(ids, 3)?)?
+    {
         return Ok(true);
     }
     for cause in item(ids, 2)?.cast_into::<PyTuple>()?.iter() {
@@ -118,11 +123,23 @@ pub fn scan<'py>(
     max_pending: usize,
 ) -> PyResult<Scanned> {
     let py = events.py();
-    let mut out = Scanned { stop: events.len(), hits: Vec::new(), dropped: 0 };
+    let mut out = Scanned {
+        stop: events.len(),
+        hits: Vec::new(),
+        dropped: 0,
+    };
     let (ids_name, ids_prop) = (intern!(py, "_ids"), intern!(py, "ids"));
     let mut held_len = held.len()?;
     // the prefixes as Rust text (None when one is not UTF-8: Python compares then)
-    let wanted_starts = starts.map(|t| (t.iter().map(|s| s.extract::<String>()).collect::<PyResult<Vec<_>>>().ok(), t));
+    let wanted_starts = starts.map(|t| {
+        (
+            t.iter()
+                .map(|s| s.extract::<String>())
+                .collect::<PyResult<Vec<_>>>()
+                .ok(),
+            t,
+        )
+    });
     for i in start..events.len() {
         let event = events.get_item(i)?;
         let mut ids = event.getattr(ids_name)?;

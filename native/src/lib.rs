@@ -54,11 +54,20 @@ impl<'py> Make<'py> {
             },
             _ => false,
         };
-        Ok(Make { cls, empty, tuple_new, plain_tuple, body, ignored: Ignored(ignored) })
+        Ok(Make {
+            cls,
+            empty,
+            tuple_new,
+            plain_tuple,
+            body,
+            ignored: Ignored(ignored),
+        })
     }
 
     fn build(&self, py: Python<'py>, ids: Option<Ids>) -> PyResult<Bound<'py, PyAny>> {
-        let Some(ids) = ids else { return Ok(self.empty.clone()) };
+        let Some(ids) = ids else {
+            return Ok(self.empty.clone());
+        };
         let text = |t: Option<String>| -> Bound<'py, PyAny> {
             match t {
                 Some(t) => PyString::new(py, &t).into_any(),
@@ -116,12 +125,16 @@ pub fn read_headers<'a>(headers: &'a Bound<'_, PyAny>) -> R<Vec<Header<'a>>> {
     };
     let mut out = Vec::with_capacity(seq.len());
     for item in seq {
-        let Ok(pair) = item.cast::<PyTuple>() else { return Err(Defer) };
+        let Ok(pair) = item.cast::<PyTuple>() else {
+            return Err(Defer);
+        };
         let pair = pair.as_slice();
         if pair.len() != 2 {
             return Err(Defer);
         }
-        let Ok(name) = pair[0].cast::<PyString>() else { return Err(Defer) };
+        let Ok(name) = pair[0].cast::<PyString>() else {
+            return Err(Defer);
+        };
         let name = name.to_str().map_err(|_| Defer)?;
         let raw = if pair[1].is_none() {
             None
@@ -145,7 +158,10 @@ fn content_type_json(headers: &[Header]) -> bool {
     for (name, raw) in headers {
         let Some(raw) = raw else { continue };
         let lower = name.to_ascii_lowercase();
-        if matches!(lower.as_str(), "content-type" | "contenttype" | "ce_datacontenttype") {
+        if matches!(
+            lower.as_str(),
+            "content-type" | "contenttype" | "ce_datacontenttype"
+        ) {
             return raw.windows(4).any(|w| w.eq_ignore_ascii_case(b"json"));
         }
     }
@@ -187,7 +203,13 @@ fn compute<'a>(
             return Err(Defer); // another decoder chain, or a value decoded already
         }
         if let Some(members) = ids::body_members(value, || Ok(content_type_json(&headers)))? {
-            ids::scan_body(value.unwrap_or_default(), &members, cloudevent, &mut found, &make.ignored)?;
+            ids::scan_body(
+                value.unwrap_or_default(),
+                &members,
+                cloudevent,
+                &mut found,
+                &make.ignored,
+            )?;
         }
     }
     Ok(ids::finish(found))
@@ -238,10 +260,14 @@ fn fill_ids<'py>(
         let headers = event.getattr(headers_name)?;
         let value = event.getattr(value_name)?;
         let decoded = !event.getattr(decoded_name)?.is_none();
-        let Ok(ids) = guarded(|| compute(&headers, &value, decoded, &make)) else { continue };
+        let Ok(ids) = guarded(|| compute(&headers, &value, decoded, &make)) else {
+            continue;
+        };
         let ids = make.build(py, ids)?;
         // Event.__setattr__ refuses every write: set the slot as object.__setattr__ does
-        let status = unsafe { ffi::PyObject_GenericSetAttr(event.as_ptr(), ids_name.as_ptr(), ids.as_ptr()) };
+        let status = unsafe {
+            ffi::PyObject_GenericSetAttr(event.as_ptr(), ids_name.as_ptr(), ids.as_ptr())
+        };
         if status != 0 {
             return Err(PyErr::take(py).unwrap_or_else(|| PyTypeError::new_err("cannot set _ids")));
         }
@@ -260,16 +286,35 @@ fn json_line(event: &Bound<'_, PyAny>, names: &LineNames, body: bool) -> R<Strin
         return Err(Defer); // decoded already (a filter did): Python shows what it decoded
     }
     let topic = get(&names.topic)?;
-    let topic = topic.cast::<PyString>().map_err(|_| Defer)?.to_str().map_err(|_| Defer)?;
+    let topic = topic
+        .cast::<PyString>()
+        .map_err(|_| Defer)?
+        .to_str()
+        .map_err(|_| Defer)?;
     let int = |name: &Py<PyString>| -> R<i64> { get(name)?.extract::<i64>().map_err(|_| Defer) };
-    let (partition, offset, timestamp) = (int(&names.partition)?, int(&names.offset)?, int(&names.timestamp)?);
-    let label = usize::try_from(int(&names.timestamp_type)?).ok().and_then(|i| TS_LABELS.get(i)).ok_or(Defer)?;
+    let (partition, offset, timestamp) = (
+        int(&names.partition)?,
+        int(&names.offset)?,
+        int(&names.timestamp)?,
+    );
+    let label = usize::try_from(int(&names.timestamp_type)?)
+        .ok()
+        .and_then(|i| TS_LABELS.get(i))
+        .ok_or(Defer)?;
     let key = get(&names.key)?;
-    let key: Option<&[u8]> = if key.is_none() { None } else { Some(key.cast::<PyBytes>().map_err(|_| Defer)?.as_bytes()) };
+    let key: Option<&[u8]> = if key.is_none() {
+        None
+    } else {
+        Some(key.cast::<PyBytes>().map_err(|_| Defer)?.as_bytes())
+    };
     let headers = get(&names.headers)?;
     let headers = read_headers(&headers)?;
     let value = get(&names.value)?;
-    let value: Option<&[u8]> = if value.is_none() { None } else { Some(value.cast::<PyBytes>().map_err(|_| Defer)?.as_bytes()) };
+    let value: Option<&[u8]> = if value.is_none() {
+        None
+    } else {
+        Some(value.cast::<PyBytes>().map_err(|_| Defer)?.as_bytes())
+    };
     if !body && value.is_some_and(|v| !v.is_empty()) {
         return Err(Defer); // another decoder chain reads the value
     }
@@ -320,7 +365,11 @@ impl LineNames {
 /// `core.output.json_line(event)` of every event, or None where Python must write it.
 #[pyfunction]
 #[pyo3(signature = (events, body=true))]
-fn json_lines<'py>(py: Python<'py>, events: Bound<'py, PyList>, body: bool) -> PyResult<Bound<'py, PyList>> {
+fn json_lines<'py>(
+    py: Python<'py>,
+    events: Bound<'py, PyList>,
+    body: bool,
+) -> PyResult<Bound<'py, PyList>> {
     let names = LineNames::new(py);
     let out = PyList::empty(py);
     for event in events.iter() {
@@ -349,7 +398,14 @@ fn collector_scan<'py>(
     held: Bound<'py, PyAny>,
     max_pending: usize,
 ) -> PyResult<(usize, Vec<usize>, usize)> {
-    let sets = collect::Sets { keys, wanted, ids, causes, spans, parents };
+    let sets = collect::Sets {
+        keys,
+        wanted,
+        ids,
+        causes,
+        spans,
+        parents,
+    };
     let done = collect::scan(&events, start, &sets, starts.as_ref(), &held, max_pending)?;
     Ok((done.stop, done.hits, done.dropped))
 }
@@ -384,8 +440,6 @@ impl OrderState {
                 keys_evicted: 0,
                 lateness_ms,
                 lateness_text,
-                duplicates: true,
-                times: true,
             },
             event_time_ms,
             digest,
@@ -403,7 +457,11 @@ impl OrderState {
     }
 
     /// Offer `events` in order; the findings, each with its event's index in the batch.
-    fn offer_batch(&mut self, events: Bound<'_, PyList>, body: bool) -> PyResult<Vec<checks::Found>> {
+    fn offer_batch(
+        &mut self,
+        events: Bound<'_, PyList>,
+        body: bool,
+    ) -> PyResult<Vec<checks::Found>> {
         let py = events.py();
         let mut out = Vec::new();
         for (index, event) in events.iter().enumerate() {
@@ -430,16 +488,28 @@ impl OrderState {
         let ids = ids.cast_into::<PyTuple>()?;
         let text = |i: usize| -> PyResult<Option<std::borrow::Cow<'static, str>>> {
             let v = ids.get_item(i)?;
-            Ok(if v.is_none() { None } else { Some(std::borrow::Cow::Owned(v.extract::<String>()?)) })
+            Ok(if v.is_none() {
+                None
+            } else {
+                Some(std::borrow::Cow::Owned(v.extract::<String>()?))
+            })
         };
         let topic = get("topic")?;
         let topic = topic.cast::<PyString>()?.to_cow()?;
         let (key, value, headers) = (get("key")?, get("value")?, get("headers")?);
         let bytes = |v: &Bound<'_, PyAny>| -> PyResult<Option<Vec<u8>>> {
-            if v.is_none() { Ok(None) } else { Ok(Some(v.cast::<PyBytes>()?.as_bytes().to_vec())) }
+            if v.is_none() {
+                Ok(None)
+            } else {
+                Ok(Some(v.cast::<PyBytes>()?.as_bytes().to_vec()))
+            }
         };
         let key_b = bytes(&key)?;
-        let value_v = if value.is_none() { None } else { value.cast::<PyBytes>().ok().map(|b| b.as_bytes()) };
+        let value_v = if value.is_none() {
+            None
+        } else {
+            value.cast::<PyBytes>().ok().map(|b| b.as_bytes())
+        };
         let read = read_headers(&headers);
         let plain = read.is_ok() && (value.is_none() || value_v.is_some());
         let hs = read.unwrap_or_default();
@@ -468,7 +538,8 @@ impl OrderState {
         if rec.key.is_some() {
             let decoded = !get("_decoded")?.is_none();
             let time = if plain && !decoded {
-                guarded(|| Ok(checks::event_time(&rec.headers, rec.value, body))).unwrap_or(checks::Time::Ask)
+                guarded(|| Ok(checks::event_time(&rec.headers, rec.value, body)))
+                    .unwrap_or(checks::Time::Ask)
             } else {
                 checks::Time::Ask
             };

@@ -47,7 +47,11 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub fn base64(out: &mut String, data: &[u8]) {
     for chunk in data.chunks(3) {
         let n = chunk.len();
-        let b = [chunk[0], if n > 1 { chunk[1] } else { 0 }, if n > 2 { chunk[2] } else { 0 }];
+        let b = [
+            chunk[0],
+            if n > 1 { chunk[1] } else { 0 },
+            if n > 2 { chunk[2] } else { 0 },
+        ];
         let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= n {
@@ -76,7 +80,11 @@ fn number(out: &mut String, text: &str, integer: bool) -> R<()> {
     }
     let (whole, fraction) = text.split_once('.').ok_or(Defer)?;
     let fraction = fraction.trim_end_matches('0');
-    let digits: String = whole.trim_start_matches('-').chars().chain(fraction.chars()).collect();
+    let digits: String = whole
+        .trim_start_matches('-')
+        .chars()
+        .chain(fraction.chars())
+        .collect();
     let significant = digits.trim_start_matches('0');
     let magnitude = whole.trim_start_matches('-');
     let zero = significant.is_empty();
@@ -137,7 +145,7 @@ fn object(r: &mut Reader, out: &mut String, depth: usize) -> R<()> {
     loop {
         r.skip_ws();
         let key = r.string()?;
-        if keys.iter().any(|k| *k == key) {
+        if keys.contains(&key) {
             return Err(Defer); // a dict keeps the first place and the last value
         }
         string(out, &key);
@@ -203,7 +211,9 @@ fn text(data: &[u8]) -> Option<&str> {
 
 /// `JsonDecoder.claims`.
 fn json_claims(data: &[u8], content_type_json: bool) -> bool {
-    let first = data.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+    let first = data
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
     matches!(first, Some(b'{' | b'[')) || content_type_json
 }
 
@@ -221,7 +231,9 @@ pub fn value_members(out: &mut String, value: Option<&[u8]>, content_type_json: 
         let id = u32::from_be_bytes([data[1], data[2], data[3], data[4]]);
         out.push_str(r#""value":""#);
         base64(out, &data[5..]);
-        out.push_str(r#"","value_format":"schema-registry","value_encoding":"base64","schema_id":"#);
+        out.push_str(
+            r#"","value_format":"schema-registry","value_encoding":"base64","schema_id":"#,
+        );
         out.push_str(&id.to_string());
         out.push_str(r#","decode_error":null"#);
         return Ok(());
@@ -301,7 +313,10 @@ mod tests {
 
     #[test]
     fn transcodes_like_msgspec() {
-        assert_eq!(doc(r#" { "a" : [1, -0, 83.70, 1.000, "\u0041\/"] } "#).unwrap(), r#"{"a":[1,0,83.7,1.0,"A/"]}"#);
+        assert_eq!(
+            doc(r#" { "a" : [1, -0, 83.70, 1.000, "\u0041\/"] } "#).unwrap(),
+            r#"{"a":[1,0,83.7,1.0,"A/"]}"#
+        );
         assert!(doc("1e5").is_err());
         assert!(doc("0.00001").is_err());
         assert!(doc(r#"{"a":1,"a":2}"#).is_err());
@@ -309,7 +324,13 @@ mod tests {
 
     #[test]
     fn base64_pads() {
-        for (data, want) in [(&b""[..], ""), (b"f", "Zg=="), (b"fo", "Zm8="), (b"foo", "Zm9v"), (b"foob", "Zm9vYg==")] {
+        for (data, want) in [
+            (&b""[..], ""),
+            (b"f", "Zg=="),
+            (b"fo", "Zm8="),
+            (b"foo", "Zm9v"),
+            (b"foob", "Zm9vYg=="),
+        ] {
             let mut out = String::new();
             base64(&mut out, data);
             assert_eq!(out, want);

@@ -5,7 +5,8 @@
 pub type Trace = (String, Option<String>, Option<String>);
 
 fn lower_hex(s: &str) -> bool {
-    s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn hex_of(s: &str, len: usize) -> bool {
@@ -122,7 +123,11 @@ fn b3_id(text: Option<&str>, lens: &[usize]) -> Option<String> {
 }
 
 /// `X-B3-TraceId` / `X-B3-SpanId` / `X-B3-ParentSpanId`: needs a valid trace id.
-pub fn parse_b3_multi(trace: Option<&str>, span: Option<&str>, parent: Option<&str>) -> Option<Trace> {
+pub fn parse_b3_multi(
+    trace: Option<&str>,
+    span: Option<&str>,
+    parent: Option<&str>,
+) -> Option<Trace> {
     let trace = b3_id(trace, &[32, 16])?;
     Some((wide(&trace), b3_id(span, &[16]), b3_id(parent, &[16])))
 }
@@ -149,7 +154,11 @@ pub fn parse_uber(text: &str) -> Option<Trace> {
         return None;
     }
     let parent = (!zero(parent)).then(|| format!("{:0>16}", parent));
-    Some((format!("{:0>32}", trace), Some(format!("{:0>16}", span)), parent))
+    Some((
+        format!("{:0>32}", trace),
+        Some(format!("{:0>16}", span)),
+        parent,
+    ))
 }
 
 #[cfg(test)]
@@ -159,16 +168,32 @@ mod tests {
     #[test]
     fn traceparent() {
         let t = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-        assert_eq!(parse_traceparent(t).unwrap().0, "0af7651916cd43dd8448eb211c80319c");
-        assert!(parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x").is_none());
-        assert!(parse_traceparent("01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x").is_some());
+        assert_eq!(
+            parse_traceparent(t).unwrap().0,
+            "0af7651916cd43dd8448eb211c80319c"
+        );
+        assert!(
+            parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x")
+                .is_none()
+        );
+        assert!(
+            parse_traceparent("01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x")
+                .is_some()
+        );
     }
 
     #[test]
     fn b3() {
-        let t = parse_b3("80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90").unwrap();
+        let t = parse_b3("80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90")
+            .unwrap();
         assert_eq!(t.2.as_deref(), Some("05e3ac9a4f6e3b90"));
         assert!(parse_b3("0").is_none());
-        assert_eq!(parse_b3("a3ce929d0e0e4736-00f067aa0ba902b7").unwrap().0.len(), 32);
+        assert_eq!(
+            parse_b3("a3ce929d0e0e4736-00f067aa0ba902b7")
+                .unwrap()
+                .0
+                .len(),
+            32
+        );
     }
 }
