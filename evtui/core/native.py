@@ -53,7 +53,7 @@ def version() -> str | None:
     return None if _native is None else _native.__version__
 
 
-def _builtin_chain() -> bool:
+def builtin_chain() -> bool:
     """The active decoder chain reads values as the built-ins alone do (what the extension
     copies); a plugin's decoder ahead of them, or in their place, may read them otherwise."""
     global _chain_seen
@@ -80,7 +80,7 @@ def fill_ids(events: list[Event]) -> int:
     if rules.rules:
         events = [e for e in events if not _ids.has_rules(e.topic)]
     ignored = [_ids.normalise(name) for name in rules.ignore]
-    return _native.fill_ids(events, _ids.EventIds, _ids.EMPTY, _builtin_chain(), ignored)
+    return _native.fill_ids(events, _ids.EventIds, _ids.EMPTY, builtin_chain(), ignored)
 
 
 def extract(
@@ -100,7 +100,7 @@ def json_lines(events: list[Event]) -> list[str | None]:
         return [None] * len(events)
     if type(events) is not list:
         events = list(events)
-    return _native.json_lines(events, _builtin_chain())
+    return _native.json_lines(events, builtin_chain())
 
 
 def collector_scan(*args: Any) -> tuple[int, list[int], int]:
@@ -117,8 +117,3 @@ def order_state(
     return _native.OrderState(
         max_ids, max_keys, lateness_ms, f"{lateness_ms / 1000:g}", event_time_ms, digest
     )
-
-
-def builtin_chain() -> bool:
-    """True when values decode with the built-in decoders alone (what the extension reads)."""
-    return _builtin_chain()
