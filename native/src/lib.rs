@@ -116,8 +116,6 @@ impl<'py> Make<'py> {
 
 /// A record's headers as borrowed text and bytes; Defer for anything but `(str, bytes|None)`.
 pub fn read_headers<'a>(headers: &'a Bound<'_, PyAny>) -> R<Vec<Header<'a>>> {
-    let items: &[Bound<'_, PyAny>] = &[];
-    let _ = items;
     let seq = if let Ok(t) = headers.cast::<PyTuple>() {
         t.as_slice()
     } else {
@@ -497,14 +495,11 @@ impl OrderState {
         let topic = get("topic")?;
         let topic = topic.cast::<PyString>()?.to_cow()?;
         let (key, value, headers) = (get("key")?, get("value")?, get("headers")?);
-        let bytes = |v: &Bound<'_, PyAny>| -> PyResult<Option<Vec<u8>>> {
-            if v.is_none() {
-                Ok(None)
-            } else {
-                Ok(Some(v.cast::<PyBytes>()?.as_bytes().to_vec()))
-            }
+        let key_b: Option<&[u8]> = if key.is_none() {
+            None
+        } else {
+            Some(key.cast::<PyBytes>()?.as_bytes()) // borrowed: no copy per event
         };
-        let key_b = bytes(&key)?;
         let value_v = if value.is_none() {
             None
         } else {
@@ -519,7 +514,7 @@ impl OrderState {
             partition: get("partition")?.extract()?,
             offset: get("offset")?.extract()?,
             timestamp: get("timestamp")?.extract()?,
-            key: key_b.as_deref(),
+            key: key_b,
             value: value_v,
             headers: hs,
             event_id: text(0)?,
