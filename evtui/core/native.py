@@ -108,12 +108,19 @@ def collector_scan(*args: Any) -> tuple[int, list[int], int]:
     return _native.collector_scan(*args)
 
 
-def order_state(
-    max_ids: int, max_keys: int, lateness_ms: int, event_time_ms: Any, digest: Any
-) -> Any:
-    """The duplicate and event-time detectors' state in the extension (None without it)."""
+def checks(**options: Any) -> Any:
+    """Every ordering detector's state in the extension (``native/src/checker.rs``); None
+    without it, or when a field name is one only Python reads (not ASCII, or a JSON path)."""
     if _native is None:
         return None
-    return _native.OrderState(
-        max_ids, max_keys, lateness_ms, f"{lateness_ms / 1000:g}", event_time_ms, digest
-    )
+    names = [n for group in options["groups"] for n in group] + list(options["producers"])
+    if any(not n.isascii() or "." in n for n in names):
+        return None
+    lateness_ms = options["lateness_ms"]
+    return _native.Checks(
+        options["max_events"], options["max_keys"], options["max_waiting"], lateness_ms,
+        f"{lateness_ms / 1000:g}", options["tolerance_ms"], options["mid_stream"],
+        options["strict"], [list(g) for g in options["groups"]], list(options["producers"]),
+        options["learn"], options["keyless"], options["max_held"], list(options["compacted"]),
+        options["event_time_ms"], options["digest"], options["sequence_fields"],
+    )  # fmt: skip

@@ -44,6 +44,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import Any, NamedTuple
 
 from evtui.core import native
 from evtui.core.decode import raw_value
@@ -1156,30 +1157,56 @@ class Checker:
         self.kinds = frozenset(kinds)
         compaction = Compaction(compacted)  # the topics whose cleanup.policy compacts
         learn = sequence_names == SEQUENCE_NAMES if learn_sequences is None else learn_sequences
-        self.sequences = SequenceChecks(
+        self._sequences = SequenceChecks(
             max_keys, sequence_names, producer_names, compaction, learn=learn,
             keyless=keyless_sequences,
         )  # fmt: skip
-        self.causes = CausalDetector(
+        self._causes = CausalDetector(
             tolerance_ms, max_events=max_events, max_waiting=min(100_000, max_events),
             mid_stream=mid_stream, compaction=compaction, strict=strict_orphans,
         )  # fmt: skip
         self.duplicates = DuplicateDetector(max_events)
         self.times = EventTimeDetector(lateness_ms, max_keys)
         self.offsets = OffsetGapDetector()
-        self.detectors = (self.sequences, self.duplicates, self.times, self.causes, self.offsets)
-        # the duplicate and event-time state in the extension, where built (same findings)
-        self._native = native.order_state(max_events, max_keys, lateness_ms, event_time_ms, _digest)
+        self.detectors = (self._sequences, self.duplicates, self.times, self._causes, self.offsets)
+        # every detector's state in the extension, where built (the same findings)
+        groups = [(n,) for n in sequence_names] if learn else [sequence_names]
+        self._native = native.checks(
+            max_events=max_events, max_keys=max_keys, max_waiting=min(100_000, max_events),
+            lateness_ms=lateness_ms, tolerance_ms=tolerance_ms, mid_stream=mid_stream,
+            strict=strict_orphans, groups=groups, producers=producer_names, learn=learn,
+            keyless=keyless_sequences, max_held=MAX_HELD, compacted=sorted(compaction.topics),
+            event_time_ms=event_time_ms, digest=_digest,
+            sequence_fields=_sequence_fields(groups, producer_names),
+        )  # fmt: skip
         self.findings: list[Finding] = []
         self.scanned = 0
 
+    @property
+    def sequences(self) -> SequenceChecks | _NativeSequences:
+        """The sequence checks (their state in the extension, where it is used)."""
+        state = self._native
+        return self._sequences if state is None else _NativeSequences(state, self._sequences)
+
+    @property
+    def causes(self) -> CausalDetector | _NativeCauses:
+        """The causal detector (its state in the extension, where it is used)."""
+        state = self._native
+        return self._causes if state is None else _NativeCauses(state, self._causes)
+
     def expect(self, partitions: Iterable[tuple[str, int]]) -> None:
         """The partitions the read covers (each holds orphan judgement back until read)."""
-        self.causes.mark.expect(partitions)
+        if self._native is not None:
+            self._native.expect(list(partitions))
+        else:
+            self._causes.mark.expect(partitions)
 
     def rest(self, partitions: Iterable[tuple[str, int]]) -> None:
         """Partitions read to their end (for now): they no longer hold judgement back."""
-        self.causes.mark.rest(partitions)
+        if self._native is not None:
+            self._native.rest(list(partitions))
+        else:
+            self._causes.mark.rest(partitions)
 
     def carry(self, other: Checker) -> None:
         """Start from what ``other`` learnt of the stream (a live check restarted after a hole)."""
@@ -1187,54 +1214,37 @@ class Checker:
         self.sequences.carry(other.sequences)
 
     def offer(self, event: Event) -> None:
-        state = self._native
-        if state is None:
+        if self._native is None:
             self.scanned += 1
             for detector in self.detectors:
                 self._keep(detector.offer(event))
             return
-        self._offer_rest(event, state.offer_batch([event], native.builtin_chain()))
+        fill_ids([event])
+        found, failed = self._native.offer_batch([event], native.builtin_chain())
+        self.scanned += 1
+        self._keep(_findings(found))
+        for _, exc in failed:
+            raise exc
 
     def offer_batch(self, batch: list[Event], problems: RecordProblems) -> None:
         """:meth:`offer` every event; one that raises is a problem of that record.
 
-        With the extension, duplicates and event times of the whole batch are
-        checked in one call; their findings join the others' in the same order
-        as :meth:`offer` gives them (per event: sequences, duplicates, event
-        time, causes, offsets).
+        With the extension, the whole batch goes through every detector in one
+        call, in the same order as :meth:`offer` (per event: sequences,
+        duplicates, event time, causes, offsets).
         """
         state = self._native
         if state is None:
             offer_all(self.offer, batch, problems)
             return
+        if type(batch) is not list:
+            batch = list(batch)
         fill_ids(batch)
-        try:
-            found = state.offer_batch(batch, native.builtin_chain())
-        except Exception:  # an odd record in the batch: each on its own, its failure its own
-            offer_all(self.offer, batch, problems)
-            return
-        at, count = 0, len(found)
-        for i, event in enumerate(batch):
-            mine = []
-            while at < count and found[at][0] == i:
-                mine.append(found[at])
-                at += 1
-            try:
-                self._offer_rest(event, mine)
-            except Exception as exc:  # one record's failure, not the run's
-                problems.failed(event, exc)
-
-    def _offer_rest(self, event: Event, native_found: list[tuple]) -> None:
-        """One event through the Python detectors, the extension's findings in their place."""
-        self.scanned += 1
-        self._keep(self.sequences.offer(event))
-        if native_found:
-            self._keep(
-                Finding(kind, WARNING, topic, partition, offset, key, tuple(refs), *texts)
-                for _, kind, topic, partition, offset, key, refs, *texts in native_found
-            )
-        self._keep(self.causes.offer(event))
-        self._keep(self.offsets.offer(event))
+        found, failed = state.offer_batch(batch, native.builtin_chain())
+        self.scanned += len(batch)
+        self._keep(_findings(found))
+        for index, exc in failed:  # one record's failure, not the run's
+            problems.failed(batch[index], exc)
 
     def _keep(self, found: Iterable[Finding]) -> None:
         for finding in found:
@@ -1243,24 +1253,35 @@ class Checker:
 
     def finish(self) -> list[Finding]:
         """Every finding, the ones only the end can tell included, in stream order."""
-        for finding in self.sequences.flush() + self.causes.flush():
+        if self._native is not None:
+            self._keep(_findings(self._native.flush()))
+            return self.findings
+        for finding in self._sequences.flush() + self._causes.flush():
             if finding.kind in self.kinds:
                 self.findings.append(finding)
         return self.findings
 
     def notes(self) -> list[str]:
         """What the bounds made the detectors forget (findings may be missing there)."""
-        state = self._native
-        ids_evicted = self.duplicates.seen.evicted if state is None else state.ids_evicted
-        keys_evicted = self.times.keys.evicted if state is None else state.keys_evicted
-        forgotten = (
-            (self.sequences.keys.evicted, "keys' sequences"),
-            (ids_evicted, "event ids (duplicates)"),
-            (keys_evicted, "keys' event times"),
-            (self.causes.known.evicted, "events as possible causes"),
-            (self.causes.dropped, "effects waiting for their causes"),
-            (self.sequences.held_over, "sequence findings held while a field was judged"),
-        )
+        if self._native is not None:
+            n = self._native.counters()
+            forgotten = (
+                (n["sequences_evicted"], "keys' sequences"),
+                (n["ids_evicted"], "event ids (duplicates)"),
+                (n["times_evicted"], "keys' event times"),
+                (n["known_evicted"], "events as possible causes"),
+                (n["dropped"], "effects waiting for their causes"),
+                (n["held_over"], "sequence findings held while a field was judged"),
+            )
+        else:
+            forgotten = (
+                (self._sequences.keys.evicted, "keys' sequences"),
+                (self.duplicates.seen.evicted, "event ids (duplicates)"),
+                (self.times.keys.evicted, "keys' event times"),
+                (self._causes.known.evicted, "events as possible causes"),
+                (self._causes.dropped, "effects waiting for their causes"),
+                (self._sequences.held_over, "sequence findings held while a field was judged"),
+            )
         return [f"{n:,} {what} forgotten at the memory bound" for n, what in forgotten if n]
 
     def summary(self) -> dict[str, int]:
@@ -1268,3 +1289,84 @@ class Checker:
         for finding in self.findings:
             counts[finding.kind] = counts.get(finding.kind, 0) + 1
         return dict(sorted(counts.items()))
+
+
+def _findings(found: list[tuple]) -> Iterator[Finding]:
+    """The extension's findings (each with its event's index first) as :class:`Finding` s."""
+    for _, kind, topic, partition, offset, key, refs, *texts in found:
+        severity = INFO if kind == "offset_gap" else WARNING
+        yield Finding(kind, severity, topic, partition, offset, key, tuple(refs), *texts)
+
+
+def _sequence_fields(groups: list[tuple[str, ...]], producers: tuple[str, ...]) -> Any:
+    """What the extension asks of a record it does not read itself: each group's sequence
+    (as :class:`SequenceDetector` reads it) and the producer."""
+    specs = [_spec(g) for g in groups]
+    producer_spec = _spec(producers) if producers else None
+
+    def read(event: Event) -> tuple[tuple[int | None, ...], str | None]:
+        seqs = tuple(_as_sequence(_field(event, spec)) for spec in specs)
+        if producer_spec is None:
+            return seqs, None
+        return seqs, _as_producer(_field(event, producer_spec))
+
+    return read
+
+
+class _Bound(NamedTuple):
+    limit: int
+    evicted: int
+
+
+class _NativeSequences:
+    """:class:`SequenceChecks`' view of the extension's state (what callers read of it)."""
+
+    def __init__(self, state: Any, spec: SequenceChecks) -> None:
+        self._state, self.learn = state, spec.learn
+        self._limit = spec.keys.limit
+
+    @property
+    def keys(self) -> _Bound:
+        return _Bound(self._limit, self._state.counters()["sequences_evicted"])
+
+    @property
+    def compacted_jumps(self) -> int:
+        return self._state.counters()["compacted_jumps"]
+
+    @property
+    def held_over(self) -> int:
+        return self._state.counters()["held_over"]
+
+    def fields(self) -> dict[str, str | None]:
+        return self._state.fields() if self.learn else {}
+
+    def carry(self, other: _NativeSequences) -> None:
+        self._state.carry_sequences(other._state)
+
+
+class _NativeWatermark:
+    def __init__(self, state: Any) -> None:
+        self._state = state
+
+    def value(self) -> int | None:
+        return self._state.watermark()
+
+
+class _NativeCauses:
+    """:class:`CausalDetector`'s view of the extension's state (what callers read of it)."""
+
+    def __init__(self, state: Any, spec: CausalDetector) -> None:
+        self._state, self._limit = state, spec.known.limit
+        self.mark = _NativeWatermark(state)
+
+    def __getattr__(self, name: str) -> int:
+        if name in ("outside", "unjudged", "forgotten", "compacted_away", "not_read", "dropped"):
+            return self._state.counters()[name]
+        raise AttributeError(name)
+
+    @property
+    def known(self) -> _Bound:
+        return _Bound(self._limit, self._state.counters()["known_evicted"])
+
+    def carry(self, other: _NativeCauses) -> None:
+        self._state.carry_causes(other._state)

@@ -30,7 +30,7 @@ pub type Found = (
 );
 
 /// `ordering.key_text`: the key as UTF-8 text, else hex.
-fn key_text(key: Option<&[u8]>) -> Option<String> {
+pub fn key_text(key: Option<&[u8]>) -> Option<String> {
     key.map(|k| match std::str::from_utf8(k) {
         Ok(s) => s.to_owned(),
         Err(_) => k.iter().map(|b| format!("{b:02x}")).collect(),
@@ -38,7 +38,7 @@ fn key_text(key: Option<&[u8]>) -> Option<String> {
 }
 
 /// `ordering.parse_ref` (topics may contain `/`).
-fn parse_ref(r: &str) -> (String, i64, i64) {
+pub fn parse_ref(r: &str) -> (String, i64, i64) {
     let mut parts = r.rsplitn(3, '/');
     let offset = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
     let partition = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
@@ -189,6 +189,18 @@ pub enum Time {
 
 /// `ordering.event_time_ms` without the record-timestamp fallback's value.
 pub fn event_time(headers: &[(&str, Option<&[u8]>)], value: Option<&[u8]>, body: bool) -> Time {
+    if let Some(time) = header_time(headers) {
+        return time;
+    }
+    if !body {
+        return Time::Ask;
+    }
+    let content_type_json = || Ok(crate::content_type_json_of(headers));
+    body_time(value, &crate::ids::body_members(value, content_type_json))
+}
+
+/// `event_time_ms`'s header part: the last `ce_time` header's time (None: no such header).
+pub fn header_time(headers: &[(&str, Option<&[u8]>)]) -> Option<Time> {
     for (name, raw) in headers.iter().rev() {
         let Some(raw) = raw else { continue };
         // name.lower() in ("ce_time", "ce-time"): no other character lower-cases into these
@@ -196,22 +208,26 @@ pub fn event_time(headers: &[(&str, Option<&[u8]>)], value: Option<&[u8]>, body:
             continue;
         }
         let Ok(text) = std::str::from_utf8(raw) else {
-            return Time::Ask;
+            return Some(Time::Ask);
         };
         if !text.is_ascii() {
-            return Time::Ask;
+            return Some(Time::Ask);
         }
         if let Some(ms) = parse_time(text) {
-            return Time::At(ms, (*name).to_owned());
+            return Some(Time::At(ms, (*name).to_owned()));
         }
         // Python may still read another form (or nothing): ask it
-        return Time::Ask;
+        return Some(Time::Ask);
     }
-    if !body {
-        return Time::Ask;
-    }
-    let content_type_json = || Ok(crate::content_type_json_of(headers));
-    let members = match crate::ids::body_members(value, content_type_json) {
+    None
+}
+
+/// `event_time`'s part after the headers, of the body's top-level members (`body_members`).
+pub fn body_time(
+    value: Option<&[u8]>,
+    members: &crate::json::R<Option<Vec<crate::json::Member>>>,
+) -> Time {
+    let members = match members {
         Ok(Some(m)) => m,
         Ok(None) => return Time::Record,
         Err(_) => return Time::Ask,

@@ -9,10 +9,12 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PySet, PyString, PyTuple, PyType};
 use pyo3::{ffi, intern};
 
+pub mod checker;
 pub mod checks;
 pub mod collect;
 pub mod ids;
 pub mod json;
+pub mod ordering;
 pub mod render;
 pub mod text;
 pub mod trace;
@@ -21,7 +23,7 @@ use ids::{Found, Ids, Ignored};
 use json::{Defer, R};
 
 /// One header as read from the record: its name (None when not text) and bytes.
-type Header<'a> = (&'a str, Option<&'a [u8]>);
+pub type Header<'a> = (&'a str, Option<&'a [u8]>);
 
 /// How the Python side builds an `EventIds` and which one means "nothing found".
 struct Make<'py> {
@@ -168,7 +170,7 @@ fn content_type_json(headers: &[Header]) -> bool {
 
 /// `f()`, with a panic (a bug of this crate on some input) read as "leave it to Python":
 /// the record is then read by the specification instead of ending the scan.
-fn guarded<T>(f: impl FnOnce() -> R<T>) -> R<T> {
+pub fn guarded<T>(f: impl FnOnce() -> R<T>) -> R<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(Err(Defer))
 }
 
@@ -408,154 +410,13 @@ fn collector_scan<'py>(
     Ok((done.stop, done.hits, done.dropped))
 }
 
-/// Duplicate events and event time going back, their state here (see `checks.rs`).
-#[pyclass(unsendable)]
-struct OrderState {
-    inner: checks::DupTime,
-    event_time_ms: Py<PyAny>,
-    digest: Py<PyAny>,
-}
-
-#[pymethods]
-impl OrderState {
-    #[new]
-    #[pyo3(signature = (max_ids, max_keys, lateness_ms, lateness_text, event_time_ms, digest))]
-    fn new(
-        max_ids: usize,
-        max_keys: usize,
-        lateness_ms: i64,
-        lateness_text: String,
-        event_time_ms: Py<PyAny>,
-        digest: Py<PyAny>,
-    ) -> Self {
-        OrderState {
-            inner: checks::DupTime {
-                seen: lru::LruCache::unbounded(),
-                seen_limit: max_ids.max(1),
-                seen_evicted: 0,
-                keys: lru::LruCache::unbounded(),
-                keys_limit: max_keys.max(1),
-                keys_evicted: 0,
-                lateness_ms,
-                lateness_text,
-            },
-            event_time_ms,
-            digest,
-        }
-    }
-
-    #[getter]
-    fn ids_evicted(&self) -> usize {
-        self.inner.seen_evicted
-    }
-
-    #[getter]
-    fn keys_evicted(&self) -> usize {
-        self.inner.keys_evicted
-    }
-
-    /// Offer `events` in order; the findings, each with its event's index in the batch.
-    fn offer_batch(
-        &mut self,
-        events: Bound<'_, PyList>,
-        body: bool,
-    ) -> PyResult<Vec<checks::Found>> {
-        let py = events.py();
-        let mut out = Vec::new();
-        for (index, event) in events.iter().enumerate() {
-            self.offer(py, index, &event, body, &mut out)?;
-        }
-        Ok(out)
-    }
-}
-
-impl OrderState {
-    fn offer(
-        &mut self,
-        py: Python<'_>,
-        index: usize,
-        event: &Bound<'_, PyAny>,
-        body: bool,
-        out: &mut Vec<checks::Found>,
-    ) -> PyResult<()> {
-        let get = |name: &str| event.getattr(PyString::intern(py, name));
-        let mut ids = get("_ids")?;
-        if ids.is_none() {
-            ids = get("ids")?; // extracted (and any problem reported) by Python
-        }
-        let ids = ids.cast_into::<PyTuple>()?;
-        let text = |i: usize| -> PyResult<Option<std::borrow::Cow<'static, str>>> {
-            let v = ids.get_item(i)?;
-            Ok(if v.is_none() {
-                None
-            } else {
-                Some(std::borrow::Cow::Owned(v.extract::<String>()?))
-            })
-        };
-        let topic = get("topic")?;
-        let topic = topic.cast::<PyString>()?.to_cow()?;
-        let (key, value, headers) = (get("key")?, get("value")?, get("headers")?);
-        let key_b: Option<&[u8]> = if key.is_none() {
-            None
-        } else {
-            Some(key.cast::<PyBytes>()?.as_bytes()) // borrowed: no copy per event
-        };
-        let value_v = if value.is_none() {
-            None
-        } else {
-            value.cast::<PyBytes>().ok().map(|b| b.as_bytes())
-        };
-        let read = read_headers(&headers);
-        let plain = read.is_ok() && (value.is_none() || value_v.is_some());
-        let hs = read.unwrap_or_default();
-        let rec = checks::Rec {
-            index,
-            topic: &topic,
-            partition: get("partition")?.extract()?,
-            offset: get("offset")?.extract()?,
-            timestamp: get("timestamp")?.extract()?,
-            key: key_b,
-            value: value_v,
-            headers: hs,
-            event_id: text(0)?,
-            source: text(8)?,
-        };
-        if rec.event_id.is_some() {
-            let dig = if plain {
-                checks::digest(rec.key, rec.value, &rec.headers)
-            } else {
-                // an odd record (not bytes and text headers): Python's hash of its fields
-                let h: i64 = self.digest.bind(py).call1((event,))?.extract()?;
-                (1u128 << 127) | u128::from(h as u64)
-            };
-            self.inner.duplicate(&rec, dig, out);
-        }
-        if rec.key.is_some() {
-            let decoded = !get("_decoded")?.is_none();
-            let time = if plain && !decoded {
-                guarded(|| Ok(checks::event_time(&rec.headers, rec.value, body)))
-                    .unwrap_or(checks::Time::Ask)
-            } else {
-                checks::Time::Ask
-            };
-            let (when, source) = match time {
-                checks::Time::At(ms, name) => (ms, name),
-                checks::Time::Record => (rec.timestamp, "record timestamp".to_owned()),
-                checks::Time::Ask => self.event_time_ms.bind(py).call1((event,))?.extract()?,
-            };
-            self.inner.time(&rec, when, &source, out);
-        }
-        Ok(())
-    }
-}
-
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(extract, m)?)?;
     m.add_function(wrap_pyfunction!(fill_ids, m)?)?;
     m.add_function(wrap_pyfunction!(json_lines, m)?)?;
     m.add_function(wrap_pyfunction!(collector_scan, m)?)?;
-    m.add_class::<OrderState>()?;
+    m.add_class::<checker::Checks>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -178,3 +178,151 @@ def test_epoch_numbers_are_read_by_magnitude():
     assert epoch_ms(BASE_S) == BASE_S * 1000
     assert epoch_ms(BASE_S * 10**9 + 999_999) == BASE_S * 1000
     assert epoch_ms(5) is None
+
+
+# -- generated streams for every detector: sequences, causes, spans, compaction, offsets -------
+
+SEQ_VALUE = st.one_of(
+    st.integers(0, 12), st.integers(-3, 3), st.sampled_from([10**17, 10**19, -(10**18)]),
+    st.sampled_from(["3", 1.0, 2.5, True, None, {"n": 1}, [1]]),
+)  # fmt: skip
+SEQ_HEADER = st.one_of(
+    st.integers(0, 12).map(lambda n: str(n).encode()),
+    st.sampled_from([b" 7 ", b"+3", b"-2", b"1_0", b"", b"abc", b"1.0.3", b"\xff", b"\x1c5\x1f",
+                     b"0" * 20, b"--1", b"+", b"4 2"]),
+)  # fmt: skip
+IDS = [f"id-{n}" for n in range(8)]
+TRACE, SPANS = "4bf92f3577b34da6a3ce929d0e0e4736", [f"{n:016x}" for n in range(1, 6)]
+
+
+@st.composite
+def full_stream(draw):
+    n = draw(st.integers(1, 70))
+    topics = draw(st.sampled_from([["t"], ["t", "u"], ["a/b", "t"]]))
+    offsets = {}
+    out = []
+    for _ in range(n):
+        topic = draw(st.sampled_from(topics))
+        partition = draw(st.integers(0, 1))
+        step = draw(st.sampled_from([1, 1, 1, 1, 3]))  # now and then offsets skipped
+        offset = offsets[(topic, partition)] = offsets.get((topic, partition), -1) + step
+        headers, body = [], {}
+        if draw(st.booleans()):
+            headers.append(("event-id", draw(st.sampled_from(IDS)).encode()))
+        for _ in range(draw(st.integers(0, 2))):
+            headers.append(("causation-id", draw(st.sampled_from([*IDS, "gone"])).encode()))
+        if draw(st.integers(0, 3)) == 0:
+            span, parent = draw(st.sampled_from(SPANS)), draw(st.sampled_from(SPANS))
+            headers.append(("b3", f"{TRACE}-{span}-1-{parent}".encode()))
+        if draw(st.integers(0, 2)) == 0:
+            headers.append((draw(st.sampled_from(["seq", "Version", "SEQUENCE", "séq"])),
+                            draw(SEQ_HEADER)))  # fmt: skip
+        if draw(st.integers(0, 3)) == 0:
+            headers.append(("producer-id", draw(st.sampled_from([b"p1", b"p2", b"\xff"]))))
+        for name in draw(st.lists(st.sampled_from(["seq", "sequence", "version"]), max_size=2)):
+            body[name] = draw(SEQ_VALUE)
+        if draw(st.integers(0, 4)) == 0:
+            body["producerId"] = draw(st.sampled_from(["p1", 7, True, 1.5, None, ["x"]]))
+        if draw(st.integers(0, 5)) == 0:
+            body["type"] = draw(st.sampled_from(["A", "B"]))
+        kind = draw(st.sampled_from(["json", "json", "json", "none", "bad", "dup"]))
+        data = {"json": json.dumps(body).encode(), "none": None, "bad": b"{bad",
+                "dup": b'{"seq": 1, "seq": 2}'}[kind]  # fmt: skip
+        key = draw(st.sampled_from([None, b"k1", b"k1", b"k2", b"\xff"]))
+        ts = BASE_S * 1000 + draw(st.integers(-90_000, 90_000))
+        out.append(Event(topic, partition, offset, ts, 1, key, data, tuple(headers)))
+        if draw(st.integers(0, 9)) == 0:  # a record read again (a seek, a reconnect)
+            out.append(out[draw(st.integers(0, len(out) - 1))])
+    return out
+
+
+OPTIONS = st.fixed_dictionaries(
+    {
+        "max_keys": st.sampled_from([2, 100_000]),
+        "max_events": st.sampled_from([3, 1_000_000]),
+        "tolerance_ms": st.sampled_from([0, 5_000]),
+        "mid_stream": st.booleans(),
+        "strict_orphans": st.booleans(),
+        "keyless_sequences": st.booleans(),
+        "compacted": st.sampled_from([(), ("t",)]),
+        "sequence_names": st.sampled_from(
+            [("seq", "sequence", "version"), ("seq", "version"), ("version",)]
+        ),
+        "learn_sequences": st.sampled_from([None, True, False]),
+        "producer_names": st.sampled_from([("producer-id", "producer_id", "producerId"), ()]),
+    }
+)
+
+
+def run_all(events, how, batch, expect, options):
+    checker = Checker(**options)
+    if how == "python":
+        checker._native = None
+    checker.expect(expect)
+    events = fresh(events)
+    problems = RecordProblems()
+    for i in range(0, len(events), batch):
+        if how == "events":
+            for e in events[i : i + batch]:
+                checker.offer(e)
+        else:
+            checker.offer_batch(events[i : i + batch], problems)
+        if i == 0:
+            checker.rest([("t", 0)])  # a partition read to its end for now
+    findings = [f.to_json() for f in checker.finish()]
+    seq, causes = checker.sequences, checker.causes
+    counts = (seq.compacted_jumps, seq.held_over, causes.outside, causes.unjudged,
+              causes.forgotten, causes.compacted_away, causes.dropped, causes.not_read)  # fmt: skip
+    return findings, checker.notes(), seq.fields(), counts, problems.count
+
+
+@needs_native
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(full_stream(), st.integers(1, 9), OPTIONS, st.sampled_from([[], [("t", 0), ("t", 1)]]))
+def test_every_detector_agrees_on_generated_streams(events, batch, options, expect):
+    python = run_all(events, "python", batch, expect, options)
+    same(run_all(events, "batches", batch, expect, options), python, events)
+    same(run_all(events, "events", batch, expect, options), python, events)
+
+
+def same(native, python, events):
+    """Equal results; else the first difference and the stream, spelled out."""
+    if native == python:
+        return
+    found_n, found_p = native[0], python[0]
+    first = next((i for i, (a, b) in enumerate(zip(found_n, found_p, strict=False)) if a != b),
+                 min(len(found_n), len(found_p)))  # fmt: skip
+    stream = "\n".join(f"{e.topic}/{e.partition}/{e.offset} ts={e.timestamp} key={e.key!r} "
+                       f"value={e.value!r} headers={e.headers!r}" for e in events)  # fmt: skip
+    raise AssertionError(
+        f"finding {first}: native {found_n[first : first + 1]} python {found_p[first : first + 1]}"
+        f"\nrest native {native[1:]}\nrest python {python[1:]}\n{stream}"
+    )
+
+
+@needs_native
+def test_field_names_only_python_reads_keep_the_python_detectors():
+    assert Checker(sequence_names=("meta.seq",))._native is None
+    assert Checker(producer_names=("prodücer",))._native is None
+
+
+@needs_native
+def test_the_carried_sequence_fields_and_causes_agree():
+    sim = ShopSimulator(seed=3, rate=300, faults=FaultRates(0.05, 0.05, 0.05, 0.05, 0.05))
+    records = [Event(r.topic, i % 2, i, 1_700_000_000_000 + 50 * i, 1, r.key, r.value,
+                     r.headers) for i, r in enumerate(sim.take(1500))]  # fmt: skip
+    results = []
+    for how in ("python", "native"):
+        old, new = Checker(), Checker()
+        if how == "python":
+            old._native = new._native = None
+        old.expect([("orders", 0), ("orders", 1)])
+        for e in fresh(records[:700]):
+            old.offer(e)
+        new.carry(old)
+        for e in fresh(records[700:]):
+            new.offer(e)
+        found = [f.to_json() for f in new.finish()]
+        results.append((found, new.sequences.fields(), new.causes.outside, new.notes()))
+    assert results[0] == results[1]
+    assert results[0][0]  # something was found
