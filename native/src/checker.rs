@@ -12,7 +12,7 @@ use std::borrow::Cow;
 
 use crate::checks::{self, DupTime, Found, Rec, Time};
 use crate::json::{Member, Reader, Value, R};
-use crate::ordering::{Causes, Compaction, Event, Offsets, Ref, SeqChecks, SeqRead, Topics, Tp};
+use crate::ordering::{Causes, Compaction, Event, Offsets, Ref, SeqChecks, SeqRead, Topics, Tp, S};
 use crate::{guarded, read_headers, Header};
 
 /// Every ordering detector's state (`ordering.Checker` without the Python detectors).
@@ -68,10 +68,10 @@ impl Checks {
         Checks {
             topics,
             dup_time: DupTime {
-                seen: lru::LruCache::unbounded(),
+                seen: lru::LruCache::unbounded_with_hasher(S::default()),
                 seen_limit: max_events.max(1),
                 seen_evicted: 0,
-                keys: lru::LruCache::unbounded(),
+                keys: lru::LruCache::unbounded_with_hasher(S::default()),
                 keys_limit: max_keys.max(1),
                 keys_evicted: 0,
                 lateness_ms,
@@ -305,8 +305,7 @@ impl Checks {
         let rec = Rec {
             index,
             topic: &topic,
-            partition: at.partition,
-            offset: at.offset,
+            at,
             timestamp: e.timestamp,
             key: key_b,
             value: value_v,

@@ -9,11 +9,9 @@
 
 use std::borrow::Cow;
 
-use lru::LruCache;
-
 use crate::json::{Reader, Value};
 
-type Lru<K, V> = LruCache<K, V>;
+use crate::ordering::{Id, Lru, Ref};
 
 /// A finding: the index of its event in the batch, then `Finding`'s fields (severity aside).
 pub type Found = (
@@ -35,14 +33,6 @@ pub fn key_text(key: Option<&[u8]>) -> Option<String> {
         Ok(s) => s.to_owned(),
         Err(_) => k.iter().map(|b| format!("{b:02x}")).collect(),
     })
-}
-
-/// `ordering.parse_ref` (topics may contain `/`).
-pub fn parse_ref(r: &str) -> (String, i64, i64) {
-    let mut parts = r.rsplitn(3, '/');
-    let offset = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-    let partition = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
-    (parts.next().unwrap_or("").to_owned(), partition, offset)
 }
 
 /// `ordering._iso`: `YYYY-MM-DDTHH:MM:SS.mmmZ` (UTC) of epoch milliseconds.
@@ -278,13 +268,13 @@ fn looks_like_time(s: &str) -> bool {
 }
 
 /// A duplicate's identity: topic, CloudEvents source, event id.
-pub type Identity = (String, Option<String>, String);
-/// Where an identity was first seen: ref, digest, record time, partition.
-pub type FirstSeen = (String, u128, i64, i64);
+pub type Identity = (u32, Option<Id>, Id);
+/// Where an identity was first seen: the record, its digest, its record time.
+pub type FirstSeen = (Ref, u128, i64);
 /// A key's place: topic, key, partition.
-pub type KeyPlace = (String, Vec<u8>, i64);
-/// A key's latest event time, its ref, and the id of the last late event reported.
-pub type Latest = (i64, String, Option<String>);
+pub type KeyPlace = (u32, Box<[u8]>, i32);
+/// A key's latest event time, its record, and the id of the last late event reported.
+pub type Latest = (i64, Ref, Option<Id>);
 
 /// The detectors' state.
 pub struct DupTime {
@@ -316,8 +306,7 @@ pub fn digest(key: Option<&[u8]>, value: Option<&[u8]>, headers: &[(&str, Option
 pub struct Rec<'a> {
     pub index: usize,
     pub topic: &'a str,
-    pub partition: i64,
-    pub offset: i64,
+    pub at: Ref,
     pub timestamp: i64,
     pub key: Option<&'a [u8]>,
     pub value: Option<&'a [u8]>,
@@ -327,8 +316,9 @@ pub struct Rec<'a> {
 }
 
 impl<'a> Rec<'a> {
-    fn here(&self) -> String {
-        format!("{}/{}/{}", self.topic, self.partition, self.offset)
+    /// `ordering.ref` of a record of this record's topic.
+    fn text(&self, at: Ref) -> String {
+        format!("{}/{}/{}", self.topic, at.partition, at.offset)
     }
 }
 
@@ -359,41 +349,34 @@ impl DupTime {
         let Some(eid) = r.event_id.as_deref() else {
             return;
         };
-        let identity = (
-            r.topic.to_owned(),
-            r.source.as_deref().map(str::to_owned),
-            eid.to_owned(),
-        );
-        let here = r.here();
-        let Some(first) = self.seen.peek(&identity).cloned() else {
+        let identity = (r.at.topic, r.source.as_deref().map(Id::new), Id::new(eid));
+        let here = r.at;
+        let Some(&(first_ref, first_dig, first_ms)) = self.seen.peek(&identity) else {
             if self.seen.len() >= self.seen_limit {
                 self.seen.pop_lru();
                 self.seen_evicted += 1;
             }
-            self.seen
-                .push(identity, (here, dig, r.timestamp, r.partition));
+            self.seen.push(identity, (here, dig, r.timestamp));
             return;
         };
         self.seen.promote(&identity);
-        let (first_ref, first_dig, first_ms, first_partition) = first;
         if first_ref == here {
             return;
         }
         let same = dig == first_dig;
-        if first_partition != r.partition && r.timestamp < first_ms {
-            self.seen
-                .put(identity, (here.clone(), dig, r.timestamp, r.partition));
-            out.push(dup_finding(r, &here, &first_ref, same, eid));
+        if first_ref.partition != here.partition && r.timestamp < first_ms {
+            self.seen.put(identity, (here, dig, r.timestamp));
+            out.push(dup_finding(r, here, first_ref, same, eid));
         } else {
-            out.push(dup_finding(r, &first_ref, &here, same, eid));
+            out.push(dup_finding(r, first_ref, here, same, eid));
         }
     }
 
     /// `EventTimeDetector.offer` with the event's time and where it came from.
     pub fn time(&mut self, r: &Rec, when: i64, source: &str, out: &mut Vec<Found>) {
         let Some(key) = r.key else { return };
-        let k = (r.topic.to_owned(), key.to_vec(), r.partition);
-        let here = r.here();
+        let k = (r.at.topic, Box::from(key), r.at.partition);
+        let here = r.at;
         let Some((latest_ms, latest_ref, late_id)) = self.keys.peek(&k).cloned() else {
             if self.keys.len() >= self.keys_limit {
                 self.keys.pop_lru();
@@ -410,12 +393,11 @@ impl DupTime {
         if latest_ms - when <= self.lateness_ms {
             return;
         }
-        let eid = r.event_id.as_deref();
-        if eid.is_some() && eid == late_id.as_deref() {
+        let eid = r.event_id.as_deref().map(Id::new);
+        if eid.is_some() && eid == late_id {
             return;
         }
-        self.keys
-            .put(k, (latest_ms, latest_ref.clone(), eid.map(str::to_owned)));
+        self.keys.put(k, (latest_ms, latest_ref, eid));
         let back = thousands_3f((latest_ms - when) as f64 / 1000.0);
         let key_text = key_text(r.key);
         let shown = key_text.clone().unwrap_or_else(|| "None".to_owned());
@@ -423,10 +405,10 @@ impl DupTime {
             r.index,
             "event_time_regression",
             r.topic.to_owned(),
-            r.partition,
-            r.offset,
+            i64::from(here.partition),
+            here.offset,
             key_text,
-            vec![latest_ref, here],
+            vec![r.text(latest_ref), r.text(here)],
             format!("{source} at or after {}", iso(latest_ms)),
             format!("{} ({back} s earlier)", iso(when)),
             format!(
@@ -438,7 +420,7 @@ impl DupTime {
     }
 }
 
-fn dup_finding(r: &Rec, first_ref: &str, later_ref: &str, same: bool, eid: &str) -> Found {
+fn dup_finding(r: &Rec, first: Ref, later: Ref, same: bool, eid: &str) -> Found {
     let what = if same {
         "byte for byte"
     } else {
@@ -453,15 +435,15 @@ fn dup_finding(r: &Rec, first_ref: &str, later_ref: &str, same: bool, eid: &str)
         None => eid.to_owned(),
         Some(s) => format!("{s} {eid}"),
     };
-    let (topic, partition, offset) = parse_ref(later_ref);
+    let later_ref = r.text(later);
     (
         r.index,
         "duplicate_event",
-        topic,
-        partition,
-        offset,
+        r.topic.to_owned(),
+        i64::from(later.partition),
+        later.offset,
         key_text(r.key),
-        vec![first_ref.to_owned(), later_ref.to_owned()],
+        vec![r.text(first), later_ref.clone()],
         format!("event {name} once"),
         format!("again at {later_ref}, {what}"),
         format!("the same event {what} at two offsets: {cause}"),

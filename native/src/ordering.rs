@@ -9,13 +9,64 @@
 //! (tests/unit/test_native_checks.py). Topics are interned (`Topics`) and a record is named by
 //! `Ref` (topic id, partition, offset) until a finding spells it out as `topic/partition/offset`.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::hash::Hash;
 
 use indexmap::IndexMap;
 use lru::LruCache;
 
 use crate::checks::{key_text, Found};
+
+/// The hasher of every map here: fast, and seeded per process (keys come from the data).
+pub type S = foldhash::quality::RandomState;
+pub type Map<K, V> = std::collections::HashMap<K, V, S>;
+pub type Set<K> = std::collections::HashSet<K, S>;
+pub type Lru<K, V> = LruCache<K, V, S>;
+
+/// An id as a compact key: lowercase hex (up to 32 digits) and canonical lowercase UUIDs packed
+/// into 16 bytes, other text kept. Each text has one form, so two `Id`s are equal exactly when
+/// their texts are: no collisions.
+#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+pub enum Id {
+    Hex(u8, [u8; 16]),
+    Uuid([u8; 16]),
+    Text(Box<str>),
+}
+
+fn nibble(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    }
+}
+
+fn pack(digits: impl Iterator<Item = u8>) -> Option<[u8; 16]> {
+    let mut out = [0u8; 16];
+    for (i, b) in digits.enumerate() {
+        out[i / 2] |= nibble(b)? << (if i % 2 == 0 { 4 } else { 0 });
+    }
+    Some(out)
+}
+
+impl Id {
+    pub fn new(text: &str) -> Id {
+        let b = text.as_bytes();
+        if !b.is_empty() && b.len() <= 32 {
+            if let Some(packed) = pack(b.iter().copied()) {
+                return Id::Hex(b.len() as u8, packed);
+            }
+        }
+        let dashes = [8, 13, 18, 23];
+        if b.len() == 36 && dashes.iter().all(|i| b[*i] == b'-') {
+            let digits = b.iter().enumerate().filter(|(i, _)| !dashes.contains(i));
+            if let Some(packed) = pack(digits.map(|(_, c)| *c)) {
+                return Id::Uuid(packed);
+            }
+        }
+        Id::Text(text.into())
+    }
+}
 
 pub const GAP_GRACE: i64 = 50;
 pub const MAX_GAPS: usize = 16;
@@ -26,7 +77,7 @@ const EVIDENCE_LIMIT: usize = 10_000;
 /// Topic names, each given a small number once.
 #[derive(Default)]
 pub struct Topics {
-    ids: HashMap<String, u32>,
+    ids: Map<String, u32>,
     pub names: Vec<String>,
 }
 
@@ -57,7 +108,7 @@ pub type Tp = (u32, i64);
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Ref {
     pub topic: u32,
-    pub partition: i64,
+    pub partition: i32,
     pub offset: i64,
 }
 
@@ -104,7 +155,7 @@ fn shown(key: &Option<String>) -> &str {
 
 /// `ordering.KeyState`: at most `limit` entries, the oldest out first (counted).
 pub struct Bounded<K: Hash + Eq, V> {
-    pub map: LruCache<K, V>,
+    pub map: Lru<K, V>,
     pub limit: usize,
     pub evicted: usize,
 }
@@ -112,7 +163,7 @@ pub struct Bounded<K: Hash + Eq, V> {
 impl<K: Hash + Eq, V> Bounded<K, V> {
     pub fn new(limit: usize) -> Self {
         Bounded {
-            map: LruCache::unbounded(),
+            map: LruCache::unbounded_with_hasher(S::default()),
             limit,
             evicted: 0,
         }
@@ -159,7 +210,7 @@ fn finding(
         index,
         kind,
         topics.name(at.topic).to_owned(),
-        at.partition,
+        i64::from(at.partition),
         at.offset,
         key,
         refs,
@@ -174,9 +225,9 @@ fn finding(
 /// `ordering.Compaction`.
 #[derive(Default)]
 pub struct Compaction {
-    pub topics: HashSet<u32>,
-    last: HashMap<Tp, i64>,
-    missing: HashMap<Tp, i64>,
+    pub topics: Set<u32>,
+    last: Map<Tp, i64>,
+    missing: Map<Tp, i64>,
     pub removed: i64,
 }
 
@@ -186,7 +237,7 @@ impl Compaction {
         if !self.topics.contains(&at.topic) {
             return false;
         }
-        let tp = (at.topic, at.partition);
+        let tp = (at.topic, i64::from(at.partition));
         let last = self.last.get(&tp).copied().unwrap_or(-1);
         if at.offset > last {
             self.last.insert(tp, at.offset);
@@ -201,7 +252,7 @@ impl Compaction {
 
     fn missing_before(&self, at: Ref) -> i64 {
         self.missing
-            .get(&(at.topic, at.partition))
+            .get(&(at.topic, i64::from(at.partition)))
             .copied()
             .unwrap_or(0)
     }
@@ -227,7 +278,7 @@ struct Gap {
 pub struct Seq {
     last: Num,
     last_ref: Ref,
-    last_id: Option<String>,
+    last_id: Option<Id>,
     seen_since: i64,
     missing: Option<i64>,
     gaps: Vec<Gap>,
@@ -259,7 +310,7 @@ impl Seq {
 }
 
 /// Topic, key, producer, partition.
-type SeqKey = (u32, Option<Box<[u8]>>, Option<Box<str>>, i64);
+type SeqKey = (u32, Option<Box<[u8]>>, Option<Box<str>>, i32);
 
 /// `ordering.SequenceDetector` of one field (or one list of fields).
 pub struct SeqDetector {
@@ -320,7 +371,7 @@ impl SeqDetector {
         let (here, eid) = (e.at, e.event_id);
         if self.keys.map.contains(&key) {
             let state = self.keys.map.get_mut(&key).expect("held"); // promoted
-            if seq != state.last || eid.is_none() || eid != state.last_id.as_deref() {
+            if seq != state.last || eid.is_none() || eid.map(Id::new) != state.last_id {
                 self.rose = Some(seq > state.last);
             }
             let jumps = &mut self.compacted_jumps;
@@ -341,7 +392,7 @@ impl SeqDetector {
         let state = Seq {
             last: seq,
             last_ref: here,
-            last_id: eid.map(str::to_owned),
+            last_id: eid.map(Id::new),
             seen_since: 0,
             missing,
             gaps: Vec::new(),
@@ -350,7 +401,7 @@ impl SeqDetector {
     }
 
     /// `SequenceDetector.flush`: every gap still open, of `topics` when given.
-    pub fn flush(&mut self, t: &Topics, topics: Option<&HashSet<u32>>, out: &mut Vec<Found>) {
+    pub fn flush(&mut self, t: &Topics, topics: Option<&Set<u32>>, out: &mut Vec<Found>) {
         for ((topic, key, _, _), state) in self.keys.map.iter_mut().rev() {
             if !state.gaps.is_empty() && topics.is_none_or(|w| w.contains(topic)) {
                 let gaps = std::mem::take(&mut state.gaps);
@@ -373,7 +424,7 @@ fn compare(
     let (last, here, eid) = (state.last, e.at, e.event_id);
     if seq == last + 1 {
         (state.last, state.last_ref) = (seq, here);
-        state.last_id = eid.map(str::to_owned);
+        state.last_id = eid.map(Id::new);
         return;
     }
     if seq > last {
@@ -394,7 +445,7 @@ fn compare(
             });
         }
         (state.last, state.last_ref) = (seq, here);
-        state.last_id = eid.map(str::to_owned);
+        state.last_id = eid.map(Id::new);
         if state.gaps.len() > MAX_GAPS {
             let oldest = state.gaps.remove(0);
             report(t, e.index, vec![oldest], key_text(e.key), out);
@@ -403,7 +454,7 @@ fn compare(
     }
     let key = key_text(e.key);
     if seq == last {
-        if eid.is_some() && eid == state.last_id.as_deref() {
+        if eid.is_some() && eid.map(Id::new) == state.last_id {
             return; // the same event again: duplicate_event reports it
         }
         let explanation = format!(
@@ -538,7 +589,7 @@ pub struct SeqChecks {
     pub learn: bool,
     pub names: Vec<String>,
     pub detectors: Vec<SeqDetector>,
-    pub chosen: HashMap<u32, Option<usize>>,
+    pub chosen: Map<u32, Option<usize>>,
     trials: IndexMap<u32, Vec<Option<Trial>>>,
     pub held_over: usize,
     max_held: usize,
@@ -561,7 +612,7 @@ impl SeqChecks {
             learn,
             names,
             detectors,
-            chosen: HashMap::new(),
+            chosen: Map::default(),
             trials: IndexMap::new(),
             held_over: 0,
             max_held,
@@ -654,7 +705,7 @@ impl SeqChecks {
                 self.detectors[i].flush(t, None, out);
                 continue;
             }
-            let mine: HashSet<u32> = (self.chosen.iter())
+            let mine: Set<u32> = (self.chosen.iter())
                 .filter(|(_, c)| **c == Some(i))
                 .map(|(topic, _)| *topic)
                 .collect();
@@ -703,9 +754,9 @@ fn decide(trials: &mut [Option<Trial>], n: usize, last: bool) -> Option<Option<u
 /// `ordering.Watermark`.
 #[derive(Default)]
 pub struct Watermark {
-    pub progress: HashMap<Tp, i64>,
-    pub unread: HashSet<Tp>,
-    pub resting: HashSet<Tp>,
+    pub progress: Map<Tp, i64>,
+    pub unread: Set<Tp>,
+    pub resting: Set<Tp>,
     latest: Option<i64>,
     value: Option<i64>,
     low: Option<Tp>,
@@ -827,13 +878,13 @@ pub struct Causes {
     pub compacted_away: usize,
     pub forgotten: usize,
     first_ms: Option<i64>,
-    pub known: Bounded<String, (i64, Ref)>,
-    waiting: LruCache<String, Vec<Waiting>>,
+    pub known: Bounded<Id, (i64, Ref)>,
+    waiting: Lru<Id, Vec<Waiting>>,
     max_waiting: usize,
     pub dropped: usize,
-    said: Bounded<(String, String), ()>,
-    spans: Bounded<(String, String), (i64, Ref)>,
-    span_waiting: LruCache<(String, String), Vec<Waiting>>,
+    said: Bounded<(Id, Id), ()>,
+    spans: Bounded<(Id, Id), (i64, Ref)>,
+    span_waiting: Lru<(Id, Id), Vec<Waiting>>,
     inverted: Bounded<(Ref, Ref), ()>,
 }
 
@@ -859,12 +910,12 @@ impl Causes {
             forgotten: 0,
             first_ms: None,
             known: Bounded::new(max_events),
-            waiting: LruCache::unbounded(),
+            waiting: LruCache::unbounded_with_hasher(S::default()),
             max_waiting,
             dropped: 0,
             said: Bounded::new(max_waiting),
             spans: Bounded::new(max_events),
-            span_waiting: LruCache::unbounded(),
+            span_waiting: LruCache::unbounded_with_hasher(S::default()),
             inverted: Bounded::new(max_waiting),
         }
     }
@@ -872,7 +923,7 @@ impl Causes {
     /// `CausalDetector.offer` (the compaction already saw the record).
     pub fn offer(&mut self, t: &Topics, comp: &Compaction, e: &Event, out: &mut Vec<Found>) {
         let (here, at) = (e.at, e.timestamp);
-        self.mark.see((here.topic, here.partition), at);
+        self.mark.see((here.topic, i64::from(here.partition)), at);
         if self.first_ms.is_none_or(|f| at < f) {
             self.first_ms = Some(at);
         }
@@ -881,20 +932,18 @@ impl Causes {
         }
         // the effect's name among the pairs looked at: its id, else its ref (Python's `or`)
         let me = match e.event_id {
-            Some(eid) if !eid.is_empty() => eid.to_owned(),
-            _ if e.causes.is_empty() && e.parent_span_id.is_none() => String::new(),
-            _ => here.text(t),
+            Some(eid) if !eid.is_empty() => Id::new(eid),
+            _ if e.causes.is_empty() && e.parent_span_id.is_none() => Id::Hex(0, [0; 16]),
+            _ => Id::new(&here.text(t)),
         };
         for cause in e.causes {
-            if !self.first((me.clone(), cause.clone())) {
+            let cause_id = Id::new(cause);
+            if !self.first((me.clone(), cause_id.clone())) {
                 continue; // this effect and cause were looked at (the effect delivered again)
             }
-            let Some(&(cause_ms, cause_ref)) = self.known.map.peek(cause) else {
-                self.wait(
-                    cause.clone(),
-                    e,
-                    (Some(here.topic), e.event_type.map(str::to_owned)),
-                );
+            let Some(&(cause_ms, cause_ref)) = self.known.map.peek(&cause_id) else {
+                let kind = (Some(here.topic), e.event_type.map(str::to_owned));
+                self.wait(cause_id, cause.clone(), e, kind);
                 continue;
             };
             self.found_cause((Some(here.topic), e.event_type.map(str::to_owned)));
@@ -913,14 +962,14 @@ impl Causes {
         }
     }
 
-    fn spans_of(&mut self, t: &Topics, e: &Event, trace: &str, me: &str, out: &mut Vec<Found>) {
+    fn spans_of(&mut self, t: &Topics, e: &Event, trace: &str, me: &Id, out: &mut Vec<Found>) {
         let (here, at) = (e.at, e.timestamp);
         if let Some(span) = e.span_id {
-            let span = (trace.to_owned(), span.to_owned());
+            let name = format!("span {span}");
+            let span = (Id::new(trace), Id::new(span));
             if !self.spans.map.contains(&span) {
                 self.spans.put(span.clone(), (at, here));
             }
-            let name = format!("span {}", span.1);
             for wait in self.span_waiting.pop(&span).unwrap_or_default() {
                 self.late_cause(t, e.index, &wait, here, at, &name, out);
             }
@@ -928,10 +977,10 @@ impl Causes {
         let Some(parent) = e.parent_span_id else {
             return;
         };
-        if !self.first((me.to_owned(), format!("span {trace} {parent}"))) {
+        if !self.first((me.clone(), Id::new(&format!("span {trace} {parent}")))) {
             return;
         }
-        let pair = (trace.to_owned(), parent.to_owned());
+        let pair = (Id::new(trace), Id::new(parent));
         if let Some(&(cause_ms, cause_ref)) = self.spans.map.peek(&pair) {
             if at < cause_ms - self.tolerance_ms {
                 self.inversion(t, e, cause_ms, cause_ref, out);
@@ -952,7 +1001,7 @@ impl Causes {
         }
     }
 
-    fn first(&mut self, pair: (String, String)) -> bool {
+    fn first(&mut self, pair: (Id, Id)) -> bool {
         if self.said.map.contains(&pair) {
             return false;
         }
@@ -969,10 +1018,11 @@ impl Causes {
         index: usize,
         out: &mut Vec<Found>,
     ) {
-        if !self.known.map.contains(eid) {
-            self.known.put(eid.to_owned(), (at, here));
+        let id = Id::new(eid);
+        if !self.known.map.contains(&id) {
+            self.known.put(id.clone(), (at, here));
         }
-        for wait in self.waiting.pop(eid).unwrap_or_default() {
+        for wait in self.waiting.pop(&id).unwrap_or_default() {
             self.found_cause(wait.kind.clone());
             self.late_cause(t, index, &wait, here, at, eid, out);
         }
@@ -1062,15 +1112,15 @@ impl Causes {
         true
     }
 
-    fn wait(&mut self, cause: String, e: &Event, kind: Kind) {
+    fn wait(&mut self, id: Id, cause: String, e: &Event, kind: Kind) {
         let wait = Waiting {
-            cause: cause.clone(),
+            cause,
             effect: e.at,
             effect_ms: e.timestamp,
             key: key_text(e.key),
             kind,
         };
-        push_wait(&mut self.waiting, cause, wait);
+        push_wait(&mut self.waiting, id, wait);
         if self.waiting.len() > self.max_waiting {
             self.waiting.pop_lru();
             self.dropped += 1;
@@ -1173,7 +1223,7 @@ impl Causes {
     }
 }
 
-fn push_wait<K: Hash + Eq>(map: &mut LruCache<K, Vec<Waiting>>, key: K, wait: Waiting) {
+fn push_wait<K: Hash + Eq>(map: &mut Lru<K, Vec<Waiting>>, key: K, wait: Waiting) {
     match map.peek_mut(&key) {
         Some(waits) => waits.push(wait),
         None => {
@@ -1209,13 +1259,16 @@ fn orphan(t: &Topics, index: usize, wait: Waiting) -> Found {
 /// `ordering.OffsetGapDetector`.
 #[derive(Default)]
 pub struct Offsets {
-    last: HashMap<Tp, i64>,
+    last: Map<Tp, i64>,
 }
 
 impl Offsets {
     pub fn offer(&mut self, t: &Topics, e: &Event, out: &mut Vec<Found>) {
         let here = e.at;
-        let Some(last) = self.last.insert((here.topic, here.partition), here.offset) else {
+        let Some(last) = self
+            .last
+            .insert((here.topic, i64::from(here.partition)), here.offset)
+        else {
             return;
         };
         if here.offset <= last + 1 {
