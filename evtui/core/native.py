@@ -83,6 +83,16 @@ def fill_ids(events: list[Event]) -> int:
     return _native.fill_ids(events, _ids.EventIds, _ids.EMPTY, builtin_chain(), ignored)
 
 
+def id_rules(events: list[Event]) -> tuple[list[str], list[str]]:
+    """What the extension needs to extract ids as ``fill_ids`` does: the header names the
+    user's rules ignore, and the topics of ``events`` that have rules (left to Python)."""
+    rules = _ids.active_rules()
+    ignored = [_ids.normalise(name) for name in rules.ignore]
+    if not rules.rules:
+        return ignored, []
+    return ignored, [t for t in {e.topic for e in events} if _ids.has_rules(t)]
+
+
 def extract(
     headers: object, value: object, body: bool = True, ignored: tuple[str, ...] = ()
 ) -> _ids.EventIds | None:

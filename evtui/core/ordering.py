@@ -1219,8 +1219,10 @@ class Checker:
             for detector in self.detectors:
                 self._keep(detector.offer(event))
             return
-        fill_ids([event])
-        found, failed = self._native.offer_batch([event], native.builtin_chain())
+        batch = [event]
+        found, failed = self._native.offer_batch(
+            batch, native.builtin_chain(), *native.id_rules(batch)
+        )
         self.scanned += 1
         self._keep(_findings(found))
         for _, exc in failed:
@@ -1239,8 +1241,9 @@ class Checker:
             return
         if type(batch) is not list:
             batch = list(batch)
-        fill_ids(batch)
-        found, failed = state.offer_batch(batch, native.builtin_chain())
+        # ids are extracted in the same call (not kept on the events: nothing here reads
+        # them again); events whose ids are known already give them
+        found, failed = state.offer_batch(batch, native.builtin_chain(), *native.id_rules(batch))
         self.scanned += len(batch)
         self._keep(_findings(found))
         for index, exc in failed:  # one record's failure, not the run's

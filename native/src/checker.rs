@@ -11,9 +11,12 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use std::borrow::Cow;
 
 use crate::checks::{self, DupTime, Found, Rec, Time};
+use crate::ids::{Ids, Ignored};
 use crate::json::{Member, Reader, Value, R};
-use crate::ordering::{Causes, Compaction, Event, Offsets, Ref, SeqChecks, SeqRead, Topics, Tp, S};
-use crate::{guarded, read_headers, Header};
+use crate::ordering::{
+    Causes, Compaction, Event, Id, Offsets, Ref, SeqChecks, SeqRead, Topics, Tp, S,
+};
+use crate::{compute_with, guarded, read_headers, Header};
 
 /// Every ordering detector's state (`ordering.Checker` without the Python detectors).
 #[pyclass(unsendable)]
@@ -97,19 +100,44 @@ impl Checks {
     }
 
     /// Offer `events` in order: the findings, and the records that failed (index, exception).
+    ///
+    /// The records are looked at with the GIL held (`View`), then checked without it, so
+    /// that the thread reading the next batch runs meanwhile; a record this crate cannot
+    /// read takes the GIL back for Python's answer. `ignored`: the header names the user's
+    /// configuration ignores; `ruled`: topics with the user's id rules (their ids are
+    /// Python's).
+    #[pyo3(signature = (events, body, ignored=Vec::new(), ruled=Vec::new()))]
     fn offer_batch(
         &mut self,
         events: Bound<'_, PyList>,
         body: bool,
+        ignored: Vec<String>,
+        ruled: Vec<String>,
     ) -> (Vec<Found>, Vec<(usize, Py<PyAny>)>) {
         let py = events.py();
-        let (mut out, mut failed) = (Vec::new(), Vec::new());
+        let ruled: Vec<u32> = ruled.iter().map(|t| self.topics.id(t)).collect();
+        let mut failed = Vec::new();
+        let mut views = Vec::with_capacity(events.len());
         for (index, event) in events.iter().enumerate() {
-            if let Err(err) = self.offer(py, index, &event, body, &mut out) {
-                failed.push((index, err.into_value(py).into_any()));
+            // SAFETY: `events` (held by the caller for this call) keeps every event, and each
+            // event its fields, alive; bytes and str objects never change
+            match unsafe { self.view(py, index, &event) } {
+                Ok(view) => views.push(view),
+                Err(err) => failed.push((index, err)),
             }
         }
-        (out, failed)
+        let ctx = Ctx {
+            body,
+            ignored: Ignored(ignored),
+            ruled,
+        };
+        let (out, late) = py.detach(|| self.run(&views, &ctx));
+        failed.extend(late);
+        failed.sort_by_key(|(index, _)| *index);
+        let failed = failed
+            .into_iter()
+            .map(|(i, err)| (i, err.into_value(py).into_any()));
+        (out, failed.collect())
     }
 
     /// Every finding only the end can tell (`Checker.finish`'s flushes).
@@ -207,74 +235,248 @@ impl Checks {
     }
 }
 
+/// What a batch's records are read with.
+struct Ctx {
+    body: bool,
+    ignored: Ignored,
+    ruled: Vec<u32>,
+}
+
+/// A record's ids: borrowed from its `EventIds`, or extracted here.
+#[derive(Clone)]
+struct IdsOf<'a> {
+    event_id: Option<Cow<'a, str>>,
+    causes: Vec<Cow<'a, str>>,
+    trace_id: Option<Cow<'a, str>>,
+    span_id: Option<Cow<'a, str>>,
+    parent_span_id: Option<Cow<'a, str>>,
+    event_type: Option<Cow<'a, str>>,
+    source: Option<Cow<'a, str>>,
+}
+
+impl<'a> IdsOf<'a> {
+    fn none() -> Self {
+        IdsOf {
+            event_id: None,
+            causes: Vec::new(),
+            trace_id: None,
+            span_id: None,
+            parent_span_id: None,
+            event_type: None,
+            source: None,
+        }
+    }
+
+    fn owned(ids: Option<Ids>) -> IdsOf<'static> {
+        let Some(ids) = ids else { return IdsOf::none() };
+        IdsOf {
+            event_id: ids.event_id.map(Cow::Owned),
+            causes: ids.causation_ids.into_iter().map(Cow::Owned).collect(),
+            trace_id: ids.trace_id.map(Cow::Owned),
+            span_id: ids.span_id.map(Cow::Owned),
+            parent_span_id: ids.parent_span_id.map(Cow::Owned),
+            event_type: ids.event_type.map(Cow::Owned),
+            source: ids.source.map(Cow::Owned),
+        }
+    }
+
+    /// Of an `EventIds` tuple (borrowed: the tuple must outlive the result).
+    unsafe fn of_tuple(ids: &Bound<'_, PyAny>) -> PyResult<IdsOf<'static>> {
+        let ids = ids.cast::<PyTuple>()?;
+        let text = |i: usize| -> PyResult<Option<Cow<'static, str>>> {
+            let v = ids.get_item(i)?;
+            if v.is_none() {
+                return Ok(None);
+            }
+            Ok(Some(Cow::Borrowed(unsafe {
+                forever(v.cast::<PyString>()?.to_str()?)
+            })))
+        };
+        let causes = ids.get_item(2)?;
+        let causes = causes.cast::<PyTuple>()?;
+        let mut all = Vec::with_capacity(causes.len());
+        for c in causes.iter() {
+            all.push(Cow::Borrowed(unsafe {
+                forever(c.cast::<PyString>()?.to_str()?)
+            }));
+        }
+        Ok(IdsOf {
+            event_id: text(0)?,
+            causes: all,
+            trace_id: text(3)?,
+            span_id: text(4)?,
+            parent_span_id: text(5)?,
+            event_type: text(7)?,
+            source: text(8)?,
+        })
+    }
+}
+
+/// A borrow of a Python object's contents as if it lived forever.
+///
+/// SAFETY: the caller keeps the object alive (and bytes and str objects never change) for as
+/// long as the result is used: here, one `offer_batch` call, whose batch holds them.
+unsafe fn forever<T: ?Sized>(r: &T) -> &'static T {
+    unsafe { &*(r as *const T) }
+}
+
+/// One record as looked at with the GIL held: its fields borrowed, its event kept to ask
+/// Python about it.
+struct View {
+    index: usize,
+    event: Py<PyAny>,
+    topic: &'static str,
+    at: Ref,
+    timestamp: i64,
+    key: Option<&'static [u8]>,
+    value: Option<&'static [u8]>,
+    has_value: bool,
+    /// The value is bytes (or None) and every header `(str, bytes | None)`.
+    plain: bool,
+    headers: Vec<Header<'static>>,
+    ids: Option<IdsOf<'static>>,
+    decoded: bool,
+}
+
 impl Checks {
-    fn offer(
+    /// SAFETY: see `forever`.
+    unsafe fn view(
         &mut self,
         py: Python<'_>,
         index: usize,
         event: &Bound<'_, PyAny>,
-        body: bool,
-        out: &mut Vec<Found>,
-    ) -> PyResult<()> {
+    ) -> PyResult<View> {
         let get = |name: &str| event.getattr(PyString::intern(py, name));
-        let mut ids = get("_ids")?;
-        if ids.is_none() {
-            ids = get("ids")?; // extracted (and any problem reported) by Python
-        }
-        let ids = ids.cast_into::<PyTuple>()?;
-        let text = |i: usize| -> PyResult<Option<String>> {
-            let v = ids.get_item(i)?;
-            Ok(if v.is_none() {
-                None
-            } else {
-                Some(v.extract::<String>()?)
-            })
-        };
-        let topic = get("topic")?;
-        let topic = topic.cast::<PyString>()?.to_cow()?;
-        let (key, value, headers) = (get("key")?, get("value")?, get("headers")?);
-        let key_b: Option<&[u8]> = if key.is_none() {
+        let ids = get("_ids")?;
+        let ids = if ids.is_none() {
             None
         } else {
-            Some(key.cast::<PyBytes>()?.as_bytes()) // borrowed: no copy per event
+            Some(unsafe { IdsOf::of_tuple(&ids)? })
+        };
+        let topic = get("topic")?;
+        let topic = unsafe { forever(topic.cast::<PyString>()?.to_str()?) };
+        let (key, value, headers) = (get("key")?, get("value")?, get("headers")?);
+        let key_b: Option<&'static [u8]> = if key.is_none() {
+            None
+        } else {
+            Some(unsafe { forever(key.cast::<PyBytes>()?.as_bytes()) })
         };
         let value_v = if value.is_none() {
             None
         } else {
-            value.cast::<PyBytes>().ok().map(|b| b.as_bytes())
+            value
+                .cast::<PyBytes>()
+                .ok()
+                .map(|b| unsafe { forever(b.as_bytes()) })
         };
-        let read = read_headers(&headers);
+        let read = read_headers(&headers).map(|hs| {
+            hs.into_iter()
+                .map(|(n, r)| unsafe { (forever(n), r.map(|r| forever(r))) })
+                .collect::<Vec<Header<'static>>>()
+        });
         let plain = read.is_ok() && (value.is_none() || value_v.is_some());
-        let decoded = !get("_decoded")?.is_none();
-        let (event_id, source) = (text(0)?, text(8)?);
-        let causes: Vec<String> = ids.get_item(2)?.extract()?;
-        let (trace_id, span_id, parent) = (text(3)?, text(4)?, text(5)?);
-        let event_type = text(7)?;
-        let at = Ref {
-            topic: self.topics.id(&topic),
-            partition: get("partition")?.extract()?,
-            offset: get("offset")?.extract()?,
-        };
-        let e = Event {
+        Ok(View {
             index,
-            at,
+            event: event.clone().unbind(),
+            topic,
+            at: Ref {
+                topic: self.topics.id(topic),
+                partition: get("partition")?.extract()?,
+                offset: get("offset")?.extract()?,
+            },
             timestamp: get("timestamp")?.extract()?,
             key: key_b,
+            value: value_v,
             has_value: !value.is_none(),
-            event_id: event_id.as_deref(),
-            causes: &causes,
-            trace_id: trace_id.as_deref(),
-            span_id: span_id.as_deref(),
-            parent_span_id: parent.as_deref(),
-            event_type: event_type.as_deref(),
-        };
-        let hs = read.unwrap_or_default();
-        // the body's top-level members, read once for the sequence fields and the event time
-        let readable = plain && body && !decoded;
-        let members = if readable && (key_b.is_some() || self.keyless) {
-            guarded(|| crate::ids::body_members(value_v, || Ok(crate::content_type_json_of(&hs))))
+            plain,
+            headers: read.unwrap_or_default(),
+            ids,
+            decoded: !get("_decoded")?.is_none(),
+        })
+    }
+
+    /// Every view through the detectors (without the GIL; taken back to ask Python).
+    fn run(&mut self, views: &[View], ctx: &Ctx) -> (Vec<Found>, Vec<(usize, PyErr)>) {
+        let (mut out, mut failed) = (Vec::new(), Vec::new());
+        for view in views {
+            if let Err(err) = self.offer(view, ctx, &mut out) {
+                failed.push((view.index, err));
+            }
+        }
+        (out, failed)
+    }
+
+    /// Python's answer about one record (the GIL taken back for it).
+    fn ask<T>(
+        &self,
+        view: &View,
+        f: impl FnOnce(Python<'_>, &Bound<'_, PyAny>) -> PyResult<T>,
+    ) -> PyResult<T> {
+        Python::attach(|py| f(py, view.event.bind(py)))
+    }
+
+    fn ids_of<'v>(
+        &self,
+        view: &'v View,
+        ctx: &Ctx,
+        members: &R<Option<Vec<Member<'static>>>>,
+    ) -> PyResult<std::borrow::Cow<'v, IdsOf<'static>>> {
+        if let Some(ids) = &view.ids {
+            return Ok(std::borrow::Cow::Borrowed(ids));
+        }
+        let readable = view.plain && !ctx.ruled.contains(&view.at.topic);
+        let body = ctx.body && !view.decoded;
+        if readable {
+            if let Ok(ids) = guarded(|| compute_with(&view.headers, view.value, body, &ctx.ignored, Some(members)))
+            {
+                return Ok(std::borrow::Cow::Owned(IdsOf::owned(ids)));
+            }
+        }
+        // extracted (and any problem reported) by Python
+        self.ask(view, |py, event| {
+            let ids = event.getattr(PyString::intern(py, "ids"))?;
+            let ids = unsafe { IdsOf::of_tuple(&ids)? };
+            Ok(IdsOf {
+                event_id: ids.event_id.map(|c| Cow::Owned(c.into_owned())),
+                causes: ids
+                    .causes
+                    .into_iter()
+                    .map(|c| Cow::Owned(c.into_owned()))
+                    .collect(),
+                trace_id: ids.trace_id.map(|c| Cow::Owned(c.into_owned())),
+                span_id: ids.span_id.map(|c| Cow::Owned(c.into_owned())),
+                parent_span_id: ids.parent_span_id.map(|c| Cow::Owned(c.into_owned())),
+                event_type: ids.event_type.map(|c| Cow::Owned(c.into_owned())),
+                source: ids.source.map(|c| Cow::Owned(c.into_owned())),
+            })
+        })
+        .map(std::borrow::Cow::Owned)
+    }
+
+    fn offer(&mut self, view: &View, ctx: &Ctx, out: &mut Vec<Found>) -> PyResult<()> {
+        let (key_b, value_v, hs, at) = (view.key, view.value, &view.headers, view.at);
+        let readable = view.plain && ctx.body && !view.decoded;
+        // the body's top-level members, read once for the ids, sequence fields and event time
+        let members = if readable {
+            guarded(|| crate::ids::body_members(value_v, || Ok(crate::content_type_json_of(hs))))
         } else {
             Err(crate::json::Defer)
+        };
+        let ids = self.ids_of(view, ctx, &members)?;
+        let eid_key = ids.event_id.as_deref().map(Id::new);
+        let e = Event {
+            index: view.index,
+            at,
+            timestamp: view.timestamp,
+            key: key_b,
+            has_value: view.has_value,
+            event_id: ids.event_id.as_deref(),
+            eid_key: eid_key.as_ref(),
+            causes: &ids.causes,
+            trace_id: ids.trace_id.as_deref(),
+            span_id: ids.span_id.as_deref(),
+            parent_span_id: ids.parent_span_id.as_deref(),
+            event_type: ids.event_type.as_deref(),
         };
         // 1. sequences
         let compacted = !self.compaction.topics.is_empty() && self.compaction.see(at);
@@ -282,13 +484,13 @@ impl Checks {
             && (key_b.is_some() || self.keyless || (compacted && !e.has_value));
         let reads = if needed {
             let native = if readable {
-                self.reads(&hs, value_v, &members)
+                self.reads(hs, value_v, &members)
             } else {
                 None
             };
             match native {
                 Some(reads) => reads,
-                None => self.ask_reads(py, event)?,
+                None => self.ask(view, |_, event| self.ask_reads(event))?,
             }
         } else {
             vec![(None, None); self.groups.len()]
@@ -303,37 +505,42 @@ impl Checks {
             .offer(&self.topics, &self.compaction, compacted, &e, &reads, out);
         // 2. duplicates, 3. event time (the findings' text names the topic as given)
         let rec = Rec {
-            index,
-            topic: &topic,
+            index: view.index,
+            topic: view.topic,
             at,
             timestamp: e.timestamp,
             key: key_b,
             value: value_v,
             headers: hs.clone(),
-            event_id: event_id.as_deref().map(Cow::Borrowed),
-            source: source.as_deref().map(Cow::Borrowed),
+            event_id: ids.event_id.as_deref().map(Cow::Borrowed),
+            eid_key: eid_key.as_ref(),
+            source: ids.source.as_deref().map(Cow::Borrowed),
         };
         if rec.event_id.is_some() {
-            let dig = if plain {
+            let dig = if view.plain {
                 checks::digest(rec.key, rec.value, &rec.headers)
             } else {
                 // an odd record (not bytes and text headers): Python's hash of its fields
-                let h: i64 = self.digest.bind(py).call1((event,))?.extract()?;
+                let h: i64 = self.ask(view, |py, event| {
+                    self.digest.bind(py).call1((event,))?.extract()
+                })?;
                 (1u128 << 127) | u128::from(h as u64)
             };
             self.dup_time.duplicate(&rec, dig, out);
         }
         if rec.key.is_some() {
             let time = match checks::header_time(&rec.headers) {
-                _ if !plain || decoded => Time::Ask,
+                _ if !view.plain || view.decoded => Time::Ask,
                 Some(time) => time,
-                None if !body => Time::Ask,
+                None if !ctx.body => Time::Ask,
                 None => guarded(|| Ok(checks::body_time(rec.value, &members))).unwrap_or(Time::Ask),
             };
             let (when, source) = match time {
                 Time::At(ms, name) => (ms, name),
                 Time::Record => (rec.timestamp, "record timestamp".to_owned()),
-                Time::Ask => self.event_time_ms.bind(py).call1((event,))?.extract()?,
+                Time::Ask => self.ask(view, |py, event| {
+                    self.event_time_ms.bind(py).call1((event,))?.extract()
+                })?,
             };
             self.dup_time.time(&rec, when, &source, out);
         }
@@ -364,11 +571,8 @@ impl Checks {
     }
 
     /// `ordering._sequence_fields` of the record, by Python.
-    fn ask_reads(
-        &self,
-        py: Python<'_>,
-        event: &Bound<'_, PyAny>,
-    ) -> PyResult<Vec<(Option<i128>, Option<String>)>> {
+    fn ask_reads(&self, event: &Bound<'_, PyAny>) -> PyResult<Vec<(Option<i128>, Option<String>)>> {
+        let py = event.py();
         let (seqs, producer): (Vec<Option<i128>>, Option<String>) =
             self.sequence_fields.bind(py).call1((event,))?.extract()?;
         Ok(seqs.into_iter().map(|s| (s, producer.clone())).collect())

@@ -290,10 +290,9 @@ pub struct DupTime {
 
 /// A 128-bit digest of key, value and headers (what `_digest`'s hash compares: the bytes).
 pub fn digest(key: Option<&[u8]>, value: Option<&[u8]>, headers: &[(&str, Option<&[u8]>)]) -> u128 {
-    use std::hash::{Hash, Hasher};
-    let mut a = std::collections::hash_map::DefaultHasher::new();
-    let mut b = std::collections::hash_map::DefaultHasher::new();
-    0xe7u8.hash(&mut b);
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut a = foldhash::quality::FixedState::with_seed(0x9e37_79b9_7f4a_7c15).build_hasher();
+    let mut b = foldhash::quality::FixedState::with_seed(0xc2b2_ae3d_27d4_eb4f).build_hasher();
     for h in [&mut a, &mut b] {
         key.hash(h);
         value.hash(h);
@@ -312,6 +311,8 @@ pub struct Rec<'a> {
     pub value: Option<&'a [u8]>,
     pub headers: Vec<(&'a str, Option<&'a [u8]>)>,
     pub event_id: Option<Cow<'a, str>>,
+    /// `event_id` as a key.
+    pub eid_key: Option<&'a Id>,
     pub source: Option<Cow<'a, str>>,
 }
 
@@ -349,7 +350,8 @@ impl DupTime {
         let Some(eid) = r.event_id.as_deref() else {
             return;
         };
-        let identity = (r.at.topic, r.source.as_deref().map(Id::new), Id::new(eid));
+        let eid_key = r.eid_key.expect("with the id").clone();
+        let identity = (r.at.topic, r.source.as_deref().map(Id::new), eid_key);
         let here = r.at;
         let Some(&(first_ref, first_dig, first_ms)) = self.seen.peek(&identity) else {
             if self.seen.len() >= self.seen_limit {
@@ -393,7 +395,7 @@ impl DupTime {
         if latest_ms - when <= self.lateness_ms {
             return;
         }
-        let eid = r.event_id.as_deref().map(Id::new);
+        let eid = r.eid_key.cloned();
         if eid.is_some() && eid == late_id {
             return;
         }

@@ -187,28 +187,58 @@ fn compute<'a>(
     } else {
         Some(value.cast::<PyBytes>().map_err(|_| Defer)?.as_bytes())
     };
+    compute_read(&headers, value, make.body && !decoded, &make.ignored)
+}
+
+/// `compute` of headers and a value read already; `body`: the value may be read here (the
+/// built-in decoder chain, and no decoded value cached by Python).
+pub fn compute_read(
+    headers: &[Header],
+    value: Option<&[u8]>,
+    body: bool,
+    ignored: &Ignored,
+) -> R<Option<Ids>> {
+    compute_with(headers, value, body, ignored, None)
+}
+
+/// `compute_read` with the body's members read already (`ids::body_members`), if they are.
+pub fn compute_with<'a>(
+    headers: &[Header],
+    value: Option<&'a [u8]>,
+    body: bool,
+    ignored: &Ignored,
+    members: Option<&R<Option<Vec<json::Member<'a>>>>>,
+) -> R<Option<Ids>> {
     let mut found = Found::new();
     let mut cloudevent = false;
-    let body = if headers.is_empty() {
+    let needs_body = if headers.is_empty() {
         true
     } else {
-        for (name, raw) in &headers {
-            ids::scan_header(name, *raw, &mut found, &make.ignored)?;
+        for (name, raw) in headers {
+            ids::scan_header(name, *raw, &mut found, ignored)?;
         }
         cloudevent = ids::is_cloudevent(&found);
         ids::needs_body(&found, cloudevent)
     };
-    if body {
-        if !make.body || decoded {
+    if needs_body {
+        if !body {
             return Err(Defer); // another decoder chain, or a value decoded already
         }
-        if let Some(members) = ids::body_members(value, || Ok(content_type_json(&headers)))? {
+        let read;
+        let members = match members {
+            Some(m) => m.as_ref().map_err(|_| Defer)?,
+            None => {
+                read = ids::body_members(value, || Ok(content_type_json(headers)))?;
+                &read
+            }
+        };
+        if let Some(members) = members {
             ids::scan_body(
                 value.unwrap_or_default(),
                 &members,
                 cloudevent,
                 &mut found,
-                &make.ignored,
+                ignored,
             )?;
         }
     }

@@ -33,35 +33,50 @@ pub enum Id {
     Text(Box<str>),
 }
 
-fn nibble(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        _ => None,
+/// Hex digit values (lowercase only), 0xff for every other byte.
+const HEX: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
     }
-}
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
 
+/// Up to 32 hex digits packed two to a byte (None: another character).
 fn pack(digits: impl Iterator<Item = u8>) -> Option<[u8; 16]> {
     let mut out = [0u8; 16];
+    let mut bad = 0u8;
     for (i, b) in digits.enumerate() {
-        out[i / 2] |= nibble(b)? << (if i % 2 == 0 { 4 } else { 0 });
+        let v = HEX[b as usize];
+        bad |= v;
+        out[i / 2] |= (v & 0x0f) << (4 - 4 * (i % 2));
     }
-    Some(out)
+    (bad & 0xf0 == 0).then_some(out)
 }
 
 impl Id {
     pub fn new(text: &str) -> Id {
         let b = text.as_bytes();
-        if !b.is_empty() && b.len() <= 32 {
-            if let Some(packed) = pack(b.iter().copied()) {
-                return Id::Hex(b.len() as u8, packed);
-            }
-        }
-        let dashes = [8, 13, 18, 23];
-        if b.len() == 36 && dashes.iter().all(|i| b[*i] == b'-') {
-            let digits = b.iter().enumerate().filter(|(i, _)| !dashes.contains(i));
-            if let Some(packed) = pack(digits.map(|(_, c)| *c)) {
+        let n = b.len();
+        if n == 36 && b[8] == b'-' && b[13] == b'-' && b[18] == b'-' && b[23] == b'-' {
+            let digits = (b[..8].iter())
+                .chain(&b[9..13])
+                .chain(&b[14..18])
+                .chain(&b[19..23])
+                .chain(&b[24..]);
+            if let Some(packed) = pack(digits.copied()) {
                 return Id::Uuid(packed);
+            }
+        } else if n > 0 && n <= 32 {
+            if let Some(packed) = pack(b.iter().copied()) {
+                return Id::Hex(n as u8, packed);
             }
         }
         Id::Text(text.into())
@@ -187,7 +202,9 @@ pub struct Event<'a> {
     pub key: Option<&'a [u8]>,
     pub has_value: bool,
     pub event_id: Option<&'a str>,
-    pub causes: &'a [String],
+    /// `event_id` as a key.
+    pub eid_key: Option<&'a Id>,
+    pub causes: &'a [std::borrow::Cow<'a, str>],
     pub trace_id: Option<&'a str>,
     pub span_id: Option<&'a str>,
     pub parent_span_id: Option<&'a str>,
@@ -371,7 +388,7 @@ impl SeqDetector {
         let (here, eid) = (e.at, e.event_id);
         if self.keys.map.contains(&key) {
             let state = self.keys.map.get_mut(&key).expect("held"); // promoted
-            if seq != state.last || eid.is_none() || eid.map(Id::new) != state.last_id {
+            if seq != state.last || eid.is_none() || e.eid_key != state.last_id.as_ref() {
                 self.rose = Some(seq > state.last);
             }
             let jumps = &mut self.compacted_jumps;
@@ -392,7 +409,7 @@ impl SeqDetector {
         let state = Seq {
             last: seq,
             last_ref: here,
-            last_id: eid.map(Id::new),
+            last_id: e.eid_key.cloned(),
             seen_since: 0,
             missing,
             gaps: Vec::new(),
@@ -424,7 +441,7 @@ fn compare(
     let (last, here, eid) = (state.last, e.at, e.event_id);
     if seq == last + 1 {
         (state.last, state.last_ref) = (seq, here);
-        state.last_id = eid.map(Id::new);
+        state.last_id = e.eid_key.cloned();
         return;
     }
     if seq > last {
@@ -445,7 +462,7 @@ fn compare(
             });
         }
         (state.last, state.last_ref) = (seq, here);
-        state.last_id = eid.map(Id::new);
+        state.last_id = e.eid_key.cloned();
         if state.gaps.len() > MAX_GAPS {
             let oldest = state.gaps.remove(0);
             report(t, e.index, vec![oldest], key_text(e.key), out);
@@ -454,7 +471,7 @@ fn compare(
     }
     let key = key_text(e.key);
     if seq == last {
-        if eid.is_some() && eid.map(Id::new) == state.last_id {
+        if eid.is_some() && e.eid_key == state.last_id.as_ref() {
             return; // the same event again: duplicate_event reports it
         }
         let explanation = format!(
@@ -928,11 +945,12 @@ impl Causes {
             self.first_ms = Some(at);
         }
         if let Some(eid) = e.event_id {
-            self.arrived(t, eid, at, here, e.index, out);
+            let id = e.eid_key.expect("with the id");
+            self.arrived(t, (eid, id), at, here, e.index, out);
         }
         // the effect's name among the pairs looked at: its id, else its ref (Python's `or`)
         let me = match e.event_id {
-            Some(eid) if !eid.is_empty() => Id::new(eid),
+            Some(eid) if !eid.is_empty() => e.eid_key.expect("with the id").clone(),
             _ if e.causes.is_empty() && e.parent_span_id.is_none() => Id::Hex(0, [0; 16]),
             _ => Id::new(&here.text(t)),
         };
@@ -943,7 +961,7 @@ impl Causes {
             }
             let Some(&(cause_ms, cause_ref)) = self.known.map.peek(&cause_id) else {
                 let kind = (Some(here.topic), e.event_type.map(str::to_owned));
-                self.wait(cause_id, cause.clone(), e, kind);
+                self.wait(cause_id, cause.to_string(), e, kind);
                 continue;
             };
             self.found_cause((Some(here.topic), e.event_type.map(str::to_owned)));
@@ -1012,17 +1030,16 @@ impl Causes {
     fn arrived(
         &mut self,
         t: &Topics,
-        eid: &str,
+        (eid, id): (&str, &Id),
         at: i64,
         here: Ref,
         index: usize,
         out: &mut Vec<Found>,
     ) {
-        let id = Id::new(eid);
-        if !self.known.map.contains(&id) {
+        if !self.known.map.contains(id) {
             self.known.put(id.clone(), (at, here));
         }
-        for wait in self.waiting.pop(&id).unwrap_or_default() {
+        for wait in self.waiting.pop(id).unwrap_or_default() {
             self.found_cause(wait.kind.clone());
             self.late_cause(t, index, &wait, here, at, eid, out);
         }
@@ -1302,6 +1319,33 @@ impl Offsets {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_are_equal_exactly_when_their_texts_are() {
+        let texts = [
+            "",
+            "a",
+            "0a",
+            "a0",
+            "00",
+            "0",
+            "abcdef0123456789abcdef0123456789",
+            "abcdef0123456789abcdef01234567890",
+            "ABCDEF",
+            "0g",
+            "123e4567-e89b-12d3-a456-426614174000",
+            "123e4567e89b12d3a456426614174000",
+            "123e4567-e89b-12d3-a456-42661417400g",
+            "123E4567-e89b-12d3-a456-426614174000",
+            "span 1 2",
+            "ü",
+        ];
+        for a in texts {
+            for b in texts {
+                assert_eq!(Id::new(a) == Id::new(b), a == b, "{a:?} {b:?}");
+            }
+        }
+    }
 
     #[test]
     fn thousands_as_python_prints_them() {
