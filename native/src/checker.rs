@@ -79,6 +79,7 @@ impl Checks {
                 keys_evicted: 0,
                 lateness_ms,
                 lateness_text,
+                scratch: Vec::new(),
             },
             sequences: SeqChecks::new(names, max_keys.max(1), max_held, learn, keyless),
             groups,
@@ -267,16 +268,18 @@ impl<'a> IdsOf<'a> {
         }
     }
 
-    fn owned(ids: Option<Ids>) -> IdsOf<'static> {
-        let Some(ids) = ids else { return IdsOf::none() };
+    fn of(ids: Option<Ids<'a>>) -> IdsOf<'a> {
+        let Some(ids) = ids else {
+            return IdsOf::none();
+        };
         IdsOf {
-            event_id: ids.event_id.map(Cow::Owned),
-            causes: ids.causation_ids.into_iter().map(Cow::Owned).collect(),
-            trace_id: ids.trace_id.map(Cow::Owned),
-            span_id: ids.span_id.map(Cow::Owned),
-            parent_span_id: ids.parent_span_id.map(Cow::Owned),
-            event_type: ids.event_type.map(Cow::Owned),
-            source: ids.source.map(Cow::Owned),
+            event_id: ids.event_id,
+            causes: ids.causation_ids,
+            trace_id: ids.trace_id,
+            span_id: ids.span_id,
+            parent_span_id: ids.parent_span_id,
+            event_type: ids.event_type,
+            source: ids.source,
         }
     }
 
@@ -427,9 +430,10 @@ impl Checks {
         let readable = view.plain && !ctx.ruled.contains(&view.at.topic);
         let body = ctx.body && !view.decoded;
         if readable {
-            if let Ok(ids) = guarded(|| compute_with(&view.headers, view.value, body, &ctx.ignored, Some(members)))
-            {
-                return Ok(std::borrow::Cow::Owned(IdsOf::owned(ids)));
+            if let Ok(ids) = guarded(|| {
+                compute_with(&view.headers, view.value, body, &ctx.ignored, Some(members))
+            }) {
+                return Ok(std::borrow::Cow::Owned(IdsOf::of(ids)));
             }
         }
         // extracted (and any problem reported) by Python
@@ -511,14 +515,14 @@ impl Checks {
             timestamp: e.timestamp,
             key: key_b,
             value: value_v,
-            headers: hs.clone(),
+            headers: hs,
             event_id: ids.event_id.as_deref().map(Cow::Borrowed),
             eid_key: eid_key.as_ref(),
             source: ids.source.as_deref().map(Cow::Borrowed),
         };
         if rec.event_id.is_some() {
             let dig = if view.plain {
-                checks::digest(rec.key, rec.value, &rec.headers)
+                checks::digest(rec.key, rec.value, rec.headers)
             } else {
                 // an odd record (not bytes and text headers): Python's hash of its fields
                 let h: i64 = self.ask(view, |py, event| {
@@ -529,7 +533,7 @@ impl Checks {
             self.dup_time.duplicate(&rec, dig, out);
         }
         if rec.key.is_some() {
-            let time = match checks::header_time(&rec.headers) {
+            let time = match checks::header_time(rec.headers) {
                 _ if !view.plain || view.decoded => Time::Ask,
                 Some(time) => time,
                 None if !ctx.body => Time::Ask,

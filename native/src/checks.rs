@@ -272,7 +272,8 @@ pub type Identity = (u32, Option<Id>, Id);
 /// Where an identity was first seen: the record, its digest, its record time.
 pub type FirstSeen = (Ref, u128, i64);
 /// A key's place: topic, key, partition.
-pub type KeyPlace = (u32, Box<[u8]>, i32);
+/// (`place_key`: topic id and partition, 4 bytes each, then the key's bytes.)
+pub type KeyPlace = Box<[u8]>;
 /// A key's latest event time, its record, and the id of the last late event reported.
 pub type Latest = (i64, Ref, Option<Id>);
 
@@ -286,6 +287,16 @@ pub struct DupTime {
     pub keys_evicted: usize,
     pub lateness_ms: i64,
     pub lateness_text: String,
+    /// The key being looked up (no allocation per record).
+    pub scratch: Vec<u8>,
+}
+
+/// A key's place as one byte string: topic id and partition (4 bytes each), the key.
+pub fn place_key(into: &mut Vec<u8>, topic: u32, partition: i32, key: &[u8]) {
+    into.clear();
+    into.extend_from_slice(&topic.to_le_bytes());
+    into.extend_from_slice(&partition.to_le_bytes());
+    into.extend_from_slice(key);
 }
 
 /// A 128-bit digest of key, value and headers (what `_digest`'s hash compares: the bytes).
@@ -309,7 +320,7 @@ pub struct Rec<'a> {
     pub timestamp: i64,
     pub key: Option<&'a [u8]>,
     pub value: Option<&'a [u8]>,
-    pub headers: Vec<(&'a str, Option<&'a [u8]>)>,
+    pub headers: &'a [(&'a str, Option<&'a [u8]>)],
     pub event_id: Option<Cow<'a, str>>,
     /// `event_id` as a key.
     pub eid_key: Option<&'a Id>,
@@ -377,29 +388,30 @@ impl DupTime {
     /// `EventTimeDetector.offer` with the event's time and where it came from.
     pub fn time(&mut self, r: &Rec, when: i64, source: &str, out: &mut Vec<Found>) {
         let Some(key) = r.key else { return };
-        let k = (r.at.topic, Box::from(key), r.at.partition);
+        place_key(&mut self.scratch, r.at.topic, r.at.partition, key);
         let here = r.at;
-        let Some((latest_ms, latest_ref, late_id)) = self.keys.peek(&k).cloned() else {
+        let Some(latest) = self.keys.get_mut(self.scratch.as_slice()) else {
             if self.keys.len() >= self.keys_limit {
                 self.keys.pop_lru();
                 self.keys_evicted += 1;
             }
-            self.keys.push(k, (when, here, None));
+            self.keys
+                .push(Box::from(self.scratch.as_slice()), (when, here, None));
             return;
-        };
-        self.keys.promote(&k);
+        }; // (promoted: `move_to_end`)
+        let (latest_ms, latest_ref) = (latest.0, latest.1);
         if when >= latest_ms {
-            self.keys.put(k, (when, here, late_id));
+            (latest.0, latest.1) = (when, here);
             return;
         }
         if latest_ms - when <= self.lateness_ms {
             return;
         }
         let eid = r.eid_key.cloned();
-        if eid.is_some() && eid == late_id {
+        if eid.is_some() && eid == latest.2 {
             return;
         }
-        self.keys.put(k, (latest_ms, latest_ref, eid));
+        latest.2 = eid;
         let back = thousands_3f((latest_ms - when) as f64 / 1000.0);
         let key_text = key_text(r.key);
         let shown = key_text.clone().unwrap_or_else(|| "None".to_owned());

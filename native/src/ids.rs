@@ -433,27 +433,28 @@ fn trace_of(found: &Found) -> Option<Trace> {
     trace
 }
 
-/// `EventIds` as plain data (None: the shared empty value).
+/// `EventIds` as plain data (None: the shared empty value); texts borrowed from the record
+/// where they are its bytes as they are.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Ids {
-    pub event_id: Option<String>,
-    pub correlation_id: Option<String>,
-    pub causation_ids: Vec<String>,
-    pub trace_id: Option<String>,
-    pub span_id: Option<String>,
-    pub parent_span_id: Option<String>,
-    pub service: Option<String>,
-    pub event_type: Option<String>,
-    pub source: Option<String>,
+pub struct Ids<'a> {
+    pub event_id: Option<Cow<'a, str>>,
+    pub correlation_id: Option<Cow<'a, str>>,
+    pub causation_ids: Vec<Cow<'a, str>>,
+    pub trace_id: Option<Cow<'a, str>>,
+    pub span_id: Option<Cow<'a, str>>,
+    pub parent_span_id: Option<Cow<'a, str>>,
+    pub service: Option<Cow<'a, str>>,
+    pub event_type: Option<Cow<'a, str>>,
+    pub source: Option<Cow<'a, str>>,
 }
 
 /// `_causes`: best rank first (stable), each value once.
-fn causes(mut causes: Vec<(u8, Cow<str>)>) -> Vec<String> {
+fn causes<'a>(mut causes: Vec<(u8, Cow<'a, str>)>) -> Vec<Cow<'a, str>> {
     causes.sort_by_key(|c| c.0);
-    let mut out: Vec<String> = Vec::with_capacity(causes.len());
+    let mut out: Vec<Cow<'a, str>> = Vec::with_capacity(causes.len());
     for (_, text) in causes {
-        if !out.iter().any(|o| *o == *text) {
-            out.push(text.into_owned());
+        if !out.contains(&text) {
+            out.push(text);
         }
     }
     out
@@ -466,10 +467,10 @@ pub fn finish(mut found: Found) -> Option<Ids> {
         return None;
     }
     let (trace_id, span_id, parent_span_id) = match trace {
-        Some((t, s, p)) => (Some(t), s, p),
+        Some((t, s, p)) => (Some(Cow::Owned(t)), s.map(Cow::Owned), p.map(Cow::Owned)),
         None => (None, None, None),
     };
-    let mut take = |field: usize| found.text[field].take().map(Cow::into_owned);
+    let mut take = |field: usize| found.text[field].take();
     let event_id = take(EVENT_ID);
     let correlation_id = take(CORRELATION).or_else(|| trace_id.clone());
     let service = take(SERVICE);

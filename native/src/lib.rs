@@ -70,7 +70,7 @@ impl<'py> Make<'py> {
         let Some(ids) = ids else {
             return Ok(self.empty.clone());
         };
-        let text = |t: Option<String>| -> Bound<'py, PyAny> {
+        let text = |t: Option<std::borrow::Cow<str>>| -> Bound<'py, PyAny> {
             match t {
                 Some(t) => PyString::new(py, &t).into_any(),
                 None => py.None().into_bound(py),
@@ -180,7 +180,7 @@ fn compute<'a>(
     value: &'a Bound<'_, PyAny>,
     decoded: bool,
     make: &Make,
-) -> R<Option<Ids>> {
+) -> R<Option<Ids<'a>>> {
     let headers = read_headers(headers)?;
     let value: Option<&[u8]> = if value.is_none() {
         None
@@ -192,23 +192,23 @@ fn compute<'a>(
 
 /// `compute` of headers and a value read already; `body`: the value may be read here (the
 /// built-in decoder chain, and no decoded value cached by Python).
-pub fn compute_read(
-    headers: &[Header],
-    value: Option<&[u8]>,
+pub fn compute_read<'a>(
+    headers: &[Header<'a>],
+    value: Option<&'a [u8]>,
     body: bool,
     ignored: &Ignored,
-) -> R<Option<Ids>> {
+) -> R<Option<Ids<'a>>> {
     compute_with(headers, value, body, ignored, None)
 }
 
 /// `compute_read` with the body's members read already (`ids::body_members`), if they are.
 pub fn compute_with<'a>(
-    headers: &[Header],
+    headers: &[Header<'a>],
     value: Option<&'a [u8]>,
     body: bool,
     ignored: &Ignored,
     members: Option<&R<Option<Vec<json::Member<'a>>>>>,
-) -> R<Option<Ids>> {
+) -> R<Option<Ids<'a>>> {
     let mut found = Found::new();
     let mut cloudevent = false;
     let needs_body = if headers.is_empty() {
@@ -235,7 +235,7 @@ pub fn compute_with<'a>(
         if let Some(members) = members {
             ids::scan_body(
                 value.unwrap_or_default(),
-                &members,
+                members,
                 cloudevent,
                 &mut found,
                 ignored,

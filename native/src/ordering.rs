@@ -326,8 +326,18 @@ impl Seq {
     }
 }
 
-/// Topic, key, producer, partition.
-type SeqKey = (u32, Option<Box<[u8]>>, Option<Box<str>>, i32);
+/// Topic, partition, key, producer as one byte string (see `SeqDetector::key`).
+type SeqKey = Box<[u8]>;
+
+/// The topic and key of a `SeqKey`.
+fn seq_key_parts(k: &[u8]) -> (u32, Option<&[u8]>) {
+    let topic = u32::from_le_bytes(k[0..4].try_into().expect("4 bytes"));
+    if k[8] == 0 {
+        return (topic, None);
+    }
+    let len = u32::from_le_bytes(k[9..13].try_into().expect("4 bytes")) as usize;
+    (topic, Some(&k[13..13 + len]))
+}
 
 /// `ordering.SequenceDetector` of one field (or one list of fields).
 pub struct SeqDetector {
@@ -335,6 +345,7 @@ pub struct SeqDetector {
     pub rose: Option<bool>,
     pub keys: Bounded<SeqKey, Seq>,
     pub compacted_jumps: usize,
+    scratch: Vec<u8>,
 }
 
 /// The sequence of a record for a detector, and its producer, as read for it.
@@ -350,16 +361,33 @@ impl SeqDetector {
             rose: None,
             keys: Bounded::new(max_keys),
             compacted_jumps: 0,
+            scratch: Vec::new(),
         }
     }
 
-    fn key(e: &Event, producer: Option<&str>) -> SeqKey {
-        (
-            e.at.topic,
-            e.key.map(Box::from),
-            producer.map(Box::from),
-            e.at.partition,
-        )
+    /// The record's key (`_key`: topic, key, producer, partition) into `scratch`: topic id and
+    /// partition (4 bytes each), then 0, or 1 and the key's length (4 bytes) and bytes, then
+    /// 0, or 1 and the producer's bytes.
+    fn key(&mut self, e: &Event, producer: Option<&str>) {
+        let k = &mut self.scratch;
+        k.clear();
+        k.extend_from_slice(&e.at.topic.to_le_bytes());
+        k.extend_from_slice(&e.at.partition.to_le_bytes());
+        match e.key {
+            None => k.push(0),
+            Some(key) => {
+                k.push(1);
+                k.extend_from_slice(&(key.len() as u32).to_le_bytes());
+                k.extend_from_slice(key);
+            }
+        }
+        match producer {
+            None => k.push(0),
+            Some(p) => {
+                k.push(1);
+                k.extend_from_slice(p.as_bytes());
+            }
+        }
     }
 
     /// `SequenceDetector.offer`; `compacted`: `Compaction.see` said the topic is compacted.
@@ -374,7 +402,8 @@ impl SeqDetector {
     ) {
         if compacted && !e.has_value {
             // a tombstone ends the key's sequence; its open gaps are reported
-            if let Some(state) = self.keys.map.pop(&Self::key(e, read.producer)) {
+            self.key(e, read.producer);
+            if let Some(state) = self.keys.map.pop(self.scratch.as_slice()) {
                 report(t, e.index, state.gaps, key_text(e.key), out);
             }
             return;
@@ -384,10 +413,10 @@ impl SeqDetector {
             return;
         }
         let Some(seq) = read.seq else { return };
-        let key = Self::key(e, read.producer);
+        self.key(e, read.producer);
         let (here, eid) = (e.at, e.event_id);
-        if self.keys.map.contains(&key) {
-            let state = self.keys.map.get_mut(&key).expect("held"); // promoted
+        if let Some(state) = self.keys.map.get_mut(self.scratch.as_slice()) {
+            // (promoted: `move_to_end`)
             if seq != state.last || eid.is_none() || e.eid_key != state.last_id.as_ref() {
                 self.rose = Some(seq > state.last);
             }
@@ -400,9 +429,9 @@ impl SeqDetector {
             return;
         }
         if self.keys.map.len() >= self.keys.limit {
-            if let Some(((_, k, _, _), state)) = self.keys.map.pop_lru() {
+            if let Some((k, state)) = self.keys.map.pop_lru() {
                 self.keys.evicted += 1;
-                report(t, e.index, state.gaps, key_text(k.as_deref()), out);
+                report(t, e.index, state.gaps, key_text(seq_key_parts(&k).1), out);
             }
         }
         let missing = compacted.then(|| comp.missing_before(e.at));
@@ -414,15 +443,18 @@ impl SeqDetector {
             missing,
             gaps: Vec::new(),
         };
-        self.keys.map.push(key, state);
+        self.keys
+            .map
+            .push(Box::from(self.scratch.as_slice()), state);
     }
 
     /// `SequenceDetector.flush`: every gap still open, of `topics` when given.
     pub fn flush(&mut self, t: &Topics, topics: Option<&Set<u32>>, out: &mut Vec<Found>) {
-        for ((topic, key, _, _), state) in self.keys.map.iter_mut().rev() {
-            if !state.gaps.is_empty() && topics.is_none_or(|w| w.contains(topic)) {
+        for (k, state) in self.keys.map.iter_mut().rev() {
+            let (topic, key) = seq_key_parts(k);
+            if !state.gaps.is_empty() && topics.is_none_or(|w| w.contains(&topic)) {
                 let gaps = std::mem::take(&mut state.gaps);
-                report(t, usize::MAX, gaps, key_text(key.as_deref()), out);
+                report(t, usize::MAX, gaps, key_text(key), out);
             }
         }
     }
