@@ -14,7 +14,7 @@ use crate::checks::{self, DupTime, Found, Rec, Time};
 use crate::ids::{Ids, Ignored};
 use crate::json::{Member, Reader, Value, R};
 use crate::ordering::{
-    Causes, Compaction, Event, Id, Offsets, Ref, SeqChecks, SeqRead, Topics, Tp, S,
+    Causes, Compaction, Event, Id, Offsets, Ref, SeqChecks, SeqRead, Topics, Tp,
 };
 use crate::{compute_with, guarded, read_headers, Header};
 
@@ -34,6 +34,8 @@ pub struct Checks {
     event_time_ms: Py<PyAny>,
     digest: Py<PyAny>,
     sequence_fields: Py<PyAny>,
+    /// Records (parts of records) asked of Python.
+    asked: std::sync::atomic::AtomicUsize,
 }
 
 #[pymethods]
@@ -71,10 +73,10 @@ impl Checks {
         Checks {
             topics,
             dup_time: DupTime {
-                seen: lru::LruCache::unbounded_with_hasher(S::default()),
+                seen: Default::default(),
                 seen_limit: max_events.max(1),
                 seen_evicted: 0,
-                keys: lru::LruCache::unbounded_with_hasher(S::default()),
+                keys: Default::default(),
                 keys_limit: max_keys.max(1),
                 keys_evicted: 0,
                 lateness_ms,
@@ -97,6 +99,7 @@ impl Checks {
             event_time_ms,
             digest,
             sequence_fields,
+            asked: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
@@ -229,6 +232,10 @@ impl Checks {
             ("unjudged", c.unjudged),
             ("forgotten", c.forgotten),
             ("compacted_away", c.compacted_away),
+            (
+                "asked",
+                self.asked.load(std::sync::atomic::Ordering::Relaxed),
+            ),
         ] {
             out.set_item(name, n)?;
         }
@@ -415,6 +422,8 @@ impl Checks {
         view: &View,
         f: impl FnOnce(Python<'_>, &Bound<'_, PyAny>) -> PyResult<T>,
     ) -> PyResult<T> {
+        self.asked
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Python::attach(|py| f(py, view.event.bind(py)))
     }
 

@@ -366,7 +366,7 @@ impl DupTime {
         let here = r.at;
         let Some(&(first_ref, first_dig, first_ms)) = self.seen.peek(&identity) else {
             if self.seen.len() >= self.seen_limit {
-                self.seen.pop_lru();
+                self.seen.pop_oldest();
                 self.seen_evicted += 1;
             }
             self.seen.push(identity, (here, dig, r.timestamp));
@@ -378,7 +378,7 @@ impl DupTime {
         }
         let same = dig == first_dig;
         if first_ref.partition != here.partition && r.timestamp < first_ms {
-            self.seen.put(identity, (here, dig, r.timestamp));
+            *self.seen.get_mut(&identity).expect("held") = (here, dig, r.timestamp);
             out.push(dup_finding(r, here, first_ref, same, eid));
         } else {
             out.push(dup_finding(r, first_ref, here, same, eid));
@@ -392,7 +392,7 @@ impl DupTime {
         let here = r.at;
         let Some(latest) = self.keys.get_mut(self.scratch.as_slice()) else {
             if self.keys.len() >= self.keys_limit {
-                self.keys.pop_lru();
+                self.keys.pop_oldest();
                 self.keys_evicted += 1;
             }
             self.keys

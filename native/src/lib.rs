@@ -16,6 +16,7 @@ pub mod ids;
 pub mod json;
 pub mod ordering;
 pub mod render;
+pub mod slab;
 pub mod text;
 pub mod trace;
 

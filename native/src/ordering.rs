@@ -4,8 +4,8 @@
 //!
 //! The specification is `core/ordering.py` (`SequenceChecks`, `SequenceDetector`,
 //! `Compaction`, `Watermark`, `CausalDetector`, `OffsetGapDetector`); this keeps the same
-//! bounded state, in the same order (Python's `OrderedDict`s are `LruCache`s used as ordered
-//! maps: `peek` never promotes), and gives the same findings, pinned by differential tests
+//! bounded state, in the same order (Python's `OrderedDict`s are `slab::Ordered` maps: `peek`
+//! never moves a key to the end), and gives the same findings, pinned by differential tests
 //! (tests/unit/test_native_checks.py). Topics are interned (`Topics`) and a record is named by
 //! `Ref` (topic id, partition, offset) until a finding spells it out as `topic/partition/offset`.
 
@@ -13,7 +13,6 @@ use std::collections::VecDeque;
 use std::hash::Hash;
 
 use indexmap::IndexMap;
-use lru::LruCache;
 
 use crate::checks::{key_text, Found};
 
@@ -21,7 +20,7 @@ use crate::checks::{key_text, Found};
 pub type S = foldhash::quality::RandomState;
 pub type Map<K, V> = std::collections::HashMap<K, V, S>;
 pub type Set<K> = std::collections::HashSet<K, S>;
-pub type Lru<K, V> = LruCache<K, V, S>;
+pub type Lru<K, V> = crate::slab::Ordered<K, V, S>;
 
 /// An id as a compact key: lowercase hex (up to 32 digits) and canonical lowercase UUIDs packed
 /// into 16 bytes, other text kept. Each text has one form, so two `Id`s are equal exactly when
@@ -178,7 +177,7 @@ pub struct Bounded<K: Hash + Eq, V> {
 impl<K: Hash + Eq, V> Bounded<K, V> {
     pub fn new(limit: usize) -> Self {
         Bounded {
-            map: LruCache::unbounded_with_hasher(S::default()),
+            map: Lru::default(),
             limit,
             evicted: 0,
         }
@@ -187,7 +186,7 @@ impl<K: Hash + Eq, V> Bounded<K, V> {
     /// `KeyState.put` of a key not held.
     pub fn put(&mut self, key: K, value: V) {
         if self.map.len() >= self.limit {
-            self.map.pop_lru();
+            self.map.pop_oldest();
             self.evicted += 1;
         }
         self.map.push(key, value);
@@ -429,7 +428,7 @@ impl SeqDetector {
             return;
         }
         if self.keys.map.len() >= self.keys.limit {
-            if let Some((k, state)) = self.keys.map.pop_lru() {
+            if let Some((k, state)) = self.keys.map.pop_oldest() {
                 self.keys.evicted += 1;
                 report(t, e.index, state.gaps, key_text(seq_key_parts(&k).1), out);
             }
@@ -450,13 +449,13 @@ impl SeqDetector {
 
     /// `SequenceDetector.flush`: every gap still open, of `topics` when given.
     pub fn flush(&mut self, t: &Topics, topics: Option<&Set<u32>>, out: &mut Vec<Found>) {
-        for (k, state) in self.keys.map.iter_mut().rev() {
+        self.keys.map.for_each_mut(|k, state| {
             let (topic, key) = seq_key_parts(k);
             if !state.gaps.is_empty() && topics.is_none_or(|w| w.contains(&topic)) {
                 let gaps = std::mem::take(&mut state.gaps);
                 report(t, usize::MAX, gaps, key_text(key), out);
             }
-        }
+        });
     }
 }
 
@@ -959,12 +958,12 @@ impl Causes {
             forgotten: 0,
             first_ms: None,
             known: Bounded::new(max_events),
-            waiting: LruCache::unbounded_with_hasher(S::default()),
+            waiting: Lru::default(),
             max_waiting,
             dropped: 0,
             said: Bounded::new(max_waiting),
             spans: Bounded::new(max_events),
-            span_waiting: LruCache::unbounded_with_hasher(S::default()),
+            span_waiting: Lru::default(),
             inverted: Bounded::new(max_waiting),
         }
     }
@@ -1046,7 +1045,7 @@ impl Causes {
         };
         push_wait(&mut self.span_waiting, pair, wait);
         if self.span_waiting.len() > self.max_waiting {
-            self.span_waiting.pop_lru(); // not an orphan: just forgotten
+            self.span_waiting.pop_oldest(); // not an orphan: just forgotten
             self.dropped += 1;
         }
     }
@@ -1171,7 +1170,7 @@ impl Causes {
         };
         push_wait(&mut self.waiting, id, wait);
         if self.waiting.len() > self.max_waiting {
-            self.waiting.pop_lru();
+            self.waiting.pop_oldest();
             self.dropped += 1;
         }
     }
@@ -1180,12 +1179,12 @@ impl Causes {
         let Some(now) = self.mark.value() else {
             return; // a partition of the range is not read yet: its records may be causes
         };
-        while let Some((_, waits)) = self.waiting.peek_lru() {
+        while let Some((_, waits)) = self.waiting.peek_oldest() {
             let oldest = waits.iter().map(|w| w.effect_ms).min().unwrap_or(i64::MAX);
             if waits.is_empty() || now - oldest <= self.grace_ms {
                 break;
             }
-            let (_, waits) = self.waiting.pop_lru().expect("peeked");
+            let (_, waits) = self.waiting.pop_oldest().expect("peeked");
             self.orphans(t, index, comp, waits, false, out);
         }
     }
@@ -1248,7 +1247,7 @@ impl Causes {
     /// `CausalDetector.flush`.
     pub fn flush(&mut self, t: &Topics, comp: &Compaction, out: &mut Vec<Found>) {
         let mut all = Vec::new();
-        while let Some((_, waits)) = self.waiting.pop_lru() {
+        while let Some((_, waits)) = self.waiting.pop_oldest() {
             all.push(waits);
         }
         for waits in all {
@@ -1265,7 +1264,7 @@ impl Causes {
     /// `CausalDetector.carry`; `map[i]` is this detector's id of `other`'s topic `i`.
     pub fn carry(&mut self, other: &Causes, map: &[u32]) {
         self.mark.carry(&other.mark, map);
-        for ((topic, kind), _) in other.evidence.map.iter().rev() {
+        for ((topic, kind), _) in other.evidence.map.iter() {
             self.found_cause((topic.map(|t| map[t as usize]), kind.clone()));
         }
         self.outside += other.outside + other.undecided.len();
