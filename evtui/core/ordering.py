@@ -50,7 +50,6 @@ from evtui.core import native
 from evtui.core.decode import raw_value
 from evtui.core.event import Event
 from evtui.core.ids import EventIds
-from evtui.core.native import fill_ids
 from evtui.core.problems import RecordProblems, offer_all
 
 WARNING, INFO = "warning", "info"
@@ -109,7 +108,8 @@ def key_text(event: Event) -> str | None:
 
 
 def sequence_of(event: Event, names: tuple[str, ...] = SEQUENCE_NAMES) -> int | None:
-    """The event's sequence number: a header, else a JSON field (integers only).
+    """The event's sequence number: a header, else a JSON field (integers only, below
+    2**126 in size: a larger number is an id or a hash, no counter).
 
     A name is a header name (any case) or a JSON path; ``meta.seq`` walks into
     nested objects. The first name found wins.
@@ -117,14 +117,19 @@ def sequence_of(event: Event, names: tuple[str, ...] = SEQUENCE_NAMES) -> int | 
     return _as_sequence(field_of(event, names))
 
 
+# A number of 127 bits or more is no counter (a hash, an id): not a sequence. (Within this,
+# every difference of two sequence numbers fits the extension's 128-bit integers.)
+SEQUENCE_MIN, SEQUENCE_LIMIT = -(2**126), 2**126
+
+
 def _as_sequence(value: object) -> int | None:
     if isinstance(value, bytes):
         try:
-            return int(value.decode("ascii").strip())
+            value = int(value.decode("ascii").strip())
         except (UnicodeDecodeError, ValueError):
             return None
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
+        return value if SEQUENCE_MIN <= value < SEQUENCE_LIMIT else None
     return None
 
 
@@ -1248,6 +1253,36 @@ class Checker:
         self._keep(_findings(found))
         for index, exc in failed:  # one record's failure, not the run's
             problems.failed(batch[index], exc)
+
+    def offer_until_failure(
+        self, batch: list[Event]
+    ) -> tuple[list[tuple[int, Finding]], int, BaseException | None]:
+        """:meth:`offer` events until one raises: the findings kept, each with the index of
+        the event it was found at (findings only the end can tell aside), how many events
+        were offered (the one that raised included) and what it raised (None: every one).
+        """
+        kept: list[tuple[int, Finding]] = []
+        state = self._native
+        if state is None or type(self).offer is not Checker.offer:  # (a subclass's own offer)
+            for i, event in enumerate(batch):
+                before = len(self.findings)
+                try:
+                    self.offer(event)
+                except Exception as exc:
+                    return kept, i + 1, exc
+                finally:
+                    kept += [(i, f) for f in self.findings[before:]]
+            return kept, len(batch), None
+        found, failed = state.offer_batch(
+            batch, native.builtin_chain(), *native.id_rules(batch), stop=True
+        )
+        done, exc = (failed[0][0] + 1, failed[0][1]) if failed else (len(batch), None)
+        self.scanned += done
+        for index, finding in zip((f[0] for f in found), _findings(found), strict=True):
+            if finding.kind in self.kinds:
+                self.findings.append(finding)
+                kept.append((index, finding))
+        return kept, done, exc
 
     def _keep(self, found: Iterable[Finding]) -> None:
         for finding in found:

@@ -202,6 +202,21 @@ class LiveCheck:
             self.board.add(checker.findings[before:], event.timestamp)
             del checker.findings[:]  # the board keeps them
 
+    def offer_batch(self, events: list[Event]) -> tuple[int, BaseException | None]:
+        """:meth:`offer` events in order until one raises: how many were offered (the one
+        that raised included), and what it raised (None: every one went through)."""
+        checker = self.checker
+        if checker is None:
+            checker = self.checker = self.make_checker(True, self.compacted)
+        kept, done, exc = checker.offer_until_failure(events)
+        self.checked += done
+        if done:
+            self._last_ms = max(self._last_ms, max(e.timestamp for e in events[:done]))
+        for index, finding in kept:
+            self.board.add([finding], events[index].timestamp)
+        del checker.findings[:]  # the board keeps them
+        return done, exc
+
     def finish(self) -> None:
         """The stream ended: what only the end can tell (gaps still open, orphans)."""
         if self.finished or self.checker is None:

@@ -110,13 +110,15 @@ impl Checks {
     /// read takes the GIL back for Python's answer. `ignored`: the header names the user's
     /// configuration ignores; `ruled`: topics with the user's id rules (their ids are
     /// Python's).
-    #[pyo3(signature = (events, body, ignored=Vec::new(), ruled=Vec::new()))]
+    /// `stop`: no record after the first that fails is offered.
+    #[pyo3(signature = (events, body, ignored=Vec::new(), ruled=Vec::new(), stop=false))]
     fn offer_batch(
         &mut self,
         events: Bound<'_, PyList>,
         body: bool,
         ignored: Vec<String>,
         ruled: Vec<String>,
+        stop: bool,
     ) -> (Vec<Found>, Vec<(usize, Py<PyAny>)>) {
         let py = events.py();
         let ruled: Vec<u32> = ruled.iter().map(|t| self.topics.id(t)).collect();
@@ -127,7 +129,12 @@ impl Checks {
             // event its fields, alive; bytes and str objects never change
             match unsafe { self.view(py, index, &event) } {
                 Ok(view) => views.push(view),
-                Err(err) => failed.push((index, err)),
+                Err(err) => {
+                    failed.push((index, err));
+                    if stop {
+                        break;
+                    }
+                }
             }
         }
         let ctx = Ctx {
@@ -135,7 +142,11 @@ impl Checks {
             ignored: Ignored(ignored),
             ruled,
         };
-        let (out, late) = py.detach(|| self.run(&views, &ctx));
+        let (out, late) = if views.len() < DETACH_FROM {
+            self.run(&views, &ctx, stop) // too few to pay for letting the GIL go
+        } else {
+            py.detach(|| self.run(&views, &ctx, stop))
+        };
         failed.extend(late);
         failed.sort_by_key(|(index, _)| *index);
         let failed = failed
@@ -242,6 +253,9 @@ impl Checks {
         Ok(out)
     }
 }
+
+/// Batches this long are checked without the GIL (shorter ones: letting it go costs more).
+const DETACH_FROM: usize = 16;
 
 /// What a batch's records are read with.
 struct Ctx {
@@ -406,11 +420,14 @@ impl Checks {
     }
 
     /// Every view through the detectors (without the GIL; taken back to ask Python).
-    fn run(&mut self, views: &[View], ctx: &Ctx) -> (Vec<Found>, Vec<(usize, PyErr)>) {
+    fn run(&mut self, views: &[View], ctx: &Ctx, stop: bool) -> (Vec<Found>, Vec<(usize, PyErr)>) {
         let (mut out, mut failed) = (Vec::new(), Vec::new());
         for view in views {
             if let Err(err) = self.offer(view, ctx, &mut out) {
                 failed.push((view.index, err));
+                if stop {
+                    break;
+                }
             }
         }
         (out, failed)

@@ -717,27 +717,31 @@ impl SeqChecks {
             self.held_over += found.len().saturating_sub(room);
             trial.held.extend(found.drain(..).take(room));
         }
-        self.judge(topic, false, out);
+        self.judge(topic, false, e.index, out);
     }
 
     /// `SequenceChecks._judge`.
-    fn judge(&mut self, topic: u32, last: bool, out: &mut Vec<Found>) {
+    /// `index`: the record being offered (the held findings are said with it).
+    fn judge(&mut self, topic: u32, last: bool, index: usize, out: &mut Vec<Found>) {
         let n = self.detectors.len();
         let trials = self
             .trials
             .get_mut(&topic)
             .expect("judged topics are tried");
         if let Some(name) = decide(trials, n, last) {
-            self.choose(topic, name, out);
+            self.choose(topic, name, index, out);
         }
     }
 
-    fn choose(&mut self, topic: u32, name: Option<usize>, out: &mut Vec<Found>) {
+    fn choose(&mut self, topic: u32, name: Option<usize>, index: usize, out: &mut Vec<Found>) {
         self.chosen.insert(topic, name);
         let mut trials = self.trials.shift_remove(&topic).expect("tried");
         if let Some(i) = name {
             if let Some(trial) = trials[i].take() {
-                out.extend(trial.held);
+                out.extend(trial.held.into_iter().map(|mut f| {
+                    f.0 = index;
+                    f
+                }));
             }
         }
     }
@@ -746,7 +750,7 @@ impl SeqChecks {
     pub fn flush(&mut self, t: &Topics, out: &mut Vec<Found>) {
         let topics: Vec<u32> = self.trials.keys().copied().collect();
         for topic in topics {
-            self.judge(topic, true, out);
+            self.judge(topic, true, usize::MAX, out);
         }
         for i in 0..self.detectors.len() {
             if !self.learn {

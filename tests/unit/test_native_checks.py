@@ -183,13 +183,16 @@ def test_epoch_numbers_are_read_by_magnitude():
 # -- generated streams for every detector: sequences, causes, spans, compaction, offsets -------
 
 SEQ_VALUE = st.one_of(
-    st.integers(0, 12), st.integers(-3, 3), st.sampled_from([10**17, 10**19, -(10**18)]),
+    st.integers(0, 12), st.integers(-3, 3), st.sampled_from(
+        [10**17, 10**19, -(10**18), 2**126 - 1, 2**126, -(2**126), -(2**126) - 1, 10**400]
+    ),
     st.sampled_from(["3", 1.0, 2.5, True, None, {"n": 1}, [1]]),
 )  # fmt: skip
 SEQ_HEADER = st.one_of(
     st.integers(0, 12).map(lambda n: str(n).encode()),
     st.sampled_from([b" 7 ", b"+3", b"-2", b"1_0", b"", b"abc", b"1.0.3", b"\xff", b"\x1c5\x1f",
-                     b"0" * 20, b"--1", b"+", b"4 2"]),
+                     b"0" * 20, b"--1", b"+", b"4 2", b"9" * 45,
+                     str(2**126 - 1).encode(), str(2**126).encode()]),
 )  # fmt: skip
 IDS = [f"id-{n}" for n in range(8)]
 TRACE, SPANS = "4bf92f3577b34da6a3ce929d0e0e4736", [f"{n:016x}" for n in range(1, 6)]
