@@ -12,7 +12,10 @@ broker, then measures in the same run, each in its own process:
   (e) evtui's source + a Checker of every ordering kind (the loop of (b))
   (f) `evtui check --format json` writing to /dev/null (the whole CLI)
 
-and prints events/s, the ratio to kcat and each process's peak RSS.
+and prints events/s, the ratio to kcat and each process's peak RSS. Then
+(--distinct N, 1,000,000 by default) the memory goal: `evtui check -F json`
+over N such events that each have a key of their own (per-key state at its
+largest), its peak RSS against 400 MiB.
 Without --bootstrap-servers it starts the broker with scripts/kafka-local
 (and stops it again if it was not running).
 
@@ -136,7 +139,10 @@ def make_event(i: int, rng: random.Random) -> tuple[bytes, bytes, list[tuple[str
     return f"order-{order:07d}".encode(), value, headers
 
 
-def produce(bootstrap: str, topic: str, count: int, partitions: int) -> tuple[float, int]:
+def produce(
+    bootstrap: str, topic: str, count: int, partitions: int, distinct: bool = False
+) -> tuple[float, int]:
+    """Produce the events (``distinct``: every one with a key of its own); (seconds, bytes)."""
     from confluent_kafka import Producer
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -158,6 +164,8 @@ def produce(bootstrap: str, topic: str, count: int, partitions: int) -> tuple[fl
     started = time.perf_counter()
     for i in range(count):
         key, value, headers = make_event(i, rng)
+        if distinct:
+            key = f"key-{i:09d}".encode()
         total_bytes += len(value)
         skewed = fault_of(i) == "causal_inversion"  # 0: the producer's clock
         stamp = int(time.time() * 1000) - SKEW_MS if skewed else 0
@@ -384,6 +392,32 @@ def report_detectors(args: argparse.Namespace, best: dict, findings: dict, summa
     summary["findings"] = {"expected": expected} | {k: v[0] for k, v in findings.items()}
 
 
+MEMORY_GOAL_MIB, MEMORY_GOAL_EVENTS = 400, 1_000_000  # issue 16: check's peak RSS, 1M keys
+
+
+def measure_memory(args: argparse.Namespace, bootstrap: str, summary: dict) -> None:
+    """`evtui check` over ``args.distinct`` events that each have a key of their own: the
+    per-key state at its largest (the goal: <= 400 MiB peak RSS at 1,000,000)."""
+    topic = f"evtui-bench-ingest-keys-{uuid.uuid4().hex[:8]}"
+    n = args.distinct
+    try:
+        produce(bootstrap, topic, n, args.partitions, distinct=True)
+        secs, rss, _, _ = run_measured(cli_argv(bootstrap, topic, "check"), ok=(0, 1))
+    finally:
+        if not args.keep:
+            from confluent_kafka.admin import AdminClient
+
+            AdminClient({"bootstrap.servers": bootstrap}).delete_topics([topic])
+    mib = rss / 2**20
+    if n >= MEMORY_GOAL_EVENTS:
+        verdict = "PASS" if mib <= MEMORY_GOAL_MIB else "MISS"
+    else:
+        verdict = f"(the goal is for {MEMORY_GOAL_EVENTS:,} events: run with --distinct 1000000)"
+    print(f"  memory: {CHECK_CLI} over {n:,} events with {n:,} distinct keys: {secs:.2f} s, peak "
+          f"RSS {mib:.0f} MiB, goal <= {MEMORY_GOAL_MIB} MiB  {verdict}")  # fmt: skip
+    summary["memory"] = {"events": n, "distinct_keys": n, "peak_rss_mib": round(mib, 1)}
+
+
 def _kinds(counts: dict[str, int]) -> str:
     return ", ".join(f"{kind} {n:,}" for kind, n in counts.items()) or "none"
 
@@ -405,9 +439,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per reader; the best counts")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the topic afterwards")
+    parser.add_argument(
+        "--distinct", type=int, default=1_000_000,
+        help="events (each with a key of its own) for the memory goal; 0: skip it",
+    )  # fmt: skip
     args = parser.parse_args()
-    if args.count < 1 or args.partitions < 1 or args.repeat < 1:
-        parser.error("--count, --partitions and --repeat must be >= 1")
+    if args.count < 1 or args.partitions < 1 or args.repeat < 1 or args.distinct < 0:
+        parser.error("--count, --partitions and --repeat must be >= 1, --distinct >= 0")
     started_here = False
     bootstrap = args.bootstrap_servers
     if not bootstrap:
@@ -418,6 +456,8 @@ def main() -> None:
         best, findings = measure(args, bootstrap, topic)
         summary = report(args, best, produce_s, total_bytes / args.count)
         report_detectors(args, best, findings, summary)
+        if args.distinct:
+            measure_memory(args, bootstrap, summary)
         if args.json:
             Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
     finally:

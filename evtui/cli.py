@@ -479,9 +479,13 @@ def check(
     end = parse_end(until, option="--until")
     conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
     _load_plugins(conn.config)
+    client = conn.client_config()
+    for name, value in CHECK_PREFETCH.items():  # unless the user set them
+        client.properties.setdefault(name, value)
     source = KafkaSource(
-        conn.client_config(), topics, start, end, timeout=conn.wait,
-        include_internal=include_internal,
+        client, topics, start, end, timeout=conn.wait,
+        include_internal=include_internal, max_queued_batches=CHECK_QUEUE,
+        batch_size=CHECK_BATCH,
     )  # fmt: skip
     source.open()
     try:
@@ -490,6 +494,13 @@ def check(
         print(f"evtui check: note: {exc}", file=sys.stderr)
         compacted = frozenset()
     run_check(source, options, plural(len(source.topics), "topic"), start, compacted=compacted)
+
+
+# batches (and their size) read ahead of the checks, and what librdkafka fetches ahead (its
+# default: 64 MiB): the checks are slower than the fetching, so more ahead is only memory
+# (bench/ingest's memory goal: 1M keys' state in 400 MiB)
+CHECK_QUEUE, CHECK_BATCH = 2, 2_000
+CHECK_PREFETCH = {"queued.max.messages.kbytes": "8192"}
 
 
 @app.command()

@@ -554,7 +554,7 @@ impl Checks {
                 let h: i64 = self.ask(view, |py, event| {
                     self.digest.bind(py).call1((event,))?.extract()
                 })?;
-                (1u128 << 127) | u128::from(h as u64)
+                (1u64 << 63) | ((h as u64) >> 1)
             };
             self.dup_time.duplicate(&rec, dig, out);
         }

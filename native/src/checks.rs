@@ -270,7 +270,7 @@ fn looks_like_time(s: &str) -> bool {
 /// A duplicate's identity: topic, CloudEvents source, event id.
 pub type Identity = (u32, Option<Id>, Id);
 /// Where an identity was first seen: the record, its digest, its record time.
-pub type FirstSeen = (Ref, u128, i64);
+pub type FirstSeen = (Ref, u64, i64);
 /// A key's place: topic, key, partition.
 /// (`place_key`: topic id and partition, 4 bytes each, then the key's bytes.)
 pub type KeyPlace = Box<[u8]>;
@@ -299,17 +299,15 @@ pub fn place_key(into: &mut Vec<u8>, topic: u32, partition: i32, key: &[u8]) {
     into.extend_from_slice(key);
 }
 
-/// A 128-bit digest of key, value and headers (what `_digest`'s hash compares: the bytes).
-pub fn digest(key: Option<&[u8]>, value: Option<&[u8]>, headers: &[(&str, Option<&[u8]>)]) -> u128 {
+/// A 64-bit digest of key, value and headers: what `_digest`'s (64-bit) hash compares, the
+/// bytes. The top bit is clear: a digest Python made for an odd record has it set.
+pub fn digest(key: Option<&[u8]>, value: Option<&[u8]>, headers: &[(&str, Option<&[u8]>)]) -> u64 {
     use std::hash::{BuildHasher, Hash, Hasher};
-    let mut a = foldhash::quality::FixedState::with_seed(0x9e37_79b9_7f4a_7c15).build_hasher();
-    let mut b = foldhash::quality::FixedState::with_seed(0xc2b2_ae3d_27d4_eb4f).build_hasher();
-    for h in [&mut a, &mut b] {
-        key.hash(h);
-        value.hash(h);
-        headers.hash(h);
-    }
-    (u128::from(a.finish()) << 64) | u128::from(b.finish())
+    let mut h = foldhash::quality::FixedState::with_seed(0x9e37_79b9_7f4a_7c15).build_hasher();
+    key.hash(&mut h);
+    value.hash(&mut h);
+    headers.hash(&mut h);
+    h.finish() >> 1
 }
 
 /// One record as the detectors read it.
@@ -357,7 +355,7 @@ pub fn thousands_3f(x: f64) -> String {
 
 impl DupTime {
     /// `DuplicateDetector.offer`; `dig` stands for the record's bytes (see `digest`).
-    pub fn duplicate(&mut self, r: &Rec, dig: u128, out: &mut Vec<Found>) {
+    pub fn duplicate(&mut self, r: &Rec, dig: u64, out: &mut Vec<Found>) {
         let Some(eid) = r.event_id.as_deref() else {
             return;
         };
