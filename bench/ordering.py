@@ -132,6 +132,8 @@ def _get(obj: object, path: str) -> object:
 
 def structures(checker: Checker) -> list[tuple[str, int, int, int | None, str]]:
     """(name, size, bound, forgotten, unit) of every bounded structure this Checker has."""
+    if checker._native is not None:  # the detectors' state in the extension
+        return checker._native.sizes()[0]
     rows = []
     for name, path, bound, forgotten, unit in BOUNDED:
         state = _get(checker, path)
@@ -171,9 +173,13 @@ def report_structures(checker: Checker) -> bool:
         within &= ok
         lost = "(not counted)" if forgotten is None else f"{forgotten:>11,} {unit}"
         print(f"    {name:<29}{size:>11,} / {bound:<11,}{lost:<19}{'ok' if ok else 'OVER'}")
-    gaps = max((len(state.gaps) for state in checker.sequences.keys.values()), default=0)
+    if checker._native is not None:
+        _, gaps, partitions = checker._native.sizes()
+    else:
+        gaps = max((len(state.gaps) for state in checker.sequences.keys.values()), default=0)
+        partitions = len(checker.detectors[-1].last)
     print(f"    open sequence gaps per key: at most {gaps}; offset state: "
-          f"{len(checker.detectors[-1].last)} partitions")  # fmt: skip
+          f"{partitions} partitions")  # fmt: skip
     print(f"  every structure within its bound: {'PASS' if within else 'FAIL'}")
     return within
 

@@ -226,6 +226,61 @@ impl Checks {
         self.causes.mark.value()
     }
 
+    /// Every bounded structure: (name, size, bound, forgotten at the bound: None when not
+    /// counted, unit), for bench/ordering; then the most open gaps of a key, and the
+    /// partitions the offset detector follows.
+    #[allow(clippy::type_complexity)]
+    fn sizes(
+        &self,
+    ) -> (
+        Vec<(&'static str, usize, usize, Option<usize>, &'static str)>,
+        usize,
+        usize,
+    ) {
+        let (c, d) = (&self.causes, &self.dup_time);
+        let seq = self
+            .sequences
+            .detectors
+            .iter()
+            .max_by_key(|d| d.keys.evicted);
+        let mut rows = vec![
+            (
+                "SequenceDetector.keys",
+                seq.map_or(0, |d| d.keys.map.len()),
+                seq.map_or(0, |d| d.keys.limit),
+                Some(self.sequences.evicted()),
+                "keys",
+            ),
+            (
+                "EventTimeDetector.keys",
+                d.keys.len(),
+                d.keys_limit,
+                Some(d.keys_evicted),
+                "keys",
+            ),
+            (
+                "DuplicateDetector.seen",
+                d.seen.len(),
+                d.seen_limit,
+                Some(d.seen_evicted),
+                "ids",
+            ),
+        ];
+        rows.extend(c.sizes());
+        let gaps = (self.sequences.detectors.iter())
+            .map(|d| {
+                d.keys
+                    .map
+                    .iter()
+                    .map(|(_, s)| s.open_gaps())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .max()
+            .unwrap_or(0);
+        (rows, gaps, self.offsets.partitions())
+    }
+
     /// The counters the notes and the command's summary read.
     fn counters<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let (s, c) = (&self.sequences, &self.causes);

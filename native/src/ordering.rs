@@ -301,6 +301,10 @@ pub struct Seq {
 }
 
 impl Seq {
+    pub fn open_gaps(&self) -> usize {
+        self.gaps.len()
+    }
+
     fn fill(&mut self, seq: Num) -> Option<Gap> {
         let i = self
             .gaps
@@ -1244,6 +1248,56 @@ impl Causes {
                 .is_some_and(|f| wait.effect_ms < f + self.grace_ms)
     }
 
+    /// bench/ordering's rows (see `Checks.sizes`).
+    #[allow(clippy::type_complexity)]
+    pub fn sizes(&self) -> Vec<(&'static str, usize, usize, Option<usize>, &'static str)> {
+        let w = self.max_waiting;
+        vec![
+            (
+                "CausalDetector.known",
+                self.known.map.len(),
+                self.known.limit,
+                Some(self.known.evicted),
+                "ids",
+            ),
+            (
+                "CausalDetector.waiting",
+                self.waiting.len(),
+                w,
+                Some(self.dropped),
+                "causes",
+            ),
+            (
+                "CausalDetector._said",
+                self.said.map.len(),
+                self.said.limit,
+                Some(self.said.evicted),
+                "pairs",
+            ),
+            (
+                "CausalDetector.spans",
+                self.spans.map.len(),
+                self.spans.limit,
+                Some(self.spans.evicted),
+                "spans",
+            ),
+            (
+                "CausalDetector.span_waiting",
+                self.span_waiting.len(),
+                w,
+                None,
+                "spans",
+            ),
+            (
+                "CausalDetector._inverted",
+                self.inverted.map.len(),
+                self.inverted.limit,
+                Some(self.inverted.evicted),
+                "pairs",
+            ),
+        ]
+    }
+
     pub fn not_read(&self) -> usize {
         self.outside + self.undecided.len()
     }
@@ -1315,6 +1369,10 @@ pub struct Offsets {
 }
 
 impl Offsets {
+    pub fn partitions(&self) -> usize {
+        self.last.len()
+    }
+
     pub fn offer(&mut self, t: &Topics, e: &Event, out: &mut Vec<Found>) {
         let here = e.at;
         let Some(last) = self
