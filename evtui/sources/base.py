@@ -108,7 +108,9 @@ class BatchQueue:
         if self._finished:
             return None
         try:
-            batch = self._queue.get(timeout=timeout)
+            # closed: the end may not be queued (the queue was full), so no waiting for it
+            closed = self._closed
+            batch = self._queue.get(block=not closed, timeout=None if closed else timeout)
         except queue.Empty:
             if self._closed:
                 self._finished = True

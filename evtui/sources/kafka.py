@@ -55,6 +55,7 @@ class PartitionPlan:
     stop_time: int | None = None  # or: stop at the first record at/after this time
     done: bool = False
     at_end: bool = False  # the last thing seen was the partition's end (EOF)
+    next: int = -1  # the offset after the last record read (-1: none read yet)
 
     @property
     def bounded(self) -> bool:
@@ -337,6 +338,21 @@ class KafkaSource:
     def _finished(self) -> bool:
         return self.bounded and self._open == 0
 
+    def _want(self) -> int:
+        """Records to ask for: a batch, or fewer when fewer offsets are left before the stop
+        offsets, so that the last batch comes when it is there, not at consume's timeout.
+
+        (Offsets left can only outnumber the records left: compaction and transaction
+        markers leave offsets without records.)
+        """
+        if not self.bounded or self._time_bounded or not self._bounds:
+            return self.batch_size
+        left = 0
+        for plan in self._bounds.values():
+            if not plan.done and plan.stop is not None:
+                left += plan.stop - max(plan.next, plan.start)
+        return max(1, min(self.batch_size, left))
+
     def read_inline(self, deliver: Callable[[list[Event]], bool]) -> None:
         """Read in the calling thread, handing each batch to ``deliver`` until it returns False.
 
@@ -372,7 +388,7 @@ class KafkaSource:
         next_probe = 0.0
         try:
             while not self._stop.is_set() and not self._finished():
-                messages = consumer.consume(self.batch_size, 0.2)
+                messages = consumer.consume(self._want(), 0.2)
                 trouble = self._check_client_errors()
                 self._check_time_bounds()
                 if messages and not trouble and _heard_from_broker(messages):
@@ -414,6 +430,7 @@ class KafkaSource:
                 plan = bounds.get((topic, partition))
                 if plan is not None:
                     plan.at_end = False
+                    plan.next = offset + 1
                     if plan.done:
                         continue
                     stop = plan.stop  # far from the stop offset: nothing to look at (most)
