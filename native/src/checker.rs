@@ -14,7 +14,7 @@ use crate::checks::{self, DupTime, Found, Rec, Time};
 use crate::ids::{Ids, Ignored};
 use crate::json::{Member, Reader, Value, R};
 use crate::ordering::{
-    Causes, Compaction, Event, Id, Offsets, Ref, SeqChecks, SeqRead, Topics, Tp,
+    Causes, Compaction, Event, Id, Offsets, Ref, SeqChecks, SeqRead, Topics, Tp, Where,
 };
 use crate::{compute_with, guarded, read_headers, Header};
 
@@ -137,11 +137,7 @@ impl Checks {
                 }
             }
         }
-        let ctx = Ctx {
-            body,
-            ignored: Ignored(ignored),
-            ruled,
-        };
+        let ctx = Ctx { body, ignored: Ignored(ignored), ruled };
         let (out, late) = if views.len() < DETACH_FROM {
             self.run(&views, &ctx, stop) // too few to pay for letting the GIL go
         } else {
@@ -149,9 +145,7 @@ impl Checks {
         };
         failed.extend(late);
         failed.sort_by_key(|(index, _)| *index);
-        let failed = failed
-            .into_iter()
-            .map(|(i, err)| (i, err.into_value(py).into_any()));
+        let failed = failed.into_iter().map(|(i, err)| (i, err.into_value(py).into_any()));
         (out, failed.collect())
     }
 
@@ -164,18 +158,12 @@ impl Checks {
     }
 
     fn expect(&mut self, partitions: Vec<(String, i64)>) {
-        let tps: Vec<Tp> = partitions
-            .iter()
-            .map(|(t, p)| (self.topics.id(t), *p))
-            .collect();
+        let tps: Vec<Tp> = partitions.iter().map(|(t, p)| (self.topics.id(t), *p)).collect();
         self.causes.mark.expect(tps);
     }
 
     fn rest(&mut self, partitions: Vec<(String, i64)>) {
-        let tps: Vec<Tp> = partitions
-            .iter()
-            .map(|(t, p)| (self.topics.id(t), *p))
-            .collect();
+        let tps: Vec<Tp> = partitions.iter().map(|(t, p)| (self.topics.id(t), *p)).collect();
         self.causes.mark.rest(tps);
     }
 
@@ -195,24 +183,14 @@ impl Checks {
 
     /// `CausalDetector.carry`: partitions and kinds with causes found, topics by name.
     fn carry_causes(&mut self, other: PyRef<'_, Checks>) {
-        let map: Vec<u32> = other
-            .topics
-            .names
-            .iter()
-            .map(|n| self.topics.id(n))
-            .collect();
+        let map: Vec<u32> = other.topics.names.iter().map(|n| self.topics.id(n)).collect();
         self.causes.carry(&other.causes, &map);
     }
 
     /// Per topic, the field its sequence check used (None: no field was a sequence).
     fn fields<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let mut chosen: Vec<(&str, Option<&str>)> = (self.sequences.chosen.iter())
-            .map(|(t, c)| {
-                (
-                    self.topics.name(*t),
-                    c.map(|i| self.sequences.names[i].as_str()),
-                )
-            })
+            .map(|(t, c)| (self.topics.name(*t), c.map(|i| self.sequences.names[i].as_str())))
             .collect();
         chosen.sort();
         let out = PyDict::new(py);
@@ -232,17 +210,9 @@ impl Checks {
     #[allow(clippy::type_complexity)]
     fn sizes(
         &self,
-    ) -> (
-        Vec<(&'static str, usize, usize, Option<usize>, &'static str)>,
-        usize,
-        usize,
-    ) {
+    ) -> (Vec<(&'static str, usize, usize, Option<usize>, &'static str)>, usize, usize) {
         let (c, d) = (&self.causes, &self.dup_time);
-        let seq = self
-            .sequences
-            .detectors
-            .iter()
-            .max_by_key(|d| d.keys.evicted);
+        let seq = self.sequences.detectors.iter().max_by_key(|d| d.keys.evicted);
         let mut rows = vec![
             (
                 "SequenceDetector.keys",
@@ -251,31 +221,12 @@ impl Checks {
                 Some(self.sequences.evicted()),
                 "keys",
             ),
-            (
-                "EventTimeDetector.keys",
-                d.keys.len(),
-                d.keys_limit,
-                Some(d.keys_evicted),
-                "keys",
-            ),
-            (
-                "DuplicateDetector.seen",
-                d.seen.len(),
-                d.seen_limit,
-                Some(d.seen_evicted),
-                "ids",
-            ),
+            ("EventTimeDetector.keys", d.keys.len(), d.keys_limit, Some(d.keys_evicted), "keys"),
+            ("DuplicateDetector.seen", d.seen.len(), d.seen_limit, Some(d.seen_evicted), "ids"),
         ];
         rows.extend(c.sizes());
         let gaps = (self.sequences.detectors.iter())
-            .map(|d| {
-                d.keys
-                    .map
-                    .iter()
-                    .map(|(_, s)| s.open_gaps())
-                    .max()
-                    .unwrap_or(0)
-            })
+            .map(|d| d.keys.map.iter().map(|(_, s)| s.open_gaps()).max().unwrap_or(0))
             .max()
             .unwrap_or(0);
         (rows, gaps, self.offsets.partitions())
@@ -298,10 +249,7 @@ impl Checks {
             ("unjudged", c.unjudged),
             ("forgotten", c.forgotten),
             ("compacted_away", c.compacted_away),
-            (
-                "asked",
-                self.asked.load(std::sync::atomic::Ordering::Relaxed),
-            ),
+            ("asked", self.asked.load(std::sync::atomic::Ordering::Relaxed)),
         ] {
             out.set_item(name, n)?;
         }
@@ -367,17 +315,13 @@ impl<'a> IdsOf<'a> {
             if v.is_none() {
                 return Ok(None);
             }
-            Ok(Some(Cow::Borrowed(unsafe {
-                forever(v.cast::<PyString>()?.to_str()?)
-            })))
+            Ok(Some(Cow::Borrowed(unsafe { forever(v.cast::<PyString>()?.to_str()?) })))
         };
         let causes = ids.get_item(2)?;
         let causes = causes.cast::<PyTuple>()?;
         let mut all = Vec::with_capacity(causes.len());
         for c in causes.iter() {
-            all.push(Cow::Borrowed(unsafe {
-                forever(c.cast::<PyString>()?.to_str()?)
-            }));
+            all.push(Cow::Borrowed(unsafe { forever(c.cast::<PyString>()?.to_str()?) }));
         }
         Ok(IdsOf {
             event_id: text(0)?,
@@ -427,11 +371,7 @@ impl Checks {
     ) -> PyResult<View> {
         let get = |name: &str| event.getattr(PyString::intern(py, name));
         let ids = get("_ids")?;
-        let ids = if ids.is_none() {
-            None
-        } else {
-            Some(unsafe { IdsOf::of_tuple(&ids)? })
-        };
+        let ids = if ids.is_none() { None } else { Some(unsafe { IdsOf::of_tuple(&ids)? }) };
         let topic = get("topic")?;
         let topic = unsafe { forever(topic.cast::<PyString>()?.to_str()?) };
         let (key, value, headers) = (get("key")?, get("value")?, get("headers")?);
@@ -443,10 +383,7 @@ impl Checks {
         let value_v = if value.is_none() {
             None
         } else {
-            value
-                .cast::<PyBytes>()
-                .ok()
-                .map(|b| unsafe { forever(b.as_bytes()) })
+            value.cast::<PyBytes>().ok().map(|b| unsafe { forever(b.as_bytes()) })
         };
         let read = read_headers(&headers).map(|hs| {
             hs.into_iter()
@@ -494,8 +431,7 @@ impl Checks {
         view: &View,
         f: impl FnOnce(Python<'_>, &Bound<'_, PyAny>) -> PyResult<T>,
     ) -> PyResult<T> {
-        self.asked
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Python::attach(|py| f(py, view.event.bind(py)))
     }
 
@@ -523,11 +459,7 @@ impl Checks {
             let ids = unsafe { IdsOf::of_tuple(&ids)? };
             Ok(IdsOf {
                 event_id: ids.event_id.map(|c| Cow::Owned(c.into_owned())),
-                causes: ids
-                    .causes
-                    .into_iter()
-                    .map(|c| Cow::Owned(c.into_owned()))
-                    .collect(),
+                causes: ids.causes.into_iter().map(|c| Cow::Owned(c.into_owned())).collect(),
                 trace_id: ids.trace_id.map(|c| Cow::Owned(c.into_owned())),
                 span_id: ids.span_id.map(|c| Cow::Owned(c.into_owned())),
                 parent_span_id: ids.parent_span_id.map(|c| Cow::Owned(c.into_owned())),
@@ -568,11 +500,7 @@ impl Checks {
         let needed = self.sequences.wanted(at.topic)
             && (key_b.is_some() || self.keyless || (compacted && !e.has_value));
         let reads = if needed {
-            let native = if readable {
-                self.reads(hs, value_v, &members)
-            } else {
-                None
-            };
+            let native = if readable { self.reads(hs, value_v, &members) } else { None };
             match native {
                 Some(reads) => reads,
                 None => self.ask(view, |_, event| self.ask_reads(event))?,
@@ -581,13 +509,10 @@ impl Checks {
             vec![(None, None); self.groups.len()]
         };
         let reads: Vec<SeqRead> = (reads.iter())
-            .map(|(seq, producer)| SeqRead {
-                seq: *seq,
-                producer: producer.as_deref(),
-            })
+            .map(|(seq, producer)| SeqRead { seq: *seq, producer: producer.as_deref() })
             .collect();
-        self.sequences
-            .offer(&self.topics, &self.compaction, compacted, &e, &reads, out);
+        let place = Where { topics: &self.topics, compaction: &self.compaction, compacted };
+        self.sequences.offer(&place, &e, &reads, out);
         // 2. duplicates, 3. event time (the findings' text names the topic as given)
         let rec = Rec {
             index: view.index,
@@ -606,9 +531,8 @@ impl Checks {
                 checks::digest(rec.key, rec.value, rec.headers)
             } else {
                 // an odd record (not bytes and text headers): Python's hash of its fields
-                let h: i64 = self.ask(view, |py, event| {
-                    self.digest.bind(py).call1((event,))?.extract()
-                })?;
+                let h: i64 =
+                    self.ask(view, |py, event| self.digest.bind(py).call1((event,))?.extract())?;
                 (1u64 << 63) | ((h as u64) >> 1)
             };
             self.dup_time.duplicate(&rec, dig, out);
@@ -734,15 +658,10 @@ fn sequence_of(field: Field) -> Result<Option<i128>, Ask> {
                 return Ok(None); // .decode("ascii") fails
             }
             let start = raw.iter().position(|b| !py_space(*b)).unwrap_or(raw.len());
-            let end = raw
-                .iter()
-                .rposition(|b| !py_space(*b))
-                .map_or(start, |i| i + 1);
+            let end = raw.iter().rposition(|b| !py_space(*b)).map_or(start, |i| i + 1);
             let text = &raw[start..end];
             if text.is_empty()
-                || text
-                    .iter()
-                    .any(|b| !(b.is_ascii_digit() || b"+-_".contains(b) || py_space(*b)))
+                || text.iter().any(|b| !(b.is_ascii_digit() || b"+-_".contains(b) || py_space(*b)))
             {
                 return Ok(None); // int() refuses it
             }
@@ -753,10 +672,7 @@ fn sequence_of(field: Field) -> Result<Option<i128>, Ask> {
             if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
                 return Err(Ask); // underscores, signs, long numbers: Python's int()
             }
-            let n: i128 = std::str::from_utf8(digits)
-                .map_err(|_| Ask)?
-                .parse()
-                .map_err(|_| Ask)?;
+            let n: i128 = std::str::from_utf8(digits).map_err(|_| Ask)?.parse().map_err(|_| Ask)?;
             Ok(Some(if text[0] == b'-' { -n } else { n }))
         }
         _ => Ok(None),

@@ -14,18 +14,8 @@ use crate::json::{Reader, Value};
 use crate::ordering::{Id, Lru, Ref};
 
 /// A finding: the index of its event in the batch, then `Finding`'s fields (severity aside).
-pub type Found = (
-    usize,
-    &'static str,
-    String,
-    i64,
-    i64,
-    Option<String>,
-    Vec<String>,
-    String,
-    String,
-    String,
-);
+pub type Found =
+    (usize, &'static str, String, i64, i64, Option<String>, Vec<String>, String, String, String);
 
 /// `ordering.key_text`: the key as UTF-8 text, else hex.
 pub fn key_text(key: Option<&[u8]>) -> Option<String> {
@@ -95,20 +85,7 @@ pub fn parse_time(text: &str) -> Option<i64> {
     let (y, mo, d) = (num(&t[0..4])?, num(&t[5..7])?, num(&t[8..10])?);
     let (h, mi, s) = (num(&t[11..13])?, num(&t[14..16])?, num(&t[17..19])?);
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days_in = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
+    let days_in = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
     if y < 1
         || !(1..=12).contains(&mo)
         || d < 1
@@ -247,10 +224,7 @@ pub fn body_time(
             Ok(Value::Object(_)) => continue,
             Ok(Value::Other) => {
                 let raw = &data[member.start..member.end];
-                if raw
-                    .first()
-                    .is_some_and(|b| b.is_ascii_digit() || *b == b'-')
-                {
+                if raw.first().is_some_and(|b| b.is_ascii_digit() || *b == b'-') {
                     return Time::Ask; // a float: Python's arithmetic
                 }
                 continue;
@@ -343,14 +317,7 @@ pub fn thousands_3f(x: f64) -> String {
         }
         grouped.push(c);
     }
-    format!(
-        "{}{grouped}.{frac}",
-        if x.is_sign_negative() && x != 0.0 {
-            "-"
-        } else {
-            ""
-        }
-    )
+    format!("{}{grouped}.{frac}", if x.is_sign_negative() && x != 0.0 { "-" } else { "" })
 }
 
 impl DupTime {
@@ -393,8 +360,7 @@ impl DupTime {
                 self.keys.pop_oldest();
                 self.keys_evicted += 1;
             }
-            self.keys
-                .push(Box::from(self.scratch.as_slice()), (when, here, None));
+            self.keys.push(Box::from(self.scratch.as_slice()), (when, here, None));
             return;
         }; // (promoted: `move_to_end`)
         let (latest_ms, latest_ref) = (latest.0, latest.1);
@@ -433,11 +399,7 @@ impl DupTime {
 }
 
 fn dup_finding(r: &Rec, first: Ref, later: Ref, same: bool, eid: &str) -> Found {
-    let what = if same {
-        "byte for byte"
-    } else {
-        "with other content"
-    };
+    let what = if same { "byte for byte" } else { "with other content" };
     let cause = if same {
         "delivered twice: a producer retry without idempotence, or a replay"
     } else {

@@ -80,9 +80,7 @@ fn hits(
         match (text.to_str(), starts) {
             (Ok(text), Some(starts)) => Ok(starts.iter().any(|s| text.starts_with(s.as_str()))),
             // not UTF-8 (a lone surrogate): as Python compares it
-            _ => text
-                .call_method1(intern!(v.py(), "startswith"), (tuple,))?
-                .is_truthy(),
+            _ => text.call_method1(intern!(v.py(), "startswith"), (tuple,))?.is_truthy(),
         }
     };
     if starts_with(&item(ids, 0)?)? || starts_with(&item(ids, 1)?)? || starts_with(&item(ids, 3)?)?
@@ -123,23 +121,12 @@ pub fn scan<'py>(
     max_pending: usize,
 ) -> PyResult<Scanned> {
     let py = events.py();
-    let mut out = Scanned {
-        stop: events.len(),
-        hits: Vec::new(),
-        dropped: 0,
-    };
+    let mut out = Scanned { stop: events.len(), hits: Vec::new(), dropped: 0 };
     let (ids_name, ids_prop) = (intern!(py, "_ids"), intern!(py, "ids"));
     let mut held_len = held.len()?;
     // the prefixes as Rust text (None when one is not UTF-8: Python compares then)
-    let wanted_starts = starts.map(|t| {
-        (
-            t.iter()
-                .map(|s| s.extract::<String>())
-                .collect::<PyResult<Vec<_>>>()
-                .ok(),
-            t,
-        )
-    });
+    let wanted_starts = starts
+        .map(|t| (t.iter().map(|s| s.extract::<String>()).collect::<PyResult<Vec<_>>>().ok(), t));
     for i in start..events.len() {
         let event = events.get_item(i)?;
         let mut ids = event.getattr(ids_name)?;

@@ -45,11 +45,7 @@ struct Rule {
 }
 
 const fn rule(field: usize, rank: u8) -> Option<Rule> {
-    Some(Rule {
-        field,
-        rank,
-        transform: Transform::None,
-    })
+    Some(Rule { field, rank, transform: Transform::None })
 }
 
 /// `_COMMON`: names read from headers and JSON alike.
@@ -72,11 +68,7 @@ fn common(name: &str) -> Option<Rule> {
         | "producer"
         | "nservicebus.originatingendpoint" => rule(SERVICE, 0),
         "source-address" | "sourceaddress" | "mt-source-address" | "mt-sourceaddress" => {
-            Some(Rule {
-                field: SERVICE,
-                rank: 1,
-                transform: Transform::Endpoint,
-            })
+            Some(Rule { field: SERVICE, rank: 1, transform: Transform::Endpoint })
         }
         _ => None,
     }
@@ -90,11 +82,9 @@ fn header_rule(name: &str) -> Option<Rule> {
         "ce-causationid" => rule(CAUSATION, 0),
         "ce-type" => rule(TYPE, 0),
         "ce-source" => rule(SOURCE, 0),
-        "nservicebus.enclosedmessagetypes" => Some(Rule {
-            field: TYPE,
-            rank: 0,
-            transform: Transform::FirstType,
-        }),
+        "nservicebus.enclosedmessagetypes" => {
+            Some(Rule { field: TYPE, rank: 0, transform: Transform::FirstType })
+        }
         "--typeid--" => rule(TYPE, 0),
         "traceparent" => rule(TRACEPARENT, 0),
         "b3" => rule(B3, 0),
@@ -129,21 +119,13 @@ const LONGEST: usize = 40;
 fn normalise<'b>(name: &str, buf: &'b mut [u8; LONGEST]) -> R<Option<&'b str>> {
     if !name.is_ascii() {
         // only U+212A (KELVIN SIGN) lower-cases to an ASCII letter
-        return if name.contains('\u{212a}') {
-            Err(Defer)
-        } else {
-            Ok(None)
-        };
+        return if name.contains('\u{212a}') { Err(Defer) } else { Ok(None) };
     }
     if name.len() > LONGEST {
         return Ok(None);
     }
     for (slot, b) in buf.iter_mut().zip(name.bytes()) {
-        *slot = if b == b'_' {
-            b'-'
-        } else {
-            b.to_ascii_lowercase()
-        };
+        *slot = if b == b'_' { b'-' } else { b.to_ascii_lowercase() };
     }
     Ok(std::str::from_utf8(&buf[..name.len()]).ok())
 }
@@ -166,11 +148,7 @@ pub struct Found<'a> {
 
 impl<'a> Found<'a> {
     pub fn new() -> Self {
-        Found {
-            rank: [NO_RANK; FIELDS],
-            text: Default::default(),
-            causes: Vec::new(),
-        }
+        Found { rank: [NO_RANK; FIELDS], text: Default::default(), causes: Vec::new() }
     }
 
     /// A header's value: the best rank wins, and the last of equal ranks.
@@ -249,10 +227,9 @@ pub fn scan_header<'a>(
 
 /// `_is_cloudevent`.
 pub fn is_cloudevent(found: &Found) -> bool {
-    found.value(CONTENT_TYPE).is_some_and(|t| {
-        t.to_ascii_lowercase()
-            .starts_with("application/cloudevents")
-    })
+    found
+        .value(CONTENT_TYPE)
+        .is_some_and(|t| t.to_ascii_lowercase().starts_with("application/cloudevents"))
 }
 
 /// `_needs_body`.
@@ -375,9 +352,7 @@ fn json_claims(data: &[u8], content_type_json: impl FnOnce() -> R<bool>) -> R<bo
         return Ok(true);
     }
     if matches!(first, b' ' | b'\t' | b'\r' | b'\n') {
-        let rest = data
-            .iter()
-            .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+        let rest = data.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
         if matches!(rest, Some(b'{' | b'[')) {
             return Ok(true);
         }

@@ -120,11 +120,7 @@ impl<'a> Reader<'a> {
             self.skip_ws();
             let start = self.pos;
             self.skip_value(depth + 1)?;
-            members.push(Member {
-                key,
-                start,
-                end: self.pos,
-            });
+            members.push(Member { key, start, end: self.pos });
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -243,10 +239,7 @@ impl<'a> Reader<'a> {
         self.expect(b'"')?;
         let start = self.pos;
         let rest = &self.data[start..];
-        let stop = rest
-            .iter()
-            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
-            .ok_or(Defer)?;
+        let stop = rest.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).ok_or(Defer)?;
         self.pos = start + stop;
         match rest[stop] {
             b'"' => {
@@ -317,10 +310,7 @@ impl<'a> Reader<'a> {
 
     /// The value of a member (a span validated before), read as identity extraction needs it.
     pub fn value(data: &'a [u8], member: &Member<'a>, depth: usize) -> R<Value<'a>> {
-        let mut r = Reader {
-            data: &data[..member.end],
-            pos: member.start,
-        }; // validated
+        let mut r = Reader { data: &data[..member.end], pos: member.start }; // validated
         match r.peek().ok_or(Defer)? {
             b'"' => Ok(Value::Str(r.string()?)),
             b'{' => Ok(Value::Object(r.object_members(depth)?)),
@@ -349,16 +339,13 @@ mod tests {
 
     fn members(doc: &str) -> R<Option<Vec<String>>> {
         let mut r = Reader::new(doc.as_bytes())?;
-        Ok(r.top_members()?
-            .map(|m| m.into_iter().map(|m| m.key.into_owned()).collect()))
+        Ok(r.top_members()?.map(|m| m.into_iter().map(|m| m.key.into_owned()).collect()))
     }
 
     #[test]
     fn reads_objects() {
         assert_eq!(
-            members(r#" {"a": [1, {"b": null}], "c\u0041": -0.5e3} "#)
-                .unwrap()
-                .unwrap(),
+            members(r#" {"a": [1, {"b": null}], "c\u0041": -0.5e3} "#).unwrap().unwrap(),
             ["a", "cA"]
         );
         assert_eq!(members("[1, 2]").unwrap(), None);
@@ -382,10 +369,7 @@ mod tests {
     #[test]
     fn integers_as_python_prints_them() {
         assert_eq!(int_text("-0").unwrap(), "0");
-        assert_eq!(
-            int_text("123456789012345678").unwrap(),
-            "123456789012345678"
-        );
+        assert_eq!(int_text("123456789012345678").unwrap(), "123456789012345678");
         assert!(int_text("1234567890123456789").is_err());
     }
 }

@@ -57,14 +57,7 @@ impl<'py> Make<'py> {
             },
             _ => false,
         };
-        Ok(Make {
-            cls,
-            empty,
-            tuple_new,
-            plain_tuple,
-            body,
-            ignored: Ignored(ignored),
-        })
+        Ok(Make { cls, empty, tuple_new, plain_tuple, body, ignored: Ignored(ignored) })
     }
 
     fn build(&self, py: Python<'py>, ids: Option<Ids>) -> PyResult<Bound<'py, PyAny>> {
@@ -159,10 +152,7 @@ fn content_type_json(headers: &[Header]) -> bool {
     for (name, raw) in headers {
         let Some(raw) = raw else { continue };
         let lower = name.to_ascii_lowercase();
-        if matches!(
-            lower.as_str(),
-            "content-type" | "contenttype" | "ce_datacontenttype"
-        ) {
+        if matches!(lower.as_str(), "content-type" | "contenttype" | "ce_datacontenttype") {
             return raw.windows(4).any(|w| w.eq_ignore_ascii_case(b"json"));
         }
     }
@@ -234,13 +224,7 @@ pub fn compute_with<'a>(
             }
         };
         if let Some(members) = members {
-            ids::scan_body(
-                value.unwrap_or_default(),
-                members,
-                cloudevent,
-                &mut found,
-                ignored,
-            )?;
+            ids::scan_body(value.unwrap_or_default(), members, cloudevent, &mut found, ignored)?;
         }
     }
     Ok(ids::finish(found))
@@ -317,17 +301,10 @@ fn json_line(event: &Bound<'_, PyAny>, names: &LineNames, body: bool) -> R<Strin
         return Err(Defer); // decoded already (a filter did): Python shows what it decoded
     }
     let topic = get(&names.topic)?;
-    let topic = topic
-        .cast::<PyString>()
-        .map_err(|_| Defer)?
-        .to_str()
-        .map_err(|_| Defer)?;
+    let topic = topic.cast::<PyString>().map_err(|_| Defer)?.to_str().map_err(|_| Defer)?;
     let int = |name: &Py<PyString>| -> R<i64> { get(name)?.extract::<i64>().map_err(|_| Defer) };
-    let (partition, offset, timestamp) = (
-        int(&names.partition)?,
-        int(&names.offset)?,
-        int(&names.timestamp)?,
-    );
+    let (partition, offset, timestamp) =
+        (int(&names.partition)?, int(&names.offset)?, int(&names.timestamp)?);
     let label = usize::try_from(int(&names.timestamp_type)?)
         .ok()
         .and_then(|i| TS_LABELS.get(i))
@@ -429,14 +406,7 @@ fn collector_scan<'py>(
     held: Bound<'py, PyAny>,
     max_pending: usize,
 ) -> PyResult<(usize, Vec<usize>, usize)> {
-    let sets = collect::Sets {
-        keys,
-        wanted,
-        ids,
-        causes,
-        spans,
-        parents,
-    };
+    let sets = collect::Sets { keys, wanted, ids, causes, spans, parents };
     let done = collect::scan(&events, start, &sets, starts.as_ref(), &held, max_pending)?;
     Ok((done.stop, done.hits, done.dropped))
 }

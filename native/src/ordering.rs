@@ -128,22 +128,12 @@ pub struct Ref {
 
 impl Ref {
     pub fn text(&self, topics: &Topics) -> String {
-        format!(
-            "{}/{}/{}",
-            topics.name(self.topic),
-            self.partition,
-            self.offset
-        )
+        format!("{}/{}/{}", topics.name(self.topic), self.partition, self.offset)
     }
 
     /// `ordering.place`: `topic[partition]@offset`.
     fn place(&self, topics: &Topics) -> String {
-        format!(
-            "{}[{}]@{}",
-            topics.name(self.topic),
-            self.partition,
-            self.offset
-        )
+        format!("{}[{}]@{}", topics.name(self.topic), self.partition, self.offset)
     }
 }
 
@@ -176,11 +166,7 @@ pub struct Bounded<K: Hash + Eq, V> {
 
 impl<K: Hash + Eq, V> Bounded<K, V> {
     pub fn new(limit: usize) -> Self {
-        Bounded {
-            map: Lru::default(),
-            limit,
-            evicted: 0,
-        }
+        Bounded { map: Lru::default(), limit, evicted: 0 }
     }
 
     /// `KeyState.put` of a key not held.
@@ -210,7 +196,9 @@ pub struct Event<'a> {
     pub event_type: Option<&'a str>,
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A finding's texts: what was expected, what was seen, the explanation.
+type Texts = [String; 3];
+
 fn finding(
     topics: &Topics,
     index: usize,
@@ -218,22 +206,11 @@ fn finding(
     at: Ref,
     key: Option<String>,
     refs: Vec<String>,
-    expected: String,
-    seen: String,
-    explanation: String,
+    [expected, seen, explanation]: Texts,
 ) -> Found {
-    (
-        index,
-        kind,
-        topics.name(at.topic).to_owned(),
-        i64::from(at.partition),
-        at.offset,
-        key,
-        refs,
-        expected,
-        seen,
-        explanation,
-    )
+    let topic = topics.name(at.topic).to_owned();
+    let (partition, offset) = (i64::from(at.partition), at.offset);
+    (index, kind, topic, partition, offset, key, refs, expected, seen, explanation)
 }
 
 // -- compaction -------------------------------------------------------------------------------
@@ -267,10 +244,7 @@ impl Compaction {
     }
 
     fn missing_before(&self, at: Ref) -> i64 {
-        self.missing
-            .get(&(at.topic, i64::from(at.partition)))
-            .copied()
-            .unwrap_or(0)
+        self.missing.get(&(at.topic, i64::from(at.partition))).copied().unwrap_or(0)
     }
 }
 
@@ -306,23 +280,14 @@ impl Seq {
     }
 
     fn fill(&mut self, seq: Num) -> Option<Gap> {
-        let i = self
-            .gaps
-            .iter()
-            .position(|g| g.first <= seq && seq <= g.last)?;
+        let i = self.gaps.iter().position(|g| g.first <= seq && seq <= g.last)?;
         let gap = self.gaps[i].clone();
         let mut rest = Vec::with_capacity(2);
         if gap.first < seq {
-            rest.push(Gap {
-                last: seq - 1,
-                ..gap.clone()
-            });
+            rest.push(Gap { last: seq - 1, ..gap.clone() });
         }
         if seq < gap.last {
-            rest.push(Gap {
-                first: seq + 1,
-                ..gap.clone()
-            });
+            rest.push(Gap { first: seq + 1, ..gap.clone() });
         }
         self.gaps.splice(i..=i, rest);
         Some(gap)
@@ -349,6 +314,14 @@ pub struct SeqDetector {
     pub keys: Bounded<SeqKey, Seq>,
     pub compacted_jumps: usize,
     scratch: Vec<u8>,
+}
+
+/// What the sequence detectors are offered a record with: the topics' names, the compaction
+/// seen so far, and whether the record's topic is compacted (`Compaction.see`).
+pub struct Where<'a> {
+    pub topics: &'a Topics,
+    pub compaction: &'a Compaction,
+    pub compacted: bool,
 }
 
 /// The sequence of a record for a detector, and its producer, as read for it.
@@ -393,16 +366,9 @@ impl SeqDetector {
         }
     }
 
-    /// `SequenceDetector.offer`; `compacted`: `Compaction.see` said the topic is compacted.
-    pub fn offer(
-        &mut self,
-        t: &Topics,
-        comp: &Compaction,
-        compacted: bool,
-        e: &Event,
-        read: &SeqRead,
-        out: &mut Vec<Found>,
-    ) {
+    /// `SequenceDetector.offer`.
+    pub fn offer(&mut self, at: &Where, e: &Event, read: &SeqRead, out: &mut Vec<Found>) {
+        let (t, comp, compacted) = (at.topics, at.compaction, at.compacted);
         if compacted && !e.has_value {
             // a tombstone ends the key's sequence; its open gaps are reported
             self.key(e, read.producer);
@@ -446,9 +412,7 @@ impl SeqDetector {
             missing,
             gaps: Vec::new(),
         };
-        self.keys
-            .map
-            .push(Box::from(self.scratch.as_slice()), state);
+        self.keys.map.push(Box::from(self.scratch.as_slice()), state);
     }
 
     /// `SequenceDetector.flush`: every gap still open, of `topics` when given.
@@ -517,17 +481,8 @@ fn compare(
         let refs = vec![state.last_ref.text(t), here.text(t)];
         let expected = format!("sequence {}", last + 1);
         let seen = format!("sequence {seq} again");
-        out.push(finding(
-            t,
-            e.index,
-            "sequence_duplicate",
-            here,
-            key,
-            refs,
-            expected,
-            seen,
-            explanation,
-        ));
+        let texts = [expected, seen, explanation];
+        out.push(finding(t, e.index, "sequence_duplicate", here, key, refs, texts));
         return;
     }
     if let Some(gap) = state.fill(seq) {
@@ -538,39 +493,18 @@ fn compare(
         let explanation = "adjacent records swapped: the later one was written first (producer \
                            retries without idempotence, or max.in.flight > 1)"
             .to_owned();
-        out.push(finding(
-            t,
-            e.index,
-            "sequence_regression",
-            here,
-            key,
-            refs,
-            expected,
-            seen,
-            explanation,
-        ));
+        let texts = [expected, seen, explanation];
+        out.push(finding(t, e.index, "sequence_regression", here, key, refs, texts));
         return;
     }
     let refs = vec![state.last_ref.text(t), here.text(t)];
     let expected = format!("sequence above {last}");
-    let seen = format!(
-        "sequence {seq} after sequence {last} at {}",
-        state.last_ref.place(t)
-    );
+    let seen = format!("sequence {seq} after sequence {last} at {}", state.last_ref.place(t));
     let explanation = format!(
         "sequence went back from {last} to {seq} (a replay, a reset producer, or a stale write)"
     );
-    out.push(finding(
-        t,
-        e.index,
-        "sequence_regression",
-        here,
-        key,
-        refs,
-        expected,
-        seen,
-        explanation,
-    ));
+    let texts = [expected, seen, explanation];
+    out.push(finding(t, e.index, "sequence_regression", here, key, refs, texts));
 }
 
 /// `SequenceDetector._overdue`.
@@ -603,17 +537,8 @@ fn report(t: &Topics, index: usize, gaps: Vec<Gap>, key: Option<String>, out: &m
         );
         let expected = format!("sequence {what} after {}", gap.before);
         let refs = vec![gap.jumped.text(t)];
-        let f = finding(
-            t,
-            index,
-            "sequence_gap",
-            gap.jumped,
-            key.clone(),
-            refs,
-            expected,
-            "never".to_owned(),
-            explanation,
-        );
+        let texts = [expected, "never".to_owned(), explanation];
+        let f = finding(t, index, "sequence_gap", gap.jumped, key.clone(), refs, texts);
         out.push(f);
     }
 }
@@ -656,10 +581,7 @@ impl SeqChecks {
         learn: bool,
         keyless: bool,
     ) -> Self {
-        let detectors = names
-            .iter()
-            .map(|_| SeqDetector::new(max_keys, keyless))
-            .collect();
+        let detectors = names.iter().map(|_| SeqDetector::new(max_keys, keyless)).collect();
         SeqChecks {
             learn,
             names,
@@ -677,38 +599,27 @@ impl SeqChecks {
     }
 
     /// `SequenceChecks.offer`; `reads[i]` is what detector `i` reads of the record.
-    pub fn offer(
-        &mut self,
-        t: &Topics,
-        comp: &Compaction,
-        compacted: bool,
-        e: &Event,
-        reads: &[SeqRead],
-        out: &mut Vec<Found>,
-    ) {
+    pub fn offer(&mut self, at: &Where, e: &Event, reads: &[SeqRead], out: &mut Vec<Found>) {
         if !self.learn {
-            self.detectors[0].offer(t, comp, compacted, e, &reads[0], out);
+            self.detectors[0].offer(at, e, &reads[0], out);
             return;
         }
         let topic = e.at.topic;
         if let Some(name) = self.chosen.get(&topic) {
             if let Some(i) = *name {
-                self.detectors[i].offer(t, comp, compacted, e, &reads[i], out);
+                self.detectors[i].offer(at, e, &reads[i], out);
             }
             return;
         }
         let n = self.detectors.len();
-        let trials = self
-            .trials
-            .entry(topic)
-            .or_insert_with(|| (0..n).map(|_| None).collect());
+        let trials = self.trials.entry(topic).or_insert_with(|| (0..n).map(|_| None).collect());
         let mut found = Vec::new();
         for (i, detector) in self.detectors.iter_mut().enumerate() {
             if trials[i].as_ref().is_some_and(|t| t.rejected) {
                 continue;
             }
             found.clear();
-            detector.offer(t, comp, compacted, e, &reads[i], &mut found);
+            detector.offer(at, e, &reads[i], &mut found);
             if detector.rose.is_none() && found.is_empty() {
                 continue;
             }
@@ -728,10 +639,7 @@ impl SeqChecks {
     /// `index`: the record being offered (the held findings are said with it).
     fn judge(&mut self, topic: u32, last: bool, index: usize, out: &mut Vec<Found>) {
         let n = self.detectors.len();
-        let trials = self
-            .trials
-            .get_mut(&topic)
-            .expect("judged topics are tried");
+        let trials = self.trials.get_mut(&topic).expect("judged topics are tried");
         if let Some(name) = decide(trials, n, last) {
             self.choose(topic, name, index, out);
         }
@@ -771,11 +679,7 @@ impl SeqChecks {
 
     /// `SequenceChecks.keys.evicted`: the detector that forgot most.
     pub fn evicted(&self) -> usize {
-        self.detectors
-            .iter()
-            .map(|d| d.keys.evicted)
-            .max()
-            .unwrap_or(0)
+        self.detectors.iter().map(|d| d.keys.evicted).max().unwrap_or(0)
     }
 
     pub fn compacted_jumps(&self) -> usize {
@@ -785,10 +689,8 @@ impl SeqChecks {
 
 /// `_judge`'s choice: Some(the field, or None for no field), or None while undecided.
 fn decide(trials: &mut [Option<Trial>], n: usize, last: bool) -> Option<Option<usize>> {
-    let verdicts: Vec<Option<bool>> = trials
-        .iter()
-        .map(|t| t.as_ref().and_then(|t| t.verdict(last)))
-        .collect();
+    let verdicts: Vec<Option<bool>> =
+        trials.iter().map(|t| t.as_ref().and_then(|t| t.verdict(last))).collect();
     for (i, verdict) in verdicts.iter().enumerate() {
         if *verdict == Some(true) {
             return Some(Some(i));
@@ -821,10 +723,7 @@ pub struct Watermark {
 
 impl Watermark {
     pub fn new() -> Self {
-        Watermark {
-            stale: true,
-            ..Default::default()
-        }
+        Watermark { stale: true, ..Default::default() }
     }
 
     pub fn expect(&mut self, partitions: impl IntoIterator<Item = Tp>) {
@@ -894,16 +793,16 @@ impl Watermark {
     /// `Watermark.carry`: what `other` knew of the partitions (not their progress).
     pub fn carry(&mut self, other: &Watermark, map: &[u32]) {
         let mine = |(t, p): &Tp| (map[*t as usize], *p);
-        let known: Vec<Tp> = other
-            .unread
-            .iter()
-            .chain(other.progress.keys())
-            .map(mine)
-            .collect();
+        let known: Vec<Tp> = other.unread.iter().chain(other.progress.keys()).map(mine).collect();
         self.expect(known);
         self.rest(other.resting.iter().map(mine).collect::<Vec<_>>());
     }
 }
+
+/// Why an effect is produced before its cause.
+const INVERTED: &str =
+    "an effect was written before the event that caused it: clocks that disagree, or a cause \
+     re-sent late";
 
 // -- causes -----------------------------------------------------------------------------------
 
@@ -1107,20 +1006,8 @@ impl Causes {
         let refs = vec![here.text(t), wait.effect.text(t)];
         let expected = format!("the effect produced after its cause {name}");
         let seen = format!("produced {} ms before it", thousands(at - wait.effect_ms));
-        let explanation = "an effect was written before the event that caused it: clocks that \
-                           disagree, or a cause re-sent late"
-            .to_owned();
-        let f = finding(
-            t,
-            index,
-            "causal_inversion",
-            wait.effect,
-            wait.key.clone(),
-            refs,
-            expected,
-            seen,
-            explanation,
-        );
+        let texts = [expected, seen, INVERTED.to_owned()];
+        let f = finding(t, index, "causal_inversion", wait.effect, wait.key.clone(), refs, texts);
         out.push(f);
     }
 
@@ -1138,24 +1025,9 @@ impl Causes {
         let cause_text = cause_ref.text(t);
         let refs = vec![cause_text.clone(), e.at.text(t)];
         let expected = format!("produced at or after its cause ({cause_text})");
-        let seen = format!(
-            "produced {} ms before it",
-            thousands(cause_ms - e.timestamp)
-        );
-        let explanation = "an effect was written before the event that caused it: clocks that \
-                           disagree, or a cause re-sent late"
-            .to_owned();
-        let f = finding(
-            t,
-            e.index,
-            "causal_inversion",
-            e.at,
-            key_text(e.key),
-            refs,
-            expected,
-            seen,
-            explanation,
-        );
+        let seen = format!("produced {} ms before it", thousands(cause_ms - e.timestamp));
+        let texts = [expected, seen, INVERTED.to_owned()];
+        let f = finding(t, e.index, "causal_inversion", e.at, key_text(e.key), refs, texts);
         out.push(f);
     }
 
@@ -1169,13 +1041,8 @@ impl Causes {
     }
 
     fn wait(&mut self, id: Id, cause: String, e: &Event, kind: Kind) {
-        let wait = Waiting {
-            cause,
-            effect: e.at,
-            effect_ms: e.timestamp,
-            key: key_text(e.key),
-            kind,
-        };
+        let wait =
+            Waiting { cause, effect: e.at, effect_ms: e.timestamp, key: key_text(e.key), kind };
         push_wait(&mut self.waiting, id, wait);
         if self.waiting.len() > self.max_waiting {
             self.waiting.pop_oldest();
@@ -1242,10 +1109,7 @@ impl Causes {
     }
 
     fn near_start(&self, wait: &Waiting) -> bool {
-        self.mid_stream
-            && self
-                .first_ms
-                .is_some_and(|f| wait.effect_ms < f + self.grace_ms)
+        self.mid_stream && self.first_ms.is_some_and(|f| wait.effect_ms < f + self.grace_ms)
     }
 
     /// bench/ordering's rows (see `Checks.sizes`).
@@ -1260,13 +1124,7 @@ impl Causes {
                 Some(self.known.evicted),
                 "ids",
             ),
-            (
-                "CausalDetector.waiting",
-                self.waiting.len(),
-                w,
-                Some(self.dropped),
-                "causes",
-            ),
+            ("CausalDetector.waiting", self.waiting.len(), w, Some(self.dropped), "causes"),
             (
                 "CausalDetector._said",
                 self.said.map.len(),
@@ -1281,13 +1139,7 @@ impl Causes {
                 Some(self.spans.evicted),
                 "spans",
             ),
-            (
-                "CausalDetector.span_waiting",
-                self.span_waiting.len(),
-                w,
-                None,
-                "spans",
-            ),
+            ("CausalDetector.span_waiting", self.span_waiting.len(), w, None, "spans"),
             (
                 "CausalDetector._inverted",
                 self.inverted.map.len(),
@@ -1347,17 +1199,8 @@ fn orphan(t: &Topics, index: usize, wait: Waiting) -> Found {
     );
     let refs = vec![wait.effect.text(t)];
     let expected = format!("its cause {}", wait.cause);
-    finding(
-        t,
-        index,
-        "orphan",
-        wait.effect,
-        wait.key,
-        refs,
-        expected,
-        "never".to_owned(),
-        explanation,
-    )
+    let texts = [expected, "never".to_owned(), explanation];
+    finding(t, index, "orphan", wait.effect, wait.key, refs, texts)
 }
 
 // -- offsets ----------------------------------------------------------------------------------
@@ -1375,9 +1218,7 @@ impl Offsets {
 
     pub fn offer(&mut self, t: &Topics, e: &Event, out: &mut Vec<Found>) {
         let here = e.at;
-        let Some(last) = self
-            .last
-            .insert((here.topic, i64::from(here.partition)), here.offset)
+        let Some(last) = self.last.insert((here.topic, i64::from(here.partition)), here.offset)
         else {
             return;
         };
@@ -1385,27 +1226,15 @@ impl Offsets {
             return;
         }
         let skipped = here.offset - last - 1;
-        let before = Ref {
-            offset: last,
-            ..here
-        };
+        let before = Ref { offset: last, ..here };
         let refs = vec![before.text(t), here.text(t)];
         let expected = format!("offset {}", last + 1);
         let seen = format!("offset {} ({} skipped)", here.offset, thousands(skipped));
         let explanation = "offsets without records: transaction markers, aborted transactions or \
                            compaction (usually harmless)"
             .to_owned();
-        out.push(finding(
-            t,
-            e.index,
-            "offset_gap",
-            here,
-            key_text(e.key),
-            refs,
-            expected,
-            seen,
-            explanation,
-        ));
+        let texts = [expected, seen, explanation];
+        out.push(finding(t, e.index, "offset_gap", here, key_text(e.key), refs, texts));
     }
 }
 

@@ -47,11 +47,7 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub fn base64(out: &mut String, data: &[u8]) {
     for chunk in data.chunks(3) {
         let n = chunk.len();
-        let b = [
-            chunk[0],
-            if n > 1 { chunk[1] } else { 0 },
-            if n > 2 { chunk[2] } else { 0 },
-        ];
+        let b = [chunk[0], if n > 1 { chunk[1] } else { 0 }, if n > 2 { chunk[2] } else { 0 }];
         let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= n {
@@ -80,11 +76,7 @@ fn number(out: &mut String, text: &str, integer: bool) -> R<()> {
     }
     let (whole, fraction) = text.split_once('.').ok_or(Defer)?;
     let fraction = fraction.trim_end_matches('0');
-    let digits: String = whole
-        .trim_start_matches('-')
-        .chars()
-        .chain(fraction.chars())
-        .collect();
+    let digits: String = whole.trim_start_matches('-').chars().chain(fraction.chars()).collect();
     let significant = digits.trim_start_matches('0');
     let magnitude = whole.trim_start_matches('-');
     let zero = significant.is_empty();
@@ -211,9 +203,7 @@ fn text(data: &[u8]) -> Option<&str> {
 
 /// `JsonDecoder.claims`.
 fn json_claims(data: &[u8], content_type_json: bool) -> bool {
-    let first = data
-        .iter()
-        .find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+    let first = data.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
     matches!(first, Some(b'{' | b'[')) || content_type_json
 }
 

@@ -54,11 +54,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> Ordered<K, V, S> {
     }
 
     fn key(&self, i: u32) -> &K {
-        &self.slots[i as usize]
-            .entry
-            .as_ref()
-            .expect("a live slot")
-            .0
+        &self.slots[i as usize].entry.as_ref().expect("a live slot").0
     }
 
     fn find<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<u32>
@@ -133,11 +129,7 @@ impl<K: Hash + Eq, V, S: BuildHasher> Ordered<K, V, S> {
         } else {
             let i = u32::try_from(self.slots.len()).expect("fewer than 2^32 entries");
             assert!(i != NONE, "fewer than 2^32 - 1 entries");
-            self.slots.push(Slot {
-                entry: Some((key, value)),
-                prev: NONE,
-                next: NONE,
-            });
+            self.slots.push(Slot { entry: Some((key, value)), prev: NONE, next: NONE });
             i
         };
         let (slots, hasher) = (&self.slots, &self.hasher);
@@ -286,9 +278,7 @@ mod tests {
         let mut model: Vec<(String, u32)> = Vec::new();
         let mut x: u64 = 7;
         for step in 0..20_000u32 {
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let k = format!("k{}", (x >> 33) % 300);
             match (x >> 20) % 4 {
                 0 | 1 => {

@@ -111,9 +111,6 @@ mod tests {
         assert_eq!(endpoint_name("rabbitmq://h/v/orders?x=1"), Some("orders"));
         assert_eq!(endpoint_name("queue:orders"), Some("orders"));
         assert_eq!(endpoint_name("kafka://host"), None);
-        assert_eq!(
-            endpoint_name("kafka://h/orders-service/"),
-            Some("orders-service")
-        );
+        assert_eq!(endpoint_name("kafka://h/orders-service/"), Some("orders-service"));
     }
 }

@@ -5,8 +5,7 @@
 pub type Trace = (String, Option<String>, Option<String>);
 
 fn lower_hex(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn hex_of(s: &str, len: usize) -> bool {
@@ -154,11 +153,7 @@ pub fn parse_uber(text: &str) -> Option<Trace> {
         return None;
     }
     let parent = (!zero(parent)).then(|| format!("{:0>16}", parent));
-    Some((
-        format!("{:0>32}", trace),
-        Some(format!("{:0>16}", span)),
-        parent,
-    ))
+    Some((format!("{:0>32}", trace), Some(format!("{:0>16}", span)), parent))
 }
 
 #[cfg(test)]
@@ -168,18 +163,11 @@ mod tests {
     #[test]
     fn traceparent() {
         let t = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
-        assert_eq!(
-            parse_traceparent(t).unwrap().0,
-            "0af7651916cd43dd8448eb211c80319c"
-        );
-        assert!(
-            parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x")
-                .is_none()
-        );
-        assert!(
-            parse_traceparent("01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x")
-                .is_some()
-        );
+        assert_eq!(parse_traceparent(t).unwrap().0, "0af7651916cd43dd8448eb211c80319c");
+        assert!(parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x")
+            .is_none());
+        assert!(parse_traceparent("01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-x")
+            .is_some());
     }
 
     #[test]
@@ -188,12 +176,6 @@ mod tests {
             .unwrap();
         assert_eq!(t.2.as_deref(), Some("05e3ac9a4f6e3b90"));
         assert!(parse_b3("0").is_none());
-        assert_eq!(
-            parse_b3("a3ce929d0e0e4736-00f067aa0ba902b7")
-                .unwrap()
-                .0
-                .len(),
-            32
-        );
+        assert_eq!(parse_b3("a3ce929d0e0e4736-00f067aa0ba902b7").unwrap().0.len(), 32);
     }
 }
