@@ -106,10 +106,6 @@ impl Topics {
         id
     }
 
-    pub fn find(&self, name: &str) -> Option<u32> {
-        self.ids.get(name).copied()
-    }
-
     pub fn name(&self, id: u32) -> &str {
         &self.names[id as usize]
     }

@@ -88,6 +88,24 @@ def test_the_ingest_bench_stream_agrees_with_what_was_planted():
 
 
 @needs_native
+def test_ordinary_records_are_checked_without_asking_python():
+    """The bench generator's records (JSON bodies, W3C and causation headers, ISO times):
+    the extension reads every one itself; a native path that left them to Python fails."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    from ingest import make_event
+
+    rng = random.Random(7)
+    events = [Event("t", i % 4, i // 4, 1_764_151_200_000 + i, 1, *make_event(i, rng)[:2],
+                    tuple(make_event(i, random.Random(i))[2])) for i in range(6_000)]  # fmt: skip
+    checker, problems = Checker(), RecordProblems()
+    for i in range(0, len(events), 500):
+        checker.offer_batch(events[i : i + 500], problems)
+    checker.finish()
+    assert checker.summary()  # findings were made
+    assert checker._native.counters()["asked"] == 0
+
+
+@needs_native
 @pytest.mark.parametrize("style", scenarios.STYLES)
 def test_scenario_streams_agree(style):
     stream = scenarios.Stream(style=style, partitions=3, seed=11)
