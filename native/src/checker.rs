@@ -6,6 +6,7 @@
 //! (`checks.rs` for event times, `field` below for sequence and producer fields); anything else
 //! is asked of Python (`event_time_ms`, `sequence_fields`), one record at a time.
 
+use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use std::borrow::Cow;
@@ -363,18 +364,20 @@ struct View {
 
 impl Checks {
     /// SAFETY: see `forever`.
-    unsafe fn view(
+    unsafe fn view<'py>(
         &mut self,
-        py: Python<'_>,
+        py: Python<'py>,
         index: usize,
         event: &Bound<'_, PyAny>,
     ) -> PyResult<View> {
-        let get = |name: &str| event.getattr(PyString::intern(py, name));
-        let ids = get("_ids")?;
+        // the names interned once (`intern!`), not per record
+        let get = |name: &Bound<'py, PyString>| event.getattr(name);
+        let ids = get(intern!(py, "_ids"))?;
         let ids = if ids.is_none() { None } else { Some(unsafe { IdsOf::of_tuple(&ids)? }) };
-        let topic = get("topic")?;
+        let topic = get(intern!(py, "topic"))?;
         let topic = unsafe { forever(topic.cast::<PyString>()?.to_str()?) };
-        let (key, value, headers) = (get("key")?, get("value")?, get("headers")?);
+        let (key, value, headers) =
+            (get(intern!(py, "key"))?, get(intern!(py, "value"))?, get(intern!(py, "headers"))?);
         let key_b: Option<&'static [u8]> = if key.is_none() {
             None
         } else {
@@ -397,17 +400,17 @@ impl Checks {
             topic,
             at: Ref {
                 topic: self.topics.id(topic),
-                partition: get("partition")?.extract()?,
-                offset: get("offset")?.extract()?,
+                partition: get(intern!(py, "partition"))?.extract()?,
+                offset: get(intern!(py, "offset"))?.extract()?,
             },
-            timestamp: get("timestamp")?.extract()?,
+            timestamp: get(intern!(py, "timestamp"))?.extract()?,
             key: key_b,
             value: value_v,
             has_value: !value.is_none(),
             plain,
             headers: read.unwrap_or_default(),
             ids,
-            decoded: !get("_decoded")?.is_none(),
+            decoded: !get(intern!(py, "_decoded"))?.is_none(),
         })
     }
 
@@ -455,7 +458,7 @@ impl Checks {
         }
         // extracted (and any problem reported) by Python
         self.ask(view, |py, event| {
-            let ids = event.getattr(PyString::intern(py, "ids"))?;
+            let ids = event.getattr(intern!(py, "ids"))?;
             let ids = unsafe { IdsOf::of_tuple(&ids)? };
             Ok(IdsOf {
                 event_id: ids.event_id.map(|c| Cow::Owned(c.into_owned())),

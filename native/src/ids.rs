@@ -127,7 +127,10 @@ fn normalise<'b>(name: &str, buf: &'b mut [u8; LONGEST]) -> R<Option<&'b str>> {
     for (slot, b) in buf.iter_mut().zip(name.bytes()) {
         *slot = if b == b'_' { b'-' } else { b.to_ascii_lowercase() };
     }
-    Ok(std::str::from_utf8(&buf[..name.len()]).ok())
+    let ascii = &buf[..name.len()];
+    debug_assert!(ascii.is_ascii());
+    // SAFETY: ASCII bytes (the name is ASCII; `-` and lower-case letters written for some)
+    Ok(Some(unsafe { std::str::from_utf8_unchecked(ascii) }))
 }
 
 /// The names the user switched off (`IdRules.ignore`, normalised).

@@ -10,7 +10,7 @@
 //! `Ref` (topic id, partition, offset) until a finding spells it out as `topic/partition/offset`.
 
 use std::collections::VecDeque;
-use std::hash::Hash;
+use std::hash::{Hash, Hasher};
 
 use indexmap::IndexMap;
 
@@ -25,11 +25,25 @@ pub type Lru<K, V> = crate::slab::Ordered<K, V, S>;
 /// An id as a compact key: lowercase hex (up to 32 digits) and canonical lowercase UUIDs packed
 /// into 16 bytes, other text kept. Each text has one form, so two `Id`s are equal exactly when
 /// their texts are: no collisions.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, PartialEq, Eq, Debug)]
 pub enum Id {
     Hex(u8, [u8; 16]),
     Uuid([u8; 16]),
     Text(Box<str>),
+}
+
+impl Hash for Id {
+    /// One or two words per id (the derived hash fed the array byte by byte, length first).
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        match self {
+            Id::Hex(n, packed) => {
+                state.write_u8(*n);
+                state.write_u128(u128::from_ne_bytes(*packed));
+            }
+            Id::Uuid(packed) => state.write_u128(u128::from_ne_bytes(*packed)),
+            Id::Text(text) => text.hash(state),
+        }
+    }
 }
 
 /// Hex digit values (lowercase only), 0xff for every other byte.
@@ -48,35 +62,30 @@ const HEX: [u8; 256] = {
     t
 };
 
-/// Up to 32 hex digits packed two to a byte (None: another character).
-fn pack(digits: impl Iterator<Item = u8>) -> Option<[u8; 16]> {
-    let mut out = [0u8; 16];
+/// Up to 32 hex digits packed two to a byte, from `out[at / 2]` on (false: another character).
+fn pack(digits: &[u8], out: &mut [u8; 16], at: usize) -> bool {
     let mut bad = 0u8;
-    for (i, b) in digits.enumerate() {
+    for (i, &b) in digits.iter().enumerate() {
         let v = HEX[b as usize];
         bad |= v;
-        out[i / 2] |= (v & 0x0f) << (4 - 4 * (i % 2));
+        let j = at + i;
+        out[j / 2] |= (v & 0x0f) << (4 - 4 * (j % 2));
     }
-    (bad & 0xf0 == 0).then_some(out)
+    bad & 0xf0 == 0
 }
 
 impl Id {
     pub fn new(text: &str) -> Id {
         let b = text.as_bytes();
         let n = b.len();
+        let mut packed = [0u8; 16];
         if n == 36 && b[8] == b'-' && b[13] == b'-' && b[18] == b'-' && b[23] == b'-' {
-            let digits = (b[..8].iter())
-                .chain(&b[9..13])
-                .chain(&b[14..18])
-                .chain(&b[19..23])
-                .chain(&b[24..]);
-            if let Some(packed) = pack(digits.copied()) {
+            let groups = [(0, 8, 0), (9, 13, 8), (14, 18, 12), (19, 23, 16), (24, 36, 20)];
+            if groups.iter().all(|&(from, to, at)| pack(&b[from..to], &mut packed, at)) {
                 return Id::Uuid(packed);
             }
-        } else if n > 0 && n <= 32 {
-            if let Some(packed) = pack(b.iter().copied()) {
-                return Id::Hex(n as u8, packed);
-            }
+        } else if n > 0 && n <= 32 && pack(b, &mut packed, 0) {
+            return Id::Hex(n as u8, packed);
         }
         Id::Text(text.into())
     }
@@ -167,7 +176,20 @@ impl<K: Hash + Eq, V> Bounded<K, V> {
 
     /// `KeyState.put` of a key not held.
     pub fn put(&mut self, key: K, value: V) {
-        if self.map.len() >= self.limit {
+        let len = self.map.len();
+        if len == self.limit / 16 && len >= 4096 {
+            // a long stream: room for the whole bound at once, where doubling would hash every
+            // key again at each step (the table's memory is what the bound takes anyway)
+            self.map.reserve(self.limit - len);
+        }
+        if len >= self.limit {
+            if self.evicted == 0 {
+                // full from now on: one key out for each in. A removed key leaves a tombstone
+                // in the table, and a table with little room left rehashes itself in place
+                // every few thousand keys (each key's hash again); room for a quarter of the
+                // bound more makes that rare (a few bytes a key)
+                self.map.reserve(self.limit / 4);
+            }
             self.map.pop_oldest();
             self.evicted += 1;
         }
@@ -1254,6 +1276,12 @@ mod tests {
             "123e4567-e89b-12d3-a456-426614174000",
             "123e4567e89b12d3a456426614174000",
             "123e4567-e89b-12d3-a456-42661417400g",
+            "123e4567-e89b-12d3-a456-426614174001",
+            "023e4567-e89b-12d3-a456-426614174000",
+            "123e4567-e89c-12d3-a456-426614174000",
+            "123e4567-e89b-12d4-a456-426614174000",
+            "123e4567-e89b-12d3-b456-426614174000",
+            "123e4567+e89b-12d3-a456-426614174000",
             "123E4567-e89b-12d3-a456-426614174000",
             "span 1 2",
             "ü",

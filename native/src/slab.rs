@@ -140,6 +140,15 @@ impl<K: Hash + Eq, V, S: BuildHasher> Ordered<K, V, S> {
         self.len += 1;
     }
 
+    /// Room for `additional` more keys without growing or rehashing the table.
+    pub fn reserve(&mut self, additional: usize) {
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        let rehash =
+            |j: &u32| hasher.hash_one(&slots[*j as usize].entry.as_ref().expect("a live slot").0);
+        self.table.reserve(additional, rehash);
+        self.slots.reserve(additional.saturating_sub(self.slots.len() - self.len));
+    }
+
     /// Remove a key; its value.
     pub fn pop<Q: Hash + Eq + ?Sized>(&mut self, key: &Q) -> Option<V>
     where
@@ -278,6 +287,9 @@ mod tests {
         let mut model: Vec<(String, u32)> = Vec::new();
         let mut x: u64 = 7;
         for step in 0..20_000u32 {
+            if step % 5_000 == 0 {
+                m.reserve(step as usize / 10); // room made mid-way changes nothing
+            }
             x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             let k = format!("k{}", (x >> 33) % 300);
             match (x >> 20) % 4 {
