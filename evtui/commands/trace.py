@@ -79,14 +79,16 @@ def scan(source: Source, collector: object, max_scan: int | None, err: TextIO) -
 
     A source that can read in the calling thread (``read_inline``) does: the
     scan is CPU-bound Python, and two busy threads would only pass the GIL
-    back and forth. Others are started and drained batch by batch.
+    back and forth. Others are started and drained batch by batch, and so is
+    every source for a collector whose work releases the GIL (``detaches``: the
+    native checks), so that reading the next batch overlaps checking this one.
     """
     scanner = _Scanner(source, collector, max_scan, err)
     started = time.monotonic()
     try:
         with problems_reported_to(scanner.problems.add):
             read_inline = getattr(source, "read_inline", None)
-            if read_inline is not None:
+            if read_inline is not None and not getattr(collector, "detaches", False):
                 read_inline(scanner.take)
             else:
                 source.start()

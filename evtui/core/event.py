@@ -42,6 +42,11 @@ def problems_reported_to(sink: ProblemSink) -> Iterator[None]:
         _sinks.sink = previous
 
 
+def problem_sink() -> ProblemSink | None:
+    """This thread's sink (a source starting its reader thread hands it on)."""
+    return getattr(_sinks, "sink", None)
+
+
 def report_problem(event: Event, reason: str) -> None:
     """Tell this thread's sink (if any) that ``event`` has a problem."""
     sink = getattr(_sinks, "sink", None)

@@ -1188,6 +1188,12 @@ class Checker:
         self.scanned = 0
 
     @property
+    def detaches(self) -> bool:
+        """The checks run in the extension without the GIL, so reading the next batch in
+        another thread overlaps them (see ``commands.trace.scan``)."""
+        return self._native is not None
+
+    @property
     def sequences(self) -> SequenceChecks | _NativeSequences:
         """The sequence checks (their state in the extension, where it is used)."""
         state = self._native

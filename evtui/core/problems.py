@@ -10,6 +10,7 @@ record (topic, partition, offset and a one-line reason), and the scan goes on.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,7 @@ class RecordProblems:
         self.count = 0
         self.first: list[Problem] = []
         self._last: tuple[str, int, int] | None = None
+        self._lock = threading.Lock()  # a scan's reader thread reports too (headers lost)
 
     def __bool__(self) -> bool:
         return self.count > 0
@@ -42,12 +44,13 @@ class RecordProblems:
     def add(self, event: Event, reason: str) -> None:
         """``event`` had a problem (the sink of ``problems_reported_to``)."""
         where = (event.topic, event.partition, event.offset)
-        if where == self._last:
-            return
-        self._last = where
-        self.count += 1
-        if len(self.first) < KEEP:
-            self.first.append((*where, " ".join(reason.split())[:200]))
+        with self._lock:
+            if where == self._last:
+                return
+            self._last = where
+            self.count += 1
+            if len(self.first) < KEEP:
+                self.first.append((*where, " ".join(reason.split())[:200]))
 
     def failed(self, event: Event, exc: BaseException) -> None:
         """Work on ``event`` raised ``exc``."""

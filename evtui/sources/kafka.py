@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import confluent_kafka as ck
 
 from evtui.config import ClientConfig
-from evtui.core.event import Event, report_problem
+from evtui.core.event import Event, problem_sink, problems_reported_to, report_problem
 from evtui.core.positions import END, Kind, Position, now_ms, start_offset, stop_offset
 from evtui.errors import EvtuiError, UsageError
 from evtui.sources.base import Batch, BatchQueue, Problem, SourceState, SourceStats, ends_of
@@ -326,9 +326,20 @@ class KafkaSource:
     # -- the consumer thread -----------------------------------------------------------------
 
     def start(self) -> None:
+        """Read in a thread of its own. Started within a scan's ``problems_reported_to``,
+        the records' problems found while reading (headers lost) go to that scan's sink."""
         if self._consumer is None:
             self.open()
-        self._thread = threading.Thread(target=self._run, name="evtui-kafka-source", daemon=True)
+        sink = problem_sink()
+
+        def run() -> None:
+            if sink is None:
+                self._run()
+                return
+            with problems_reported_to(sink):
+                self._run()
+
+        self._thread = threading.Thread(target=run, name="evtui-kafka-source", daemon=True)
         self._thread.start()
 
     @property
