@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from evtui.core.event import Event, describe_error
 from evtui.core.filters import Filter
-from evtui.core.native import json_lines
+from evtui.core.native import json_lines, json_text
 from evtui.core.output import dumps, json_line, text_line
 from evtui.core.positions import Kind, Position, describe
 from evtui.core.problems import RecordProblems
@@ -76,6 +76,9 @@ def render_batch(
     ``native``: JSON lines (not raw) are written by the native hot path where it can.
     """
     if native:
+        text = json_text(batch)  # every line by the extension (most batches)
+        if text is not None:
+            return text
         lines = json_lines(batch)
         if None not in lines:
             return "\n".join(lines)  # type: ignore[arg-type]

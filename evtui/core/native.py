@@ -113,6 +113,16 @@ def json_lines(events: list[Event]) -> list[str | None]:
     return _native.json_lines(events, builtin_chain())
 
 
+def json_text(events: list[Event]) -> str | None:
+    """``"\\n".join(json_lines(events))`` when the extension writes every line (the text
+    written without the GIL, so a reader thread reads on meanwhile); None otherwise."""
+    if _native is None or not events:
+        return None
+    if type(events) is not list:
+        events = list(events)
+    return _native.json_text(events, builtin_chain())
+
+
 def collector_scan(*args: Any) -> tuple[int, list[int], int]:
     """``TraceCollector.offer`` over a batch until one joins (``native/src/collect.rs``)."""
     return _native.collector_scan(*args)

@@ -149,10 +149,15 @@ pub fn content_type_json_of(headers: &[Header]) -> bool {
 
 /// `decode._content_type(headers)` says JSON.
 fn content_type_json(headers: &[Header]) -> bool {
+    // (no other letter lower-cases to one of these names' ASCII letters)
+    let named = |name: &str| {
+        ["content-type", "contenttype", "ce_datacontenttype"]
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(name))
+    };
     for (name, raw) in headers {
         let Some(raw) = raw else { continue };
-        let lower = name.to_ascii_lowercase();
-        if matches!(lower.as_str(), "content-type" | "contenttype" | "ce_datacontenttype") {
+        if named(name) {
             return raw.windows(4).any(|w| w.eq_ignore_ascii_case(b"json"));
         }
     }
@@ -293,52 +298,89 @@ fn fill_ids<'py>(
 
 const TS_LABELS: [&str; 3] = ["NotAvailable", "CreateTime", "LogAppendTime"];
 
-/// One event's `json_line` (not raw), or Defer.
-fn json_line(event: &Bound<'_, PyAny>, names: &LineNames, body: bool) -> R<String> {
+/// What one event's JSON line is written from: read with the GIL held, written without it.
+struct Line<'a> {
+    topic: &'a str,
+    partition: i64,
+    offset: i64,
+    timestamp: i64,
+    label: &'static str,
+    key: Option<&'a [u8]>,
+    headers: Vec<Header<'a>>,
+    value: Option<&'a [u8]>,
+}
+
+/// An event's fields as Python objects (held while their bytes are borrowed).
+struct LineObjects<'py> {
+    topic: Bound<'py, PyAny>,
+    ints: [i64; 3],
+    label: &'static str,
+    key: Bound<'py, PyAny>,
+    headers: Bound<'py, PyAny>,
+    value: Bound<'py, PyAny>,
+}
+
+fn line_objects<'py>(event: &Bound<'py, PyAny>, names: &LineNames) -> R<LineObjects<'py>> {
     let py = event.py();
     let get = |name: &Py<PyString>| event.getattr(name.bind(py)).map_err(|_| Defer);
     if !get(&names.decoded)?.is_none() {
         return Err(Defer); // decoded already (a filter did): Python shows what it decoded
     }
-    let topic = get(&names.topic)?;
-    let topic = topic.cast::<PyString>().map_err(|_| Defer)?.to_str().map_err(|_| Defer)?;
     let int = |name: &Py<PyString>| -> R<i64> { get(name)?.extract::<i64>().map_err(|_| Defer) };
-    let (partition, offset, timestamp) =
-        (int(&names.partition)?, int(&names.offset)?, int(&names.timestamp)?);
     let label = usize::try_from(int(&names.timestamp_type)?)
         .ok()
         .and_then(|i| TS_LABELS.get(i))
         .ok_or(Defer)?;
-    let key = get(&names.key)?;
-    let key: Option<&[u8]> = if key.is_none() {
-        None
-    } else {
-        Some(key.cast::<PyBytes>().map_err(|_| Defer)?.as_bytes())
-    };
-    let headers = get(&names.headers)?;
-    let headers = read_headers(&headers)?;
-    let value = get(&names.value)?;
-    let value: Option<&[u8]> = if value.is_none() {
-        None
-    } else {
-        Some(value.cast::<PyBytes>().map_err(|_| Defer)?.as_bytes())
-    };
+    Ok(LineObjects {
+        topic: get(&names.topic)?,
+        ints: [int(&names.partition)?, int(&names.offset)?, int(&names.timestamp)?],
+        label,
+        key: get(&names.key)?,
+        headers: get(&names.headers)?,
+        value: get(&names.value)?,
+    })
+}
+
+fn bytes_of<'a>(object: &'a Bound<'_, PyAny>) -> R<Option<&'a [u8]>> {
+    if object.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(object.cast::<PyBytes>().map_err(|_| Defer)?.as_bytes()))
+}
+
+fn line<'a>(o: &'a LineObjects<'_>, body: bool) -> R<Line<'a>> {
+    let topic = o.topic.cast::<PyString>().map_err(|_| Defer)?.to_str().map_err(|_| Defer)?;
+    let value = bytes_of(&o.value)?;
     if !body && value.is_some_and(|v| !v.is_empty()) {
         return Err(Defer); // another decoder chain reads the value
     }
-    let mut out = String::with_capacity(256 + value.map_or(0, <[u8]>::len) * 2);
-    out.push_str(r#"{"topic":"#);
-    render::string(&mut out, topic);
-    out.push_str(&format!(
-        r#","partition":{partition},"offset":{offset},"timestamp":{timestamp},"timestamp_type":"{label}","#
-    ));
-    render::key_members(&mut out, key);
-    out.push(',');
-    render::headers_member(&mut out, &headers);
-    out.push(',');
-    render::value_members(&mut out, value, content_type_json(&headers))?;
-    out.push('}');
-    Ok(out)
+    let [partition, offset, timestamp] = o.ints;
+    let (key, headers) = (bytes_of(&o.key)?, read_headers(&o.headers)?);
+    Ok(Line { topic, partition, offset, timestamp, label: o.label, key, headers, value })
+}
+
+/// One event's `json_line` (not raw) appended to `out`, or Defer (`out` then as it was).
+fn write_line(out: &mut String, l: &Line) -> R<()> {
+    let start = out.len();
+    let written = guarded(|| {
+        out.push_str(r#"{"topic":"#);
+        render::string(out, l.topic);
+        let (partition, offset, timestamp, label) = (l.partition, l.offset, l.timestamp, l.label);
+        out.push_str(&format!(
+            r#","partition":{partition},"offset":{offset},"timestamp":{timestamp},"timestamp_type":"{label}","#
+        ));
+        render::key_members(out, l.key);
+        out.push(',');
+        render::headers_member(out, &l.headers);
+        out.push(',');
+        render::value_members(out, l.value, content_type_json(&l.headers))?;
+        out.push('}');
+        Ok(())
+    });
+    if written.is_err() {
+        out.truncate(start);
+    }
+    written
 }
 
 struct LineNames {
@@ -381,12 +423,39 @@ fn json_lines<'py>(
     let names = LineNames::new(py);
     let out = PyList::empty(py);
     for event in events.iter() {
-        match guarded(|| json_line(&event, &names, body)) {
-            Ok(line) => out.append(PyString::new(py, &line))?,
+        let mut text = String::new();
+        let written = line_objects(&event, &names)
+            .and_then(|o| line(&o, body).and_then(|l| write_line(&mut text, &l)));
+        match written {
+            Ok(()) => out.append(PyString::new(py, &text))?,
             Err(Defer) => out.append(py.None())?,
         }
     }
     Ok(out)
+}
+
+/// `"\n".join(json_lines(events))`, or None where Python must write one of them. The
+/// fields are read with the GIL held, the text written without it (a reader thread reads
+/// on meanwhile).
+#[pyfunction]
+#[pyo3(signature = (events, body=true))]
+fn json_text(py: Python<'_>, events: Bound<'_, PyList>, body: bool) -> Option<String> {
+    let names = LineNames::new(py);
+    let objects: R<Vec<LineObjects>> = events.iter().map(|e| line_objects(&e, &names)).collect();
+    let objects = objects.ok()?;
+    let lines: R<Vec<Line>> = objects.iter().map(|o| line(o, body)).collect();
+    let lines = lines.ok()?;
+    let size: usize = lines.iter().map(|l| 160 + l.value.map_or(0, <[u8]>::len) * 2).sum();
+    py.detach(|| {
+        let mut out = String::with_capacity(size);
+        for (i, l) in lines.iter().enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            write_line(&mut out, l).ok()?;
+        }
+        Some(out)
+    })
 }
 
 /// `TraceCollector.offer` of `events[start:]` until one joins: (its index or the length,
@@ -416,6 +485,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(extract, m)?)?;
     m.add_function(wrap_pyfunction!(fill_ids, m)?)?;
     m.add_function(wrap_pyfunction!(json_lines, m)?)?;
+    m.add_function(wrap_pyfunction!(json_text, m)?)?;
     m.add_function(wrap_pyfunction!(collector_scan, m)?)?;
     m.add_class::<checker::Checks>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -31,6 +31,7 @@ KEYS = st.one_of(st.none(), st.binary(max_size=12), st.text(max_size=12).map(str
 
 def agree(event, must_take=False):
     got = native.json_lines([event])[0]
+    assert native.json_text([event]) == got  # the batch's text: the same line, or None
     if got is None:
         assert not must_take, event
         return False
@@ -158,7 +159,8 @@ def test_the_demo_is_written_whole_and_alike():
     events = [ev(r.topic, 0, i, i, 1, r.key, r.value, r.headers) for i, r in enumerate(records)]
     lines = native.json_lines(events)
     assert None not in lines
-    assert lines == [json_line(e) for e in events]
+    assert native.json_text(events) == "\n".join(lines)
+    assert lines == [json_line(e) for e in events]  # (decodes them: after the extension's)
 
 
 @needs_native
@@ -167,6 +169,7 @@ def test_decoded_events_and_other_decoder_chains_stay_with_python():
     decoded.decoded  # noqa: B018 (a filter decoded it)
     assert native.json_lines([decoded]) == [None]
     plain = ev("t", 0, 1, 0, 1, None, b'{"a":1}', ())
+    assert native.json_text([plain, decoded]) is None  # one line Python's: the batch is
     try:
         decode.set_active_chain([decode.TextDecoder(), *decode.builtin_decoders()])
         assert native.json_lines([plain]) == [None]
