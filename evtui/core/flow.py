@@ -1,0 +1,455 @@
+"""The flow model: which services write which topics, who reads them, what feeds what.
+
+A directed graph (networkx) built from the events themselves and from consumer
+group descriptions. Every edge carries the evidence that proved it, a count, a
+windowed rate and when it was first and last seen:
+
+* ``produces`` (service -> topic): a record names its producer (its ids'
+  ``service``, else its ``source``: a ``service`` header or body field,
+  OpenTelemetry's ``service.name``, CloudEvents ``source``, the user's id rules).
+  A record that names none is drawn from the topic's "unknown producer" node,
+  one per topic: Kafka does not record who produced a record.
+* ``consumes`` (topic -> group): exact, from the group's committed offsets and
+  member assignments (a :class:`~evtui.core.lag.LagReport`); the edge carries the
+  group's lag and status on that topic.
+* ``hop`` (topic -> topic): an event on B names as its cause (causation id, or
+  parent span within one trace) an event seen on A. The edge says through which
+  services (B's producers) and how long the hops took (p50/p95 of B's timestamp
+  minus A's). A cause seen after its effect still makes the hop (bounded wait).
+
+Nothing here guesses: an edge exists only where a record or a group says so.
+Node and edge identity is exact text (``service:/shop/inventory``), so two
+producers are never merged because their names look alike; ``label`` is only
+for drawing. Times are record timestamps (ms): rates are over the newest
+``window_ms`` of record time, and :meth:`FlowModel.snapshot` ages out (``idle``,
+then gone) what was not seen for ``idle_ms``/``expire_ms`` before ``now_ms``.
+Memory is bounded: the causes remembered (``max_known``), the effects waiting
+for a cause (``max_waiting``), nodes and edges (``max_edges``: the least
+recently seen edge goes first, counted in ``evicted``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+
+from evtui.core.lag import worst
+
+if TYPE_CHECKING:
+    from evtui.core.event import Event
+    from evtui.core.lag import LagReport
+
+WINDOW_MS = 60_000
+IDLE_MS = 5 * 60_000
+EXPIRE_MS = 30 * 60_000
+MAX_EDGES = 5_000
+MAX_KNOWN = 200_000
+MAX_WAITING = 50_000
+MAX_EFFECTS = 100  # effects waiting for one cause (a fan-out from a cause not yet seen)
+LATENCY_SAMPLES = 512
+SAMPLES = 5  # sample records kept per edge
+MAX_CHANGES = 200
+
+
+class Kind(StrEnum):
+    SERVICE = "service"
+    UNKNOWN = "unknown producer"
+    TOPIC = "topic"
+    GROUP = "group"
+
+
+class EdgeKind(StrEnum):
+    PRODUCES = "produces"
+    CONSUMES = "consumes"
+    HOP = "hop"
+
+
+def node_id(kind: Kind, name: str) -> str:
+    prefix = {Kind.SERVICE: "service", Kind.UNKNOWN: "unknown", Kind.TOPIC: "topic"}
+    return f"{prefix.get(kind, 'group')}:{name}"
+
+
+def short_label(name: str) -> str:
+    """A producer's name for drawing: a URI's last path segment (``/shop/inventory`` ->
+    ``inventory``), other names as they are."""
+    tail = name.rstrip("/").rsplit("/", 1)[-1]
+    return tail or name
+
+
+@dataclass
+class Counter:
+    """Events and bytes: in total, and per second of record time over the last window."""
+
+    count: int = 0
+    bytes: int = 0
+    first_ms: int | None = None
+    last_ms: int | None = None
+    seconds: deque[list[int]] = field(default_factory=deque)  # [second, events, bytes]
+
+    def add(self, at_ms: int, nbytes: int, window_ms: int) -> None:
+        self.count += 1
+        self.bytes += nbytes
+        self.first_ms = at_ms if self.first_ms is None else min(self.first_ms, at_ms)
+        self.last_ms = at_ms if self.last_ms is None else max(self.last_ms, at_ms)
+        second = at_ms // 1000
+        seconds = self.seconds
+        if seconds and seconds[-1][0] == second:
+            seconds[-1][1] += 1
+            seconds[-1][2] += nbytes
+        elif not seconds or second > seconds[-1][0]:
+            seconds.append([second, 1, nbytes])
+        else:  # an older record (another partition behind): into its second, if kept
+            for entry in seconds:
+                if entry[0] == second:
+                    entry[1] += 1
+                    entry[2] += nbytes
+                    break
+        horizon = (self.last_ms - window_ms) // 1000
+        while seconds and seconds[0][0] <= horizon:
+            seconds.popleft()
+
+    def rate(self, now_ms: int, window_ms: int) -> tuple[float, float]:
+        """Events/s and bytes/s over the window ending at ``now_ms`` (record time)."""
+        horizon = (now_ms - window_ms) // 1000
+        events = sum(e for s, e, _ in self.seconds if s > horizon)
+        nbytes = sum(b for s, _, b in self.seconds if s > horizon)
+        span = window_ms / 1000
+        if self.first_ms is not None and now_ms - self.first_ms < window_ms:
+            span = max(1.0, (now_ms - self.first_ms) / 1000)  # a young edge: its own age
+        return events / span, nbytes / span
+
+
+def percentile(values: list[int], q: float) -> int | None:
+    """The nearest-rank percentile (None: no values)."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = min(len(ordered), max(1, math.ceil(q * len(ordered))))
+    return ordered[rank - 1]
+
+
+@dataclass
+class EdgeState:
+    source: str
+    target: str
+    kind: EdgeKind
+    counter: Counter = field(default_factory=Counter)
+    evidence: dict[str, int] = field(default_factory=dict)  # what proved it: how often
+    via: dict[str, int] = field(default_factory=dict)  # hop: the services that forwarded
+    latencies: deque[int] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
+    samples: deque[str] = field(default_factory=lambda: deque(maxlen=SAMPLES))
+    metrics: dict[str, Any] = field(default_factory=dict)  # consumes: lag, status, members
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """An event remembered as a possible cause."""
+
+    topic: str
+    at_ms: int
+    ref: str
+
+
+@dataclass(frozen=True)
+class _Effect:
+    """An event waiting for its cause to be seen."""
+
+    topic: str
+    producer: str
+    at_ms: int
+    ref: str
+
+
+class FlowModel:
+    """See the module. Feed it events (:meth:`offer`) and group reports (:meth:`groups`);
+    read it with :meth:`snapshot`. ``version`` changes exactly when the structure (the
+    set of nodes and edges) does, so a drawing is laid out again only then."""
+
+    def __init__(
+        self,
+        *,
+        window_ms: int = WINDOW_MS,
+        idle_ms: int = IDLE_MS,
+        expire_ms: int = EXPIRE_MS,
+        max_edges: int = MAX_EDGES,
+        max_known: int = MAX_KNOWN,
+        max_waiting: int = MAX_WAITING,
+    ) -> None:
+        self.window_ms = window_ms
+        self.idle_ms = idle_ms
+        self.expire_ms = expire_ms
+        self.max_edges = max_edges
+        self.max_known = max_known
+        self.max_waiting = max_waiting
+        self.edges: OrderedDict[tuple[str, str, EdgeKind], EdgeState] = OrderedDict()
+        self.topics: dict[str, Counter] = {}
+        self.node_problems: dict[str, dict[str, int]] = {}  # node -> kind -> count
+        self.groups_seen: dict[str, dict[str, Any]] = {}  # group -> state, members, status
+        self._known: OrderedDict[str, _Seen] = OrderedDict()  # event id -> the event
+        self._spans: OrderedDict[tuple[str, str], _Seen] = OrderedDict()  # (trace, span)
+        self._waiting: OrderedDict[str, list[_Effect]] = OrderedDict()  # cause id -> effects
+        self.newest_ms: int | None = None
+        self.events = 0
+        self.evicted = 0
+        self.dropped_waiting = 0
+        self.version = 0
+        self.changes: deque[tuple[int, str]] = deque(maxlen=MAX_CHANGES)  # (ms, what)
+
+    # -- events -----------------------------------------------------------------------------
+
+    def offer(self, event: Event) -> None:
+        at, topic = event.timestamp, event.topic
+        nbytes = len(event.value) if event.value else 0
+        self.events += 1
+        self.newest_ms = at if self.newest_ms is None else max(self.newest_ms, at)
+        self._topic(topic).add(at, nbytes, self.window_ms)
+        ids = event.ids
+        name = ids.service or ids.source
+        if name:
+            producer, evidence = node_id(Kind.SERVICE, name), _producer_evidence(ids)
+        else:
+            producer, evidence = node_id(Kind.UNKNOWN, topic), "no producer named in the record"
+        here = node_id(Kind.TOPIC, topic)
+        edge = self._edge(producer, here, EdgeKind.PRODUCES, at)
+        edge.counter.add(at, nbytes, self.window_ms)
+        edge.evidence[evidence] = edge.evidence.get(evidence, 0) + 1
+        edge.samples.append(event.ref)
+        me = _Seen(topic, at, event.ref)
+        for cause in ids.causation_ids:
+            self._cause(cause, _Effect(topic, producer, at, event.ref), "causation id")
+        if ids.trace_id and ids.parent_span_id:
+            seen = self._spans.get((ids.trace_id, ids.parent_span_id))
+            if seen is not None:
+                self._hop(seen, _Effect(topic, producer, at, event.ref), "parent span")
+        if ids.event_id:
+            self._remember(self._known, ids.event_id, me)
+            for effect in self._waiting.pop(ids.event_id, ()):
+                self._hop(me, effect, "causation id (cause seen after its effect)")
+        if ids.trace_id and ids.span_id:
+            self._remember(self._spans, (ids.trace_id, ids.span_id), me)
+
+    def offer_batch(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.offer(event)
+
+    def note_problem(self, topic: str, kind: str) -> None:
+        """A violation or decode error found on ``topic`` (counted on its node)."""
+        counts = self.node_problems.setdefault(node_id(Kind.TOPIC, topic), {})
+        counts[kind] = counts.get(kind, 0) + 1
+
+    def _topic(self, topic: str) -> Counter:
+        counter = self.topics.get(topic)
+        if counter is None:
+            counter = self.topics[topic] = Counter()
+            self._changed(f"new topic {topic}")
+        return counter
+
+    def _remember(self, table: OrderedDict, key: Any, seen: _Seen) -> None:
+        if key in table:
+            return  # the first sighting stays the cause (a duplicate is no new cause)
+        table[key] = seen
+        if len(table) > self.max_known:
+            table.popitem(last=False)
+
+    def _cause(self, cause: str, effect: _Effect, how: str) -> None:
+        seen = self._known.get(cause)
+        if seen is not None:
+            self._hop(seen, effect, how)
+            return
+        waiting = self._waiting.get(cause)
+        if waiting is None:
+            waiting = self._waiting[cause] = []
+            if len(self._waiting) > self.max_waiting:
+                self._waiting.popitem(last=False)
+                self.dropped_waiting += 1
+        if len(waiting) < MAX_EFFECTS:
+            waiting.append(effect)
+        else:
+            self.dropped_waiting += 1
+
+    def _hop(self, cause: _Seen, effect: _Effect, how: str) -> None:
+        if cause.ref == effect.ref:
+            return  # an event naming itself links nothing
+        edge = self._edge(
+            node_id(Kind.TOPIC, cause.topic), node_id(Kind.TOPIC, effect.topic), EdgeKind.HOP,
+            max(cause.at_ms, effect.at_ms),
+        )  # fmt: skip
+        edge.counter.add(effect.at_ms, 0, self.window_ms)
+        edge.evidence[how] = edge.evidence.get(how, 0) + 1
+        edge.via[effect.producer] = edge.via.get(effect.producer, 0) + 1
+        edge.latencies.append(effect.at_ms - cause.at_ms)
+        edge.samples.append(f"{cause.ref} -> {effect.ref}")
+
+    def _edge(self, source: str, target: str, kind: EdgeKind, at_ms: int) -> EdgeState:
+        key = (source, target, kind)
+        edge = self.edges.get(key)
+        if edge is not None:
+            self.edges.move_to_end(key)
+            return edge
+        edge = self.edges[key] = EdgeState(source, target, kind)
+        self._changed(_describe_new(source, target, kind))
+        if len(self.edges) > self.max_edges:
+            self.edges.popitem(last=False)
+            self.evicted += 1
+        return edge
+
+    def _changed(self, what: str) -> None:
+        self.version += 1
+        self.changes.append((self.newest_ms or 0, what))
+
+    # -- groups -----------------------------------------------------------------------------
+
+    def groups(self, report: LagReport, topics: Iterable[str] | None = None) -> None:
+        """The consumer groups as a lag poll found them: their ``consumes`` edges replace the
+        previous ones (a group gone from the report is gone). ``topics``: only these."""
+        wanted = None if topics is None else set(topics)
+        fresh: dict[tuple[str, str, EdgeKind], EdgeState] = {}
+        self.groups_seen = {}
+        for group in report.groups:
+            by_topic: dict[str, list] = {}
+            for part in group.partitions:
+                if wanted is None or part.topic in wanted:
+                    by_topic.setdefault(part.topic, []).append(part)
+            if not by_topic:
+                continue
+            self.groups_seen[group.group] = {
+                "state": group.state, "members": group.members, "status": str(group.status),
+                "lag": group.lag,
+            }  # fmt: skip
+            for topic, parts in sorted(by_topic.items()):
+                key = (node_id(Kind.TOPIC, topic), node_id(Kind.GROUP, group.group))
+                edge = EdgeState(*key, EdgeKind.CONSUMES)
+                edge.evidence = _group_evidence(parts)
+                lags = [p.lag for p in parts if p.lag is not None]
+                times = [p.time_lag_s for p in parts if p.time_lag_s is not None]
+                edge.metrics = {
+                    "lag": sum(lags) if lags else None,
+                    "time_lag_s": max(times) if times else None,
+                    "status": str(worst(p.status for p in parts)),
+                    "members": sorted({p.member for p in parts if p.member}),
+                    "partitions": len(parts),
+                }
+                fresh[(*key, EdgeKind.CONSUMES)] = edge
+        old = {k for k, e in self.edges.items() if e.kind is EdgeKind.CONSUMES}
+        for key in old - fresh.keys():
+            del self.edges[key]
+            self._changed(f"{_name(key[1])} no longer reads {_name(key[0])}")
+        for key, edge in fresh.items():
+            if key not in self.edges:
+                self._changed(_describe_new(*key))
+            self.edges[key] = edge
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def snapshot(self, now_ms: int | None = None) -> nx.DiGraph:
+        """The graph as of ``now_ms`` (default: the newest record's time).
+
+        Nodes: ``kind``, ``name``, ``label`` and their metrics; edges: ``kind``, ``evidence``,
+        ``count``, ``rate`` (events/s), ``bytes_rate``, ``first_ms``, ``last_ms``, ``idle``
+        (not seen for ``idle_ms``), and for hops ``via``, ``p50_ms``, ``p95_ms``. What was not
+        seen for ``expire_ms`` is left out (group edges stay while their group is reported).
+        """
+        now = now_ms if now_ms is not None else (self.newest_ms or 0)
+        graph = nx.DiGraph()
+        for topic, counter in self.topics.items():
+            if counter.last_ms is not None and now - counter.last_ms > self.expire_ms:
+                continue
+            rate, bytes_rate = counter.rate(now, self.window_ms)
+            graph.add_node(
+                node_id(Kind.TOPIC, topic), kind=str(Kind.TOPIC), name=topic, label=topic,
+                count=counter.count, rate=rate, bytes_rate=bytes_rate,
+                idle=counter.last_ms is None or now - counter.last_ms > self.idle_ms,
+                problems=dict(self.node_problems.get(node_id(Kind.TOPIC, topic), {})),
+            )  # fmt: skip
+        for edge in self.edges.values():
+            last = edge.counter.last_ms
+            if (
+                edge.kind is not EdgeKind.CONSUMES
+                and last is not None
+                and now - last > self.expire_ms
+            ):
+                continue
+            for node in (edge.source, edge.target):
+                if node not in graph:
+                    graph.add_node(node, **self._node_attrs(node))
+            graph.add_edge(edge.source, edge.target, **_edge_attrs(edge, now, self))
+        for node, attrs in graph.nodes(data=True):
+            if attrs["kind"] == Kind.SERVICE or attrs["kind"] == Kind.UNKNOWN:
+                out = [graph.edges[node, t] for t in graph.successors(node)]
+                attrs["rate"] = sum(e["rate"] for e in out)
+                attrs["count"] = sum(e["count"] for e in out)
+                attrs["idle"] = all(e["idle"] for e in out)
+        return graph
+
+    def _node_attrs(self, node: str) -> dict[str, Any]:
+        prefix, name = node.split(":", 1)
+        if prefix == "service":
+            return {"kind": str(Kind.SERVICE), "name": name, "label": short_label(name)}
+        if prefix == "unknown":
+            return {"kind": str(Kind.UNKNOWN), "name": name, "label": f"? -> {name}"}
+        if prefix == "topic":
+            return {"kind": str(Kind.TOPIC), "name": name, "label": name, "count": 0,
+                    "rate": 0.0, "bytes_rate": 0.0, "idle": True, "problems": {}}  # fmt: skip
+        info = self.groups_seen.get(name, {})
+        return {"kind": str(Kind.GROUP), "name": name, "label": name, "idle": False, **info}
+
+
+def _edge_attrs(edge: EdgeState, now: int, model: FlowModel) -> dict[str, Any]:
+    counter = edge.counter
+    rate, bytes_rate = counter.rate(now, model.window_ms)
+    attrs: dict[str, Any] = {
+        "kind": str(edge.kind),
+        "evidence": dict(edge.evidence),
+        "count": counter.count,
+        "rate": rate,
+        "bytes_rate": bytes_rate,
+        "first_ms": counter.first_ms,
+        "last_ms": counter.last_ms,
+        "idle": counter.last_ms is not None and now - counter.last_ms > model.idle_ms,
+        "samples": list(edge.samples),
+    }
+    if edge.kind is EdgeKind.HOP:
+        latencies = list(edge.latencies)
+        attrs["via"] = dict(edge.via)
+        attrs["p50_ms"] = percentile(latencies, 0.5)
+        attrs["p95_ms"] = percentile(latencies, 0.95)
+    if edge.kind is EdgeKind.CONSUMES:
+        attrs.update(edge.metrics)
+        attrs["idle"] = False
+    return attrs
+
+
+def _producer_evidence(ids: Any) -> str:
+    if ids.service:
+        return "the record names its service"
+    return "the record names its source (CloudEvents source or similar)"
+
+
+def _group_evidence(parts: list) -> dict[str, int]:
+    evidence: dict[str, int] = {}
+    committed = sum(1 for p in parts if p.committed is not None)
+    assigned = sum(1 for p in parts if p.member)
+    if committed:
+        evidence["committed offsets"] = committed
+    if assigned:
+        evidence["member assignment"] = assigned
+    return evidence or {"group description": len(parts)}
+
+
+def _name(node: str) -> str:
+    return node.split(":", 1)[1]
+
+
+def _describe_new(source: str, target: str, kind: EdgeKind) -> str:
+    if kind is EdgeKind.PRODUCES:
+        who = "unknown producer" if source.startswith("unknown:") else _name(source)
+        return f"new producer on {_name(target)}: {who}"
+    if kind is EdgeKind.CONSUMES:
+        return f"new consumer group on {_name(source)}: {_name(target)}"
+    return f"new hop: {_name(source)} -> {_name(target)}"

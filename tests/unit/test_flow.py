@@ -1,0 +1,297 @@
+"""The flow model's inference (``core/flow.py``): exact edges from records and group reports.
+
+Every stream here has exact truth: which service wrote each record and which event
+caused which. Correlation alone never makes an edge (a correlation id is shared by a
+whole transaction, not a cause), so the graphs must hold exactly the edges the truth
+says, none missing and none extra.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evtui.core.event import Event
+from evtui.core.flow import EdgeKind, FlowModel, percentile, short_label
+from evtui.core.lag import GroupLag, LagReport, PartitionLag, Status
+from evtui.sim.model import FaultRates
+from evtui.sim.shop import ShopSimulator
+
+_offsets: dict[tuple[str, int], int] = {}
+
+
+def ev(topic, at, *, eid=None, cause=None, service=None, corr=None, headers=(), part=0):
+    body = {"type": "Thing"}
+    for name, value in (
+        ("eventId", eid), ("causationId", cause), ("service", service), ("correlationId", corr),
+    ):  # fmt: skip
+        if value is not None:
+            body[name] = value
+    offset = _offsets.get((topic, part), 0)
+    _offsets[(topic, part)] = offset + 1
+    return Event(topic, part, offset, at, 1, None, json.dumps(body).encode(), tuple(headers))
+
+
+def edges(graph, kind):
+    return {
+        (u.split(":", 1)[1], v.split(":", 1)[1])
+        for u, v, k in graph.edges(data="kind")
+        if k == str(kind)
+    }
+
+
+def test_a_chain_gives_producers_and_a_hop_with_its_latencies():
+    flow = FlowModel()
+    for i in range(20):
+        flow.offer(ev("orders", 1000 * i, eid=f"o{i}", service="shop"))
+        flow.offer(ev("payments", 1000 * i + 10 + i, eid=f"p{i}", cause=f"o{i}", service="pay"))
+    g = flow.snapshot()
+    assert edges(g, EdgeKind.PRODUCES) == {("shop", "orders"), ("pay", "payments")}
+    assert edges(g, EdgeKind.HOP) == {("orders", "payments")}
+    hop = g.edges["topic:orders", "topic:payments"]
+    assert hop["count"] == 20
+    assert hop["via"] == {"service:pay": 20}
+    assert (hop["p50_ms"], hop["p95_ms"]) == (19, 28)  # latencies 10..29
+    assert hop["evidence"] == {"causation id": 20}
+    assert g.nodes["topic:orders"]["count"] == 20
+
+
+def test_fan_out_fan_in_and_a_consumer_writing_its_own_input():
+    flow = FlowModel()
+    flow.offer(ev("a", 0, eid="a1", service="s1"))
+    flow.offer(ev("b", 5, eid="b1", cause="a1", service="s2"))
+    flow.offer(ev("c", 6, eid="c1", cause="a1", service="s3"))  # fan-out from a1
+    flow.offer(ev("d", 9, eid="d1", cause="b1", service="s4"))
+    flow.offer(ev("d", 9, eid="d2", cause="c1", service="s4"))  # fan-in on d
+    flow.offer(ev("d", 12, eid="d3", cause="d2", service="s4"))  # s4 reads what it wrote
+    g = flow.snapshot()
+    assert edges(g, EdgeKind.HOP) == {("a", "b"), ("a", "c"), ("b", "d"), ("c", "d"), ("d", "d")}
+    assert g.edges["topic:d", "topic:d"]["via"] == {"service:s4": 1}
+
+
+def test_retry_and_dead_letter_loops():
+    flow = FlowModel()
+    flow.offer(ev("orders", 0, eid="o1", service="api"))
+    flow.offer(ev("orders.retry", 10, eid="r1", cause="o1", service="worker"))
+    flow.offer(ev("orders", 20, eid="o2", cause="r1", service="retrier"))
+    flow.offer(ev("orders.dlq", 30, eid="x1", cause="o2", service="worker"))
+    g = flow.snapshot()
+    assert edges(g, EdgeKind.HOP) == {
+        ("orders", "orders.retry"), ("orders.retry", "orders"), ("orders", "orders.dlq"),
+    }  # fmt: skip
+    assert edges(g, EdgeKind.PRODUCES) == {
+        ("api", "orders"), ("worker", "orders.retry"), ("retrier", "orders"),
+        ("worker", "orders.dlq"),
+    }  # fmt: skip
+
+
+def test_records_naming_no_producer_come_from_one_unknown_node_per_topic():
+    flow = FlowModel()
+    for topic in ("t1", "t2"):
+        flow.offer(Event(topic, 0, 0, 5, 1, None, b"\x00\x01binary", ()))
+        flow.offer(Event(topic, 0, 1, 6, 1, b"k", None, ()))  # a tombstone
+    g = flow.snapshot()
+    assert edges(g, EdgeKind.PRODUCES) == {("t1", "t1"), ("t2", "t2")}
+    assert g.nodes["unknown:t1"]["kind"] == "unknown producer"
+    assert g.edges["unknown:t1", "topic:t1"]["count"] == 2
+    assert edges(g, EdgeKind.HOP) == set()
+
+
+def test_shared_correlation_ids_make_no_hop():
+    flow = FlowModel()
+    for i, topic in enumerate(["a", "b", "c", "a", "b"]):
+        flow.offer(ev(topic, i, eid=f"e{i}", corr="same-transaction", service=f"s{i % 2}"))
+    assert edges(flow.snapshot(), EdgeKind.HOP) == set()
+
+
+def test_a_cause_seen_after_its_effect_still_makes_the_hop():
+    flow = FlowModel()
+    flow.offer(ev("b", 100, eid="b1", cause="a1", service="s2"))
+    assert edges(flow.snapshot(), EdgeKind.HOP) == set()
+    flow.offer(ev("a", 150, eid="a1", service="s1"))
+    g = flow.snapshot()
+    assert edges(g, EdgeKind.HOP) == {("a", "b")}
+    assert g.edges["topic:a", "topic:b"]["p50_ms"] == -50  # as the timestamps say
+
+
+def test_duplicates_and_self_naming_events():
+    flow = FlowModel()
+    flow.offer(ev("a", 0, eid="a1", service="s"))
+    flow.offer(ev("a", 1, eid="a1", service="s"))  # the same event delivered twice
+    flow.offer(ev("b", 5, eid="b1", cause="a1", service="t"))
+    flow.offer(ev("c", 6, eid="c1", cause="c1", service="u"))  # names itself
+    g = flow.snapshot()
+    assert edges(g, EdgeKind.HOP) == {("a", "b")}
+    assert g.edges["topic:a", "topic:b"]["p50_ms"] == 5  # from the first sighting
+
+
+def traceparent(trace, span):
+    return ("traceparent", f"00-{trace}-{span}-01".encode())
+
+
+def test_parent_spans_from_other_tracers_link_topics():
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    flow = FlowModel()
+    flow.offer(ev("in", 0, headers=[traceparent(trace, "00f067aa0ba902b7")]))
+    child = [
+        ("X-B3-TraceId", trace.encode()), ("X-B3-SpanId", b"00f067aa0ba902b8"),
+        ("X-B3-ParentSpanId", b"00f067aa0ba902b7"), ("service.name", b"enricher"),
+    ]  # fmt: skip
+    flow.offer(ev("out", 7, headers=child))
+    g = flow.snapshot()
+    assert edges(g, EdgeKind.HOP) == {("in", "out")}
+    assert g.edges["topic:in", "topic:out"]["evidence"] == {"parent span": 1}
+    assert ("enricher", "out") in edges(g, EdgeKind.PRODUCES)
+
+
+def test_idle_then_gone_and_the_version_changes_only_with_the_structure():
+    flow = FlowModel(window_ms=10_000, idle_ms=60_000, expire_ms=120_000)
+    flow.offer(ev("a", 0, eid="a1", service="s"))
+    version = flow.version
+    for i in range(2, 50):
+        flow.offer(ev("a", i, eid=f"a{i}", service="s"))
+    assert flow.version == version  # more of the same: nothing to lay out again
+    flow.offer(ev("b", 100_000, service="t"))
+    assert flow.version > version
+    g = flow.snapshot(now_ms=100_000)
+    assert g.edges["service:s", "topic:a"]["idle"] and g.nodes["topic:a"]["idle"]
+    assert not g.edges["service:t", "topic:b"]["idle"]
+    g = flow.snapshot(now_ms=200_000)
+    assert "topic:a" not in g and "service:s" not in g and "topic:b" in g
+    assert any("new producer on b: t" in what for _, what in flow.changes)
+
+
+def test_rates_are_over_the_window_of_record_time():
+    flow = FlowModel(window_ms=10_000)
+    for i in range(200):  # 20 events/s for 10 s
+        flow.offer(ev("a", i * 50, service="s"))
+    edge = flow.snapshot(now_ms=9_999).edges["service:s", "topic:a"]
+    assert 19 <= edge["rate"] <= 21
+
+
+def lag_report(*groups):
+    out = []
+    for name, topic, lag in groups:
+        part = PartitionLag(
+            topic, 0, 100 - lag, 100, 0, lag, 1.5, "estimated", Status.LAGGING if lag else
+            Status.OK, "", member="consumer-1@/10.0.0.1",
+        )  # fmt: skip
+        out.append(GroupLag(name, "Stable", 1, (part,)))
+    return LagReport(out)
+
+
+def test_groups_consume_exactly_what_the_report_says_and_leave_when_gone():
+    flow = FlowModel()
+    flow.offer(ev("orders", 0, service="shop"))
+    flow.groups(lag_report(("billing", "orders", 7), ("audit", "orders", 0), ("x", "other", 1)))
+    g = flow.snapshot()
+    assert edges(g, EdgeKind.CONSUMES) == {("orders", "billing"), ("orders", "audit"),
+                                           ("other", "x")}  # fmt: skip
+    billing = g.edges["topic:orders", "group:billing"]
+    assert (billing["lag"], billing["status"]) == (7, "lagging")
+    assert billing["evidence"] == {"committed offsets": 1, "member assignment": 1}
+    version = flow.version
+    flow.groups(lag_report(("billing", "orders", 7)), topics=["orders"])
+    assert flow.version > version
+    assert edges(flow.snapshot(), EdgeKind.CONSUMES) == {("orders", "billing")}
+
+
+def test_memory_is_bounded():
+    flow = FlowModel(max_edges=10, max_known=50, max_waiting=20)
+    for i in range(500):
+        flow.offer(ev(f"t{i % 40}", i, eid=f"e{i}", cause=f"missing{i}", service=f"s{i}"))
+    assert len(flow.edges) <= 10 and flow.evicted > 0
+    assert len(flow._known) <= 50 and len(flow._waiting) <= 20
+    assert flow.dropped_waiting > 0
+
+
+def test_helpers():
+    assert short_label("/shop/inventory") == "inventory"
+    assert short_label("rabbitmq://shop/notification/") == "notification"
+    assert short_label("payment") == "payment"
+    assert percentile([], 0.5) is None
+    assert percentile([5], 0.95) == 5
+    assert percentile(list(range(1, 101)), 0.95) == 95
+
+
+# -- generated streams with exact truth ---------------------------------------------------------
+
+
+@st.composite
+def streams(draw):
+    """Events over a few topics and services; each names a cause among earlier ones (or a
+    missing one, or none); delivered in an order that may put effects before causes."""
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    n = draw(st.integers(1, 60))
+    events = []
+    for i in range(n):
+        topic = rng.choice(["a", "b", "c", "d.retry"])
+        service = rng.choice(["s1", "s2", "/x/s3", None])
+        roll = rng.random()
+        cause = None
+        if events and roll < 0.5:
+            cause = rng.choice(events)["eid"]
+        elif roll < 0.6:
+            cause = f"missing-{i}"
+        events.append({"eid": f"e{i}", "topic": topic, "service": service, "cause": cause,
+                       "at": i * 10, "part": rng.randrange(3)})  # fmt: skip
+    order = list(range(n))
+    for i in range(n - 1):  # neighbours swapped: some effects arrive before their causes
+        if rng.random() < 0.2:
+            order[i], order[i + 1] = order[i + 1], order[i]
+    return events, order
+
+
+@settings(max_examples=150, deadline=None)
+@given(streams())
+def test_generated_streams_give_exactly_the_true_edges(stream):
+    events, order = stream
+    flow = FlowModel()
+    for i in order:
+        e = events[i]
+        flow.offer(ev(e["topic"], e["at"], eid=e["eid"], cause=e["cause"],
+                      service=e["service"], part=e["part"]))  # fmt: skip
+    by_id = {e["eid"]: e for e in events}
+    hops = {(by_id[e["cause"]]["topic"], e["topic"]) for e in events if e["cause"] in by_id}
+    producers = {(e["service"] or e["topic"], e["topic"]) for e in events}
+    g = flow.snapshot()
+    assert edges(g, EdgeKind.HOP) == hops
+    assert edges(g, EdgeKind.PRODUCES) == producers
+
+
+# -- the demo's ground truth --------------------------------------------------------------------
+
+
+def shop_truth(sim, records):
+    """The shop's designed producers and hops, from what it emitted (its own truth)."""
+    emitted = {r.event_id: r for r in records}
+    producers = {(_self_name(r.service), r.topic) for r in records}
+    hops = {(emitted[r.causation_id].topic, r.topic) for r in records if r.causation_id in emitted}
+    groups = {(topic, g.name) for g in sim.groups for topic in g.topics}
+    return producers, hops, groups
+
+
+def _self_name(service):
+    """How each of the shop's services names itself in its convention (sim/conventions)."""
+    return {"inventory": "/shop/inventory", "shipping": "/shop/shipping"}.get(service, service)
+
+
+def test_the_demo_flow_is_the_shops_designed_topology():
+    sim = ShopSimulator(seed=3, rate=200, faults=FaultRates())
+    records = sim.take(3_000)
+    flow = FlowModel()
+    for i, r in enumerate(records):
+        flow.offer(Event(r.topic, 0, i, sim.start_ms + r.at_ms, 1, r.key, r.value, r.headers))
+    producers, hops, _ = shop_truth(sim, records)
+    g = flow.snapshot()
+    assert edges(g, EdgeKind.PRODUCES) == producers
+    assert edges(g, EdgeKind.HOP) == hops
+    # the design, spelled out: every hop is a service reading one topic and writing another
+    assert hops == {
+        ("orders", "inventory"), ("inventory", "payments"), ("payments", "shipments"),
+        ("shipments", "orders"), ("orders", "notifications"), ("inventory", "orders"),
+        ("payments", "inventory"),
+    }  # fmt: skip
