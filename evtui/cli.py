@@ -19,6 +19,7 @@ from evtui.errors import EvtuiError, OutputClosed, UsageError
 
 if TYPE_CHECKING:
     from evtui.config import ClientConfig
+    from evtui.core.lag import LagReport
 
 app = typer.Typer(
     name="evtui",
@@ -494,6 +495,76 @@ def check(
         print(f"evtui check: note: {exc}", file=sys.stderr)
         compacted = frozenset()
     run_check(source, options, plural(len(source.topics), "topic"), start, compacted=compacted)
+
+
+@app.command()
+def flow(
+    ctx: typer.Context,
+    topics: Annotated[
+        list[str] | None,
+        typer.Argument(help="Topics to read (names or ^regex); default: all but internal."),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", "-s", help="Read from this long ago: 15m, 2h, 1d [5m]."),
+    ] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", "-o", help="Read from a position instead: beginning, N, -N, time."),
+    ] = None,
+    until: Annotated[
+        str,
+        typer.Option("--until", "-u", help="Read up to: end (when the read starts), a time."),
+    ] = "end",
+    format_: Annotated[
+        str, typer.Option("--format", "-F", help="text, json, dot or mermaid.")
+    ] = "text",
+    no_groups: Annotated[
+        bool, typer.Option("--no-groups", help="Do not read the consumer groups.")
+    ] = False,
+    include_internal: InternalOpt = False,
+    bootstrap: BootstrapOpt = None,
+    cluster: ClusterOpt = None,
+    x: XOpt = None,
+    config: ConfigOpt = None,
+    timeout: TimeoutOpt = None,
+) -> None:
+    """Who writes which topic, who reads it, what feeds what: the flow graph (exit 1: no event)."""
+    from evtui.commands.flow import FlowOptions, check_format, run_flow
+    from evtui.core.positions import parse_duration_ms, parse_end, parse_position
+    from evtui.sources.kafka import KafkaSource
+
+    options = FlowOptions(check_format(format_))
+    if since is not None and from_ is not None:
+        raise UsageError("give --since or --from, not both")
+    if from_ is not None:
+        start = parse_position(from_, option="--from")
+    else:
+        since_ms = parse_duration_ms(since or "5m")
+        if not since_ms:
+            raise UsageError(f"invalid --since '{since}': expected a duration such as 15m or 2h")
+        start = parse_position(f"{since_ms}ms", option="--since")
+    end = parse_end(until, option="--until")
+    conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
+    _load_plugins(conn.config)
+    client = conn.client_config()
+    names = list(topics or ["^"])
+    source = KafkaSource(
+        client, names, start, end, timeout=conn.wait, include_internal=include_internal
+    )
+    source.open()
+    where = plural(len(source.topics), "topic") if source.topics else ", ".join(names)
+
+    def read_groups() -> LagReport:
+        from evtui.sources.lag import LagPoller
+
+        poller = LagPoller(client, timeout=conn.wait)
+        try:
+            return poller.poll_now()
+        finally:
+            poller.stop()
+
+    run_flow(source, options, where, start, None if no_groups else read_groups)
 
 
 # batches (and their size) read ahead of the checks, and what librdkafka fetches ahead (its

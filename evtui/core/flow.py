@@ -419,9 +419,9 @@ def _edge_attrs(edge: EdgeState, now: int, model: FlowModel) -> dict[str, Any]:
         attrs["via"] = dict(edge.via)
         attrs["p50_ms"] = percentile(latencies, 0.5)
         attrs["p95_ms"] = percentile(latencies, 0.95)
-    if edge.kind is EdgeKind.CONSUMES:
+    if edge.kind is EdgeKind.CONSUMES:  # a group's figures are its lag, not records seen
+        attrs.update(count=None, rate=None, bytes_rate=None, samples=[], idle=False)
         attrs.update(edge.metrics)
-        attrs["idle"] = False
     return attrs
 
 

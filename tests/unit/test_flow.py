@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from evtui.core.event import Event
 from evtui.core.flow import EdgeKind, FlowModel, percentile, short_label
+from evtui.core.flow_render import render, render_text
 from evtui.core.lag import GroupLag, LagReport, PartitionLag, Status
 from evtui.sim.model import FaultRates
 from evtui.sim.shop import ShopSimulator
@@ -295,3 +296,52 @@ def test_the_demo_flow_is_the_shops_designed_topology():
         ("shipments", "orders"), ("orders", "notifications"), ("inventory", "orders"),
         ("payments", "inventory"),
     }  # fmt: skip
+
+
+# -- the renderers ------------------------------------------------------------------------------
+
+
+def hostile_flow():
+    flow = FlowModel()
+    name = 'evil"svc<br/>x'  # (the ids refuse a service name with control characters)
+    flow.offer(ev("t\x1b[2J", 0, eid="a", service=name))
+    flow.offer(ev('q"t', 5, eid="b", cause="a", service="ok"))
+    flow.groups(lag_report(("g\x1b", "t\x1b[2J", 3)))
+    return flow, name
+
+
+def test_text_shows_control_characters_escaped():
+    flow, _ = hostile_flow()
+    text = render_text(flow.snapshot())
+    assert "\x1b" not in text and "\x07" not in text
+    assert 'evil"svc<br/>x' in text
+    assert "t\\x1b[2J  ->  g\\x1b" in text  # a group's name is the cluster's, not the ids'
+    first = text.splitlines()[0]
+    assert first == "flow: 2 topics, 2 producers (0 unknown), 1 consumer group, 1 hop"
+
+
+def test_json_keeps_names_exact_and_says_every_edge_figure():
+    flow, name = hostile_flow()
+    data = json.loads(render(flow.snapshot(), "json", events=2))
+    nodes = {n["id"]: n for n in data["nodes"]}
+    assert nodes[f"service:{name}"]["name"] == name
+    hop = next(e for e in data["edges"] if e["kind"] == "hop")
+    assert hop["from"] == "topic:t\x1b[2J" and hop["to"] == 'topic:q"t'
+    assert (hop["count"], hop["p50_ms"], hop["p95_ms"]) == (1, 5, 5)
+    assert hop["first_seen_ms"] == 5 and hop["last_seen_ms"] == 5
+    consumes = next(e for e in data["edges"] if e["kind"] == "consumes")
+    assert consumes["count"] is None and consumes["lag"] == 3
+    assert data["events"] == 2
+
+
+def test_dot_and_mermaid_quote_what_they_draw():
+    flow, _ = hostile_flow()
+    graph = flow.snapshot()
+    dot = render(graph, "dot", events=2)
+    assert dot.startswith('digraph "evtui flow" {') and dot.endswith("}")
+    assert '"topic:q\\"t"' in dot and "\n" not in dot.split("label=")[1].split("]")[0]
+    assert "style=dashed" in dot  # the hop: inferred from causal links
+    mermaid = render(graph, "mermaid", events=2)
+    assert mermaid.startswith("flowchart LR")
+    assert "#quot;" in mermaid and "-.->" in mermaid
+    assert all(line.count('"') % 2 == 0 for line in mermaid.splitlines())
