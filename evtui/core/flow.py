@@ -70,9 +70,11 @@ class EdgeKind(StrEnum):
     HOP = "hop"
 
 
+_PREFIX = {Kind.SERVICE: "service", Kind.UNKNOWN: "unknown", Kind.TOPIC: "topic"}
+
+
 def node_id(kind: Kind, name: str) -> str:
-    prefix = {Kind.SERVICE: "service", Kind.UNKNOWN: "unknown", Kind.TOPIC: "topic"}
-    return f"{prefix.get(kind, 'group')}:{name}"
+    return f"{_PREFIX.get(kind, 'group')}:{name}"
 
 
 def short_label(name: str) -> str:
@@ -95,14 +97,17 @@ class Counter:
     def add(self, at_ms: int, nbytes: int, window_ms: int) -> None:
         self.count += 1
         self.bytes += nbytes
-        self.first_ms = at_ms if self.first_ms is None else min(self.first_ms, at_ms)
-        self.last_ms = at_ms if self.last_ms is None else max(self.last_ms, at_ms)
+        if self.first_ms is None or at_ms < self.first_ms:
+            self.first_ms = at_ms
+        if self.last_ms is None or at_ms > self.last_ms:
+            self.last_ms = at_ms
         second = at_ms // 1000
         seconds = self.seconds
-        if seconds and seconds[-1][0] == second:
-            seconds[-1][1] += 1
-            seconds[-1][2] += nbytes
-        elif not seconds or second > seconds[-1][0]:
+        if seconds and (newest := seconds[-1])[0] == second:  # most records: this second's
+            newest[1] += 1
+            newest[2] += nbytes
+            return
+        if not seconds or second > seconds[-1][0]:
             seconds.append([second, 1, nbytes])
         else:  # an older record (another partition behind): into its second, if kept
             for entry in seconds:
@@ -143,27 +148,17 @@ class EdgeState:
     evidence: dict[str, int] = field(default_factory=dict)  # what proved it: how often
     via: dict[str, int] = field(default_factory=dict)  # hop: the services that forwarded
     latencies: deque[int] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
-    samples: deque[str] = field(default_factory=lambda: deque(maxlen=SAMPLES))
+    samples: deque[tuple] = field(default_factory=lambda: deque(maxlen=SAMPLES))  # records
     metrics: dict[str, Any] = field(default_factory=dict)  # consumes: lag, status, members
 
 
-@dataclass(frozen=True)
-class _Seen:
-    """An event remembered as a possible cause."""
-
-    topic: str
-    at_ms: int
-    ref: str
+Record = tuple[str, int, int]  # topic, partition, offset
+_Seen = tuple[str, int, Record]  # an event remembered as a cause: topic, time, record
+_Effect = tuple[str, str, int, Record]  # an event waiting for its cause: topic, producer, ...
 
 
-@dataclass(frozen=True)
-class _Effect:
-    """An event waiting for its cause to be seen."""
-
-    topic: str
-    producer: str
-    at_ms: int
-    ref: str
+def _ref(record: Record) -> str:
+    return f"{record[0]}[{record[1]}]@{record[2]}"
 
 
 class FlowModel:
@@ -194,6 +189,9 @@ class FlowModel:
         self._known: OrderedDict[str, _Seen] = OrderedDict()  # event id -> the event
         self._spans: OrderedDict[tuple[str, str], _Seen] = OrderedDict()  # (trace, span)
         self._waiting: OrderedDict[str, list[_Effect]] = OrderedDict()  # cause id -> effects
+        # per-record lookups: (producer name, topic) -> (node, edge, topic counter); hops
+        self._produces: dict[tuple[str | None, str, bool], tuple] = {}
+        self._hops: dict[tuple[str, str], EdgeState] = {}
         self.newest_ms: int | None = None
         self.events = 0
         self.evicted = 0
@@ -204,35 +202,47 @@ class FlowModel:
     # -- events -----------------------------------------------------------------------------
 
     def offer(self, event: Event) -> None:
-        at, topic = event.timestamp, event.topic
-        nbytes = len(event.value) if event.value else 0
+        at, topic, value = event.timestamp, event.topic, event.value
+        nbytes = len(value) if value else 0
         self.events += 1
-        self.newest_ms = at if self.newest_ms is None else max(self.newest_ms, at)
-        self._topic(topic).add(at, nbytes, self.window_ms)
+        if self.newest_ms is None or at > self.newest_ms:
+            self.newest_ms = at
         ids = event.ids
         name = ids.service or ids.source
+        found = self._produces.get((name, topic, ids.service is None))
+        if found is None:
+            found = self._new_producer(name, topic, ids)
+        producer, edge, counter, evidence = found
+        counter.add(at, nbytes, self.window_ms)
+        edge.counter.add(at, nbytes, self.window_ms)
+        edge.evidence[evidence] += 1
+        record = (topic, event.partition, event.offset)
+        edge.samples.append(record)
+        for cause in ids.causation_ids:
+            self._cause(cause, (topic, producer, at, record))
+        if ids.parent_span_id and ids.trace_id:
+            seen = self._spans.get((ids.trace_id, ids.parent_span_id))
+            if seen is not None:
+                self._hop(seen, (topic, producer, at, record), "parent span")
+        if ids.event_id:
+            me = (topic, at, record)
+            self._remember(self._known, ids.event_id, me)
+            if self._waiting:
+                for effect in self._waiting.pop(ids.event_id, ()):
+                    self._hop(me, effect, "causation id (cause seen after its effect)")
+        if ids.span_id and ids.trace_id:
+            self._remember(self._spans, (ids.trace_id, ids.span_id), (topic, at, record))
+
+    def _new_producer(self, name: str | None, topic: str, ids: Any) -> tuple:
         if name:
             producer, evidence = node_id(Kind.SERVICE, name), _producer_evidence(ids)
         else:
             producer, evidence = node_id(Kind.UNKNOWN, topic), "no producer named in the record"
-        here = node_id(Kind.TOPIC, topic)
-        edge = self._edge(producer, here, EdgeKind.PRODUCES, at)
-        edge.counter.add(at, nbytes, self.window_ms)
-        edge.evidence[evidence] = edge.evidence.get(evidence, 0) + 1
-        edge.samples.append(event.ref)
-        me = _Seen(topic, at, event.ref)
-        for cause in ids.causation_ids:
-            self._cause(cause, _Effect(topic, producer, at, event.ref), "causation id")
-        if ids.trace_id and ids.parent_span_id:
-            seen = self._spans.get((ids.trace_id, ids.parent_span_id))
-            if seen is not None:
-                self._hop(seen, _Effect(topic, producer, at, event.ref), "parent span")
-        if ids.event_id:
-            self._remember(self._known, ids.event_id, me)
-            for effect in self._waiting.pop(ids.event_id, ()):
-                self._hop(me, effect, "causation id (cause seen after its effect)")
-        if ids.trace_id and ids.span_id:
-            self._remember(self._spans, (ids.trace_id, ids.span_id), me)
+        edge = self._edge(producer, node_id(Kind.TOPIC, topic), EdgeKind.PRODUCES)
+        edge.evidence.setdefault(evidence, 0)
+        found = (producer, edge, self._topic(topic), evidence)
+        self._produces[(name, topic, ids.service is None)] = found
+        return found
 
     def offer_batch(self, events: Iterable[Event]) -> None:
         for event in events:
@@ -257,10 +267,10 @@ class FlowModel:
         if len(table) > self.max_known:
             table.popitem(last=False)
 
-    def _cause(self, cause: str, effect: _Effect, how: str) -> None:
+    def _cause(self, cause: str, effect: _Effect) -> None:
         seen = self._known.get(cause)
         if seen is not None:
-            self._hop(seen, effect, how)
+            self._hop(seen, effect, "causation id")
             return
         waiting = self._waiting.get(cause)
         if waiting is None:
@@ -274,30 +284,46 @@ class FlowModel:
             self.dropped_waiting += 1
 
     def _hop(self, cause: _Seen, effect: _Effect, how: str) -> None:
-        if cause.ref == effect.ref:
+        cause_topic, cause_ms, cause_record = cause
+        topic, producer, at, record = effect
+        if cause_record == record:
             return  # an event naming itself links nothing
-        edge = self._edge(
-            node_id(Kind.TOPIC, cause.topic), node_id(Kind.TOPIC, effect.topic), EdgeKind.HOP,
-            max(cause.at_ms, effect.at_ms),
-        )  # fmt: skip
-        edge.counter.add(effect.at_ms, 0, self.window_ms)
+        edge = self._hops.get((cause_topic, topic))
+        if edge is None:
+            source, target = node_id(Kind.TOPIC, cause_topic), node_id(Kind.TOPIC, topic)
+            edge = self._hops[(cause_topic, topic)] = self._edge(source, target, EdgeKind.HOP)
+        edge.counter.add(at, 0, self.window_ms)
         edge.evidence[how] = edge.evidence.get(how, 0) + 1
-        edge.via[effect.producer] = edge.via.get(effect.producer, 0) + 1
-        edge.latencies.append(effect.at_ms - cause.at_ms)
-        edge.samples.append(f"{cause.ref} -> {effect.ref}")
+        edge.via[producer] = edge.via.get(producer, 0) + 1
+        edge.latencies.append(at - cause_ms)
+        edge.samples.append((cause_record, record))
 
-    def _edge(self, source: str, target: str, kind: EdgeKind, at_ms: int) -> EdgeState:
+    def _edge(self, source: str, target: str, kind: EdgeKind) -> EdgeState:
         key = (source, target, kind)
         edge = self.edges.get(key)
         if edge is not None:
-            self.edges.move_to_end(key)
             return edge
         edge = self.edges[key] = EdgeState(source, target, kind)
         self._changed(_describe_new(source, target, kind))
         if len(self.edges) > self.max_edges:
-            self.edges.popitem(last=False)
-            self.evicted += 1
+            self._evict()
         return edge
+
+    def _evict(self) -> None:
+        """The least recently seen edge out (rare: at the bound), and the lookups to it."""
+
+        def last(item: tuple) -> int:
+            ms = item[1].counter.last_ms
+            return -1 if ms is None else ms
+
+        candidates = [(k, e) for k, e in self.edges.items() if e.kind is not EdgeKind.CONSUMES]
+        if not candidates:
+            return
+        key, _ = min(candidates, key=last)
+        del self.edges[key]
+        self.evicted += 1
+        self._produces.clear()  # found again as needed (each a dict lookup)
+        self._hops.clear()
 
     def _changed(self, what: str) -> None:
         self.version += 1
@@ -412,7 +438,10 @@ def _edge_attrs(edge: EdgeState, now: int, model: FlowModel) -> dict[str, Any]:
         "first_ms": counter.first_ms,
         "last_ms": counter.last_ms,
         "idle": counter.last_ms is not None and now - counter.last_ms > model.idle_ms,
-        "samples": list(edge.samples),
+        "samples": [
+            f"{_ref(s[0])} -> {_ref(s[1])}" if edge.kind is EdgeKind.HOP else _ref(s)
+            for s in edge.samples
+        ],
     }
     if edge.kind is EdgeKind.HOP:
         latencies = list(edge.latencies)
