@@ -12,8 +12,8 @@ Names available in an expression:
   the last value wins when a name repeats)
 * ``size``: bytes of key + value + headers
 * the event's identity (see :mod:`evtui.core.ids`; ``null`` when unknown):
-  ``event_id``, ``correlation_id``, ``event_type``, ``trace_id``, ``service``
-  (strings) and ``causation_ids`` (a list of strings)
+  ``event_id``, ``correlation_id``, ``event_type``, ``trace_id``, ``service``,
+  ``source`` (strings) and ``causation_ids`` (a list of strings)
 
 Examples: ``value.type == "OrderPlaced" && value.amount > 100``,
 ``key.startsWith("order-")``, ``"traceparent" in headers``,
@@ -54,6 +54,7 @@ NAMES: tuple[str, ...] = (
     "event_type",
     "trace_id",
     "service",
+    "source",
 )
 
 
@@ -83,6 +84,7 @@ _GETTERS = {
     "event_type": lambda e: e.ids.event_type,
     "trace_id": lambda e: e.ids.trace_id,
     "service": lambda e: e.ids.service,
+    "source": lambda e: e.ids.source,
 }
 
 

@@ -86,6 +86,9 @@ def test_identity_names():
     assert Filter('event_id == "e-1" && event_type == "OrderPlaced"').matches(e)
     assert Filter('"e-0" in causation_ids && size(causation_ids) == 1').matches(e)
     assert Filter('service == "payment"').matches(e)
+    ce = ev(headers=(("ce_id", b"c-1"), ("ce_source", b"/shop/inventory"), ("ce_type", b"T")))
+    assert Filter('source == "/shop/inventory" && service == null').matches(ce)
+    assert Filter("source == null").matches(e)
 
 
 def test_unknown_identity_is_null_and_no_error():
