@@ -20,7 +20,10 @@ use crate::ordering::{
 use crate::{compute_with, guarded, read_headers, Header};
 
 /// Every ordering detector's state (`ordering.Checker` without the Python detectors).
-#[pyclass(unsendable)]
+/// Send and Sync (no `unsendable`): the console makes its checkers on the UI thread and
+/// the garbage collector may free them on a reader's thread; PyO3's borrow flag keeps two
+/// threads from using one at once.
+#[pyclass]
 pub struct Checks {
     topics: Topics,
     dup_time: DupTime,

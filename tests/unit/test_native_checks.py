@@ -347,3 +347,31 @@ def test_the_carried_sequence_fields_and_causes_agree():
         results.append((found, new.sequences.fields(), new.causes.outside, new.notes()))
     assert results[0] == results[1]
     assert results[0][0]  # something was found
+
+
+@needs_native
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_checks_made_in_one_thread_are_used_and_freed_in_another():
+    """The console makes its checkers on the UI thread and the garbage collector may free
+    them on any thread (a reader's): that must neither fail nor leak (an unraisable error)."""
+    import gc
+    import threading
+
+    raised: list[object] = []
+    made: list[Checker] = []
+    hook, sys.unraisablehook = sys.unraisablehook, raised.append
+    try:
+        worker = threading.Thread(target=lambda: made.append(Checker()))
+        worker.start()
+        worker.join()
+        del worker
+        sim = ShopSimulator(seed=3, rate=300)
+        events = [Event(r.topic, 0, i, 1_700_000_000_000 + i, 1, r.key, r.value, r.headers)
+                  for i, r in enumerate(sim.take(50))]  # fmt: skip
+        made[0].offer_batch(events, RecordProblems())
+        assert made[0].scanned == 50
+        made.clear()
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert raised == []
