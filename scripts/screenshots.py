@@ -19,9 +19,10 @@ SCREENS = {
     "trace": ("k", "k", "k", "T"),
     "lag": ("3",),
     "violations": ("4", "j", "enter"),
+    "flow": ("5", "l", "l", "l", "l", "l", "l", "l"),  # the cursor on a hop: its evidence
 }
 # seconds of simulated history: the stopped group is stopped by then; more faults to show
-LONGER = {"lag": 90.0, "violations": 40.0, "overview": 90.0, "narrow": 40.0}
+LONGER = {"lag": 90.0, "violations": 40.0, "overview": 90.0, "narrow": 40.0, "flow": 90.0}
 NARROW = (80, 24)  # a classic terminal: layouts by priority
 SCREENS["narrow"] = ("4", "j", "enter")  # the violations' findings at 80x24, badge in view
 SIZES = {"narrow": NARROW}

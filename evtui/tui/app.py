@@ -14,6 +14,7 @@ from textual.widgets import Footer, TabbedContent, TabPane
 
 from evtui.core.cluster import ClusterSnapshot
 from evtui.core.event import Event
+from evtui.core.flow import FlowModel
 from evtui.core.ids import shown_id
 from evtui.core.idsearch import MIN_PREFIX, Candidates
 from evtui.core.ordering import Checker, parse_ref
@@ -24,6 +25,7 @@ from evtui.runtime import PacedCollector
 from evtui.tui.backend import Backend, KafkaBackend, Poller
 from evtui.tui.screens.detail import DetailScreen
 from evtui.tui.screens.trace import TraceScreen, TraceTree
+from evtui.tui.widgets.flowpane import FlowPane, FlowTable
 from evtui.tui.widgets.header import HeaderState, StatusHeader
 from evtui.tui.widgets.lagpane import LagPane
 from evtui.tui.widgets.overview import Overview, VimTable
@@ -51,6 +53,7 @@ class EvtuiApp(App):
         Binding("2", "show_tab('tail')", "Tail"),
         Binding("3", "show_tab('lag')", "Lag"),
         Binding("4", "show_tab('violations')", "Violations"),
+        Binding("5", "show_tab('flow')", "Flow"),
         Binding("ctrl+t", "trace_prompt", "Trace id"),
         Binding("ctrl+p", "command_palette", "Commands", show=False),
     ]
@@ -87,6 +90,8 @@ class EvtuiApp(App):
                 max_keys=min(100_000, capacity), max_events=capacity,
             )
         )  # fmt: skip
+        self.flow = FlowModel()  # services -> topics -> groups, from what the tail reads
+        self._flow_report: object = None  # the lag report the flow's groups come from
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -99,6 +104,8 @@ class EvtuiApp(App):
                 yield LagPane(getattr(self.backend, "read_exact", None), id="lag-pane")
             with TabPane("4 Violations", id="violations"):
                 yield ViolationsPane(id="violations-pane")
+            with TabPane("5 Flow", id="flow"):
+                yield FlowPane(id="flow-pane")
         yield Footer()
 
     @property
@@ -125,6 +132,7 @@ class EvtuiApp(App):
         self._size_classes()
         self.tail.trace_index = self.traces
         self.tail.live_check = self.violations
+        self.tail.flow_model = self.flow
         self.tail.can_replay = self.can_replay
         self._collector.start()
         self.poller = self.backend.make_poller()
@@ -173,6 +181,7 @@ class EvtuiApp(App):
         if self.lag_poller is not None:
             self._lag_tick(self.lag_poller)
         self._violations_tick()
+        self._flow_tick()
         self._update_header()
 
     def _violations_tick(self) -> None:
@@ -183,8 +192,26 @@ class EvtuiApp(App):
                     self.violations, self.tail.feed is not None
                 )
 
+    def _flow_tick(self) -> None:
+        """The flow screen, redrawn at most twice a second while it is shown."""
+        for tabs in self.query(TabbedContent):  # none while the app is closing
+            if tabs.active == "flow":
+                self.query_one(FlowPane).update_flow(self.flow, self._flow_notes())
+
+    def _flow_notes(self) -> list[str]:
+        notes = []
+        feed = self.tail.feed
+        if feed is not None and feed.stats.not_flowed:
+            notes.append(f"{feed.stats.not_flowed:,} events not counted (the tail fell behind)")
+        if self.flow.evicted:
+            notes.append(f"{self.flow.evicted:,} edges forgotten at the memory bound")
+        return notes
+
     def _lag_tick(self, poller: Poller) -> None:
         report = poller.latest()
+        if report is not None and report is not self._flow_report:
+            self._flow_report = report
+            self.flow.groups(report)  # type: ignore[arg-type]
         trouble = poller.last_error  # a failed poll: the last good report stays, marked stale
         for pane in self.query(LagPane) if self._lag_shown else ():  # its first report:
             if report is not pane.polled or trouble != pane.trouble:  # the latest when shown
@@ -247,6 +274,9 @@ class EvtuiApp(App):
             pane = self.query_one(ViolationsPane)
             pane.update_check(self.violations, self.tail.feed is not None)
             self.query_one("#violations-groups", VimTable).focus()
+        elif tab == "flow":
+            self.query_one(FlowPane).update_flow(self.flow, self._flow_notes())
+            self.query_one(FlowTable).focus()
         else:
             self.query_one("#topics", VimTable).focus()
 
@@ -272,6 +302,7 @@ class EvtuiApp(App):
             ("tail", [*TailPane.BINDINGS, *TailLog.BINDINGS]),
             ("lag", [*LagPane.BINDINGS, *VimTable.BINDINGS]),
             ("violations", [*ViolationsPane.BINDINGS, *VimTable.BINDINGS]),
+            ("flow", [*FlowPane.BINDINGS, *FlowTable.BINDINGS, *VimTable.BINDINGS]),
             ("event detail", DetailScreen.BINDINGS),
             ("trace", [*TraceScreen.BINDINGS, *TraceTree.BINDINGS]),
         ]
@@ -321,6 +352,19 @@ class EvtuiApp(App):
     def on_overview_lag_requested(self, message: Overview.LagRequested) -> None:
         self.action_show_tab("lag")
         self.query_one(LagPane).select_group(message.group)
+
+    def on_flow_pane_tail_requested(self, message: FlowPane.TailRequested) -> None:
+        self.tail.open([message.topic], self.tail.start or self.initial_start)
+        self.action_show_tab("tail")
+
+    def on_flow_pane_lag_requested(self, message: FlowPane.LagRequested) -> None:
+        self.action_show_tab("lag")
+        self.query_one(LagPane).select_group(message.group)
+
+    def on_flow_pane_filter_requested(self, message: FlowPane.FilterRequested) -> None:
+        if self.tail.set_filter(message.expression):
+            self.action_show_tab("tail")
+            self.notify(f"The kept events of {message.what}. Escape clears the filter.")
 
     def on_tail_log_selected(self, message: TailLog.Selected) -> None:
         self.push_screen(DetailScreen(message.event))
@@ -405,6 +449,7 @@ class EvtuiApp(App):
                 "Ordering violations in the tail's stream",
                 lambda: self.action_show_tab("violations"),
             ),
+            ("Flow", "Services, topics and consumer groups", lambda: self.action_show_tab("flow")),
             ("Tail topics…", "Choose topics (names or ^regex)", tail.action_choose_topics),
             ("Seek…", "Seek the tail to a position or time", tail.action_seek),
             ("Seek to beginning", "Read the topics from the start", lambda: tail.seek(BEGINNING)),

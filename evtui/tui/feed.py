@@ -13,6 +13,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from evtui.core.flow import FlowModel
 from evtui.core.native import fill_ids
 from evtui.core.positions import Kind, Position
 from evtui.core.problems import RecordProblems
@@ -38,6 +39,7 @@ class FeedStats:
     sampled_out: int = 0  # dropped because the UI could not keep up
     finished: bool = False
     not_indexed: int = 0  # events the trace index skipped because indexing fell behind
+    not_flowed: int = 0  # events the flow model skipped because it fell behind
     rates: deque = field(default_factory=lambda: deque(maxlen=20))  # (monotonic, arrived)
 
 
@@ -62,6 +64,7 @@ class Feed:
         self.paused = False
         self._overruns = 0  # consecutive ticks that ran out of time with events still queued
         self._indexed_upto = 0  # next sequence for the trace index
+        self._flowed_upto = 0  # next sequence for the flow model
         self._checked_upto: int | None = None  # next sequence for the ordering checks
         self.holes: deque[tuple[int, int]] = deque(maxlen=10_000)  # (sequence, events dropped)
         # (sequence, partitions): read to their end once the events before sequence were
@@ -153,6 +156,29 @@ class Feed:
             if seq % 64 == 0 and time.perf_counter() >= deadline:
                 break
         self._indexed_upto = seq
+        return seq - start
+
+    def flow_step(self, flow: FlowModel, budget_s: float = 0.002) -> int:
+        """Add new events to the flow model within ``budget_s``; returns how many. A backlog
+        is sampled like the trace index's (counted in ``stats.not_flowed``)."""
+        store = self.store
+        seq, skipped = self._catch_up(self._flowed_upto, INDEX_BACKLOG_MAX)
+        self.stats.not_flowed += skipped
+        if self.lossless:
+            budget_s = max(budget_s, FILE_INDEX_BUDGET_S)
+        deadline = time.perf_counter() + budget_s
+        start, end = seq, store.next
+        offer = flow.offer
+        while seq < end:
+            event = store[seq]
+            try:
+                offer(event)
+            except Exception as exc:  # one record's failure, never the console's
+                self.record_problems.failed(event, exc)
+            seq += 1
+            if seq % 64 == 0 and time.perf_counter() >= deadline:
+                break
+        self._flowed_upto = seq
         return seq - start
 
     def _catch_up(self, upto: int, backlog_max: int) -> tuple[int, int]:

@@ -62,3 +62,9 @@ def test_lag_screen(snap_compare, size):
 def test_violations_screen(snap_compare, size):
     app = demo_app(seconds=40)  # the findings of the first group, after Enter
     assert snap_compare(app, terminal_size=size, run_before=_after(app, "4", "j", "enter"))
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_flow_screen(snap_compare, size):
+    app = demo_app(seconds=40)  # the cursor moved right to a group's lag
+    assert snap_compare(app, terminal_size=size, run_before=_after(app, "5", "l", "l", "l", "l"))

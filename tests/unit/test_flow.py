@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from evtui.core.event import Event
 from evtui.core.flow import EdgeKind, FlowModel, percentile, short_label
+from evtui.core.flow_lanes import COLUMNS, describe, layout
 from evtui.core.flow_render import render, render_text
 from evtui.core.lag import GroupLag, LagReport, PartitionLag, Status
 from evtui.sim.model import FaultRates
@@ -345,3 +346,60 @@ def test_dot_and_mermaid_quote_what_they_draw():
     assert mermaid.startswith("flowchart LR")
     assert "#quot;" in mermaid and "-.->" in mermaid
     assert all(line.count('"') % 2 == 0 for line in mermaid.splitlines())
+
+
+# -- the lanes (the flow tab's layout) ----------------------------------------------------------
+
+
+def lanes_flow():
+    flow = FlowModel()
+    flow.offer(ev("a", 0, eid="a1", service="s1"))
+    flow.offer(ev("a", 1, eid="a2", service="s2"))
+    flow.offer(ev("a", 2))  # no producer named
+    flow.offer(ev("b", 5, eid="b1", cause="a1", service="s3"))
+    flow.groups(lag_report(("g1", "a", 0), ("g2", "a", 9)))
+    return flow
+
+
+def test_a_lane_is_as_tall_as_its_longest_column_with_stable_keys():
+    graph = lanes_flow().snapshot()
+    rows = layout(graph)
+    assert [key for key, _ in rows] == ["topic:a\x1f0", "topic:a\x1f1", "topic:a\x1f2",
+                                        "topic:b\x1f0"]  # fmt: skip
+    first = dict(zip(COLUMNS, rows[0][1], strict=True))
+    assert (first["producer"].text, first["topic"].text, first["group"].text) == ("s1", "a", "g1")
+    assert first["hop"].text.startswith("┄► b  1  p50 5 ms")
+    assert first["hop"].target == "edge:topic:a\x1ftopic:b"
+    third = dict(zip(COLUMNS, rows[2][1], strict=True))
+    assert third["producer"].text == "? unknown producer" and third["group"].text == ""
+    lag = dict(zip(COLUMNS, rows[1][1], strict=True))["lag"]
+    assert (lag.text, lag.style) == ("lag 9 lagging", "warn")
+
+
+def test_lanes_keep_their_order_when_only_the_figures_change():
+    flow = lanes_flow()
+    before = [key for key, _ in layout(flow.snapshot())]
+    for i in range(100):
+        flow.offer(ev("b", 10 + i, service="s3"))  # b becomes the busiest
+    assert [key for key, _ in layout(flow.snapshot())] == before
+
+
+def test_the_busiest_lanes_are_shown_and_the_rest_summarised_and_found():
+    flow = FlowModel()
+    for i in range(10):
+        for _ in range(i + 1):
+            flow.offer(ev(f"t{i}", i, service=f"svc{i}"))
+    rows = layout(flow.snapshot(), top=3)
+    assert [k for k, _ in rows] == ["topic:t7\x1f0", "topic:t8\x1f0", "topic:t9\x1f0", "\x1fmore"]
+    assert rows[-1][1][0].text.startswith("… 7 more topics")
+    found = layout(flow.snapshot(), top=3, match="SVC2")
+    assert [k for k, _ in found] == ["topic:t2\x1f0"]
+
+
+def test_describe_gives_an_edges_evidence_and_samples():
+    graph = lanes_flow().snapshot()
+    lines = describe(graph, "edge:topic:a\x1ftopic:b")
+    assert lines[0] == "hop: a -> b"
+    assert "  evidence: causation id (1)" in lines
+    assert any(line.startswith("  samples: a[0]@") for line in lines)
+    assert describe(graph, "group:g2")[0] == "group g2"

@@ -15,6 +15,7 @@ from textual.widgets import Input, Static
 
 from evtui.core.event import Event
 from evtui.core.filters import Filter, FilterError
+from evtui.core.flow import FlowModel
 from evtui.core.positions import Position, describe, parse_position
 from evtui.core.replay import Selection, selection_from_marks, selection_from_tail
 from evtui.core.tailview import Predicate, all_of, substring_predicate
@@ -35,6 +36,7 @@ FILTER_BUDGET_S = 0.006
 KEYSTROKE_FILTER_BUDGET_S = 0.004  # a search keystroke shows first matches, the tick goes on
 INDEX_BUDGET_S = 0.002  # the trace index; faster input is sampled (counted, shown)
 CHECK_BUDGET_S = 0.004  # the ordering checks; the same
+FLOW_BUDGET_S = 0.002  # the flow model; the same
 MAX_RETRY_S = 30.0
 
 
@@ -58,6 +60,7 @@ class TailPane(Vertical):
         self.capacity = capacity
         self.trace_index: TraceIndex | None = None  # set by the app
         self.live_check: LiveCheck | None = None  # set by the app: ordering checks
+        self.flow_model: FlowModel | None = None  # set by the app: the flow graph
         self.feed: Feed | None = None
         self.topics: list[str] = []
         self.start: Position | None = None
@@ -192,6 +195,8 @@ class TailPane(Vertical):
                 feed.index_step(self.trace_index, INDEX_BUDGET_S)
             if self.live_check is not None:
                 feed.check_step(self.live_check, CHECK_BUDGET_S)
+            if self.flow_model is not None:
+                feed.flow_step(self.flow_model, FLOW_BUDGET_S)
             self._take_problems(feed)
             if added or kept or feed.store.stats.evicted:
                 self.log_view.refresh_rows()
