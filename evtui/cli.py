@@ -113,6 +113,14 @@ WindowOpt = Annotated[
 FilterOpt = Annotated[
     str | None, typer.Option("--filter", help="Console: a CEL filter applied to the tail.")
 ]
+DeclaredOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--declared",
+        help="Console: a declared flow (AsyncAPI 2/3 or evtui YAML/TOML) the flow tab "
+        "compares with (repeatable).",
+    ),
+]
 
 
 def _connection(
@@ -167,6 +175,7 @@ def root(
     from_: FromOpt = None,
     window: WindowOpt = None,
     filter_: FilterOpt = None,
+    declared: DeclaredOpt = None,
 ) -> None:
     """Watch and debug event-driven systems on Kafka.
 
@@ -176,7 +185,7 @@ def root(
     if verbose:
         _enable_client_logging()
     if ctx.invoked_subcommand is None:
-        _console(ctx.obj, topic, from_, window, filter_)
+        _console(ctx.obj, topic, from_, window, filter_, declared)
 
 
 def _console(
@@ -185,6 +194,7 @@ def _console(
     start: str | None,
     window: int | None,
     filter_: str | None,
+    declared: list[Path] | None = None,
 ) -> None:
     from evtui.commands.console import parse_console_options, require_terminal, run_console
     from evtui.tui.backend import KafkaBackend
@@ -194,7 +204,7 @@ def _console(
             "no cluster given: use --bootstrap-servers HOST:PORT or --cluster NAME "
             "(or try 'evtui demo')"
         )
-    options = parse_console_options(topics, start, window, filter_)
+    options = parse_console_options(topics, start, window, filter_, declared)
     config = conn.client_config()
     require_terminal()
     _load_plugins(conn.config)
@@ -522,6 +532,14 @@ def flow(
     no_groups: Annotated[
         bool, typer.Option("--no-groups", help="Do not read the consumer groups.")
     ] = False,
+    declared: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--declared",
+            help="Compare with a declared flow: an AsyncAPI 2/3 document or an evtui YAML/TOML "
+            "of services (repeatable; exit 1 on a difference).",
+        ),
+    ] = None,
     include_internal: InternalOpt = False,
     bootstrap: BootstrapOpt = None,
     cluster: ClusterOpt = None,
@@ -534,7 +552,11 @@ def flow(
     from evtui.core.positions import parse_duration_ms, parse_end, parse_position
     from evtui.sources.kafka import KafkaSource
 
-    options = FlowOptions(check_format(format_))
+    options = FlowOptions(check_format(format_), tuple(declared or ()))
+    if options.declared:
+        from evtui.core.flow_declared import load
+
+        load(options.declared)  # a bad declaration is a usage error before connecting
     if since is not None and from_ is not None:
         raise UsageError("give --since or --from, not both")
     if from_ is not None:
@@ -808,6 +830,7 @@ def demo(
         typer.Option("--duration", "-d", help="How long to run (20s, 5m); default: until Ctrl-C."),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same flows.")] = 0,
+    declared: DeclaredOpt = None,
     run_id: Annotated[
         str | None,
         typer.Option(
@@ -906,8 +929,13 @@ def demo(
         ),
         group_prefix=group_prefix,
         run_id=None if run_id is None else parse_run_id(run_id),
+        declared=tuple(declared or ()),
     )
     check_truth_path(truth)
+    if declared:
+        from evtui.commands.console import load_declared
+
+        load_declared(declared)  # a bad declaration is a usage error before anything runs
     tail_options = TailOptions(format=format_)
     conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
     _load_plugins(conn.config)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from evtui.core.flow import FlowModel
+from evtui.core.flow_declared import drift
 from evtui.core.flow_render import FORMATS, render, summary
 from evtui.core.native import fill_ids
+from evtui.core.output import dumps
 from evtui.core.positions import describe
 from evtui.core.text import plural
 from evtui.errors import EvtuiError, check_choice
@@ -26,6 +30,10 @@ class NoEvents(EvtuiError):
     """The slice held no event: there is no flow to draw (exit code 1)."""
 
 
+class DriftFound(EvtuiError):
+    """The observed flow differs from the declared one (exit code 1, after the graph)."""
+
+
 def check_format(value: str) -> str:
     return check_choice(value, FORMATS)
 
@@ -33,6 +41,7 @@ def check_format(value: str) -> str:
 @dataclass(frozen=True)
 class FlowOptions:
     format: str = "text"
+    declared: tuple[Path, ...] = ()  # declarations to compare with (AsyncAPI, evtui files)
 
 
 class FlowScan:
@@ -65,7 +74,9 @@ def run_flow(
     """Scan the slice into a flow model, add the groups ``read_groups`` reports (on the
     topics read), print the graph. Raises :class:`NoEvents` when nothing was read."""
     from evtui.commands.trace import scan
+    from evtui.core.flow_declared import load
 
+    declared = load(options.declared) if options.declared else None
     model = FlowModel()
     result = scan(source, FlowScan(model), None, err)
     for note in result.problems.lines("read into the flow"):
@@ -84,9 +95,26 @@ def run_flow(
             "were forgotten at the memory bound",
             file=err,
         )
-    print(render(graph, options.format, events=result.scanned, changes=()), file=out)
+    findings = drift(graph, declared, groups_read=read_groups is not None) if declared else []
+    text = render(graph, options.format, events=result.scanned, changes=())
+    if declared is not None and options.format == "json":
+        data = json.loads(text)
+        data["drift"] = {"declared": declared.files, "findings": [f.to_json() for f in findings]}
+        text = dumps(data)
+    elif declared is not None:
+        lines = [f.text() for f in findings] or ["none: the flow is as declared"]
+        where = ", ".join(declared.files)
+        drift_text = "\n".join([f"drift against {where}:", *(f"  {line}" for line in lines)])
+        if options.format == "text":
+            text += "\n" + drift_text
+        else:  # dot and mermaid stay drawings: the comparison goes to stderr
+            print(drift_text, file=err)
+    print(text, file=out)
     print(
         f"evtui flow: read {plural(result.scanned, 'event')} from {where} "
         f"(from {describe(start)}) in {result.seconds:.2f} s; {summary(graph)}",
         file=err,
     )
+    differences = [f for f in findings if f.differs]
+    if differences:
+        raise DriftFound(f"{plural(len(differences), 'difference')} from the declared flow")

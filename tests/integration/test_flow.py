@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 
 import pytest
+import yaml
 
 from evtui.sim.model import TopicNames
 from evtui.sim.shop import service_groups
@@ -13,6 +15,7 @@ from tests.integration.test_demo import FAULTS, TOPICS
 from tests.unit.test_flow import _self_name
 
 pytestmark = pytest.mark.kafka
+DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 @pytest.fixture
@@ -89,3 +92,57 @@ def test_no_event_is_exit_1_and_bad_input_one_line(kafka_bootstrap, evtui_cli, n
     assert bad.returncode == 2 and "Traceback" not in bad.stderr.decode()
     both = evtui_cli("flow", topic, "-b", kafka_bootstrap, "--since", "5m", "--from", "0")
     assert both.returncode == 2
+
+
+def prefixed(path, prefix):
+    """A declaration of the demo's flow with its topics and groups under ``prefix``."""
+    doc = yaml.safe_load(path.read_text())
+    if "services" in doc:
+        for spec in doc["services"].values():
+            for field in ("produces", "consumes", "groups"):
+                spec[field] = [prefix + name for name in spec.get(field, [])]
+    else:
+        for channel in doc["channels"].values():
+            channel["address"] = prefix + channel["address"]
+        for op in doc["operations"].values():
+            kafka = op.get("bindings", {}).get("kafka", {})
+            if "groupId" in kafka:
+                kafka["groupId"]["enum"] = [prefix + g for g in kafka["groupId"]["enum"]]
+    return yaml.safe_dump(doc)
+
+
+def test_drift_against_a_declared_flow_and_an_asyncapi_document(
+    kafka_bootstrap, evtui_cli, tmp_path, prefix
+):
+    demo = evtui_cli(
+        "demo", "--headless", "-b", kafka_bootstrap, "--duration", "4s", "--rate", "250",
+        "--seed", "12", "--partitions", "1", "--topic-prefix", prefix, "--group-prefix", prefix,
+        timeout=120,
+    )  # fmt: skip
+    assert demo.returncode == 0, demo.stderr.decode()
+    shop = tmp_path / "shop.yaml"
+    shop.write_text(prefixed(DATA / "shop-flow.yaml", prefix))
+    same = evtui_cli("flow", f"^{prefix}", "-b", kafka_bootstrap, "--from", "beginning",
+                     "--declared", str(shop))  # fmt: skip
+    assert same.returncode == 0, same.stderr.decode()
+    out = same.stdout.decode()
+    assert f"drift against {shop}:\n  topic {prefix}notifications: read in the slice, " in out
+    assert "declared, never observed" not in out and "observed, not declared" not in out
+    asyncapi = tmp_path / "inventory.yaml"
+    asyncapi.write_text(prefixed(DATA / "inventory-asyncapi3.yaml", prefix))
+    done = evtui_cli("flow", f"^{prefix}", "-b", kafka_bootstrap, "--from", "beginning",
+                     "--declared", str(asyncapi), "-F", "json")  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.decode().strip().splitlines()[-1].startswith("evtui: error: ")
+    found = {(f["kind"], f["edge"], f["from"], f["to"])
+             for f in json.loads(done.stdout)["drift"]["findings"]}  # fmt: skip
+    # only the inventory service is declared: every other producer and group is undeclared,
+    # and nothing of inventory's own is missing
+    assert ("observed_not_declared", "produces", "storefront", prefix + "orders") in found
+    assert not [f for f in found if f[0] == "declared_not_observed"]
+    assert not [f for f in found if f[2] in ("/shop/inventory", prefix + "inventory-service")]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("services: [1, 2")
+    refused = evtui_cli("flow", f"^{prefix}", "-b", "127.0.0.1:1", "--declared", str(bad))
+    assert refused.returncode == 2  # before connecting: the broker address is never tried
+    assert refused.stderr.decode().startswith(f"evtui: error: --declared {bad}: invalid YAML")
