@@ -11,6 +11,8 @@ broker, then measures in the same run, each in its own process:
   (d) `evtui tail --format json` writing to /dev/null (the whole CLI)
   (e) evtui's source + a Checker of every ordering kind (the loop of (b))
   (f) `evtui check --format json` writing to /dev/null (the whole CLI)
+  (g) evtui's source + ids + the flow model (issue 17: flow on vs off, against (c'))
+  (h) `evtui flow --format json` (the whole CLI)
 
 and prints events/s, the ratio to kcat and each process's peak RSS. Then
 (--distinct N, 1,000,000 by default) the memory goal: `evtui check -F json`
@@ -204,11 +206,12 @@ def consume_child(bootstrap: str, topic: str, mode: str) -> None:
     """Child process: read the whole topic with evtui's source; print JSON figures.
 
     ``mode``: ``source`` (records -> Events), ``decode`` (+ every value
-    decoded), ``ids`` (+ every event's ids extracted) or ``check`` (+ every
-    event offered to a Checker of all kinds, finished at the end): the same
-    loop each time.
+    decoded), ``ids`` (+ every event's ids extracted), ``check`` (+ every
+    event offered to a Checker of all kinds, finished at the end) or ``flow``
+    (+ ids, + every event offered to the flow model): the same loop each time.
     """
     from evtui.config import ClientConfig
+    from evtui.core.flow import FlowModel
     from evtui.core.native import fill_ids
     from evtui.core.ordering import Checker
     from evtui.core.positions import BEGINNING, END
@@ -227,6 +230,7 @@ def consume_child(bootstrap: str, topic: str, mode: str) -> None:
     source.start()
     count = errors = 0
     decode, ids = mode == "decode", mode == "ids"
+    flow = FlowModel() if mode == "flow" else None
     while (batch := source.get_batch(0.5)) is not None:
         count += len(batch)
         if decode:
@@ -239,6 +243,10 @@ def consume_child(bootstrap: str, topic: str, mode: str) -> None:
                 event.ids  # noqa: B018 (extracted and cached)
         elif checker is not None:
             checker.offer_batch(batch, problems)  # as evtui check's scan does
+        elif flow is not None:
+            fill_ids(batch)  # as the console's trace index and evtui flow do
+            for event in batch:
+                flow.offer(event)
     if checker is not None:
         checker.finish()
     elapsed = time.perf_counter() - started
@@ -246,6 +254,9 @@ def consume_child(bootstrap: str, topic: str, mode: str) -> None:
     figures = {"events": count, "seconds": elapsed, "decode_errors": errors}
     if checker is not None:
         figures |= {"findings": checker.summary(), "notes": checker.notes()}
+    if flow is not None:
+        graph = flow.snapshot()
+        figures |= {"flow": {"nodes": graph.number_of_nodes(), "edges": graph.number_of_edges()}}
     print(json.dumps(figures))
 
 
@@ -255,6 +266,7 @@ def fmt_rate(events: int, seconds: float) -> str:
 
 SOURCE, DECODE, IDS = "evtui source", "evtui source+decode", "evtui source+ids"
 CHECK, TAIL, CHECK_CLI = "evtui source+check", "evtui tail --format json", "evtui check -F json"
+FLOW, FLOW_CLI = "evtui source+flow", "evtui flow -F json"
 PYTHON = " (Python)"  # the same run with EVTUI_NATIVE=0: the Python implementation alone
 # (mode, label, native hot path on)
 CHILD_RUNS = (
@@ -264,6 +276,7 @@ CHILD_RUNS = (
     ("ids", IDS + PYTHON, False),
     ("check", CHECK, True),
     ("check", CHECK + PYTHON, False),
+    ("flow", FLOW, True),
 )
 GOAL = 0.25  # the detectors may cost at most this share of the rate without them
 # issue 16: the least rate, as a share of kcat's on the same topic, of each whole command
@@ -291,7 +304,7 @@ def run_child(
 
 
 def cli_argv(bootstrap: str, topic: str, command: str) -> list[str]:
-    """``evtui tail`` or ``evtui check`` over the whole topic, JSON out."""
+    """``evtui tail``, ``check`` or ``flow`` over the whole topic, JSON out."""
     bounds = ["--from", "beginning", "--until", "end"]
     return [sys.executable, "-m", "evtui", command, topic, "-b", bootstrap, *bounds, "-F", "json"]
 
@@ -324,11 +337,15 @@ def measure(args: argparse.Namespace, bootstrap: str, topic: str) -> tuple[dict,
             results.setdefault(label, []).append(run)
             if mode == "check":
                 findings[label] = (figures["findings"], figures["notes"])
+            if mode == "flow":
+                findings[FLOW] = figures["flow"]
         secs, rss, _, _ = run_measured(cli_argv(bootstrap, topic, "tail"))
         results.setdefault(TAIL, []).append((args.count, secs, rss))
         secs, rss, _, err = run_measured(cli_argv(bootstrap, topic, "check"), ok=(0, 1))
         results.setdefault(CHECK_CLI, []).append((args.count, secs, rss))
         findings[CHECK_CLI] = check_cli_findings(err)
+        secs, rss, _, _ = run_measured(cli_argv(bootstrap, topic, "flow"))
+        results.setdefault(FLOW_CLI, []).append((args.count, secs, rss))
     return {label: min(runs, key=lambda r: r[1]) for label, runs in results.items()}, findings
 
 
@@ -382,6 +399,12 @@ def report_detectors(args: argparse.Namespace, best: dict, findings: dict, summa
         verdict = "PASS" if ratio >= least else "MISS"
         print(f"    {label}: {ratio:.2f}x kcat, goal >= {least:.2f}x  {verdict}")
         summary["detector_cost"][label] = {"ratio_to_kcat": round(ratio, 3), "goal": least}
+    flow = findings.pop(FLOW, None)
+    if flow is not None:  # issue 17: the flow model's bookkeeping, on vs off (no goal stated)
+        cost = 1 - rate[FLOW] / rate[IDS]
+        print(f"  flow model: {FLOW} vs {IDS}: cost {cost:.1%} ({flow['nodes']} nodes, "
+              f"{flow['edges']} edges); {FLOW_CLI}: {rate[FLOW_CLI] / ref:.2f}x kcat")  # fmt: skip
+        summary["flow"] = {"cost_vs_ids": round(cost, 4), **flow}
     expected = expected_findings(args.count)
     print(f"  findings planted: {_kinds(expected)}")
     for label, (found, notes) in findings.items():

@@ -10,7 +10,9 @@ GIL) sends realistic ~300-byte JSON events with correlation headers (the ones
 bench/ingest makes) at a paced --rate for --seconds, while the real app
 (EvtuiApp + KafkaBackend, start=end, window --window) runs headless in this
 process under Textual's test driver. Phases: without a filter, then with a CEL
-filter that has to decode every value (--filter).
+filter that has to decode every value (--filter), then with the flow tab shown
+(issue 17: the flow model fed from the same tail, redrawn twice a second; the
+keys move the cursor between its nodes: j/k/h/l; --no-flow-phase skips it).
 
 What is measured, in the app's process:
 
@@ -336,8 +338,13 @@ NAV = [*"kkkkkkjjjjjj", "g", *"jjjj", "G", *"kkkk", *"jjjj", "G"]
 SEARCH_TEXT = "order"  # no app-level key (q, 1, 2, ?) in it: those would not reach the input
 
 
-def key_plan() -> list[str]:
-    """One cycle: navigate, search, navigate, clear the search."""
+FLOW_NAV = [*"jjjjllllkkkkhhhh"]  # the flow tab: between nodes (rows, then columns)
+
+
+def key_plan(flow: bool = False) -> list[str]:
+    """One cycle: navigate, search, navigate, clear the search (the flow tab: navigate)."""
+    if flow:
+        return FLOW_NAV
     search = ["slash", *SEARCH_TEXT, "enter"]
     clear = ["slash", "backspace", "enter"]  # "/" selects the old text; backspace clears it
     return [*NAV, *search, *NAV, *clear]
@@ -398,22 +405,29 @@ class PhaseData:
 class Probe:
     """Hooks on one running app: frames, actions, ticks; sends keys from a thread."""
 
-    def __init__(self, app, data: PhaseData, interval: float, encode: bool) -> None:
+    def __init__(
+        self, app, data: PhaseData, interval: float, encode: bool, flow: bool = False
+    ) -> None:
         from textual.widgets import Input
 
+        from evtui.tui.widgets.flowpane import FlowTable
         from evtui.tui.widgets.tail import TailLog
 
         self.app = app
         self.data = data
         self.interval = interval
         self.pending: Press | None = None
-        self.actions = {"log": 0, "search": 0}
+        self.actions = {"log": 0, "search": 0, "flow": 0}
+        self.flow = flow
         self.stop = threading.Event()
         self.flowing = threading.Event()  # figures count only while events flow in
         self.log = app.query_one(TailLog)
         self.box = app.query_one("#tail-input", Input)
         self._wrap(self.log, ["cursor_up", "cursor_down", "first", "last"], "log")
         self._wrap(app.tail, ["search"], "search")
+        if flow:
+            table = app.query_one(FlowTable)
+            self._wrap(table, ["cursor_up", "cursor_down", "cursor_left", "cursor_right"], "flow")
         self._hook_display(encode)
         self._hook_tick()
         self._hook_view()
@@ -502,6 +516,9 @@ class Probe:
 
     def _done_for(self, key: str) -> tuple[str, Callable[[], bool]]:
         tail, box = self.app.tail, self.box
+        if self.flow:
+            seen = self.actions["flow"]
+            return "nav", lambda: self.actions["flow"] > seen
         if key in ("j", "k", "g", "G"):
             seen = self.actions["log"]
             return "nav", lambda: self.actions["log"] > seen
@@ -516,7 +533,7 @@ class Probe:
 
     def _run_keys(self) -> None:
         driver = self.app._driver
-        for key in itertools.cycle(key_plan()):
+        for key in itertools.cycle(key_plan(self.flow)):
             if self.stop.is_set():
                 return
             kind, done = self._done_for(key)
@@ -621,11 +638,18 @@ def feed_figures(app, probe: Probe) -> dict:
         "checked": view.checked + probe.view_totals["checked"],
         "skipped": view.skipped + probe.view_totals["skipped"],
         "pending": view.pending,
+        "flowed": app.flow.events,  # events the flow model counted
+        "not_flowed": feed.stats.not_flowed,  # ... and skipped while behind (said on screen)
     }
 
 
 async def run_phase(
-    args: argparse.Namespace, bootstrap: str, topic: str, expression: str | None, profile: bool
+    args: argparse.Namespace,
+    bootstrap: str,
+    topic: str,
+    expression: str | None,
+    profile: bool,
+    flow: bool = False,
 ) -> dict:
     from evtui.config import resolve_client_config
     from evtui.core.positions import END
@@ -653,8 +677,10 @@ async def run_phase(
                 if time.monotonic() > deadline:
                     raise SystemExit(f"bench/ui: the tail did not open: {app.tail.message}")
                 await asyncio.sleep(0.05)
+            if flow:
+                app.action_show_tab("flow")  # shown (and redrawn) the whole phase
             await asyncio.sleep(0.5)  # let the first ticks and paints settle
-            probe = Probe(app, data, args.key_interval, not args.no_encode)
+            probe = Probe(app, data, args.key_interval, not args.no_encode, flow)
             base = await asyncio.to_thread(offsets.total)
             stop_tasks, flowing = asyncio.Event(), probe.flowing
             tasks = [
@@ -949,6 +975,11 @@ def report(args: argparse.Namespace, phases: dict[str, dict], kcat: tuple[float,
         f"  reference: kcat -C -e read the whole topic ({first['_topic_events']:,} events) in "
         f"{kcat_s:.2f} s = {kcat_eps:,.0f} ev/s"
     )
+    for name, r in phases.items():
+        if name == "flow tab":
+            end = r["_settled"]
+            print(f"  [{name}] the flow model counted {end['flowed']:,} events, skipped "
+                  f"{end['not_flowed']:,} while behind (the flow tab says so)")  # fmt: skip
     for name, s in phases.items():
         if s["sampled_out"] or s["skipped"]:
             shown = s["header"] if "sampling:" in s["header"] else s["status"]
@@ -997,9 +1028,11 @@ def start_broker() -> tuple[str, bool]:
 
 async def run(args: argparse.Namespace, bootstrap: str, topic: str) -> None:
     phases: dict[str, dict] = {}
-    plan = [("no filter", None)]
+    plan: list[tuple[str, str | None]] = [("no filter", None)]
     if not args.no_filter_phase:
         plan.append(("CEL filter", args.filter))
+    if not args.no_flow_phase:
+        plan.append(("flow tab", None))
     results = {}
     if os.environ.get("BENCH_UI_SLOW"):  # diagnosis: asyncio logs callbacks slower than this (s)
         loop = asyncio.get_running_loop()
@@ -1007,9 +1040,11 @@ async def run(args: argparse.Namespace, bootstrap: str, topic: str) -> None:
         loop.slow_callback_duration = float(os.environ["BENCH_UI_SLOW"])
     for name, expression in plan:
         print(f"bench/ui: phase '{name}' ({args.seconds:g} s of flow)...", file=sys.stderr)
+        flow = name == "flow tab"
         results[name] = await run_phase(
-            args, bootstrap, topic, expression, args.profile and expression is None
-        )
+            args, bootstrap, topic, expression,
+            args.profile and expression is None and not flow, flow,
+        )  # fmt: skip
     offsets = Offsets(bootstrap, topic, args.partitions)
     total = offsets.total()
     offsets.close()
@@ -1018,6 +1053,7 @@ async def run(args: argparse.Namespace, bootstrap: str, topic: str) -> None:
         phases[name] = summarize(r, args.window)
         phases[name]["_avg_value"] = r["produced"]["avg_value"]
         phases[name]["_topic_events"] = total
+        phases[name]["_settled"] = r["settled"]
     report(args, phases, kcat)
     for r in results.values():
         if "profile" in r:
@@ -1048,6 +1084,7 @@ def main() -> None:
     parser.add_argument("-b", "--bootstrap-servers", default=os.environ.get("EVTUI_TEST_BOOTSTRAP"))
     parser.add_argument("--filter", default=DEFAULT_FILTER, help="the CEL filter phase's filter")
     parser.add_argument("--no-filter-phase", action="store_true", help="skip the filter phase")
+    parser.add_argument("--no-flow-phase", action="store_true", help="skip the flow tab phase")
     parser.add_argument("--key-interval", type=float, default=0.06, help="seconds between keys")
     parser.add_argument("--settle", type=float, default=3.0, help="seconds after the flow")
     parser.add_argument(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from evtui.core.filters import Filter
+from evtui.core.flow_declared import Declared, load
 from evtui.core.positions import Position, parse_position
 from evtui.errors import UsageError
 
@@ -19,10 +21,15 @@ class ConsoleOptions:
     start: Position = field(default_factory=lambda: parse_position("-100"))
     window: int = DEFAULT_WINDOW
     filter: str | None = None
+    declared: Declared | None = None  # a declared flow the flow tab compares with
 
 
 def parse_console_options(
-    topics: list[str] | None, start: str | None, window: int | None, filter_: str | None
+    topics: list[str] | None,
+    start: str | None,
+    window: int | None,
+    filter_: str | None,
+    declared: list[Path] | None = None,
 ) -> ConsoleOptions:
     if window is not None and not 1_000 <= window <= MAX_WINDOW:
         raise UsageError(f"invalid --window {window}: expected 1000 to {MAX_WINDOW:,} events")
@@ -32,10 +39,16 @@ def parse_console_options(
         topics=[t for item in topics or [] for t in item.split(",") if t.strip()],
         window=window or DEFAULT_WINDOW,
         filter=filter_,
+        declared=load_declared(declared),
     )
     if start is not None:
         options.start = parse_position(start)
     return options
+
+
+def load_declared(paths: list[Path] | None) -> Declared | None:
+    """The declared flow (a bad file is a usage error before the screen opens)."""
+    return load(paths) if paths else None
 
 
 def require_terminal() -> None:
@@ -63,6 +76,7 @@ def _run_app(backend: object, options: ConsoleOptions) -> None:
         start=options.start,
         capacity=options.window,
         filter_expression=options.filter,
+        declared=options.declared,
     )
     try:
         app.run()

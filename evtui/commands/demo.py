@@ -38,6 +38,7 @@ class DemoOptions:
     stop_group_after_s: float | None = None
     group_prefix: str = ""  # on a cluster: before each service's group name
     run_id: str | None = None  # the ids' namespace; None: a fresh one on a cluster, none in-process
+    declared: tuple[Path, ...] = ()  # the console's flow tab compares with these
 
 
 def parse_duration_s(text: str, option: str) -> float:
@@ -265,20 +266,24 @@ def _produce_then_stop(
 
 def console_in_process(options: DemoOptions) -> None:
     """``evtui demo`` in a terminal: the console on the in-process simulator."""
-    from evtui.commands.console import ConsoleOptions, run_console
+    from evtui.commands.console import ConsoleOptions, load_declared, run_console
     from evtui.core.positions import BEGINNING
     from evtui.tui.backend import DemoBackend
 
     backend = DemoBackend(options)
+    console = ConsoleOptions(
+        topics=backend.default_topics, start=BEGINNING,
+        declared=load_declared(list(options.declared)),
+    )  # fmt: skip
     try:
-        run_console(backend, ConsoleOptions(topics=backend.default_topics, start=BEGINNING))
+        run_console(backend, console)
     finally:
         write_truth(backend.clock.sim, options.truth)
 
 
 def console_on_cluster(options: DemoOptions, config: ClientConfig, timeout: float) -> None:
     """``evtui demo -b ...`` in a terminal: produce the shop's traffic and watch it live."""
-    from evtui.commands.console import ConsoleOptions, run_console
+    from evtui.commands.console import ConsoleOptions, load_declared, run_console
     from evtui.core.positions import parse_position
     from evtui.tui.backend import KafkaBackend
 
@@ -291,6 +296,10 @@ def console_on_cluster(options: DemoOptions, config: ClientConfig, timeout: floa
     backend = KafkaBackend(config, timeout=timeout)
     backend.load = load
     try:
-        run_console(backend, ConsoleOptions(topics=sim.topics.all(), start=parse_position("-100")))
+        console = ConsoleOptions(
+            topics=sim.topics.all(), start=parse_position("-100"),
+            declared=load_declared(list(options.declared)),
+        )  # fmt: skip
+        run_console(backend, console)
     finally:
         write_truth(sim, options.truth)

@@ -238,15 +238,21 @@ class FlowModel:
             producer, evidence = node_id(Kind.SERVICE, name), _producer_evidence(ids)
         else:
             producer, evidence = node_id(Kind.UNKNOWN, topic), "no producer named in the record"
+        counter = self._topic(topic)  # (a new topic is said before its producer)
         edge = self._edge(producer, node_id(Kind.TOPIC, topic), EdgeKind.PRODUCES)
         edge.evidence.setdefault(evidence, 0)
-        found = (producer, edge, self._topic(topic), evidence)
+        found = (producer, edge, counter, evidence)
         self._produces[(name, topic, ids.service is None)] = found
         return found
 
     def offer_batch(self, events: Iterable[Event]) -> None:
         for event in events:
             self.offer(event)
+
+    def set_problems(self, by_topic: dict[str, dict[str, int]]) -> None:
+        """Every topic's problems at once (violations by kind, as a check board counts
+        them), replacing what was noted before."""
+        self.node_problems = {node_id(Kind.TOPIC, t): dict(c) for t, c in by_topic.items()}
 
     def note_problem(self, topic: str, kind: str) -> None:
         """A violation or decode error found on ``topic`` (counted on its node)."""
@@ -326,7 +332,7 @@ class FlowModel:
         self._hops.clear()
 
     def _changed(self, what: str) -> None:
-        self.version += 1
+        self.version += 1  # every structure change counts here (``changes`` keeps the newest)
         self.changes.append((self.newest_ms or 0, what))
 
     # -- groups -----------------------------------------------------------------------------

@@ -9,12 +9,19 @@ never crosses an edge, and keeps its place: lanes are ordered by topic name and
 only change when the structure does, so rates and lag update in place. Hops
 (inferred from causal links) point to the downstream topic's own lane.
 
+netext (0.5: Sugiyama layers, orthogonal edge routing, a Textual widget) was tried
+on the demo shop's 15 nodes and 19 edges: edges ran over each other with junctions
+that cannot be told apart (which arrow goes where), the drawing took 50 lines, at
+80 columns it was cut off rather than fitted, and it brings a second compiled
+extension. Lanes show the same edges in 9 lines, fit any width by dropping the
+least important columns, and each cell is a node or an edge the cursor can stand on.
+
 Pure: the widget maps each cell's ``style`` to colours and acts on its ``target``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 
@@ -80,23 +87,68 @@ def _lane_matches(graph: nx.DiGraph, topic: str, needle: str) -> bool:
     return any(needle in graph.nodes[n]["name"].lower() for n in near)
 
 
-def lane_rows(graph: nx.DiGraph, topic: str) -> list[tuple[str, Row]]:
+@dataclass(frozen=True)
+class Marks:
+    """What a comparison with a declared flow found, as the lanes mark it."""
+
+    undeclared: frozenset[tuple[str, str]] = frozenset()  # observed edges (node ids)
+    missing_producers: dict[str, list[str]] = field(default_factory=dict)  # topic -> services
+    missing_consumers: dict[str, list[str]] = field(default_factory=dict)
+    unconsumed: frozenset[str] = frozenset()  # topic names
+
+    @classmethod
+    def of(cls, findings: list) -> Marks:
+        """From :func:`evtui.core.flow_declared.drift`'s findings."""
+        undeclared, producers, consumers, unconsumed = set(), {}, {}, set()
+        for f in findings:
+            if f.kind == "not_consumed":
+                unconsumed.add(f.target)
+            elif f.kind == "observed_not_declared" and f.edge == "produces":
+                undeclared.add((f"service:{f.source}", f"topic:{f.target}"))
+            elif f.kind == "observed_not_declared":
+                undeclared.add((f"topic:{f.target}", f"group:{f.source}"))
+            elif f.edge == "produces":
+                producers.setdefault(f.target, []).append(f.source)
+            else:
+                consumers.setdefault(f.target, []).append(f.source)
+        return cls(frozenset(undeclared), producers, consumers, frozenset(unconsumed))
+
+
+NO_MARKS = Marks()
+MISSING = "✗ {} (declared, not seen)"
+
+
+def lane_rows(graph: nx.DiGraph, topic: str, marks: Marks = NO_MARKS) -> list[tuple[str, Row]]:
     """The rows of one topic's lane, each with a stable key."""
     attrs = graph.nodes[topic]
+    name = attrs["name"]
     producers = sorted(
         (u for u in graph.predecessors(topic) if graph.edges[u, topic]["kind"] == "produces"),
         key=lambda u: (graph.nodes[u]["kind"] != "service", graph.nodes[u]["name"]),
     )  # services by name, then the unknown producer
-    groups = _targets(graph, topic, "consumes")
+    left = [_producer(graph, u, topic, marks) for u in producers]
+    left += [(Cell(MISSING.format(shown(s)), None, "bad"), Cell("  ┆", None, "bad"))
+             for s in marks.missing_producers.get(name, [])]  # fmt: skip
+    right = [_group(graph, v, topic, marks) for v in _targets(graph, topic, "consumes")]
+    right += [(Cell(" ┆ ", None, "bad"), Cell(MISSING.format(shown(s)), None, "bad"), _BLANK)
+              for s in marks.missing_consumers.get(name, [])]  # fmt: skip
+    if name in marks.unconsumed:
+        right.append((_BLANK, Cell("(no consumer group)", topic, "warn"), _BLANK))
     hops = _targets(graph, topic, "hop")
-    count = max(1, len(producers), len(groups), len(hops))
+    count = max(1, len(left), len(right), len(hops))
     rows = []
     for i in range(count):
+        producer = left[i] if i < len(left) else (_BLANK, _BLANK)
+        if i > 0 and producer[1].text == "──►":
+            producer = (producer[0], Cell("──┘", producer[1].target, "dim"))
+        group = right[i] if i < len(right) else (_BLANK, _BLANK, _BLANK)
+        if i > 0 and group[0].text == "──►":
+            group = (Cell("└─►", group[0].target, "dim"), *group[1:])
         cells = (
-            *_producer(graph, producers, i, topic),
+            *producer,
             _topic_cell(attrs, topic) if i == 0 else _continued(i, count),
             Cell(_rate(attrs.get("rate")), topic, "dim") if i == 0 else _BLANK,
-            *_group(graph, groups, i, topic),
+            *group,
             _hop(graph, hops, i, topic),
         )
         rows.append((f"{topic}\x1f{i}", cells))
@@ -117,32 +169,29 @@ def _topic_cell(attrs: dict, topic: str) -> Cell:
     return Cell(shown(attrs["name"]), topic, style)
 
 
-def _producer(graph: nx.DiGraph, producers: list[str], i: int, topic: str) -> tuple[Cell, Cell]:
-    if i >= len(producers):
-        return _BLANK, _BLANK
-    node = producers[i]
+def _producer(graph: nx.DiGraph, node: str, topic: str, marks: Marks) -> tuple[Cell, Cell]:
     attrs = graph.nodes[node]
     edge = graph.edges[node, topic]
     unknown = attrs["kind"] == "unknown producer"
     label = "? unknown producer" if unknown else shown(attrs["label"])
     style = "idle" if edge["idle"] else ("unknown" if unknown else "service")
-    arrow = "──►" if i == 0 else "──┘"
-    return Cell(label, node, style), Cell(arrow, edge_target(node, topic), "dim")
+    if (node, topic) in marks.undeclared:
+        label, style = f"{label} ✗ undeclared", "bad"
+    return Cell(label, node, style), Cell("──►", edge_target(node, topic), "dim")
 
 
-def _group(graph: nx.DiGraph, groups: list[str], i: int, topic: str) -> tuple[Cell, Cell, Cell]:
-    if i >= len(groups):
-        return _BLANK, _BLANK, _BLANK
-    node = groups[i]
+def _group(graph: nx.DiGraph, node: str, topic: str, marks: Marks) -> tuple[Cell, Cell, Cell]:
     edge = graph.edges[topic, node]
     status = edge.get("status") or "unknown"
     lag = edge.get("lag")
     text = f"lag {lag:,} {status}" if lag is not None else status
     style = STATUS_STYLES.get(status, "dim")
-    arrow = "──►" if i == 0 else "└─►"
+    label, group_style = shown(graph.nodes[node]["name"]), "group"
+    if (topic, node) in marks.undeclared:
+        label, group_style = f"{label} ✗ undeclared", "bad"
     return (
-        Cell(arrow, edge_target(topic, node), "dim"),
-        Cell(shown(graph.nodes[node]["name"]), node, "group"),
+        Cell("──►", edge_target(topic, node), "dim"),
+        Cell(label, node, group_style),
         Cell(text, edge_target(topic, node), style),
     )
 
@@ -156,10 +205,12 @@ def _hop(graph: nx.DiGraph, hops: list[str], i: int, topic: str) -> Cell:
     return Cell(text, edge_target(topic, node), "idle" if edge["idle"] else "hop")
 
 
-def layout(graph: nx.DiGraph, top: int = TOP, match: str = "") -> list[tuple[str, Row]]:
+def layout(
+    graph: nx.DiGraph, top: int = TOP, match: str = "", marks: Marks = NO_MARKS
+) -> list[tuple[str, Row]]:
     """Every lane's rows, then one row summarising the lanes left out."""
     topics, more = lane_order(graph, top, match)
-    rows = [row for topic in topics for row in lane_rows(graph, topic)]
+    rows = [row for topic in topics for row in lane_rows(graph, topic, marks)]
     if more:
         note = Cell(f"… {more:,} more topics (the busiest {top} shown; / to find one)", None, "dim")
         rows.append(("\x1fmore", (note, *([_BLANK] * (len(COLUMNS) - 1)))))

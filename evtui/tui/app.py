@@ -15,6 +15,7 @@ from textual.widgets import Footer, TabbedContent, TabPane
 from evtui.core.cluster import ClusterSnapshot
 from evtui.core.event import Event
 from evtui.core.flow import FlowModel
+from evtui.core.flow_declared import Declared
 from evtui.core.ids import shown_id
 from evtui.core.idsearch import MIN_PREFIX, Candidates
 from evtui.core.ordering import Checker, parse_ref
@@ -67,6 +68,7 @@ class EvtuiApp(App):
         capacity: int = 200_000,
         filter_expression: str | None = None,
         tick_s: float = 0.05,
+        declared: Declared | None = None,
     ) -> None:
         super().__init__()
         self.backend = backend
@@ -91,7 +93,9 @@ class EvtuiApp(App):
             )
         )  # fmt: skip
         self.flow = FlowModel()  # services -> topics -> groups, from what the tail reads
+        self.declared = declared  # the declared flow the flow tab compares with
         self._flow_report: object = None  # the lag report the flow's groups come from
+        self._flow_board_version = -1  # the violations the flow's topics show
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -196,7 +200,21 @@ class EvtuiApp(App):
         """The flow screen, redrawn at most twice a second while it is shown."""
         for tabs in self.query(TabbedContent):  # none while the app is closing
             if tabs.active == "flow":
-                self.query_one(FlowPane).update_flow(self.flow, self._flow_notes())
+                self._flow_problems()
+                self.query_one(FlowPane).update_flow(self.flow, self._flow_notes(), self.declared)
+
+    def _flow_problems(self) -> None:
+        """The ordering violations found on each topic, for its node (when they changed)."""
+        board = self.violations.board
+        if board.version == self._flow_board_version:
+            return
+        self._flow_board_version = board.version
+        by_topic: dict[str, dict[str, int]] = {}
+        for group in board.groups.values():
+            if group.severity == "warning":
+                counts = by_topic.setdefault(group.topic, {})
+                counts[group.kind] = counts.get(group.kind, 0) + group.count
+        self.flow.set_problems(by_topic)
 
     def _flow_notes(self) -> list[str]:
         notes = []
@@ -275,7 +293,8 @@ class EvtuiApp(App):
             pane.update_check(self.violations, self.tail.feed is not None)
             self.query_one("#violations-groups", VimTable).focus()
         elif tab == "flow":
-            self.query_one(FlowPane).update_flow(self.flow, self._flow_notes())
+            self._flow_problems()
+            self.query_one(FlowPane).update_flow(self.flow, self._flow_notes(), self.declared)
             self.query_one(FlowTable).focus()
         else:
             self.query_one("#topics", VimTable).focus()

@@ -130,3 +130,49 @@ async def test_a_narrow_terminal_keeps_the_topics_and_their_producers():
         keys = [str(k.value) for k in table.columns]
         assert keys[:3] == ["producer", "to_topic", "topic"]
         assert "hop" not in keys  # the least important column gives way first
+
+
+async def test_topics_with_violations_are_marked_and_new_structure_is_said():
+    app = demo_app(seconds=40)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("5")
+        await pilot.pause(0.6)
+        pane = app.query_one(FlowPane)
+        warned = {g.topic for g in app.violations.board.groups.values()
+                  if g.severity == "warning"}  # fmt: skip
+        assert warned  # the demo injects faults
+        topics = {key.split("\x1f")[0].split(":", 1)[1] for key in pane._shown}
+        for topic in topics:
+            cell = pane._rows[f"topic:{topic}\x1f0"][2]
+            assert (cell.style == "bad") == (topic in warned), topic
+        status = str(pane.query_one("#flow-status").render())
+        assert "new " not in status  # the first picture's own making is not news
+        from evtui.core.event import Event
+
+        app.flow.offer(Event("refunds", 0, 0, app.flow.newest_ms, 1, None, b"{}", ()))
+        await pilot.pause(0.8)
+        status = str(pane.query_one("#flow-status").render())
+        assert "new producer on refunds: unknown producer" in status
+
+
+async def test_the_tab_compares_with_a_declared_flow(tmp_path):
+    from pathlib import Path
+
+    from evtui.core.flow_declared import load
+
+    shop = Path(__file__).resolve().parent.parent / "data" / "shop-flow.yaml"
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(shop.read_text().replace("produces: [payments]", "produces: []"))
+    for declared, said in ((shop, "as declared"),
+                           (changed, "1 difference from the declared flow")):  # fmt: skip
+        app = demo_app(seconds=20, declared=load([declared]))
+        async with app.run_test(size=(200, 50)) as pilot:
+            await settle(pilot, app)
+            await pilot.press("5")
+            await pilot.pause(0.6)
+            pane = app.query_one(FlowPane)
+            assert said in str(pane.query_one("#flow-status").render())
+            texts = {c.text for cells in pane._rows.values() for c in cells}
+            assert "(no consumer group)" in texts  # nobody reads notifications, as designed
+            assert ("payment ✗ undeclared" in texts) == (declared == changed)

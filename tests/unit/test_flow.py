@@ -403,3 +403,27 @@ def test_describe_gives_an_edges_evidence_and_samples():
     assert "  evidence: causation id (1)" in lines
     assert any(line.startswith("  samples: a[0]@") for line in lines)
     assert describe(graph, "group:g2")[0] == "group g2"
+
+
+def test_lanes_mark_what_differs_from_a_declared_flow():
+    from evtui.core.flow_declared import Finding
+    from evtui.core.flow_lanes import Marks
+
+    graph = lanes_flow().snapshot()
+    marks = Marks.of([
+        Finding("observed_not_declared", "produces", "s2", "a"),
+        Finding("observed_not_declared", "consumes", "g1", "a"),
+        Finding("declared_not_observed", "produces", "s9", "a"),
+        Finding("declared_not_observed", "consumes", "reader", "b"),
+        Finding("not_consumed", "", "", "b"),
+    ])  # fmt: skip
+    rows = dict(layout(graph, marks=marks))
+    cells = {key: dict(zip(COLUMNS, row, strict=True)) for key, row in rows.items()}
+    assert cells["topic:a\x1f1"]["producer"].text == "s2 ✗ undeclared"
+    assert cells["topic:a\x1f1"]["producer"].style == "bad"
+    assert cells["topic:a\x1f0"]["group"].text == "g1 ✗ undeclared"
+    assert cells["topic:a\x1f3"]["producer"].text == "✗ s9 (declared, not seen)"
+    assert [c["group"].text for k, c in cells.items() if k.startswith("topic:b")] == [
+        "✗ reader (declared, not seen)", "(no consumer group)",
+    ]  # fmt: skip
+    assert [key for key, _ in layout(graph)] != list(rows)  # the marks add rows

@@ -21,8 +21,11 @@ from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
 from evtui.core.flow import FlowModel
-from evtui.core.flow_lanes import COLUMNS, Cell, describe, layout, parse_edge
-from evtui.core.flow_render import summary
+from evtui.core.flow_declared import Declared, drift
+from evtui.core.flow_lanes import COLUMNS, NO_MARKS, Cell, Marks, describe, layout, parse_edge
+from evtui.core.flow_render import shown, summary
+from evtui.core.positions import format_ms
+from evtui.core.text import plural
 from evtui.tui.widgets.columns import Column, set_columns, shown_cells
 from evtui.tui.widgets.overview import VimTable, sync_rows
 
@@ -89,6 +92,8 @@ class FlowPane(Vertical):
         self.shown_version: tuple[int, str, int] | None = None
         self._shown: list[str] = []
         self._rows: dict[str, tuple[Cell, ...]] = {}
+        self._first_version: int | None = None  # the flow's structure when first shown
+        self.marks: Marks = NO_MARKS  # differences from a declared flow
 
     def compose(self) -> ComposeResult:
         yield Static("The flow of the events the tail reads…", id="flow-status")
@@ -114,12 +119,32 @@ class FlowPane(Vertical):
 
     # -- state in --------------------------------------------------------------------------
 
-    def update_flow(self, flow: FlowModel, notes: list[str] | None = None) -> None:
-        """Called on a timer while the tab is shown (at most 2 Hz)."""
+    def update_flow(
+        self, flow: FlowModel, notes: list[str] | None = None, declared: Declared | None = None
+    ) -> None:
+        """Called on a timer while the tab is shown (at most 2 Hz). ``declared``: a declared
+        flow, compared with (its differences marked in the lanes)."""
         if not self.query("#flow-filter"):
             return  # closing
         self.graph = flow.snapshot()
         status = Text(f"flow: {summary(self.graph)}", style="bold")
+        self.marks = NO_MARKS
+        if declared is not None:
+            findings = drift(self.graph, declared)
+            self.marks = Marks.of(findings)
+            differences = sum(1 for f in findings if f.differs)
+            status.append(" │ ")
+            status.append(
+                f"{plural(differences, 'difference')} from the declared flow" if differences
+                else "as declared", style="bold red" if differences else "green",
+            )  # fmt: skip
+        if self._first_version is None:
+            self._first_version = flow.version
+        if flow.version > self._first_version and flow.changes:
+            # the newest structure change since the tab was first shown (not the first
+            # picture's own making): "new producer on payments: ..."
+            at, what = flow.changes[-1]
+            status.append(f" │ {format_ms(at)[11:19] if at else ''} {shown(what)}".rstrip())
         for note in notes or []:
             status.append(f" │ {note}", style="yellow")
         if not self.graph.number_of_nodes():
@@ -129,7 +154,7 @@ class FlowPane(Vertical):
 
     def _show_rows(self) -> None:
         needle = self.query_one("#flow-filter", Input).value.strip()
-        rows = dict(layout(self.graph, match=needle))
+        rows = dict(layout(self.graph, match=needle, marks=self.marks))
         self._rows = rows
         table = self.table
         self._shown = sync_rows(
