@@ -49,7 +49,7 @@ WINDOW_MS = 60_000
 IDLE_MS = 5 * 60_000
 EXPIRE_MS = 30 * 60_000
 MAX_EDGES = 5_000
-MAX_KNOWN = 200_000
+MAX_KNOWN = 100_000
 MAX_WAITING = 50_000
 MAX_EFFECTS = 100  # effects waiting for one cause (a fan-out from a cause not yet seen)
 LATENCY_SAMPLES = 512
@@ -92,7 +92,7 @@ class Counter:
     bytes: int = 0
     first_ms: int | None = None
     last_ms: int | None = None
-    seconds: deque[list[int]] = field(default_factory=deque)  # [second, events, bytes]
+    seconds: dict[int, list[int]] = field(default_factory=dict)  # second -> [events, bytes]
 
     def add(self, at_ms: int, nbytes: int, window_ms: int) -> None:
         self.count += 1
@@ -102,28 +102,22 @@ class Counter:
         if self.last_ms is None or at_ms > self.last_ms:
             self.last_ms = at_ms
         second = at_ms // 1000
-        seconds = self.seconds
-        if seconds and (newest := seconds[-1])[0] == second:  # most records: this second's
-            newest[1] += 1
-            newest[2] += nbytes
-            return
-        if not seconds or second > seconds[-1][0]:
-            seconds.append([second, 1, nbytes])
-        else:  # an older record (another partition behind): into its second, if kept
-            for entry in seconds:
-                if entry[0] == second:
-                    entry[1] += 1
-                    entry[2] += nbytes
-                    break
-        horizon = (self.last_ms - window_ms) // 1000
-        while seconds and seconds[0][0] <= horizon:
-            seconds.popleft()
+        bucket = self.seconds.get(second)  # partitions interleave: any second, one lookup
+        if bucket is None:
+            bucket = self.seconds[second] = [0, 0]
+            if len(self.seconds) > window_ms // 1000 + 2:
+                horizon = (self.last_ms - window_ms) // 1000
+                for old in [s for s in self.seconds if s <= horizon]:
+                    del self.seconds[old]
+        bucket[0] += 1
+        bucket[1] += nbytes
 
     def rate(self, now_ms: int, window_ms: int) -> tuple[float, float]:
         """Events/s and bytes/s over the window ending at ``now_ms`` (record time)."""
         horizon = (now_ms - window_ms) // 1000
-        events = sum(e for s, e, _ in self.seconds if s > horizon)
-        nbytes = sum(b for s, _, b in self.seconds if s > horizon)
+        kept = [b for s, b in self.seconds.items() if s > horizon]
+        events = sum(b[0] for b in kept)
+        nbytes = sum(b[1] for b in kept)
         span = window_ms / 1000
         if self.first_ms is not None and now_ms - self.first_ms < window_ms:
             span = max(1.0, (now_ms - self.first_ms) / 1000)  # a young edge: its own age
@@ -152,9 +146,9 @@ class EdgeState:
     metrics: dict[str, Any] = field(default_factory=dict)  # consumes: lag, status, members
 
 
-Record = tuple[str, int, int]  # topic, partition, offset
-_Seen = tuple[str, int, Record]  # an event remembered as a cause: topic, time, record
-_Effect = tuple[str, str, int, Record]  # an event waiting for its cause: topic, producer, ...
+Record = tuple[str, int, int]  # topic, partition, offset (one tuple per event, shared)
+_Seen = tuple[int, Record]  # an event remembered as a cause: its time, its record
+_Effect = tuple[str, int, Record]  # an event waiting for its cause: its producer, time, record
 
 
 def _ref(record: Record) -> str:
@@ -183,7 +177,7 @@ class FlowModel:
         self.max_known = max_known
         self.max_waiting = max_waiting
         self.edges: OrderedDict[tuple[str, str, EdgeKind], EdgeState] = OrderedDict()
-        self.topics: dict[str, Counter] = {}
+        self.topics: dict[str, list[EdgeState]] = {}  # topic -> the edges producing into it
         self.node_problems: dict[str, dict[str, int]] = {}  # node -> kind -> count
         self.groups_seen: dict[str, dict[str, Any]] = {}  # group -> state, members, status
         self._known: OrderedDict[str, _Seen] = OrderedDict()  # event id -> the event
@@ -192,6 +186,7 @@ class FlowModel:
         # per-record lookups: (producer name, topic) -> (node, edge, topic counter); hops
         self._produces: dict[tuple[str | None, str, bool], tuple] = {}
         self._hops: dict[tuple[str, str], EdgeState] = {}
+        self._names: dict[str, str] = {}
         self.newest_ms: int | None = None
         self.events = 0
         self.evicted = 0
@@ -212,36 +207,37 @@ class FlowModel:
         found = self._produces.get((name, topic, ids.service is None))
         if found is None:
             found = self._new_producer(name, topic, ids)
-        producer, edge, counter, evidence = found
-        counter.add(at, nbytes, self.window_ms)
-        edge.counter.add(at, nbytes, self.window_ms)
+        producer, edge, evidence, topic = found  # (the topic's one str object)
+        edge.counter.add(at, nbytes, self.window_ms)  # (a topic's figures: its producers')
         edge.evidence[evidence] += 1
         record = (topic, event.partition, event.offset)
         edge.samples.append(record)
         for cause in ids.causation_ids:
-            self._cause(cause, (topic, producer, at, record))
+            self._cause(cause, (producer, at, record))
         if ids.parent_span_id and ids.trace_id:
             seen = self._spans.get((ids.trace_id, ids.parent_span_id))
             if seen is not None:
-                self._hop(seen, (topic, producer, at, record), "parent span")
+                self._hop(seen, (producer, at, record), "parent span")
+        me = (at, record)
         if ids.event_id:
-            me = (topic, at, record)
             self._remember(self._known, ids.event_id, me)
             if self._waiting:
                 for effect in self._waiting.pop(ids.event_id, ()):
                     self._hop(me, effect, "causation id (cause seen after its effect)")
         if ids.span_id and ids.trace_id:
-            self._remember(self._spans, (ids.trace_id, ids.span_id), (topic, at, record))
+            self._remember(self._spans, (ids.trace_id, ids.span_id), me)
 
     def _new_producer(self, name: str | None, topic: str, ids: Any) -> tuple:
         if name:
             producer, evidence = node_id(Kind.SERVICE, name), _producer_evidence(ids)
         else:
             producer, evidence = node_id(Kind.UNKNOWN, topic), "no producer named in the record"
-        counter = self._topic(topic)  # (a new topic is said before its producer)
+        into = self._topic(topic)  # (a new topic is said before its producer)
         edge = self._edge(producer, node_id(Kind.TOPIC, topic), EdgeKind.PRODUCES)
         edge.evidence.setdefault(evidence, 0)
-        found = (producer, edge, counter, evidence)
+        into.append(edge)
+        topic = self._names.setdefault(topic, topic)  # one str object per topic, kept
+        found = (producer, edge, evidence, topic)
         self._produces[(name, topic, ids.service is None)] = found
         return found
 
@@ -259,12 +255,12 @@ class FlowModel:
         counts = self.node_problems.setdefault(node_id(Kind.TOPIC, topic), {})
         counts[kind] = counts.get(kind, 0) + 1
 
-    def _topic(self, topic: str) -> Counter:
-        counter = self.topics.get(topic)
-        if counter is None:
-            counter = self.topics[topic] = Counter()
+    def _topic(self, topic: str) -> list[EdgeState]:
+        producers = self.topics.get(topic)
+        if producers is None:
+            producers = self.topics[topic] = []
             self._changed(f"new topic {topic}")
-        return counter
+        return producers
 
     def _remember(self, table: OrderedDict, key: Any, seen: _Seen) -> None:
         if key in table:
@@ -290,10 +286,11 @@ class FlowModel:
             self.dropped_waiting += 1
 
     def _hop(self, cause: _Seen, effect: _Effect, how: str) -> None:
-        cause_topic, cause_ms, cause_record = cause
-        topic, producer, at, record = effect
+        cause_ms, cause_record = cause
+        producer, at, record = effect
         if cause_record == record:
             return  # an event naming itself links nothing
+        cause_topic, topic = cause_record[0], record[0]
         edge = self._hops.get((cause_topic, topic))
         if edge is None:
             source, target = node_id(Kind.TOPIC, cause_topic), node_id(Kind.TOPIC, topic)
@@ -320,13 +317,16 @@ class FlowModel:
 
         def last(item: tuple) -> int:
             ms = item[1].counter.last_ms
-            return -1 if ms is None else ms
+            return 2**63 if ms is None else ms  # (none yet: the edge just made)
 
         candidates = [(k, e) for k, e in self.edges.items() if e.kind is not EdgeKind.CONSUMES]
         if not candidates:
             return
-        key, _ = min(candidates, key=last)
+        key, edge = min(candidates, key=last)
         del self.edges[key]
+        if edge.kind is EdgeKind.PRODUCES:  # its topic's figures no longer count it
+            producers = self.topics.get(_name(edge.target), [])
+            producers[:] = [e for e in producers if e is not edge]
         self.evicted += 1
         self._produces.clear()  # found again as needed (each a dict lookup)
         self._hops.clear()
@@ -389,14 +389,17 @@ class FlowModel:
         """
         now = now_ms if now_ms is not None else (self.newest_ms or 0)
         graph = nx.DiGraph()
-        for topic, counter in self.topics.items():
-            if counter.last_ms is not None and now - counter.last_ms > self.expire_ms:
+        for topic, producers in self.topics.items():
+            producers = [e for e in producers if e.counter.last_ms is not None]
+            last = max((e.counter.last_ms for e in producers), default=None)
+            if last is not None and now - last > self.expire_ms:
                 continue
-            rate, bytes_rate = counter.rate(now, self.window_ms)
+            rates = [e.counter.rate(now, self.window_ms) for e in producers]
             graph.add_node(
                 node_id(Kind.TOPIC, topic), kind=str(Kind.TOPIC), name=topic, label=topic,
-                count=counter.count, rate=rate, bytes_rate=bytes_rate,
-                idle=counter.last_ms is None or now - counter.last_ms > self.idle_ms,
+                count=sum(e.counter.count for e in producers), rate=sum(r for r, _ in rates),
+                bytes_rate=sum(b for _, b in rates),
+                idle=last is None or now - last > self.idle_ms,
                 problems=dict(self.node_problems.get(node_id(Kind.TOPIC, topic), {})),
             )  # fmt: skip
         for edge in self.edges.values():

@@ -427,3 +427,13 @@ def test_lanes_mark_what_differs_from_a_declared_flow():
         "✗ reader (declared, not seen)", "(no consumer group)",
     ]  # fmt: skip
     assert [key for key, _ in layout(graph)] != list(rows)  # the marks add rows
+
+
+def test_an_evicted_producer_no_longer_counts_in_its_topic():
+    flow = FlowModel(max_edges=2)
+    flow.offer(ev("t", 0, service="old"))
+    flow.offer(ev("t", 5, service="new"))
+    flow.offer(ev("t", 9, service="newer"))  # the least recently seen edge goes: old's
+    g = flow.snapshot()
+    assert edges(g, EdgeKind.PRODUCES) == {("new", "t"), ("newer", "t")}
+    assert g.nodes["topic:t"]["count"] == 2 and flow.evicted == 1
