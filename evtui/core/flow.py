@@ -313,21 +313,24 @@ class FlowModel:
         return edge
 
     def _evict(self) -> None:
-        """The least recently seen edge out (rare: at the bound), and the lookups to it."""
+        """The least recently seen edges out, a tenth of the bound at once (a producer naming
+        itself anew in every record must not cost a scan of every edge per record)."""
 
         def last(item: tuple) -> int:
             ms = item[1].counter.last_ms
             return 2**63 if ms is None else ms  # (none yet: the edge just made)
 
         candidates = [(k, e) for k, e in self.edges.items() if e.kind is not EdgeKind.CONSUMES]
-        if not candidates:
-            return
-        key, edge = min(candidates, key=last)
-        del self.edges[key]
-        if edge.kind is EdgeKind.PRODUCES:  # its topic's figures no longer count it
-            producers = self.topics.get(_name(edge.target), [])
-            producers[:] = [e for e in producers if e is not edge]
-        self.evicted += 1
+        candidates.sort(key=last)
+        gone = candidates[: max(1, len(self.edges) - self.max_edges * 9 // 10)]
+        for key, edge in gone:
+            del self.edges[key]
+            if edge.kind is EdgeKind.PRODUCES:  # its topic's figures no longer count it
+                producers = self.topics.get(_name(edge.target), [])
+                producers[:] = [e for e in producers if e is not edge]
+        self.evicted += len(gone)
+        if gone:
+            self._changed(f"{len(gone):,} edges not seen for longest forgotten (memory bound)")
         self._produces.clear()  # found again as needed (each a dict lookup)
         self._hops.clear()
 

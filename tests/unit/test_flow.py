@@ -430,10 +430,23 @@ def test_lanes_mark_what_differs_from_a_declared_flow():
 
 
 def test_an_evicted_producer_no_longer_counts_in_its_topic():
-    flow = FlowModel(max_edges=2)
-    flow.offer(ev("t", 0, service="old"))
-    flow.offer(ev("t", 5, service="new"))
-    flow.offer(ev("t", 9, service="newer"))  # the least recently seen edge goes: old's
+    flow = FlowModel(max_edges=10)
+    for i in range(11):  # the 11th edge: the least recently seen go, down to 9 of 10
+        flow.offer(ev("t", i, service=f"s{i:02}"))
     g = flow.snapshot()
-    assert edges(g, EdgeKind.PRODUCES) == {("new", "t"), ("newer", "t")}
-    assert g.nodes["topic:t"]["count"] == 2 and flow.evicted == 1
+    assert edges(g, EdgeKind.PRODUCES) == {(f"s{i:02}", "t") for i in range(2, 11)}
+    assert g.nodes["topic:t"]["count"] == 9 and flow.evicted == 2
+
+
+def test_a_producer_with_a_new_name_in_every_record_stays_bounded():
+    """Hostile: a service field that is unique per record (a pod name with a counter)."""
+    flow = FlowModel(max_edges=100)
+    for i in range(5_000):
+        flow.offer(ev(f"t{i % 3}", i, eid=f"e{i}", service=f"pod-{i}"))
+    assert len(flow.edges) <= 100
+    assert flow.evicted == 5_000 - len(flow.edges)  # every edge made, less those kept
+    graph = flow.snapshot()
+    assert all(len(p) <= 100 for p in flow.topics.values())
+    newest = {u for u, _, k in graph.edges(data="kind") if k == "produces"}
+    assert "service:pod-4999" in newest and "service:pod-0" not in newest
+    assert sum(graph.nodes[f"topic:t{i}"]["count"] for i in range(3)) == len(newest)
