@@ -28,6 +28,7 @@ import networkx as nx
 from evtui.core.flow_render import shown
 
 TOP = 60  # lanes shown by traffic; the rest summarised in one row
+PER_LANE = 12  # producers, groups or hops shown in one lane (by name); the rest summarised
 STATUS_STYLES = {"ok": "ok", "idle": "ok", "lagging": "warn", "stalled": "bad", "stopped": "bad"}
 
 
@@ -126,16 +127,25 @@ def lane_rows(graph: nx.DiGraph, topic: str, marks: Marks = NO_MARKS) -> list[tu
         (u for u in graph.predecessors(topic) if graph.edges[u, topic]["kind"] == "produces"),
         key=lambda u: (graph.nodes[u]["kind"] != "service", graph.nodes[u]["name"]),
     )  # services by name, then the unknown producer
-    left = [_producer(graph, u, topic, marks) for u in producers]
+    left = [_producer(graph, u, topic, marks) for u in producers[:PER_LANE]]
+    if len(producers) > PER_LANE:
+        more = f"… {len(producers) - PER_LANE:,} more producers"
+        left.append((Cell(more, topic, "dim"), _BLANK))
     left += [(Cell(MISSING.format(shown(s)), None, "bad"), Cell("  ┆", None, "bad"))
              for s in marks.missing_producers.get(name, [])]  # fmt: skip
-    right = [_group(graph, v, topic, marks) for v in _targets(graph, topic, "consumes")]
+    groups = _targets(graph, topic, "consumes")
+    right = [_group(graph, v, topic, marks) for v in groups[:PER_LANE]]
+    if len(groups) > PER_LANE:
+        right.append((_BLANK, Cell(f"… {len(groups) - PER_LANE:,} more groups", topic, "dim"),
+                      _BLANK))  # fmt: skip
     right += [(Cell(" ┆ ", None, "bad"), Cell(MISSING.format(shown(s)), None, "bad"), _BLANK)
               for s in marks.missing_consumers.get(name, [])]  # fmt: skip
     if name in marks.unconsumed:
         right.append((_BLANK, Cell("(no consumer group)", topic, "warn"), _BLANK))
     hops = _targets(graph, topic, "hop")
-    count = max(1, len(left), len(right), len(hops))
+    extra_hops = len(hops) - PER_LANE
+    hops = hops[:PER_LANE]
+    count = max(1, len(left), len(right), len(hops) + (extra_hops > 0))
     rows = []
     for i in range(count):
         producer = left[i] if i < len(left) else (_BLANK, _BLANK)
@@ -149,7 +159,9 @@ def lane_rows(graph: nx.DiGraph, topic: str, marks: Marks = NO_MARKS) -> list[tu
             _topic_cell(attrs, topic) if i == 0 else _continued(i, count),
             Cell(_rate(attrs.get("rate")), topic, "dim") if i == 0 else _BLANK,
             *group,
-            _hop(graph, hops, i, topic),
+            _hop(graph, hops, i, topic)
+            if i < len(hops) or extra_hops <= 0
+            else Cell(f"… {extra_hops:,} more topics", topic, "dim"),
         )
         rows.append((f"{topic}\x1f{i}", cells))
     return rows

@@ -450,3 +450,15 @@ def test_a_producer_with_a_new_name_in_every_record_stays_bounded():
     newest = {u for u, _, k in graph.edges(data="kind") if k == "produces"}
     assert "service:pod-4999" in newest and "service:pod-0" not in newest
     assert sum(graph.nodes[f"topic:t{i}"]["count"] for i in range(3)) == len(newest)
+
+
+def test_a_lane_shows_a_dozen_of_each_and_summarises_the_rest():
+    flow = FlowModel()
+    for i in range(40):
+        flow.offer(ev("t", i, eid=f"c{i}", service=f"pod-{i:02}"))
+        flow.offer(ev(f"out{i:02}", i + 1, cause=f"c{i}", service="fan"))
+    rows = [dict(zip(COLUMNS, r, strict=True)) for k, r in layout(flow.snapshot())
+            if k.startswith("topic:t\x1f")]  # fmt: skip
+    assert len(rows) == 13
+    assert [r["producer"].text for r in rows][-2:] == ["pod-11", "… 28 more producers"]
+    assert rows[-1]["hop"].text == "… 28 more topics"
