@@ -20,6 +20,7 @@ from evtui.errors import EvtuiError, OutputClosed, UsageError
 if TYPE_CHECKING:
     from evtui.config import ClientConfig
     from evtui.core.lag import LagReport
+    from evtui.core.positions import Position
 
 app = typer.Typer(
     name="evtui",
@@ -211,6 +212,20 @@ def _console(
     run_console(KafkaBackend(config, timeout=conn.wait), options)
 
 
+def _since_or_from(since: str | None, from_: str | None, default: str) -> Position:
+    """Where a search starts: ``--from`` a position, or ``--since`` a duration ago."""
+    from evtui.core.positions import parse_duration_ms, parse_position
+
+    if since is not None and from_ is not None:
+        raise UsageError("give --since or --from, not both")
+    if from_ is not None:
+        return parse_position(from_, option="--from")
+    since_ms = parse_duration_ms(since or default)
+    if not since_ms:
+        raise UsageError(f"invalid --since '{since}': expected a duration such as 15m or 2h")
+    return parse_position(f"{since_ms}ms", option="--since")
+
+
 def _enable_client_logging() -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("evtui: %(name)s: %(message)s"))
@@ -367,19 +382,11 @@ def trace(
 ) -> None:
     """Find a transaction's events across topics and print its causal graph (exit 1: none)."""
     from evtui.commands.trace import TraceOptions, check_format, check_id, run_trace
-    from evtui.core.positions import parse_duration_ms, parse_end, parse_position
+    from evtui.core.positions import parse_end
     from evtui.sources.kafka import KafkaSource
 
     options = TraceOptions(check_id(wanted), check_format(format_), max_scan, max_events, jobs)
-    if since is not None and from_ is not None:
-        raise UsageError("give --since or --from, not both")
-    if from_ is not None:
-        start = parse_position(from_, option="--from")
-    else:
-        since_ms = parse_duration_ms(since or "1h")
-        if not since_ms:
-            raise UsageError(f"invalid --since '{since}': expected a duration such as 15m or 2h")
-        start = parse_position(f"{since_ms}ms", option="--since")
+    start = _since_or_from(since, from_, "1h")
     end = parse_end(until, option="--until")
     conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
     _load_plugins(conn.config)
@@ -549,7 +556,7 @@ def flow(
 ) -> None:
     """Who writes which topic, who reads it, what feeds what: the flow graph (exit 1: no event)."""
     from evtui.commands.flow import FlowOptions, check_format, run_flow
-    from evtui.core.positions import parse_duration_ms, parse_end, parse_position
+    from evtui.core.positions import parse_end
     from evtui.sources.kafka import KafkaSource
 
     options = FlowOptions(check_format(format_), tuple(declared or ()))
@@ -557,15 +564,7 @@ def flow(
         from evtui.core.flow_declared import load
 
         load(options.declared)  # a bad declaration is a usage error before connecting
-    if since is not None and from_ is not None:
-        raise UsageError("give --since or --from, not both")
-    if from_ is not None:
-        start = parse_position(from_, option="--from")
-    else:
-        since_ms = parse_duration_ms(since or "5m")
-        if not since_ms:
-            raise UsageError(f"invalid --since '{since}': expected a duration such as 15m or 2h")
-        start = parse_position(f"{since_ms}ms", option="--since")
+    start = _since_or_from(since, from_, "5m")
     end = parse_end(until, option="--until")
     conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
     _load_plugins(conn.config)

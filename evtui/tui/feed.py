@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from evtui.core.event import Event
 from evtui.core.flow import FlowModel
 from evtui.core.native import fill_ids
 from evtui.core.positions import Kind, Position
@@ -139,36 +141,30 @@ class Feed:
         per event) is sampled like the filter: the newest events are indexed and
         the rest counted in ``stats.not_indexed``, never silently lost.
         """
-        store = self.store
-        seq, skipped = self._catch_up(self._indexed_upto, INDEX_BACKLOG_MAX)
+        self._indexed_upto, skipped, done = self._offer_step(
+            self._indexed_upto, index.add, budget_s
+        )
         self.stats.not_indexed += skipped
-        if self.lossless:
-            budget_s = max(budget_s, FILE_INDEX_BUDGET_S)
-        deadline = time.perf_counter() + budget_s
-        start, end = seq, store.next
-        while seq < end:
-            event = store[seq]
-            try:
-                index.add(event)
-            except Exception as exc:  # one record's failure, never the console's
-                self.record_problems.failed(event, exc)
-            seq += 1
-            if seq % 64 == 0 and time.perf_counter() >= deadline:
-                break
-        self._indexed_upto = seq
-        return seq - start
+        return done
 
     def flow_step(self, flow: FlowModel, budget_s: float = 0.002) -> int:
         """Add new events to the flow model within ``budget_s``; returns how many. A backlog
         is sampled like the trace index's (counted in ``stats.not_flowed``)."""
-        store = self.store
-        seq, skipped = self._catch_up(self._flowed_upto, INDEX_BACKLOG_MAX)
+        self._flowed_upto, skipped, done = self._offer_step(self._flowed_upto, flow.offer, budget_s)
         self.stats.not_flowed += skipped
+        return done
+
+    def _offer_step(
+        self, upto: int, offer: Callable[[Event], object], budget_s: float
+    ) -> tuple[int, int, int]:
+        """Offer the events from ``upto`` on within ``budget_s`` (a live backlog beyond
+        :data:`INDEX_BACKLOG_MAX` skipped): (where to go on, how many skipped, offered)."""
+        store = self.store
+        seq, skipped = self._catch_up(upto, INDEX_BACKLOG_MAX)
         if self.lossless:
             budget_s = max(budget_s, FILE_INDEX_BUDGET_S)
         deadline = time.perf_counter() + budget_s
         start, end = seq, store.next
-        offer = flow.offer
         while seq < end:
             event = store[seq]
             try:
@@ -178,8 +174,7 @@ class Feed:
             seq += 1
             if seq % 64 == 0 and time.perf_counter() >= deadline:
                 break
-        self._flowed_upto = seq
-        return seq - start
+        return seq, skipped, seq - start
 
     def _catch_up(self, upto: int, backlog_max: int) -> tuple[int, int]:
         """Where a step over the store goes on from ``upto``, and how many it skips: those

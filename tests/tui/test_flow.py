@@ -17,6 +17,15 @@ def records_of(app):
     return sim, list(sim.truth.events.values())
 
 
+async def flow_tab(pilot, app, settled: bool = True) -> FlowPane:
+    """The flow tab shown (after the demo's history is in, unless ``settled`` already)."""
+    if settled:
+        await settle(pilot, app)
+    await pilot.press("5")
+    await pilot.pause(0.6)
+    return app.query_one(FlowPane)
+
+
 async def move_to(pilot, pane: FlowPane, target: str) -> None:
     """Put the table's cursor on the cell that stands for ``target``."""
     table = pane.table
@@ -35,8 +44,7 @@ async def test_the_flow_tab_shows_the_shops_designed_topology():
     async with app.run_test(size=(200, 50)) as pilot:
         await settle(pilot, app)
         await wait_for(pilot, lambda: app.flow.events == app.tail.feed.store.next)
-        await pilot.press("5")
-        await pilot.pause(0.6)
+        await flow_tab(pilot, app, settled=False)
         assert app.query_one(TabbedContent).active == "flow"
         pane = app.query_one(FlowPane)
         graph = pane.graph
@@ -57,18 +65,14 @@ async def test_the_flow_tab_shows_the_shops_designed_topology():
 async def test_enter_tails_a_topic_opens_a_groups_lag_and_filters_to_a_producer():
     app = demo_app(seconds=30)
     async with app.run_test(size=(200, 50)) as pilot:
-        await settle(pilot, app)
-        await pilot.press("5")
-        await pilot.pause(0.6)
-        pane = app.query_one(FlowPane)
+        pane = await flow_tab(pilot, app)
         await move_to(pilot, pane, "group:payment-service")
         assert "group payment-service" in str(pane.query_one("#flow-detail").render())
         await pilot.press("enter")
         await pilot.pause(0.3)
         assert app.query_one(TabbedContent).active == "lag"
         assert app.query_one(LagPane).selected_group == "payment-service"
-        await pilot.press("5")
-        await pilot.pause(0.6)
+        await flow_tab(pilot, app, settled=False)
         await move_to(pilot, pane, "edge:topic:orders\x1ftopic:inventory")
         await pilot.press("enter")
         detail = str(pane.query_one("#flow-detail").render())
@@ -87,8 +91,7 @@ async def test_enter_tails_a_topic_opens_a_groups_lag_and_filters_to_a_producer(
         )
         assert shown.rows == on_inventory  # every record the inventory service wrote
         assert {shown.event_at(r).topic for r in range(shown.rows)} == {"inventory"}
-        await pilot.press("5")
-        await pilot.pause(0.6)
+        await flow_tab(pilot, app, settled=False)
         await move_to(pilot, pane, "topic:shipments")
         await pilot.press("enter")
         await pilot.pause(0.3)
@@ -99,10 +102,7 @@ async def test_enter_tails_a_topic_opens_a_groups_lag_and_filters_to_a_producer(
 async def test_slash_finds_lanes_and_hjkl_move_between_nodes():
     app = demo_app(seconds=30)
     async with app.run_test(size=(200, 50)) as pilot:
-        await settle(pilot, app)
-        await pilot.press("5")
-        await pilot.pause(0.6)
-        pane = app.query_one(FlowPane)
+        pane = await flow_tab(pilot, app)
         table = pane.query_one(FlowTable)
         start = table.cursor_coordinate
         await pilot.press("l", "l", "j")
@@ -123,9 +123,7 @@ async def test_slash_finds_lanes_and_hjkl_move_between_nodes():
 async def test_a_narrow_terminal_keeps_the_topics_and_their_producers():
     app = demo_app(seconds=20)
     async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, app)
-        await pilot.press("5")
-        await pilot.pause(0.6)
+        await flow_tab(pilot, app)
         table = app.query_one(FlowPane).table
         keys = [str(k.value) for k in table.columns]
         assert keys[:3] == ["producer", "to_topic", "topic"]
@@ -135,10 +133,7 @@ async def test_a_narrow_terminal_keeps_the_topics_and_their_producers():
 async def test_topics_with_violations_are_marked_and_new_structure_is_said():
     app = demo_app(seconds=40)
     async with app.run_test(size=(200, 50)) as pilot:
-        await settle(pilot, app)
-        await pilot.press("5")
-        await pilot.pause(0.6)
-        pane = app.query_one(FlowPane)
+        pane = await flow_tab(pilot, app)
         warned = {g.topic for g in app.violations.board.groups.values()
                   if g.severity == "warning"}  # fmt: skip
         assert warned  # the demo injects faults
@@ -168,10 +163,7 @@ async def test_the_tab_compares_with_a_declared_flow(tmp_path):
                            (changed, "1 difference from the declared flow")):  # fmt: skip
         app = demo_app(seconds=20, declared=load([declared]))
         async with app.run_test(size=(200, 50)) as pilot:
-            await settle(pilot, app)
-            await pilot.press("5")
-            await pilot.pause(0.6)
-            pane = app.query_one(FlowPane)
+            pane = await flow_tab(pilot, app)
             assert said in str(pane.query_one("#flow-status").render())
             texts = {c.text for cells in pane._rows.values() for c in cells}
             assert "(no consumer group)" in texts  # nobody reads notifications, as designed
