@@ -235,7 +235,8 @@ class FlowModel:
         into = self._topic(topic)  # (a new topic is said before its producer)
         edge = self._edge(producer, node_id(Kind.TOPIC, topic), EdgeKind.PRODUCES)
         edge.evidence.setdefault(evidence, 0)
-        into.append(edge)
+        if all(e is not edge for e in into):  # (found again after an eviction: once)
+            into.append(edge)
         topic = self._names.setdefault(topic, topic)  # one str object per topic, kept
         found = (producer, edge, evidence, topic)
         self._produces[(name, topic, ids.service is None)] = found

@@ -462,3 +462,14 @@ def test_a_lane_shows_a_dozen_of_each_and_summarises_the_rest():
     assert len(rows) == 13
     assert [r["producer"].text for r in rows][-2:] == ["pod-11", "… 28 more producers"]
     assert rows[-1]["hop"].text == "… 28 more topics"
+
+
+def test_producers_found_again_after_an_eviction_are_counted_once():
+    flow = FlowModel(max_edges=10)
+    for i in range(15):
+        flow.offer(ev("t", i, service="steady"))
+        flow.offer(ev(f"x{i}", i, service=f"once{i}"))  # past the bound: evictions
+    g = flow.snapshot()
+    assert flow.evicted > 0
+    steady = g.edges["service:steady", "topic:t"]["count"]
+    assert g.nodes["topic:t"]["count"] == steady == 15
