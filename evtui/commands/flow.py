@@ -83,11 +83,13 @@ def run_flow(
         print(f"evtui flow: note: {note}", file=err)
     if not result.scanned:
         raise NoEvents(f"no events in {where} (from {describe(start)}): no flow to draw")
+    groups_read = read_groups is not None
     if read_groups is not None:
         try:
             model.groups(read_groups(), topics=getattr(source, "topics", None))
         except EvtuiError as exc:  # the records' flow stands without the groups
             print(f"evtui flow: note: consumer groups could not be read: {exc}", file=err)
+            groups_read = False  # (so declared consumers are not judged missing)
     graph = model.snapshot()
     if model.dropped_waiting:
         print(
@@ -95,7 +97,7 @@ def run_flow(
             "were forgotten at the memory bound",
             file=err,
         )
-    findings = drift(graph, declared, groups_read=read_groups is not None) if declared else []
+    findings = drift(graph, declared, groups_read=groups_read) if declared else []
     text = render(graph, options.format, events=result.scanned, changes=())
     if declared is not None and options.format == "json":
         data = json.loads(text)
@@ -103,8 +105,8 @@ def run_flow(
         text = dumps(data)
     elif declared is not None:
         lines = [f.text() for f in findings] or ["none: the flow is as declared"]
-        where = ", ".join(declared.files)
-        drift_text = "\n".join([f"drift against {where}:", *(f"  {line}" for line in lines)])
+        files = ", ".join(declared.files)
+        drift_text = "\n".join([f"drift against {files}:", *(f"  {line}" for line in lines)])
         if options.format == "text":
             text += "\n" + drift_text
         else:  # dot and mermaid stay drawings: the comparison goes to stderr

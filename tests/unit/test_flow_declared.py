@@ -3,6 +3,7 @@ without guessing: the shop as designed shows no drift, each change to it exactly
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,35 @@ def test_bad_declarations_are_one_clear_line(tmp_path, text, name, message):
     assert message in line and "\n" not in line and line.startswith("--declared ")
     with pytest.raises(DeclaredError, match="No such file"):
         load([tmp_path / "missing.yaml"])
+
+
+def test_groups_that_could_not_be_read_leave_declared_consumers_unjudged(tmp_path):
+    """evtui flow: the records' flow is compared, not consumers nobody could look at."""
+    import io
+
+    from evtui.commands.flow import DriftFound, FlowOptions, run_flow
+    from evtui.core.positions import BEGINNING
+    from evtui.errors import EvtuiError
+    from tests.unit.test_bad_records import InlineSource
+
+    sim = ShopSimulator(seed=5, rate=200)
+    events = [Event(r.topic, 0, i, sim.start_ms + r.at_ms, 1, r.key, r.value, r.headers)
+              for i, r in enumerate(sim.take(2_000))]  # fmt: skip
+
+    def no_groups():
+        raise EvtuiError("not authorized to describe groups")
+
+    out, err = io.StringIO(), io.StringIO()
+    run_flow(InlineSource([events]), FlowOptions("text", (SHOP,)), "5 topics", BEGINNING,
+             no_groups, out, err)  # fmt: skip
+    assert out.getvalue().endswith(f"drift against {SHOP}:\n  none: the flow is as declared\n")
+    assert "consumer groups could not be read: not authorized" in err.getvalue()
+    assert "read 2,000 events from 5 topics (from beginning)" in err.getvalue()
+    changed = write(tmp_path, SHOP.read_text().replace("produces: [payments]", "produces: []"))
+    out = io.StringIO()
+    with pytest.raises(DriftFound, match="1 difference from the declared flow"):
+        run_flow(InlineSource([events]), FlowOptions("json", (changed,)), "5 topics",
+                 BEGINNING, None, out, io.StringIO())  # fmt: skip
+    found = json.loads(out.getvalue())["drift"]["findings"]
+    assert found == [{"kind": "observed_not_declared", "edge": "produces", "from": "payment",
+                      "to": "payments"}]  # fmt: skip
