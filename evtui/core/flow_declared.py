@@ -23,12 +23,12 @@ Kafka binding ``groupId`` (a string, ``const`` or ``enum``).
 Comparing (:func:`drift`), exactly and without guessing:
 
 * a producer is matched to a declared service when the name its records give
-  (``service`` or ``source``) is one of the service's names, or its short form
-  (``/shop/inventory`` -> ``inventory``) is; records that name no producer are
-  not compared (nobody can say whose they are);
+  (``service`` or ``source``) is one of the service's names, else when its short
+  form (``/shop/inventory`` -> ``inventory``) is one of exactly one service's names;
+  records that name no producer are not compared (nobody can say whose they are);
 * a group is matched to a service that lists it; a service that lists no groups
   is matched by name: the group is the service's name, or starts with it and a
-  ``-``, ``_`` or ``.`` (``inventory-service``);
+  ``-``, ``_`` or ``.`` (``inventory-service``; the longest such name wins);
 * reported: declared edges never observed, observed edges nobody declared, and
   topics read in the slice that no group consumes. Declared consumption is only
   judged where the groups were read (not with ``--no-groups``).
@@ -290,23 +290,36 @@ def _topic_matcher(topics: Iterable[str]) -> re.Pattern[str]:
 
 
 def producer_of(name: str, declared: Declared) -> Service | None:
-    for service in declared.services.values():
-        if name in service.names or short_label(name) in service.names:
+    """The service whose names include ``name``; else the one (only) whose names include its
+    short form (two would be a guess)."""
+    services = declared.services.values()
+    for service in services:
+        if name in service.names:
             return service
-    return None
+    short = [s for s in services if short_label(name) in s.names]
+    return short[0] if len(short) == 1 else None
 
 
 def consumer_of(group: str, declared: Declared) -> Service | None:
-    for service in declared.services.values():
+    """The service that lists ``group``; else, among those that list no groups, the one
+    named ``group`` or the longest name ``group`` starts with (then ``-``, ``_`` or ``.``):
+    ``order-history-service`` is order-history's, not order's."""
+    services = declared.services.values()
+    for service in services:
         if group in service.groups:
             return service
-    for service in declared.services.values():
+    best: tuple[int, Service] | None = None
+    for service in services:
         if service.groups:
             continue
         for name in service.names:
-            if group == name or any(group.startswith(name + sep) for sep in "-_."):
+            if group == name:
                 return service
-    return None
+            if any(group.startswith(name + sep) for sep in "-_.") and (
+                best is None or len(name) > best[0]
+            ):
+                best = (len(name), service)
+    return best[1] if best is not None else None
 
 
 def drift(graph: nx.DiGraph, declared: Declared, *, groups_read: bool = True) -> list[Finding]:

@@ -188,3 +188,35 @@ def test_groups_that_could_not_be_read_leave_declared_consumers_unjudged(tmp_pat
     found = json.loads(out.getvalue())["drift"]["findings"]
     assert found == [{"kind": "observed_not_declared", "edge": "produces", "from": "payment",
                       "to": "payments"}]  # fmt: skip
+
+
+def test_names_that_start_alike_are_not_confused(tmp_path):
+    from evtui.core.flow_declared import consumer_of, producer_of
+
+    declared = load(
+        [
+            write(
+                tmp_path,
+                """
+services:
+  order:
+    produces: [orders]
+  order-history:
+    consumes: [orders]
+  stock:
+    names: [/shop/inventory]
+  inventory:
+    names: [inventory]
+  a: {names: [dup]}
+  b: {names: [dup]}
+""",
+            )
+        ]
+    )
+    assert consumer_of("order-history-service", declared).name == "order-history"
+    assert consumer_of("order-service", declared).name == "order"
+    assert consumer_of("orders", declared) is None  # "order" and then an "s": no separator
+    assert producer_of("/shop/inventory", declared).name == "stock"  # exact over short
+    assert producer_of("/z/inventory", declared).name == "inventory"  # one short match
+    assert producer_of("/z/dup", declared) is None  # "dup" names two: that would be a guess
+    assert producer_of("dup", declared).name == "a"  # (an exact name: the first to claim it)
