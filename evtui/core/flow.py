@@ -242,19 +242,10 @@ class FlowModel:
         self._produces[(name, topic, ids.service is None)] = found
         return found
 
-    def offer_batch(self, events: Iterable[Event]) -> None:
-        for event in events:
-            self.offer(event)
-
     def set_problems(self, by_topic: dict[str, dict[str, int]]) -> None:
         """Every topic's problems at once (violations by kind, as a check board counts
         them), replacing what was noted before."""
         self.node_problems = {node_id(Kind.TOPIC, t): dict(c) for t, c in by_topic.items()}
-
-    def note_problem(self, topic: str, kind: str) -> None:
-        """A violation or decode error found on ``topic`` (counted on its node)."""
-        counts = self.node_problems.setdefault(node_id(Kind.TOPIC, topic), {})
-        counts[kind] = counts.get(kind, 0) + 1
 
     def _topic(self, topic: str) -> list[EdgeState]:
         producers = self.topics.get(topic)
