@@ -245,8 +245,7 @@ def consume_child(bootstrap: str, topic: str, mode: str) -> None:
             checker.offer_batch(batch, problems)  # as evtui check's scan does
         elif flow is not None:
             fill_ids(batch)  # as the console's trace index and evtui flow do
-            for event in batch:
-                flow.offer(event)
+            flow.offer_batch(batch)  # as evtui flow does
     if checker is not None:
         checker.finish()
     elapsed = time.perf_counter() - started

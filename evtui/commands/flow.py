@@ -55,11 +55,8 @@ class FlowScan:
 
     def offer_batch(self, batch: list[Event], problems: RecordProblems) -> None:
         fill_ids(batch)  # the ids of the whole batch in one call, where the extension can
-        for event in batch:
-            try:
-                self.model.offer(event)
-            except Exception as exc:  # one record's problem, not the read's
-                problems.failed(event, exc)
+        for index, exc in self.model.offer_batch(batch):  # one record's problem, not the read's
+            problems.failed(batch[index], exc)
 
 
 def run_flow(

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 
+from evtui.core import native as _native
 from evtui.core.lag import worst
 
 if TYPE_CHECKING:
@@ -155,56 +156,55 @@ def _ref(record: Record) -> str:
     return f"{record[0]}[{record[1]}]@{record[2]}"
 
 
-class FlowModel:
-    """See the module. Feed it events (:meth:`offer`) and group reports (:meth:`groups`);
-    read it with :meth:`snapshot`. ``version`` changes exactly when the structure (the
-    set of nodes and edges) does, so a drawing is laid out again only then."""
+class FlowEvents:
+    """The per-event half of the model: producer and hop edges, their counters, and the
+    causes remembered for hops. This is the specification; ``native/src/flow.rs`` is its
+    twin (``tests/unit/test_native_flow.py`` pins them together), used when built.
 
-    def __init__(
-        self,
-        *,
-        window_ms: int = WINDOW_MS,
-        idle_ms: int = IDLE_MS,
-        expire_ms: int = EXPIRE_MS,
-        max_edges: int = MAX_EDGES,
-        max_known: int = MAX_KNOWN,
-        max_waiting: int = MAX_WAITING,
-    ) -> None:
+    ``fixed``: edges kept elsewhere (the groups') that count toward ``max_edges``.
+    """
+
+    def __init__(self, window_ms: int, max_edges: int, max_known: int, max_waiting: int) -> None:
         self.window_ms = window_ms
-        self.idle_ms = idle_ms
-        self.expire_ms = expire_ms
         self.max_edges = max_edges
         self.max_known = max_known
         self.max_waiting = max_waiting
+        self.fixed = 0
         self.edges: OrderedDict[tuple[str, str, EdgeKind], EdgeState] = OrderedDict()
         self.topics: dict[str, list[EdgeState]] = {}  # topic -> the edges producing into it
-        self.node_problems: dict[str, dict[str, int]] = {}  # node -> kind -> count
-        self.groups_seen: dict[str, dict[str, Any]] = {}  # group -> state, members, status
         self._known: OrderedDict[str, _Seen] = OrderedDict()  # event id -> the event
         self._spans: OrderedDict[tuple[str, str], _Seen] = OrderedDict()  # (trace, span)
         self._waiting: OrderedDict[str, list[_Effect]] = OrderedDict()  # cause id -> effects
-        # per-record lookups: (producer name, topic) -> (node, edge, topic counter); hops
+        # per-record lookups: (producer name, topic, named by service) -> (node, edge,
+        # evidence, topic); hops
         self._produces: dict[tuple[str | None, str, bool], tuple] = {}
         self._hops: dict[tuple[str, str], EdgeState] = {}
         self._names: dict[str, str] = {}
+        self._changes: list[tuple[int, str]] = []
         self.newest_ms: int | None = None
         self.events = 0
         self.evicted = 0
         self.dropped_waiting = 0
-        self.version = 0
-        self.changes: deque[tuple[int, str]] = deque(maxlen=MAX_CHANGES)  # (ms, what)
 
-    # -- events -----------------------------------------------------------------------------
+    def offer_batch(self, events: list[Event]) -> list[tuple[int, Exception]]:
+        """Offer ``events`` in order; the ones that failed (index, exception)."""
+        failed = []
+        for index, event in enumerate(events):
+            try:
+                self.offer(event)
+            except Exception as exc:  # one record's failure, never the model's
+                failed.append((index, exc))
+        return failed
 
     def offer(self, event: Event) -> None:
         at, topic, value = event.timestamp, event.topic, event.value
         nbytes = len(value) if value else 0
+        ids = event.ids
         self.events += 1
         if self.newest_ms is None or at > self.newest_ms:
             self.newest_ms = at
-        ids = event.ids
         name = ids.service or ids.source
-        found = self._produces.get((name, topic, ids.service is None))
+        found = self._produces.get((name, topic, not ids.service))
         if found is None:
             found = self._new_producer(name, topic, ids)
         producer, edge, evidence, topic = found  # (the topic's one str object)
@@ -239,13 +239,8 @@ class FlowModel:
             into.append(edge)
         topic = self._names.setdefault(topic, topic)  # one str object per topic, kept
         found = (producer, edge, evidence, topic)
-        self._produces[(name, topic, ids.service is None)] = found
+        self._produces[(name, topic, not ids.service)] = found
         return found
-
-    def set_problems(self, by_topic: dict[str, dict[str, int]]) -> None:
-        """Every topic's problems at once (violations by kind, as a check board counts
-        them), replacing what was noted before."""
-        self.node_problems = {node_id(Kind.TOPIC, t): dict(c) for t, c in by_topic.items()}
 
     def _topic(self, topic: str) -> list[EdgeState]:
         producers = self.topics.get(topic)
@@ -300,21 +295,23 @@ class FlowModel:
             return edge
         edge = self.edges[key] = EdgeState(source, target, kind)
         self._changed(_describe_new(source, target, kind))
-        if len(self.edges) > self.max_edges:
-            self._evict()
+        if len(self.edges) + self.fixed > self.max_edges:
+            self._evict(edge)
         return edge
 
-    def _evict(self) -> None:
+    def _evict(self, keep: EdgeState) -> None:
         """The least recently seen edges out, a tenth of the bound at once (a producer naming
-        itself anew in every record must not cost a scan of every edge per record)."""
+        itself anew in every record must not cost a scan of every edge per record); never
+        ``keep``, the edge just made."""
 
         def last(item: tuple) -> int:
             ms = item[1].counter.last_ms
-            return 2**63 if ms is None else ms  # (none yet: the edge just made)
+            return 2**63 if ms is None else ms
 
-        candidates = [(k, e) for k, e in self.edges.items() if e.kind is not EdgeKind.CONSUMES]
+        candidates = [(k, e) for k, e in self.edges.items() if e is not keep]
         candidates.sort(key=last)
-        gone = candidates[: max(1, len(self.edges) - self.max_edges * 9 // 10)]
+        over = len(self.edges) + self.fixed - self.max_edges * 9 // 10
+        gone = candidates[: max(1, over)]
         for key, edge in gone:
             del self.edges[key]
             if edge.kind is EdgeKind.PRODUCES:  # its topic's figures no longer count it
@@ -327,8 +324,129 @@ class FlowModel:
         self._hops.clear()
 
     def _changed(self, what: str) -> None:
-        self.version += 1  # every structure change counts here (``changes`` keeps the newest)
+        self._changes.append((self.newest_ms or 0, what))
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def take_changes(self) -> list[tuple[int, str]]:
+        """The structure changes since the last call: (record time, what), oldest first."""
+        changes, self._changes = self._changes, []
+        return changes
+
+    def rows(self, now: int, idle_ms: int, expire_ms: int) -> tuple[list, list]:
+        """What a snapshot at ``now`` draws: the topics (name, count, events/s, bytes/s, last
+        seen), then the edges not expired (source, target, attributes), in the order made."""
+        topics = []
+        for topic, producers in self.topics.items():
+            producers = [e for e in producers if e.counter.last_ms is not None]
+            last = max((e.counter.last_ms for e in producers), default=None)
+            if last is not None and now - last > expire_ms:
+                continue
+            rates = [e.counter.rate(now, self.window_ms) for e in producers]
+            count = sum(e.counter.count for e in producers)
+            topics.append((topic, count, sum(r for r, _ in rates), sum(b for _, b in rates), last))
+        edges = []
+        for edge in self.edges.values():
+            last = edge.counter.last_ms
+            if last is not None and now - last > expire_ms:
+                continue
+            attrs = _edge_attrs(edge, now, self.window_ms, idle_ms)
+            edges.append((edge.source, edge.target, attrs))
+        return topics, edges
+
+    def sizes(self) -> dict[str, int]:
+        """The bounded structures' sizes (for tests and benches)."""
+        return {
+            "edges": len(self.edges), "known": len(self._known), "spans": len(self._spans),
+            "waiting": len(self._waiting),
+            "producers_per_topic": max(map(len, self.topics.values()), default=0),
+        }  # fmt: skip
+
+
+class FlowModel:
+    """See the module. Feed it events (:meth:`offer`, :meth:`offer_batch`) and group reports
+    (:meth:`groups`); read it with :meth:`snapshot`. ``version`` changes exactly when the
+    structure (the set of nodes and edges) does, so a drawing is laid out again only then.
+
+    The per-event bookkeeping is :class:`FlowEvents`, or its twin in the extension when it
+    is built (``native=None``: when built; False: Python's)."""
+
+    def __init__(
+        self,
+        *,
+        window_ms: int = WINDOW_MS,
+        idle_ms: int = IDLE_MS,
+        expire_ms: int = EXPIRE_MS,
+        max_edges: int = MAX_EDGES,
+        max_known: int = MAX_KNOWN,
+        max_waiting: int = MAX_WAITING,
+        native: bool | None = None,
+    ) -> None:
+        self.window_ms = window_ms
+        self.idle_ms = idle_ms
+        self.expire_ms = expire_ms
+        bounds = (window_ms, max_edges, max_known, max_waiting)
+        made = _native.flow(*bounds) if native is not False else None
+        self.native = made is not None
+        self._events: Any = made if made is not None else FlowEvents(*bounds)
+        self.consumes: dict[tuple[str, str, EdgeKind], EdgeState] = {}  # the groups' edges
+        self.node_problems: dict[str, dict[str, int]] = {}  # node -> kind -> count
+        self.groups_seen: dict[str, dict[str, Any]] = {}  # group -> state, members, status
+        self.version = 0
+        self.changes: deque[tuple[int, str]] = deque(maxlen=MAX_CHANGES)  # (ms, what)
+
+    # -- events -----------------------------------------------------------------------------
+
+    def offer(self, event: Event) -> None:
+        """One event (an error reading it is raised)."""
+        failed = self.offer_batch([event])
+        if failed:
+            raise failed[0][1]
+
+    def offer_batch(self, events: list[Event]) -> list[tuple[int, Exception]]:
+        """Offer ``events`` in order; the ones that could not be read (index, exception)."""
+        if type(events) is not list:
+            events = list(events)
+        failed = self._events.offer_batch(events)
+        self._take_changes()
+        return failed
+
+    def _take_changes(self) -> None:
+        for at, what in self._events.take_changes():
+            self.version += 1  # every structure change counts (``changes`` keeps the newest)
+            self.changes.append((at, what))
+
+    def _changed(self, what: str) -> None:
+        self._take_changes()  # (the events' changes came first)
+        self.version += 1
         self.changes.append((self.newest_ms or 0, what))
+
+    @property
+    def events(self) -> int:
+        return self._events.events
+
+    @property
+    def evicted(self) -> int:
+        return self._events.evicted
+
+    @property
+    def dropped_waiting(self) -> int:
+        return self._events.dropped_waiting
+
+    @property
+    def newest_ms(self) -> int | None:
+        return self._events.newest_ms
+
+    def sizes(self) -> dict[str, int]:
+        """The bounded structures' sizes: edges, known causes, spans, waiting causes."""
+        sizes = self._events.sizes()
+        sizes["edges"] += len(self.consumes)
+        return dict(sizes)
+
+    def set_problems(self, by_topic: dict[str, dict[str, int]]) -> None:
+        """Every topic's problems at once (violations by kind, as a check board counts
+        them), replacing what was noted before."""
+        self.node_problems = {node_id(Kind.TOPIC, t): dict(c) for t, c in by_topic.items()}
 
     # -- groups -----------------------------------------------------------------------------
 
@@ -363,14 +481,14 @@ class FlowModel:
                     "partitions": len(parts),
                 }
                 fresh[(*key, EdgeKind.CONSUMES)] = edge
-        old = {k for k, e in self.edges.items() if e.kind is EdgeKind.CONSUMES}
-        for key in old - fresh.keys():
-            del self.edges[key]
+        for key in self.consumes.keys() - fresh.keys():
+            del self.consumes[key]
             self._changed(f"{_name(key[1])} no longer reads {_name(key[0])}")
         for key, edge in fresh.items():
-            if key not in self.edges:
+            if key not in self.consumes:
                 self._changed(_describe_new(*key))
-            self.edges[key] = edge
+            self.consumes[key] = edge
+        self._events.fixed = len(self.consumes)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -384,31 +502,23 @@ class FlowModel:
         """
         now = now_ms if now_ms is not None else (self.newest_ms or 0)
         graph = nx.DiGraph()
-        for topic, producers in self.topics.items():
-            producers = [e for e in producers if e.counter.last_ms is not None]
-            last = max((e.counter.last_ms for e in producers), default=None)
-            if last is not None and now - last > self.expire_ms:
-                continue
-            rates = [e.counter.rate(now, self.window_ms) for e in producers]
+        topics, edges = self._events.rows(now, self.idle_ms, self.expire_ms)
+        for topic, count, rate, bytes_rate, last in topics:
+            node = node_id(Kind.TOPIC, topic)
             graph.add_node(
-                node_id(Kind.TOPIC, topic), kind=str(Kind.TOPIC), name=topic, label=topic,
-                count=sum(e.counter.count for e in producers), rate=sum(r for r, _ in rates),
-                bytes_rate=sum(b for _, b in rates),
-                idle=last is None or now - last > self.idle_ms,
-                problems=dict(self.node_problems.get(node_id(Kind.TOPIC, topic), {})),
+                node, kind=str(Kind.TOPIC), name=topic, label=topic, count=count, rate=rate,
+                bytes_rate=bytes_rate, idle=last is None or now - last > self.idle_ms,
+                problems=dict(self.node_problems.get(node, {})),
             )  # fmt: skip
-        for edge in self.edges.values():
-            last = edge.counter.last_ms
-            if (
-                edge.kind is not EdgeKind.CONSUMES
-                and last is not None
-                and now - last > self.expire_ms
-            ):
-                continue
-            for node in (edge.source, edge.target):
+        consumes = [
+            (e.source, e.target, _edge_attrs(e, now, self.window_ms, self.idle_ms))
+            for e in self.consumes.values()
+        ]
+        for source, target, attrs in [*edges, *consumes]:
+            for node in (source, target):
                 if node not in graph:
                     graph.add_node(node, **self._node_attrs(node))
-            graph.add_edge(edge.source, edge.target, **_edge_attrs(edge, now, self))
+            graph.add_edge(source, target, **attrs)
         for node, attrs in graph.nodes(data=True):
             if attrs["kind"] == Kind.SERVICE or attrs["kind"] == Kind.UNKNOWN:
                 out = [graph.edges[node, t] for t in graph.successors(node)]
@@ -430,9 +540,9 @@ class FlowModel:
         return {"kind": str(Kind.GROUP), "name": name, "label": name, "idle": False, **info}
 
 
-def _edge_attrs(edge: EdgeState, now: int, model: FlowModel) -> dict[str, Any]:
+def _edge_attrs(edge: EdgeState, now: int, window_ms: int, idle_ms: int) -> dict[str, Any]:
     counter = edge.counter
-    rate, bytes_rate = counter.rate(now, model.window_ms)
+    rate, bytes_rate = counter.rate(now, window_ms)
     attrs: dict[str, Any] = {
         "kind": str(edge.kind),
         "evidence": dict(edge.evidence),
@@ -441,7 +551,7 @@ def _edge_attrs(edge: EdgeState, now: int, model: FlowModel) -> dict[str, Any]:
         "bytes_rate": bytes_rate,
         "first_ms": counter.first_ms,
         "last_ms": counter.last_ms,
-        "idle": counter.last_ms is not None and now - counter.last_ms > model.idle_ms,
+        "idle": counter.last_ms is not None and now - counter.last_ms > idle_ms,
         "samples": [
             f"{_ref(s[0])} -> {_ref(s[1])}" if edge.kind is EdgeKind.HOP else _ref(s)
             for s in edge.samples

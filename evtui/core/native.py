@@ -144,3 +144,11 @@ def checks(**options: Any) -> Any:
         options["learn"], options["keyless"], options["max_held"], list(options["compacted"]),
         options["event_time_ms"], options["digest"], options["sequence_fields"],
     )  # fmt: skip
+
+
+def flow(window_ms: int, max_edges: int, max_known: int, max_waiting: int) -> Any:
+    """The flow model's per-event half in the extension (``native/src/flow.rs``); None
+    without it."""
+    if _native is None:
+        return None
+    return _native.Flow(window_ms, max_edges, max_known, max_waiting)

@@ -12,6 +12,7 @@ use pyo3::{ffi, intern};
 pub mod checker;
 pub mod checks;
 pub mod collect;
+pub mod flow;
 pub mod ids;
 pub mod json;
 pub mod ordering;
@@ -488,6 +489,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(json_text, m)?)?;
     m.add_function(wrap_pyfunction!(collector_scan, m)?)?;
     m.add_class::<checker::Checks>()?;
+    m.add_class::<flow::Flow>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

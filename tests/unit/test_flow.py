@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from evtui.core import native
 from evtui.core.event import Event
 from evtui.core.flow import EdgeKind, FlowModel, percentile, short_label
 from evtui.core.flow_lanes import COLUMNS, describe, layout
@@ -23,6 +25,17 @@ from evtui.sim.model import FaultRates
 from evtui.sim.shop import ShopSimulator
 
 _offsets: dict[tuple[str, int], int] = {}
+
+
+@pytest.fixture(autouse=True, params=["native", "python"])
+def implementation(request, monkeypatch):
+    """Every test runs on both twins of the per-event bookkeeping: the extension's (when
+    built) and Python's (the specification)."""
+    if request.param == "python":
+        monkeypatch.setattr(native, "_native", None)
+    elif not native.available():
+        pytest.skip("the extension is not built")
+    return request.param
 
 
 def ev(topic, at, *, eid=None, cause=None, service=None, corr=None, headers=(), part=0):
@@ -205,8 +218,9 @@ def test_memory_is_bounded():
     flow = FlowModel(max_edges=10, max_known=50, max_waiting=20)
     for i in range(500):
         flow.offer(ev(f"t{i % 40}", i, eid=f"e{i}", cause=f"missing{i}", service=f"s{i}"))
-    assert len(flow.edges) <= 10 and flow.evicted > 0
-    assert len(flow._known) <= 50 and len(flow._waiting) <= 20
+    sizes = flow.sizes()
+    assert sizes["edges"] <= 10 and flow.evicted > 0
+    assert sizes["known"] <= 50 and sizes["waiting"] <= 20
     assert flow.dropped_waiting > 0
 
 
@@ -443,10 +457,11 @@ def test_a_producer_with_a_new_name_in_every_record_stays_bounded():
     flow = FlowModel(max_edges=100)
     for i in range(5_000):
         flow.offer(ev(f"t{i % 3}", i, eid=f"e{i}", service=f"pod-{i}"))
-    assert len(flow.edges) <= 100
-    assert flow.evicted == 5_000 - len(flow.edges)  # every edge made, less those kept
+    sizes = flow.sizes()
+    assert sizes["edges"] <= 100
+    assert flow.evicted == 5_000 - sizes["edges"]  # every edge made, less those kept
     graph = flow.snapshot()
-    assert all(len(p) <= 100 for p in flow.topics.values())
+    assert sizes["producers_per_topic"] <= 100
     newest = {u for u, _, k in graph.edges(data="kind") if k == "produces"}
     assert "service:pod-4999" in newest and "service:pod-0" not in newest
     assert sum(graph.nodes[f"topic:t{i}"]["count"] for i in range(3)) == len(newest)
