@@ -77,6 +77,18 @@ class EventStore:
         self._high.clear()
         self.stats.kept = 0
 
+    def slice(self, start: int, stop: int) -> list[Event]:
+        """Kept events with sequences in ``start..stop-1`` (clipped to what is kept), as one
+        list: the ring's slices (at C speed, where a loop of ``store[i]`` costs a call each)."""
+        start, stop = max(start, self.first), min(stop, self.next)
+        if start >= stop:
+            return []
+        capacity, ring = self.capacity, self._ring
+        i, j = start % capacity, (stop - 1) % capacity + 1
+        if i < j:
+            return ring[i:j]  # type: ignore[return-value]
+        return ring[i:] + ring[:j]  # type: ignore[operator]
+
     def range(self, start: int, stop: int) -> Iterator[Event]:
         """Kept events with sequences in ``start..stop-1`` (clipped to what is kept)."""
         for seq in range(max(start, self.first), min(stop, self.next)):

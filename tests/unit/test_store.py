@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from evtui.core.event import Event
 from evtui.core.store import EventStore
@@ -43,3 +45,19 @@ def test_clear_and_capacity():
     assert len(store) == 0 and store.append([ev(0)]) == 1
     with pytest.raises(ValueError):
         EventStore(capacity=0)
+
+
+@given(
+    st.integers(1, 7),
+    st.lists(st.integers(0, 9), max_size=12),
+    st.integers(-3, 40),
+    st.integers(-3, 40),
+)
+def test_a_slice_is_the_kept_events_in_order(capacity, batches, start, stop):
+    store = EventStore(capacity)
+    offset = 0
+    for n in batches:
+        store.append([Event("t", 0, offset + i, 0, 1, None, None, ()) for i in range(n)])
+        offset += n
+    kept = range(max(start, store.first), min(stop, store.next))
+    assert store.slice(start, stop) == [store[i] for i in kept]

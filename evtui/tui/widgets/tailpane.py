@@ -36,7 +36,7 @@ FILTER_BUDGET_S = 0.006
 KEYSTROKE_FILTER_BUDGET_S = 0.004  # a search keystroke shows first matches, the tick goes on
 INDEX_BUDGET_S = 0.002  # the trace index; faster input is sampled (counted, shown)
 CHECK_BUDGET_S = 0.004  # the ordering checks; the same
-FLOW_BUDGET_S = 0.002  # the flow model; the same
+FLOW_BUDGET_S = 0.003  # the flow model; the same
 MAX_RETRY_S = 30.0
 
 
