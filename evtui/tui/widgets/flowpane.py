@@ -190,9 +190,9 @@ class FlowPane(Vertical):
         cell = self.selected
         detail = self.query_one("#flow-detail", Static)
         if cell is None or cell.target is None:
-            detail.update("")
+            detail.update("", layout=False)
             return
-        detail.update(Text("\n".join(describe(self.graph, cell.target))))
+        detail.update(Text("\n".join(describe(self.graph, cell.target))), layout=False)
 
     def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
         event.stop()
