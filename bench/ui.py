@@ -57,7 +57,8 @@ All figures are taken only while events flow in. Diagnosis, on stderr:
 BENCH_UI_TRACE=1 (lag each 0.5 s, GC pauses, the slowest keys),
 BENCH_UI_THREADS=1 (CPU per thread), BENCH_UI_SLOW=0.03 (asyncio debug mode:
 logs each loop callback slower than that many seconds); --profile (cProfile of
-the UI loop; it slows the app down).
+the UI loop in one phase, 'no filter' unless named: --profile 'flow tab'; it slows
+the app down).
 
 Then kcat reads the whole topic (the reference), and a table with PASS/MISS
 per goal is printed. Exit 0 either way; non-zero only if the benchmark could
@@ -1043,7 +1044,7 @@ async def run(args: argparse.Namespace, bootstrap: str, topic: str) -> None:
         flow = name == "flow tab"
         results[name] = await run_phase(
             args, bootstrap, topic, expression,
-            args.profile and expression is None and not flow, flow,
+            args.profile == name, flow,
         )  # fmt: skip
     offsets = Offsets(bootstrap, topic, args.partitions)
     total = offsets.total()
@@ -1090,7 +1091,13 @@ def main() -> None:
     parser.add_argument(
         "--no-encode", action="store_true", help="do not encode frames to terminal bytes"
     )
-    parser.add_argument("--profile", action="store_true", help="cProfile the UI loop (no filter)")
+    parser.add_argument(
+        "--profile",
+        nargs="?",
+        const="no filter",
+        metavar="PHASE",
+        help="cProfile the UI loop in this phase ('no filter' when not given, or 'flow tab')",
+    )
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the topic afterwards")
     args = parser.parse_args()
