@@ -391,6 +391,7 @@ class FlowModel:
         self._events: Any = made if made is not None else FlowEvents(*bounds)
         self.consumes: dict[tuple[str, str, EdgeKind], EdgeState] = {}  # the groups' edges
         self.node_problems: dict[str, dict[str, int]] = {}  # node -> kind -> count
+        self.produced: dict[str, float | None] = {}  # topic -> events/s by its end offsets
         self.groups_seen: dict[str, dict[str, Any]] = {}  # group -> state, members, status
         self.version = 0
         self.changes: deque[tuple[int, str]] = deque(maxlen=MAX_CHANGES)  # (ms, what)
@@ -448,6 +449,12 @@ class FlowModel:
         them), replacing what was noted before."""
         self.node_problems = {node_id(Kind.TOPIC, t): dict(c) for t, c in by_topic.items()}
 
+    def produce_rates(self, rates: dict[str, float | None]) -> None:
+        """Every topic's produce rate as the cluster's end offsets tell it (events/s; None:
+        not known yet), replacing the previous. It counts what the topic received, where
+        ``rate`` counts the events read (fewer when the reader samples)."""
+        self.produced = dict(rates)
+
     # -- groups -----------------------------------------------------------------------------
 
     def groups(self, report: LagReport, topics: Iterable[str] | None = None) -> None:
@@ -495,7 +502,8 @@ class FlowModel:
     def snapshot(self, now_ms: int | None = None) -> nx.DiGraph:
         """The graph as of ``now_ms`` (default: the newest record's time).
 
-        Nodes: ``kind``, ``name``, ``label`` and their metrics; edges: ``kind``, ``evidence``,
+        Nodes: ``kind``, ``name``, ``label`` and their metrics (a topic's ``produced_rate``:
+        see :meth:`produce_rates`); edges: ``kind``, ``evidence``,
         ``count``, ``rate`` (events/s), ``bytes_rate``, ``first_ms``, ``last_ms``, ``idle``
         (not seen for ``idle_ms``), and for hops ``via``, ``p50_ms``, ``p95_ms``. What was not
         seen for ``expire_ms`` is left out (group edges stay while their group is reported).
@@ -509,6 +517,7 @@ class FlowModel:
                 node, kind=str(Kind.TOPIC), name=topic, label=topic, count=count, rate=rate,
                 bytes_rate=bytes_rate, idle=last is None or now - last > self.idle_ms,
                 problems=dict(self.node_problems.get(node, {})),
+                produced_rate=self.produced.get(topic),
             )  # fmt: skip
         consumes = [
             (e.source, e.target, _edge_attrs(e, now, self.window_ms, self.idle_ms))
@@ -535,7 +544,8 @@ class FlowModel:
             return {"kind": str(Kind.UNKNOWN), "name": name, "label": f"? -> {name}"}
         if prefix == "topic":
             return {"kind": str(Kind.TOPIC), "name": name, "label": name, "count": 0,
-                    "rate": 0.0, "bytes_rate": 0.0, "idle": True, "problems": {}}  # fmt: skip
+                    "rate": 0.0, "bytes_rate": 0.0, "idle": True, "problems": {},
+                    "produced_rate": self.produced.get(name)}  # fmt: skip
         info = self.groups_seen.get(name, {})
         return {"kind": str(Kind.GROUP), "name": name, "label": name, "idle": False, **info}
 

@@ -157,7 +157,7 @@ def lane_rows(graph: nx.DiGraph, topic: str, marks: Marks = NO_MARKS) -> list[tu
         cells = (
             *producer,
             _topic_cell(attrs, topic) if i == 0 else _continued(i, count),
-            Cell(_rate(attrs.get("rate")), topic, "dim") if i == 0 else _BLANK,
+            Cell(_rate(_topic_rate(attrs)), topic, "dim") if i == 0 else _BLANK,
             *group,
             _hop(graph, hops, i, topic)
             if i < len(hops) or extra_hops <= 0
@@ -174,6 +174,12 @@ def _continued(i: int, count: int) -> Cell:
 def _targets(graph: nx.DiGraph, topic: str, kind: str) -> list[str]:
     found = [v for v in graph.successors(topic) if graph.edges[topic, v]["kind"] == kind]
     return sorted(found, key=lambda v: graph.nodes[v]["name"])
+
+
+def _topic_rate(attrs: dict) -> float | None:
+    """What the topic receives (its end offsets) where known, else what was read of it."""
+    produced = attrs.get("produced_rate")
+    return produced if produced is not None else attrs.get("rate")
 
 
 def _topic_cell(attrs: dict, topic: str) -> Cell:
@@ -229,15 +235,21 @@ def layout(
     return rows
 
 
+_DESCRIBED = {"rate": "read", "produced_rate": "produced (end offsets)"}
+
+
 def describe(graph: nx.DiGraph, target: str) -> list[str]:
     """What a cell stands for, in lines: a node's figures, or an edge's evidence and samples."""
     edge = parse_edge(target)
     if edge is None:
         attrs = graph.nodes[target] if target in graph else {}
         lines = [f"{attrs.get('kind', '?')} {shown(attrs.get('name', target))}"]
-        for key in ("count", "rate", "lag", "status", "members", "state", "problems"):
-            if attrs.get(key) not in (None, {}, []):
-                lines.append(f"  {key}: {attrs[key]}")
+        for key in ("count", "rate", "produced_rate", "lag", "status", "members", "state",
+                    "problems"):  # fmt: skip
+            value = attrs.get(key)
+            if value not in (None, {}, []):
+                lines.append(f"  {_DESCRIBED.get(key, key)}: " + (
+                    _rate(value) if key.endswith("rate") else str(value)))  # fmt: skip
         return lines
     u, v = edge
     if not graph.has_edge(u, v):

@@ -178,6 +178,7 @@ class EvtuiApp(App):
         snapshot = poller.latest()
         if snapshot is not None and snapshot is not self.snapshot:
             self.snapshot = snapshot  # type: ignore[assignment]
+            self.flow.produce_rates({t.name: t.rate for t in self.snapshot.topics})
             for overview in self.query(Overview):  # none while the app is closing
                 overview.update_snapshot(self.snapshot)
         for problem in poller.problems():

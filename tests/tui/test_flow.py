@@ -5,6 +5,7 @@ from __future__ import annotations
 from textual.widgets import TabbedContent
 
 from evtui.core.flow import EdgeKind
+from evtui.core.flow_lanes import COLUMNS
 from evtui.tui.widgets.flowpane import FlowPane, FlowTable
 from evtui.tui.widgets.lagpane import LagPane
 from tests.tui.helpers import demo_app, settle, wait_for
@@ -168,3 +169,22 @@ async def test_the_tab_compares_with_a_declared_flow(tmp_path):
             texts = {c.text for cells in pane._rows.values() for c in cells}
             assert "(no consumer group)" in texts  # nobody reads notifications, as designed
             assert ("payment ✗ undeclared" in texts) == (declared == changed)
+
+
+async def test_a_topics_rate_is_what_its_end_offsets_say_it_received():
+    app = demo_app(seconds=40)
+    async with app.run_test(size=(200, 50)) as pilot:
+        pane = await flow_tab(pilot, app)
+
+        def rates():
+            snapshot = app.snapshot
+            return {} if snapshot is None else {t.name: t.rate for t in snapshot.topics}
+
+        await wait_for(pilot, lambda: rates().get("orders") is not None)
+        await pilot.pause(0.6)  # the flow tab's next redraw
+        expected = rates()
+        graph = pane.graph
+        assert graph.nodes["topic:orders"]["produced_rate"] == expected["orders"]
+        row = next(k for k in pane._shown if k.startswith("topic:orders\x1f"))
+        cells = dict(zip(COLUMNS, pane._rows[row], strict=True))
+        assert cells["rate"].text == f"{expected['orders']:,.1f}/s"  # (not the events read)

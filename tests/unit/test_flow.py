@@ -488,3 +488,23 @@ def test_producers_found_again_after_an_eviction_are_counted_once():
     assert flow.evicted > 0
     steady = g.edges["service:steady", "topic:t"]["count"]
     assert g.nodes["topic:t"]["count"] == steady == 15
+
+
+def test_a_topics_produce_rate_comes_from_its_end_offsets_where_known():
+    """The events read may be a sample; the end offsets count what the topic received."""
+    flow = FlowModel()
+    for i in range(10):
+        flow.offer(ev("orders", 1000 * i, service="shop"))
+        flow.offer(ev("payments", 1000 * i, service="pay"))
+    flow.produce_rates({"orders": 250.0, "payments": None, "elsewhere": 3.0})
+    graph = flow.snapshot()
+    assert graph.nodes["topic:orders"]["produced_rate"] == 250.0
+    assert graph.nodes["topic:payments"]["produced_rate"] is None  # not known yet
+    assert "topic:elsewhere" not in graph  # a rate alone is no flow
+    rates = {key.split("\x1f")[0]: dict(zip(COLUMNS, cells, strict=True))["rate"].text
+             for key, cells in layout(graph)}  # fmt: skip
+    assert rates == {"topic:orders": "250.0/s", "topic:payments": "1.1/s"}  # (read: 10 in 9 s)
+    lines = describe(graph, "topic:orders")
+    assert "  produced (end offsets): 250.0/s" in lines and "  read: 1.1/s" in lines
+    nodes = {n["id"]: n for n in json.loads(render(graph, "json", events=20))["nodes"]}
+    assert nodes["topic:orders"]["produced_rate"] == 250.0
