@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from evtui.core.flow import FlowModel
+from evtui.core.flow import UNREADABLE, FlowModel
 from evtui.core.flow_declared import drift
 from evtui.core.flow_render import FORMATS, render, summary
 from evtui.core.native import fill_ids
@@ -80,6 +80,7 @@ def run_flow(
         print(f"evtui flow: note: {note}", file=err)
     if not result.scanned:
         raise NoEvents(f"no events in {where} (from {describe(start)}): no flow to draw")
+    model.set_problems({t: {UNREADABLE: n} for t, n in result.problems.by_topic.items()})
     groups_read = read_groups is not None
     if read_groups is not None:
         try:

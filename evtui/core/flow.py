@@ -56,6 +56,7 @@ MAX_EFFECTS = 100  # effects waiting for one cause (a fan-out from a cause not y
 LATENCY_SAMPLES = 512
 SAMPLES = 5  # sample records kept per edge
 MAX_CHANGES = 200
+UNREADABLE = "unreadable records"  # a node's problems: its records that could not be read
 
 
 class Kind(StrEnum):

@@ -34,6 +34,7 @@ class RecordProblems:
 
     def __init__(self) -> None:
         self.count = 0
+        self.by_topic: dict[str, int] = {}  # what ``add`` counted, per topic
         self.first: list[Problem] = []
         self._last: tuple[str, int, int] | None = None
         self._lock = threading.Lock()  # a scan's reader thread reports too (headers lost)
@@ -49,6 +50,7 @@ class RecordProblems:
                 return
             self._last = where
             self.count += 1
+            self.by_topic[event.topic] = self.by_topic.get(event.topic, 0) + 1
             if len(self.first) < KEEP:
                 self.first.append((*where, " ".join(reason.split())[:200]))
 

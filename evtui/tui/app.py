@@ -14,7 +14,7 @@ from textual.widgets import Footer, TabbedContent, TabPane
 
 from evtui.core.cluster import ClusterSnapshot
 from evtui.core.event import Event
-from evtui.core.flow import FlowModel
+from evtui.core.flow import UNREADABLE, FlowModel
 from evtui.core.flow_declared import Declared
 from evtui.core.ids import shown_id
 from evtui.core.idsearch import MIN_PREFIX, Candidates
@@ -95,7 +95,7 @@ class EvtuiApp(App):
         self.flow = FlowModel()  # services -> topics -> groups, from what the tail reads
         self.declared = declared  # the declared flow the flow tab compares with
         self._flow_report: object = None  # the lag report the flow's groups come from
-        self._flow_board_version = -1  # the violations the flow's topics show
+        self._flow_board_version: tuple | None = None  # the problems the flow's topics show
 
     def compose(self) -> ComposeResult:
         yield StatusHeader(id="header")
@@ -205,16 +205,25 @@ class EvtuiApp(App):
                 self.query_one(FlowPane).update_flow(self.flow, self._flow_notes(), self.declared)
 
     def _flow_problems(self) -> None:
-        """The ordering violations found on each topic, for its node (when they changed)."""
-        board = self.violations.board
-        if board.version == self._flow_board_version:
+        """The ordering violations found on each topic and its records that could not be
+        read (a value that does not decode, ids not read), for its node (when changed)."""
+        board, feed = self.violations.board, self.tail.feed
+        unreadable = [self.violations.problems]
+        if feed is not None:
+            unreadable.append(feed.record_problems)  # (a record is reported to one of them)
+        version = (board.version, *((id(u), u.count) for u in unreadable))
+        if version == self._flow_board_version:
             return
-        self._flow_board_version = board.version
+        self._flow_board_version = version
         by_topic: dict[str, dict[str, int]] = {}
         for group in board.groups.values():
             if group.severity == "warning":
                 counts = by_topic.setdefault(group.topic, {})
                 counts[group.kind] = counts.get(group.kind, 0) + group.count
+        for problems in unreadable:
+            for topic, count in dict(problems.by_topic).items():
+                counts = by_topic.setdefault(topic, {})
+                counts[UNREADABLE] = counts.get(UNREADABLE, 0) + count
         self.flow.set_problems(by_topic)
 
     def _flow_notes(self) -> list[str]:

@@ -76,7 +76,7 @@ class Feed:
         # (sequence, partitions): read to their end once the events before sequence were
         self.rests: deque[tuple[int, tuple[TP, ...]]] = deque(maxlen=10_000)
         self.lossless = bool(getattr(source, "lossless", False))  # never sample (a file)
-        self.record_problems = RecordProblems()  # records the trace index failed on
+        self.record_problems = RecordProblems()  # records the tick's steps could not read
 
     @property
     def state(self) -> SourceState:

@@ -146,3 +146,28 @@ def test_drift_against_a_declared_flow_and_an_asyncapi_document(
     refused = evtui_cli("flow", f"^{prefix}", "-b", "127.0.0.1:1", "--declared", str(bad))
     assert refused.returncode == 2  # before connecting: the broker address is never tried
     assert refused.stderr.decode().startswith(f"evtui: error: --declared {bad}: invalid YAML")
+
+
+def test_records_that_cannot_be_read_are_counted_on_their_topic(
+    kafka_bootstrap, evtui_cli, new_topic, produce
+):
+    """Malformed and binary payloads beside good ones: each good record makes its edge, each
+    bad one is counted on its topic's node (and named on stderr), nothing stops the read."""
+    topic = new_topic(partitions=2)
+    good = [{"value": json.dumps({"service": "shop", "eventId": f"e{i}"}).encode(),
+             "headers": [("content-type", b"application/json")], "partition": i % 2}
+            for i in range(6)]  # fmt: skip
+    bad = [
+        {"value": b'{"service": "shop", "eventId": ', "headers": [("content-type", b"application/json")]},
+        {"value": b"\xff\xfe{", "headers": [("content-type", b"application/json")]},
+        {"value": b'{"a":' * 5_000 + b"1" + b"}" * 5_000},
+    ]  # fmt: skip
+    produce(topic, good + bad)
+    run = evtui_cli("flow", topic, "-b", kafka_bootstrap, "--from", "beginning", "-F", "json")
+    assert run.returncode == 0, run.stderr.decode()
+    graph = json.loads(run.stdout)
+    nodes = {n["id"]: n for n in graph["nodes"]}
+    assert nodes[f"topic:{topic}"]["problems"] == {"unreadable records": len(bad)}
+    assert nodes[f"topic:{topic}"]["count"] == len(good) + len(bad)
+    assert graph["edges"][0]["from"] == "service:shop" and graph["edges"][0]["count"] == 6
+    assert f"{len(bad)} records could not be read into the flow" in run.stderr.decode()

@@ -68,3 +68,30 @@ async def test_every_bad_record_is_listed_checked_indexed_and_opens(tmp_path):
         assert app.is_running
         assert feed.view.event_at(0).decode_error == TOO_DEEP
         assert feed.view.event_at(1).decode_error is None
+
+
+async def test_the_flow_counts_bad_records_on_their_topic(tmp_path):
+    """Every record the checks could not read is counted on its topic's node, coloured."""
+    from evtui.core.flow import UNREADABLE
+    from evtui.tui.widgets.flowpane import FlowPane
+
+    path = tmp_path / "bad.jsonl"
+    bad_recording(path)
+    backend = FileBackend(path)
+    app = EvtuiApp(backend, topics=backend.default_topics, start=BEGINNING)
+    async with app.run_test(size=(160, 40)) as pilot:
+        assert await wait_for(pilot, lambda: app.violations.finished)
+        feed = app.tail.feed
+        assert await wait_for(pilot, lambda: app.flow.events == feed.store.next == len(BAD))
+        # exactly the records whose values do not decode: too deep (offsets 0 and 2) and a
+        # lone surrogate (3); MAX_DEPTH, the 2 MB value and binary (\xff\xfe) decode
+        reported = app.violations.problems.first + feed.record_problems.first
+        assert sorted(offset for _, _, offset, _ in reported) == [0, 2, 3]
+        unreadable = app.violations.problems.count + feed.record_problems.count
+        await pilot.press("5")
+        pane = app.query_one(FlowPane)
+        assert await wait_for(pilot, lambda: "topic:bad" in pane.graph)
+        assert pane.graph.nodes["topic:bad"]["problems"][UNREADABLE] == unreadable
+        row = next(k for k in pane._shown if k.startswith("topic:bad\x1f"))
+        assert pane._rows[row][2].style == "bad"
+        assert app.is_running

@@ -13,7 +13,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from evtui.core.event import Event
+from evtui.core.event import Event, problems_reported_to
 from evtui.core.filters import Filter, FilterError
 from evtui.core.flow import FlowModel
 from evtui.core.positions import Position, describe, parse_position
@@ -189,14 +189,18 @@ class TailPane(Vertical):
             self._apply_predicate()
         feed = self.feed
         if feed is not None:
-            kept = feed.drain(DRAIN_BUDGET_S)
-            added = feed.filter_step(FILTER_BUDGET_S) if feed.view.filtered else kept
-            if self.trace_index is not None:
-                feed.index_step(self.trace_index, INDEX_BUDGET_S)
-            if self.live_check is not None:
-                feed.check_step(self.live_check, CHECK_BUDGET_S)
-            if self.flow_model is not None:
-                feed.flow_step(self.flow_model, FLOW_BUDGET_S)
+            # a record the steps cannot read (a value that does not decode, ids not read) is
+            # counted once, on its topic, where its ids are first extracted (the checks count
+            # into their own)
+            with problems_reported_to(feed.record_problems.add):
+                kept = feed.drain(DRAIN_BUDGET_S)
+                added = feed.filter_step(FILTER_BUDGET_S) if feed.view.filtered else kept
+                if self.trace_index is not None:
+                    feed.index_step(self.trace_index, INDEX_BUDGET_S)
+                if self.live_check is not None:
+                    feed.check_step(self.live_check, CHECK_BUDGET_S)
+                if self.flow_model is not None:
+                    feed.flow_step(self.flow_model, FLOW_BUDGET_S)
             self._take_problems(feed)
             if added or kept or feed.store.stats.evicted:
                 self.log_view.refresh_rows()
