@@ -157,11 +157,12 @@ def test_records_that_cannot_be_read_are_counted_on_their_topic(
     good = [{"value": json.dumps({"service": "shop", "eventId": f"e{i}"}).encode(),
              "headers": [("content-type", b"application/json")], "partition": i % 2}
             for i in range(6)]  # fmt: skip
+    as_json = [("content-type", b"application/json")]
     bad = [
-        {"value": b'{"service": "shop", "eventId": ', "headers": [("content-type", b"application/json")]},
-        {"value": b"\xff\xfe{", "headers": [("content-type", b"application/json")]},
-        {"value": b'{"a":' * 5_000 + b"1" + b"}" * 5_000},
-    ]  # fmt: skip
+        {"value": b'{"service": "shop", "eventId": ', "headers": as_json},  # cut short
+        {"value": b"\xff\xfe{", "headers": as_json},  # said to be JSON, not even text
+        {"value": b'{"a":' * 5_000 + b"1" + b"}" * 5_000},  # nested too deep
+    ]
     produce(topic, good + bad)
     run = evtui_cli("flow", topic, "-b", kafka_bootstrap, "--from", "beginning", "-F", "json")
     assert run.returncode == 0, run.stderr.decode()
