@@ -53,6 +53,8 @@ MAX_EDGES = 5_000
 MAX_KNOWN = 100_000
 MAX_WAITING = 50_000
 MAX_EFFECTS = 100  # effects waiting for one cause (a fan-out from a cause not yet seen)
+MAX_VIA = 100  # services named in a hop's ``via``; the rest are counted under OTHER_VIA
+OTHER_VIA = "(other services)"
 LATENCY_SAMPLES = 512
 SAMPLES = 5  # sample records kept per edge
 MAX_CHANGES = 200
@@ -285,7 +287,10 @@ class FlowEvents:
             edge = self._hops[(cause_topic, topic)] = self._edge(source, target, EdgeKind.HOP)
         edge.counter.add(at, 0, self.window_ms)
         edge.evidence[how] = edge.evidence.get(how, 0) + 1
-        edge.via[producer] = edge.via.get(producer, 0) + 1
+        via = edge.via
+        if producer not in via and len(via) >= MAX_VIA:
+            producer = OTHER_VIA  # a service per record must not grow a hop without bound
+        via[producer] = via.get(producer, 0) + 1
         edge.latencies.append(at - cause_ms)
         edge.samples.append((cause_record, record))
 
@@ -361,6 +366,7 @@ class FlowEvents:
             "edges": len(self.edges), "known": len(self._known), "spans": len(self._spans),
             "waiting": len(self._waiting),
             "producers_per_topic": max(map(len, self.topics.values()), default=0),
+            "names": len({name for name, _, _ in self._produces}),  # producers looked up
         }  # fmt: skip
 
 

@@ -7,6 +7,7 @@
 //! bookkeeping cost microseconds.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use pyo3::intern;
@@ -18,6 +19,9 @@ use crate::ordering::{thousands, Id, Lru, Map, Topics, S};
 const LATENCY_SAMPLES: usize = 512;
 const SAMPLES: usize = 5;
 const MAX_EFFECTS: usize = 100;
+/// Services named in a hop's `via`; the rest are counted under `OTHER_VIA`.
+const MAX_VIA: usize = 100;
+const OTHER_VIA: &str = "(other services)";
 
 /// The evidence texts, as `core/flow.py` writes them.
 const EVIDENCE: [&str; 6] = [
@@ -50,10 +54,21 @@ struct Seen {
     rec: Rec,
 }
 
+/// A node: its id (`service:…`, `unknown:…`, `topic:…`) and a number that stands for it.
+/// Shared by the edges, effects and lookups that name it: a producer no edge or effect
+/// names any more is dropped from the lookups at the next eviction (`Arc::strong_count`),
+/// so a producer with a new name in every record stays bounded.
+struct Node {
+    number: u64,
+    id: String,
+}
+
+type NodeRef = Arc<Node>;
+
 /// An event waiting for its cause: its producer (node), time and record.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Effect {
-    producer: u32,
+    producer: NodeRef,
     at: i64,
     rec: Rec,
 }
@@ -117,14 +132,15 @@ impl Counter {
 }
 
 struct Edge {
-    source: u32,
-    target: u32,
+    source: NodeRef,
+    target: NodeRef,
     kind: Kind,
     /// Made before every edge with a larger serial (`FlowEvents.edges`' order).
     serial: u64,
     counter: Counter,
     evidence: Vec<(u8, u64)>,
-    via: IndexMap<u32, u64, S>,
+    /// By node number: the node and how often.
+    via: IndexMap<u64, (NodeRef, u64), S>,
     latencies: VecDeque<i64>,
     samples: VecDeque<(Rec, Option<Rec>)>,
 }
@@ -172,17 +188,17 @@ pub struct Flow {
     #[pyo3(get, set)]
     fixed: usize,
     topics: Topics,
-    /// Node ids (`service:…`, `unknown:…`, `topic:…`).
-    nodes: Topics,
-    topic_node: Vec<u32>,
-    services: Map<String, u32>,
-    unknown: Vec<Option<u32>>,
+    numbered: u64,
+    topic_node: Vec<NodeRef>,
+    services: Map<String, NodeRef>,
+    unknown: Vec<Option<NodeRef>>,
+    other_via: NodeRef,
     /// Per topic id: its producer edges (slots).
     producers: Vec<Vec<u32>>,
     slots: Vec<Option<Edge>>,
     free: Vec<u32>,
     alive: usize,
-    keys: Map<(u32, u32, bool), u32>,
+    keys: Map<(u64, u64, bool), u32>,
     serial: u64,
     known: Lru<Id, Seen>,
     spans: Lru<(Id, Id), Seen>,
@@ -209,10 +225,11 @@ impl Flow {
             max_waiting,
             fixed: 0,
             topics: Topics::default(),
-            nodes: Topics::default(),
+            numbered: 0,
             topic_node: Vec::new(),
             services: Map::default(),
             unknown: Vec::new(),
+            other_via: Arc::new(Node { number: u64::MAX, id: OTHER_VIA.to_owned() }),
             producers: Vec::new(),
             slots: Vec::new(),
             free: Vec::new(),
@@ -282,7 +299,7 @@ impl Flow {
                 continue;
             }
             let attrs = self.attrs(py, edge, now, idle_ms)?;
-            edges.append((self.nodes.name(edge.source), self.nodes.name(edge.target), attrs))?;
+            edges.append((edge.source.id.as_str(), edge.target.id.as_str(), attrs))?;
         }
         Ok((topics, edges))
     }
@@ -296,6 +313,7 @@ impl Flow {
         out.set_item("waiting", self.waiting.len())?;
         let most = self.producers.iter().map(Vec::len).max().unwrap_or(0);
         out.set_item("producers_per_topic", most)?;
+        out.set_item("names", self.services.len())?;
         Ok(out)
     }
 }
@@ -371,7 +389,7 @@ impl Flow {
             (None, None) => (None, NAMES_NONE),
         };
         let producer = self.producer(name, topic, f.topic);
-        let slot = self.produces(producer, topic);
+        let slot = self.produces(&producer, topic);
         let rec = Rec { topic, partition: f.partition, offset: f.offset };
         let window = self.window_ms;
         let edge = self.edge_mut(slot);
@@ -380,11 +398,11 @@ impl Flow {
         edge.sample((rec, None));
         let me = Effect { producer, at: f.at, rec };
         for cause in &f.causes {
-            self.cause(cause, me);
+            self.cause(cause, &me);
         }
         if let (Some(parent), Some(trace)) = (some(f.parent_span_id), some(f.trace_id)) {
             if let Some(seen) = self.spans.peek(&(Id::new(trace), Id::new(parent))).copied() {
-                self.hop(seen, me, BY_SPAN);
+                self.hop(seen, &me, BY_SPAN);
             }
         }
         let seen = Seen { at: f.at, rec };
@@ -393,7 +411,7 @@ impl Flow {
             remember(&mut self.known, id.clone(), seen, self.max_known);
             if let Some(effects) = self.waiting.pop(&id) {
                 for effect in effects {
-                    self.hop(seen, effect, BY_LATE_CAUSE);
+                    self.hop(seen, &effect, BY_LATE_CAUSE);
                 }
             }
         }
@@ -407,34 +425,46 @@ impl Flow {
         if id as usize == self.producers.len() {
             self.producers.push(Vec::new());
             self.unknown.push(None);
-            self.topic_node.push(self.nodes.id(&format!("topic:{name}")));
+            let node = self.node(format!("topic:{name}"));
+            self.topic_node.push(node);
             self.changed(format!("new topic {name}"));
         }
         id
     }
 
-    fn producer(&mut self, name: Option<&str>, topic: u32, topic_name: &str) -> u32 {
+    fn node(&mut self, id: String) -> NodeRef {
+        self.numbered += 1;
+        Arc::new(Node { number: self.numbered, id })
+    }
+
+    fn producer(&mut self, name: Option<&str>, topic: u32, topic_name: &str) -> NodeRef {
         match name {
             Some(name) => match self.services.get(name) {
-                Some(node) => *node,
+                Some(node) => node.clone(),
                 None => {
-                    let node = self.nodes.id(&format!("service:{name}"));
-                    self.services.insert(name.to_owned(), node);
+                    let node = self.node(format!("service:{name}"));
+                    self.services.insert(name.to_owned(), node.clone());
                     node
                 }
             },
-            None => *self.unknown[topic as usize]
-                .get_or_insert_with(|| self.nodes.id(&format!("unknown:{topic_name}"))),
+            None => match &self.unknown[topic as usize] {
+                Some(node) => node.clone(),
+                None => {
+                    let node = self.node(format!("unknown:{topic_name}"));
+                    self.unknown[topic as usize] = Some(node.clone());
+                    node
+                }
+            },
         }
     }
 
     /// The producer's edge into the topic (made when new).
-    fn produces(&mut self, producer: u32, topic: u32) -> u32 {
-        let target = self.topic_node[topic as usize];
-        if let Some(slot) = self.keys.get(&(producer, target, false)) {
+    fn produces(&mut self, producer: &NodeRef, topic: u32) -> u32 {
+        let target = self.topic_node[topic as usize].clone();
+        if let Some(slot) = self.keys.get(&(producer.number, target.number, false)) {
             return *slot;
         }
-        let slot = self.make(producer, target, Kind::Produces);
+        let slot = self.make(producer.clone(), target, Kind::Produces);
         self.producers[topic as usize].push(slot);
         slot
     }
@@ -443,8 +473,17 @@ impl Flow {
         self.slots[slot as usize].as_mut().expect("a live edge")
     }
 
-    fn make(&mut self, source: u32, target: u32, kind: Kind) -> u32 {
+    fn make(&mut self, source: NodeRef, target: NodeRef, kind: Kind) -> u32 {
         self.serial += 1;
+        let key = (source.number, target.number, kind == Kind::Hop);
+        let (from, to) = (name_of(&source), name_of(&target));
+        let what = match kind {
+            Kind::Produces if source.id.starts_with("unknown:") => {
+                format!("new producer on {to}: unknown producer")
+            }
+            Kind::Produces => format!("new producer on {to}: {from}"),
+            Kind::Hop => format!("new hop: {from} -> {to}"),
+        };
         let edge = Edge {
             source,
             target,
@@ -466,26 +505,13 @@ impl Flow {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.keys.insert((source, target, kind == Kind::Hop), slot);
+        self.keys.insert(key, slot);
         self.alive += 1;
-        let (from, to) = (self.name_of(source), self.name_of(target));
-        let what = match kind {
-            Kind::Produces if self.nodes.name(source).starts_with("unknown:") => {
-                format!("new producer on {to}: unknown producer")
-            }
-            Kind::Produces => format!("new producer on {to}: {from}"),
-            Kind::Hop => format!("new hop: {from} -> {to}"),
-        };
         self.changed(what);
         if self.alive + self.fixed > self.max_edges {
             self.evict(slot);
         }
         slot
-    }
-
-    fn name_of(&self, node: u32) -> String {
-        let id = self.nodes.name(node);
-        id.split_once(':').map_or(id, |(_, name)| name).to_owned()
     }
 
     /// `FlowEvents._evict`: the least recently seen tenth of the bound (never `keep`, the
@@ -501,9 +527,10 @@ impl Flow {
         let gone = over.max(1).min(candidates.len());
         for &(_, _, slot) in &candidates[..gone] {
             let edge = self.slots[slot as usize].take().expect("a live edge");
-            self.keys.remove(&(edge.source, edge.target, edge.kind == Kind::Hop));
+            self.keys.remove(&(edge.source.number, edge.target.number, edge.kind == Kind::Hop));
             if edge.kind == Kind::Produces {
-                let topic = self.topic_node.iter().position(|n| *n == edge.target);
+                let number = edge.target.number;
+                let topic = self.topic_node.iter().position(|n| n.number == number);
                 if let Some(topic) = topic {
                     self.producers[topic].retain(|s| *s != slot);
                 }
@@ -511,6 +538,8 @@ impl Flow {
             self.free.push(slot);
             self.alive -= 1;
         }
+        // producers no edge or waiting effect names any more: out of the lookups
+        self.services.retain(|_, node| Arc::strong_count(node) > 1);
         self.evicted += gone as u64;
         if gone > 0 {
             let n = thousands(gone as i64);
@@ -522,7 +551,7 @@ impl Flow {
         self.changes.push((self.newest_ms.unwrap_or(0), what));
     }
 
-    fn cause(&mut self, cause: &str, effect: Effect) {
+    fn cause(&mut self, cause: &str, effect: &Effect) {
         let id = Id::new(cause);
         if let Some(seen) = self.known.peek(&id).copied() {
             self.hop(seen, effect, BY_CAUSATION);
@@ -536,26 +565,31 @@ impl Flow {
             }
         }
         match self.waiting.peek_mut(&id) {
-            Some(effects) if effects.len() < MAX_EFFECTS => effects.push(effect),
+            Some(effects) if effects.len() < MAX_EFFECTS => effects.push(effect.clone()),
             _ => self.dropped_waiting += 1,
         }
     }
 
-    fn hop(&mut self, cause: Seen, effect: Effect, how: u8) {
+    fn hop(&mut self, cause: Seen, effect: &Effect, how: u8) {
         if cause.rec == effect.rec {
             return; // an event naming itself links nothing
         }
-        let (source, target) =
-            (self.topic_node[cause.rec.topic as usize], self.topic_node[effect.rec.topic as usize]);
-        let slot = match self.keys.get(&(source, target, true)) {
+        let source = self.topic_node[cause.rec.topic as usize].clone();
+        let target = self.topic_node[effect.rec.topic as usize].clone();
+        let slot = match self.keys.get(&(source.number, target.number, true)) {
             Some(slot) => *slot,
             None => self.make(source, target, Kind::Hop),
         };
+        let other = self.other_via.clone();
         let window = self.window_ms;
         let edge = self.edge_mut(slot);
         edge.counter.add(effect.at, 0, window);
         edge.note(how);
-        *edge.via.entry(effect.producer).or_insert(0) += 1;
+        let mut via = effect.producer.clone();
+        if edge.via.len() >= MAX_VIA && !edge.via.contains_key(&via.number) {
+            via = other; // a service per record must not grow a hop without bound
+        }
+        edge.via.entry(via.number).or_insert_with(|| (via.clone(), 0)).1 += 1;
         if edge.latencies.len() == LATENCY_SAMPLES {
             edge.latencies.pop_front();
         }
@@ -598,8 +632,8 @@ impl Flow {
         attrs.set_item("samples", samples)?;
         if edge.kind == Kind::Hop {
             let via = PyDict::new(py);
-            for (node, n) in &edge.via {
-                via.set_item(self.nodes.name(*node), n)?;
+            for (node, n) in edge.via.values() {
+                via.set_item(node.id.as_str(), n)?;
             }
             attrs.set_item("via", via)?;
             let mut sorted: Vec<i64> = edge.latencies.iter().copied().collect();
@@ -609,6 +643,11 @@ impl Flow {
         }
         Ok(attrs)
     }
+}
+
+/// A node's name (its id without the kind).
+fn name_of(node: &Node) -> String {
+    node.id.split_once(':').map_or(node.id.as_str(), |(_, name)| name).to_owned()
 }
 
 /// `flow.percentile` of sorted values (nearest rank).

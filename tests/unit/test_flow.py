@@ -458,7 +458,7 @@ def test_a_producer_with_a_new_name_in_every_record_stays_bounded():
     for i in range(5_000):
         flow.offer(ev(f"t{i % 3}", i, eid=f"e{i}", service=f"pod-{i}"))
     sizes = flow.sizes()
-    assert sizes["edges"] <= 100
+    assert sizes["edges"] <= 100 and sizes["names"] <= 100  # (the lookups too)
     assert flow.evicted == 5_000 - sizes["edges"]  # every edge made, less those kept
     graph = flow.snapshot()
     assert sizes["producers_per_topic"] <= 100
@@ -508,3 +508,14 @@ def test_a_topics_produce_rate_comes_from_its_end_offsets_where_known():
     assert "  produced (end offsets): 250.0/s" in lines and "  read: 1.1/s" in lines
     nodes = {n["id"]: n for n in json.loads(render(graph, "json", events=20))["nodes"]}
     assert nodes["topic:orders"]["produced_rate"] == 250.0
+
+
+def test_a_hop_names_at_most_a_hundred_services_and_counts_the_rest():
+    """Hostile: every effect from a producer with a name of its own, all on one hop."""
+    flow = FlowModel()
+    flow.offer(ev("a", 0, eid="root", service="origin"))
+    for i in range(1_000):
+        flow.offer(ev("b", 1 + i, cause="root", service=f"pod-{i}"))
+    hop = flow.snapshot().edges["topic:a", "topic:b"]
+    assert hop["count"] == 1_000 and len(hop["via"]) == 101
+    assert hop["via"]["(other services)"] == 900 and hop["via"]["service:pod-99"] == 1
