@@ -28,6 +28,7 @@ from evtui.core.positions import format_ms
 from evtui.core.text import plural
 from evtui.tui.widgets.columns import Column, set_columns, shown_cells
 from evtui.tui.widgets.overview import VimTable, sync_rows
+from evtui.tui.widgets.status import StatusLine
 
 FLOW_COLUMNS = (
     Column("producer", "PRODUCER", 22, 10, 1),
@@ -96,7 +97,7 @@ class FlowPane(Vertical):
         self.marks: Marks = NO_MARKS  # differences from a declared flow
 
     def compose(self) -> ComposeResult:
-        yield Static("The flow of the events the tail reads…", id="flow-status")
+        yield StatusLine("The flow of the events the tail reads…", id="flow-status")
         yield Input(placeholder="/ find a topic, service or group", id="flow-filter")
         yield FlowTable(id="flow-table", cursor_type="cell", zebra_stripes=False)
         yield Static("", id="flow-detail")
@@ -149,7 +150,7 @@ class FlowPane(Vertical):
             status.append(f" │ {note}", style="yellow")
         if not self.graph.number_of_nodes():
             status = Text("No events yet: open topics in the tail (2, then t).", style="yellow")
-        self.query_one("#flow-status", Static).update(status)
+        self.query_one("#flow-status", StatusLine).show(status)
         self._show_rows()
 
     def _show_rows(self) -> None:

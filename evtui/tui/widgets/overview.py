@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input
 
 from evtui.core.cluster import (
     ClusterSnapshot,
@@ -22,6 +22,7 @@ from evtui.core.lag import GroupLag, LagReport
 from evtui.core.text import plural
 from evtui.tui.widgets.columns import Column, set_columns, shown_cells
 from evtui.tui.widgets.header import number
+from evtui.tui.widgets.status import StatusLine
 
 TOPIC_COLUMNS = (
     Column("mark", " ", 1, 1, 0),
@@ -134,7 +135,7 @@ class Overview(Vertical):
         with Horizontal(id="overview-lists"):
             yield TopicTable(id="topics", cursor_type="row", zebra_stripes=True)
             yield GroupTable(id="groups", cursor_type="row", zebra_stripes=True)
-        yield Static("Waiting for the first look at the cluster…", id="overview-status")
+        yield StatusLine("Waiting for the first look at the cluster…", id="overview-status")
 
     @property
     def filter_text(self) -> str:
@@ -207,7 +208,7 @@ class Overview(Vertical):
             text += f" Marked: {', '.join(sorted(self.marked))} (Enter tails them)."
         for problem in snapshot.problems:
             text += f"\n⚠ {problem}"
-        self.query_one("#overview-status", Static).update(text)
+        self.query_one("#overview-status", StatusLine).show(text)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "overview-filter":
