@@ -343,7 +343,7 @@ impl<'a> IdsOf<'a> {
 ///
 /// SAFETY: the caller keeps the object alive (and bytes and str objects never change) for as
 /// long as the result is used: here, one `offer_batch` call, whose batch holds them.
-unsafe fn forever<T: ?Sized>(r: &T) -> &'static T {
+pub(crate) unsafe fn forever<T: ?Sized>(r: &T) -> &'static T {
     unsafe { &*(r as *const T) }
 }
 

@@ -14,6 +14,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
+use crate::checker::forever;
 use crate::ordering::{thousands, Id, Lru, Map, Topics, S};
 
 const LATENCY_SAMPLES: usize = 512;
@@ -364,11 +365,6 @@ fn read<'py>(py: Python<'py>, event: &Bound<'py, PyAny>) -> PyResult<Fields<'sta
         span_id: text(4)?,
         parent_span_id: text(5)?,
     })
-}
-
-/// SAFETY: the caller keeps the owner alive while the result is used (see `read`).
-unsafe fn forever<T: ?Sized>(r: &T) -> &'static T {
-    unsafe { &*(r as *const T) }
 }
 
 /// Python's truth of an optional text.
