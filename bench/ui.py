@@ -1095,6 +1095,7 @@ def main() -> None:
         "--profile",
         nargs="?",
         const="no filter",
+        choices=["no filter", "CEL filter", "flow tab"],
         metavar="PHASE",
         help="cProfile the UI loop in this phase ('no filter' when not given, or 'flow tab')",
     )
