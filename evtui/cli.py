@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -18,7 +19,7 @@ from evtui.core.text import plural
 from evtui.errors import EvtuiError, OutputClosed, UsageError
 
 if TYPE_CHECKING:
-    from evtui.config import ClientConfig
+    from evtui.config import ClientConfig, SchemaRegistrySettings
     from evtui.core.lag import LagReport
     from evtui.core.positions import Position
 
@@ -41,6 +42,7 @@ class Connection:
     x_options: list[str] = field(default_factory=list)
     config: str | None = None
     timeout: float | None = None  # seconds; None: the default of 10
+    schema_registry: str | None = None  # --schema-registry (else the profile's)
 
     def merged(self, other: Connection) -> Connection:
         return Connection(
@@ -49,7 +51,13 @@ class Connection:
             x_options=[*self.x_options, *other.x_options],
             config=other.config or self.config,
             timeout=other.timeout or self.timeout,
+            schema_registry=other.schema_registry or self.schema_registry,
         )
+
+    def registry_settings(self) -> SchemaRegistrySettings | None:
+        from evtui.config import resolve_schema_registry
+
+        return resolve_schema_registry(self.schema_registry, self.cluster, self.config)
 
     @property
     def wait(self) -> float:
@@ -92,6 +100,15 @@ ConfigOpt = Annotated[
 InternalOpt = Annotated[
     bool, typer.Option("--internal", help="Let patterns match internal topics (__*).")
 ]
+SchemaRegistryOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--schema-registry",
+        envvar="EVTUI_SCHEMA_REGISTRY_URL",
+        help="Schema Registry URL (Confluent API; Apicurio: .../apis/ccompat/v7) to decode "
+        "Avro, Protobuf and JSON Schema values (needs the evtui-schema-registry plugin).",
+    ),
+]
 TimeoutOpt = Annotated[
     float | None,
     typer.Option("--timeout", min=0.1, help="Seconds to wait for the cluster to answer [10]."),
@@ -131,19 +148,29 @@ def _connection(
     x: list[str] | None,
     config: str | None,
     timeout: float | None,
+    schema_registry: str | None = None,
 ) -> Connection:
     base = ctx.obj if isinstance(ctx.obj, Connection) else Connection()
-    return base.merged(Connection(bootstrap, cluster, list(x or []), config, timeout))
+    given = Connection(bootstrap, cluster, list(x or []), config, timeout, schema_registry)
+    return base.merged(given)
 
 
-def _load_plugins(config: str | None = None) -> None:
+def _load_plugins(conn: Connection) -> None:
     """Load every plugin (a broken one is a warning) and the config file's identity rules."""
     from evtui.config import install_id_rules
-    from evtui.plugins import load_plugins
+    from evtui.plugins import Settings, load_plugins
 
-    for warning in load_plugins().warnings:
+    settings = Settings(schema_registry=conn.registry_settings())
+    registry = load_plugins(settings=settings)
+    for warning in registry.warnings:
         typer.echo(f"evtui: warning: {warning}", err=True)
-    install_id_rules(config)
+    if settings.schema_registry is not None and not registry.reads_registry():
+        typer.echo(
+            "evtui: warning: a schema registry is given but no plugin decodes through it "
+            "(install evtui-schema-registry); registry payloads are shown as bytes",
+            err=True,
+        )
+    install_id_rules(conn.config, [rule for rule, _ in registry.id_rules])
 
 
 def _check_format(value: str) -> None:
@@ -165,6 +192,7 @@ def root(
     x: XOpt = None,
     config: ConfigOpt = None,
     timeout: TimeoutOpt = None,
+    schema_registry: SchemaRegistryOpt = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log client activity to stderr.")
     ] = False,
@@ -182,7 +210,7 @@ def root(
 
     Without a command, opens the console on the cluster: evtui -b HOST:PORT [-t TOPIC].
     """
-    ctx.obj = Connection(bootstrap, cluster, list(x or []), config, timeout)
+    ctx.obj = Connection(bootstrap, cluster, list(x or []), config, timeout, schema_registry)
     if verbose:
         _enable_client_logging()
     if ctx.invoked_subcommand is None:
@@ -208,7 +236,7 @@ def _console(
     options = parse_console_options(topics, start, window, filter_, declared)
     config = conn.client_config()
     require_terminal()
-    _load_plugins(conn.config)
+    _load_plugins(conn)
     run_console(KafkaBackend(config, timeout=conn.wait), options)
 
 
@@ -289,6 +317,7 @@ def tail(
     x: XOpt = None,
     config: ConfigOpt = None,
     timeout: TimeoutOpt = None,
+    schema_registry: SchemaRegistryOpt = None,
 ) -> None:
     """Print events from TOPICS to stdout (read-only: no consumer group is joined).
 
@@ -305,8 +334,8 @@ def tail(
     end = parse_end(until, option="--until") if until is not None else None
     check_range(start, end)
     flt = Filter(filter_) if filter_ is not None else None
-    conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
-    _load_plugins(conn.config)
+    conn = _connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
+    _load_plugins(conn)
     source = KafkaSource(
         conn.client_config(),
         topics,
@@ -379,6 +408,7 @@ def trace(
     x: XOpt = None,
     config: ConfigOpt = None,
     timeout: TimeoutOpt = None,
+    schema_registry: SchemaRegistryOpt = None,
 ) -> None:
     """Find a transaction's events across topics and print its causal graph (exit 1: none)."""
     from evtui.commands.trace import TraceOptions, check_format, check_id, run_trace
@@ -388,8 +418,8 @@ def trace(
     options = TraceOptions(check_id(wanted), check_format(format_), max_scan, max_events, jobs)
     start = _since_or_from(since, from_, "1h")
     end = parse_end(until, option="--until")
-    conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
-    _load_plugins(conn.config)
+    conn = _connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
+    _load_plugins(conn)
     names = list(topics or ["^"])
     source = KafkaSource(
         conn.client_config(),
@@ -468,6 +498,7 @@ def check(
     x: XOpt = None,
     config: ConfigOpt = None,
     timeout: TimeoutOpt = None,
+    schema_registry: SchemaRegistryOpt = None,
 ) -> None:
     """Ordering violations in a range of topics (exit 1 when a warning is found)."""
     from evtui.commands.check import (
@@ -495,8 +526,8 @@ def check(
     )
     start = parse_position(from_, option="--from")
     end = parse_end(until, option="--until")
-    conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
-    _load_plugins(conn.config)
+    conn = _connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
+    _load_plugins(conn)
     client = conn.client_config()
     for name, value in CHECK_PREFETCH.items():  # unless the user set them
         client.properties.setdefault(name, value)
@@ -553,6 +584,7 @@ def flow(
     x: XOpt = None,
     config: ConfigOpt = None,
     timeout: TimeoutOpt = None,
+    schema_registry: SchemaRegistryOpt = None,
 ) -> None:
     """Who writes which topic, who reads it, what feeds what: the flow graph (exit 1: no event)."""
     from evtui.commands.flow import FlowOptions, check_format, run_flow
@@ -566,8 +598,8 @@ def flow(
         load(options.declared)  # a bad declaration is a usage error before connecting
     start = _since_or_from(since, from_, "5m")
     end = parse_end(until, option="--until")
-    conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
-    _load_plugins(conn.config)
+    conn = _connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
+    _load_plugins(conn)
     client = conn.client_config()
     names = list(topics or ["^"])
     source = KafkaSource(
@@ -621,6 +653,7 @@ def record(
     x: XOpt = None,
     config: ConfigOpt = None,
     timeout: TimeoutOpt = None,
+    schema_registry: SchemaRegistryOpt = None,
 ) -> None:
     """Record a slice of topics to a file: keys, values, headers, timestamps and offsets."""
     from evtui.commands.record import RecordOptions, run_record
@@ -636,8 +669,8 @@ def record(
     if filter_:
         Filter(filter_)  # an invalid expression is a usage error before connecting
     check_output(output, force)
-    conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
-    _load_plugins(conn.config)
+    conn = _connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
+    _load_plugins(conn)
     source = KafkaSource(
         conn.client_config(), topics, options.start, options.until, timeout=conn.wait,
         include_internal=include_internal,
@@ -664,11 +697,12 @@ def open_(
         str | None, typer.Option("--filter", help="A CEL filter applied to the tail.")
     ] = None,
     config: ConfigOpt = None,
+    schema_registry: SchemaRegistryOpt = None,
 ) -> None:
     """Open the console on a recording: tail, detail, traces and violations, offline."""
     from evtui.commands.record import run_open
 
-    _load_plugins(config)
+    _load_plugins(Connection(config=config, schema_registry=schema_registry))
     run_open(file, topic, from_, window, filter_)
 
 
@@ -731,6 +765,7 @@ def replay(
     x: XOpt = None,
     config: ConfigOpt = None,
     timeout: TimeoutOpt = None,
+    schema_registry: SchemaRegistryOpt = None,
 ) -> None:
     """Plan a slice of a topic and, with --execute, copy it into another topic (resumable)."""
     from evtui.commands.replay_cli import ReplayArgs, replay_command
@@ -743,8 +778,8 @@ def replay(
         allow_same_topic=allow_same_topic, create_topic=create_topic, from_file=from_file,
         format=format_,
     )  # fmt: skip
-    conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
-    _load_plugins(conn.config)  # decoders and id rules for --filter, from a file too
+    conn = _connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
+    _load_plugins(conn)  # decoders and id rules for --filter, from a file too
     replay_command(args, conn)
 
 
@@ -894,6 +929,7 @@ def demo(
     x: XOpt = None,
     config: ConfigOpt = None,
     timeout: TimeoutOpt = None,
+    schema_registry: SchemaRegistryOpt = None,
 ) -> None:
     """A simulated event-driven shop, in the console (in-process, or produced to a cluster)."""
     from evtui.commands.demo import (
@@ -936,8 +972,8 @@ def demo(
 
         load_declared(declared)  # a bad declaration is a usage error before anything runs
     tail_options = TailOptions(format=format_)
-    conn = _connection(ctx, bootstrap, cluster, x, config, timeout)
-    _load_plugins(conn.config)
+    conn = _connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
+    _load_plugins(conn)
     if not (conn.bootstrap or conn.cluster or conn.x_options):
         if headless:
             raise UsageError(
@@ -955,12 +991,56 @@ def demo(
 
 
 @app.command()
-def plugins() -> None:
-    """List the plugins evtui loads (without importing them)."""
-    from evtui.plugins import list_plugins
+def plugins(
+    format_: Annotated[str, typer.Option("--format", "-F", help="text or json.")] = "text",
+    config: ConfigOpt = None,
+) -> None:
+    """List the plugins installed, whether each is enabled and loaded, and what it adds.
 
-    for info in list_plugins():
-        typer.echo(f"{info.name}\t{info.origin}")
+    A plugin that fails to load is listed as failed with the reason (exit 0: evtui runs
+    without it). EVTUI_DISABLE_PLUGINS=name,... switches plugins off.
+    """
+    from evtui.commands.plugins_cli import run_plugins
+
+    _check_format(format_)
+    run_plugins(format_, config)
+
+
+def _add_plugin_commands() -> None:
+    """Each ``evtui.commands`` entry point as a command, imported only when it runs."""
+    from evtui.plugins import list_commands
+
+    taken = {c.name for c in app.registered_commands}
+    for info in list_commands():
+        if info.name in taken or not info.name.isidentifier():
+            continue
+        app.command(
+            info.name,
+            help=f"(plugin {info.dist or info.origin})",
+            context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+            add_help_option=False,
+        )(_plugin_command(info.name))
+
+
+def _plugin_command(name: str) -> Callable[[typer.Context], None]:
+    def run(ctx: typer.Context) -> None:
+        from evtui.plugins import load_command
+
+        try:
+            target = load_command(name)
+        except Exception as exc:
+            raise EvtuiError(f"plugin command {name} failed to load: {exc}") from None
+        if not isinstance(target, typer.Typer):
+            single = typer.Typer(add_completion=False)
+            single.command(name)(target)
+            target = single
+        command = typer.main.get_command(target)
+        command.main(args=list(ctx.args), prog_name=f"evtui {name}", standalone_mode=False)
+
+    return run
+
+
+_add_plugin_commands()
 
 
 def main() -> None:

@@ -18,6 +18,18 @@ The config file is TOML, at ``--config``, else ``$EVTUI_CONFIG``, else
 
 Precedence: profile < ``--bootstrap-servers`` < ``-X key=value``.
 
+A profile may name its Schema Registry (the ``evtui-schema-registry`` plugin
+decodes Avro, Protobuf and JSON Schema values through it)::
+
+    [clusters.staging.schema_registry]
+    url = "https://registry.staging:8081"     # Confluent API (Apicurio: .../apis/ccompat/v7)
+    username = "svc-evtui"
+    password_env = "STAGING_REGISTRY_PASSWORD" # or: password = "..."
+    ssl_ca = "/etc/ssl/staging-ca.pem"        # optional
+
+``--schema-registry URL`` (or ``$EVTUI_SCHEMA_REGISTRY_URL``) overrides the
+profile's url; credentials may ride in it (``https://user:pass@host``).
+
 The same file may hold identity rules (see ``evtui.core.ids``), installed by
 every command at start-up::
 
@@ -54,8 +66,10 @@ PROFILE_FIELDS = frozenset(
         "password",
         "password_env",
         "properties",
+        "schema_registry",
     }
 )
+REGISTRY_FIELDS = ("url", "username", "password", "password_env", "ssl_ca")
 ID_KEYS = ("ignore", "rules")
 ID_RULE_KEYS = ("field", "header", "json", "regex", "topics", "override", "split")
 _SECRET_KEY = re.compile(r"(password|secret|token|credential|\.key\.pem|private\.key)", re.I)
@@ -93,6 +107,95 @@ def is_secret_key(key: str) -> bool:
     return bool(_SECRET_KEY.search(key))
 
 
+@dataclass(frozen=True)
+class SchemaRegistrySettings:
+    """Where the Schema Registry is and how to log in (secrets kept as :class:`Secret`)."""
+
+    url: str
+    username: str | None = None
+    password: Secret | None = None
+    ssl_ca: str | None = None
+
+    def client_conf(self) -> dict[str, str]:
+        """confluent-kafka ``SchemaRegistryClient`` settings (the only place secrets show)."""
+        conf = {"url": self.url}
+        if self.username is not None:
+            password = self.password.reveal() if self.password is not None else ""
+            conf["basic.auth.user.info"] = f"{self.username}:{password}"
+        if self.ssl_ca:
+            conf["ssl.ca.location"] = self.ssl_ca
+        return conf
+
+    def scrub(self, text: str) -> str:
+        """Remove the password from a message before anyone sees it."""
+        secret = self.password.reveal() if self.password is not None else ""
+        return text.replace(secret, REDACTED) if secret else text
+
+
+def parse_registry_url(url: str, where: str = "--schema-registry") -> SchemaRegistrySettings:
+    """A registry URL, with any ``user:password@`` taken out of it into the settings."""
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    text = url.strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError as exc:
+        raise UsageError(f"invalid {where}: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        shown = _strip_userinfo(text)
+        raise UsageError(f"invalid {where} '{shown}': expected http(s)://HOST[:PORT][/PATH]")
+    if parts.username is None and parts.password is None:
+        return SchemaRegistrySettings(text.rstrip("/"))
+    netloc = parts.hostname if port is None else f"{parts.hostname}:{port}"
+    if ":" in parts.hostname:  # an IPv6 address
+        netloc = f"[{parts.hostname}]" + ("" if port is None else f":{port}")
+    plain = urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    password = None if parts.password is None else Secret(unquote(parts.password))
+    return SchemaRegistrySettings(plain.rstrip("/"), unquote(parts.username or ""), password)
+
+
+def _strip_userinfo(text: str) -> str:
+    return re.sub(r"//[^/@]*@", f"//{REDACTED}@", text)
+
+
+def parse_registry_table(raw: object, where: str) -> SchemaRegistrySettings:
+    where = f"{where}: schema_registry"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table")
+    _no_unknown_keys(raw, REGISTRY_FIELDS, where)
+    for key in REGISTRY_FIELDS:
+        if key in raw and not isinstance(raw[key], str):
+            raise ConfigError(f"{where}: {key} must be a string")
+    if "url" not in raw:
+        raise ConfigError(f"{where}: url is missing")
+    if "password" in raw and "password_env" in raw:
+        raise ConfigError(f"{where}: give password or password_env, not both")
+    try:
+        settings = parse_registry_url(raw["url"], f"{where} url")
+    except UsageError as exc:
+        raise ConfigError(str(exc)) from None
+    username = raw.get("username", settings.username)
+    password = _password(raw, where) or settings.password
+    return SchemaRegistrySettings(settings.url, username, password, raw.get("ssl_ca"))
+
+
+def resolve_schema_registry(
+    url: str | None, cluster: str | None = None, config: str | Path | None = None
+) -> SchemaRegistrySettings | None:
+    """The registry: ``--schema-registry``/``$EVTUI_SCHEMA_REGISTRY_URL`` over the profile's."""
+    profile = None
+    if cluster:
+        path = config_path(config)
+        profile = load_profile(cluster, path).schema_registry
+    if not url:
+        return profile
+    given = parse_registry_url(url)
+    if given.username is not None or profile is None:
+        return given
+    return SchemaRegistrySettings(given.url, profile.username, profile.password, profile.ssl_ca)
+
+
 @dataclass
 class ClusterProfile:
     name: str
@@ -102,6 +205,7 @@ class ClusterProfile:
     username: str | None = None
     password: Secret | None = None
     properties: dict[str, str] = field(default_factory=dict)
+    schema_registry: SchemaRegistrySettings | None = None
 
     def client_properties(self) -> dict[str, str | Secret]:
         props: dict[str, str | Secret] = {}
@@ -218,7 +322,13 @@ def parse_profile(name: str, raw: object, path: Path | str = "config") -> Cluste
         username=raw.get("username"),
         password=password,
         properties={str(k): _prop_value(k, v) for k, v in props.items()},
+        schema_registry=_registry_of(raw, where),
     )
+
+
+def _registry_of(raw: Mapping, where: str) -> SchemaRegistrySettings | None:
+    table = raw.get("schema_registry")
+    return None if table is None else parse_registry_table(table, where)
 
 
 def _password(raw: Mapping, where: str) -> Secret | None:
@@ -292,9 +402,13 @@ def load_id_rules(explicit: str | Path | None = None) -> IdRules | None:
     return parse_id_rules(data["ids"], path) if "ids" in data else None
 
 
-def install_id_rules(explicit: str | Path | None = None) -> IdRules:
-    """Load the config file's identity rules and use them (none: the built-ins alone)."""
-    return set_rules(load_id_rules(explicit) or IdRules())
+def install_id_rules(
+    explicit: str | Path | None = None, plugin_rules: Iterable[IdRule] = ()
+) -> IdRules:
+    """Use the plugins' identity rules, then the config file's (none: the built-ins alone)."""
+    rules = load_id_rules(explicit) or IdRules()
+    extra = tuple(plugin_rules)
+    return set_rules(IdRules(extra + rules.rules, rules.ignore) if extra else rules)
 
 
 def parse_id_rules(raw: object, path: Path | str = "config") -> IdRules:

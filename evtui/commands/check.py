@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from typing import TextIO
 
-from evtui.core.ordering import KINDS, PRODUCER_NAMES, SEQUENCE_NAMES, Checker, Finding
+from evtui.core.ordering import PRODUCER_NAMES, SEQUENCE_NAMES, Checker, Finding, all_kinds
 from evtui.core.output import dumps
 from evtui.core.positions import Position, describe
 from evtui.core.text import plural
@@ -28,7 +28,7 @@ class ViolationsFound(EvtuiError):
 
 @dataclass
 class CheckOptions:
-    kinds: tuple[str, ...] = KINDS
+    kinds: tuple[str, ...] | None = None  # None: every kind, the plugins' included
     format: str = "text"
     lateness_ms: int = 1_000
     tolerance_ms: int = 0
@@ -42,12 +42,13 @@ class CheckOptions:
 
 def parse_rules(text: str | None) -> tuple[str, ...]:
     """``--rules a,b``: the kinds to report (all when not given)."""
+    known = all_kinds()
     if not text:
-        return KINDS
+        return known
     kinds = tuple(k.strip() for k in text.split(",") if k.strip())
-    unknown = [k for k in kinds if k not in KINDS]
+    unknown = [k for k in kinds if k not in known]
     if unknown or not kinds:
-        raise UsageError(f"invalid --rules '{text}': expected kinds among {', '.join(KINDS)}")
+        raise UsageError(f"invalid --rules '{text}': expected kinds among {', '.join(known)}")
     return kinds
 
 

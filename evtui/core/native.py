@@ -55,15 +55,31 @@ def version() -> str | None:
 
 def builtin_chain() -> bool:
     """The active decoder chain reads values as the built-ins alone do (what the extension
-    copies); a plugin's decoder ahead of them, or in their place, may read them otherwise."""
+    copies); a plugin's decoder ahead of them, or in their place, may read them otherwise.
+
+    A plugin decoder that reads only the Schema Registry wire format (it says so with
+    ``wire_format_only = True``) ahead of the built-ins keeps the chain the built-ins':
+    the extension then leaves just the wire-format values to Python (see
+    ``set_wire_to_python`` in ``native/src/json.rs``).
+    """
     global _chain_seen
     chain = _decode.active_chain()
     seen, builtin = _chain_seen
     if seen is not chain:
-        kinds = tuple(type(d) for d in chain.decoders)
-        builtin = kinds == _BUILTIN_CHAIN
+        builtin, wire = _reads_like_builtins(chain.decoders)
+        if _native is not None:
+            _native.set_wire_to_python(wire)
         _chain_seen = (chain, builtin)
     return builtin
+
+
+def _reads_like_builtins(decoders: tuple[_decode.Decoder, ...]) -> tuple[bool, bool]:
+    """(the chain reads as the built-ins do, a plugin decodes the wire format first)."""
+    lead = 0
+    while lead < len(decoders) and getattr(decoders[lead], "wire_format_only", False) is True:
+        lead += 1
+    kinds = tuple(type(d) for d in decoders[lead:])
+    return kinds == _BUILTIN_CHAIN, lead > 0 and kinds == _BUILTIN_CHAIN
 
 
 def fill_ids(events: list[Event]) -> int:

@@ -40,11 +40,11 @@ a cause may be gone (no orphans once records were removed: they are counted).
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from evtui.core import native
 from evtui.core.decode import raw_value
@@ -1130,6 +1130,41 @@ KINDS = (
 )
 
 
+class PluginDetector(Protocol):
+    """A detector a plugin adds: its own finding kinds, run beside the built-ins.
+
+    It sees every event in stream order (``offer``) and may report findings at
+    the end (``finish``); it keeps its own state bounded. An exception raised on
+    an event is a problem of that record, as for the built-ins.
+    """
+
+    def offer(self, event: Event) -> Iterable[Finding]: ...
+
+    def finish(self) -> Iterable[Finding]: ...
+
+
+DetectorFactory = Callable[[], PluginDetector]
+_plugin_detectors: tuple[tuple[tuple[str, ...], DetectorFactory], ...] = ()
+
+
+def set_plugin_detectors(specs: Iterable[tuple[tuple[str, ...], DetectorFactory]]) -> None:
+    """The plugins' detectors (their kinds and a factory) every new :class:`Checker` runs."""
+    global _plugin_detectors
+    _plugin_detectors = tuple((tuple(kinds), factory) for kinds, factory in specs)
+
+
+def all_kinds() -> tuple[str, ...]:
+    """The built-in finding kinds, then the plugins' (in the order they registered)."""
+    extra = [k for kinds, _ in _plugin_detectors for k in kinds if k not in KINDS]
+    return KINDS + tuple(dict.fromkeys(extra))
+
+
+def kind_rank(kind: str) -> int:
+    """Where a kind sorts among :func:`all_kinds` (unknown ones last)."""
+    kinds = all_kinds()
+    return kinds.index(kind) if kind in kinds else len(kinds)
+
+
 class Checker:
     """Every detector over one stream; keeps the findings of the kinds asked for.
 
@@ -1142,7 +1177,7 @@ class Checker:
 
     def __init__(
         self,
-        kinds: tuple[str, ...] = KINDS,
+        kinds: tuple[str, ...] | None = None,
         *,
         lateness_ms: int = 1_000,
         tolerance_ms: int = 0,
@@ -1156,10 +1191,13 @@ class Checker:
         strict_orphans: bool = False,
         learn_sequences: bool | None = None,
     ) -> None:
-        unknown = set(kinds) - set(KINDS)
+        known = all_kinds()
+        kinds = known if kinds is None else kinds
+        unknown = set(kinds) - set(known)
         if unknown:
-            raise ValueError(f"unknown kind {sorted(unknown)[0]!r} (kinds: {', '.join(KINDS)})")
+            raise ValueError(f"unknown kind {sorted(unknown)[0]!r} (kinds: {', '.join(known)})")
         self.kinds = frozenset(kinds)
+        self.plugins = [f() for ks, f in _plugin_detectors if self.kinds.intersection(ks)]
         compaction = Compaction(compacted)  # the topics whose cleanup.policy compacts
         learn = sequence_names == SEQUENCE_NAMES if learn_sequences is None else learn_sequences
         self._sequences = SequenceChecks(
@@ -1229,6 +1267,7 @@ class Checker:
             self.scanned += 1
             for detector in self.detectors:
                 self._keep(detector.offer(event))
+            self._offer_plugins(event)
             return
         batch = [event]
         found, failed = self._native.offer_batch(
@@ -1238,6 +1277,11 @@ class Checker:
         self._keep(_findings(found))
         for _, exc in failed:
             raise exc
+        self._offer_plugins(event)
+
+    def _offer_plugins(self, event: Event) -> None:
+        for detector in self.plugins:
+            self._keep(detector.offer(event))
 
     def offer_batch(self, batch: list[Event], problems: RecordProblems) -> None:
         """:meth:`offer` every event; one that raises is a problem of that record.
@@ -1259,6 +1303,8 @@ class Checker:
         self._keep(_findings(found))
         for index, exc in failed:  # one record's failure, not the run's
             problems.failed(batch[index], exc)
+        if self.plugins:  # after the built-ins, as offer does per event
+            offer_all(self._offer_plugins, batch, problems)
 
     def offer_until_failure(
         self, batch: list[Event]
@@ -1269,7 +1315,7 @@ class Checker:
         """
         kept: list[tuple[int, Finding]] = []
         state = self._native
-        if state is None or type(self).offer is not Checker.offer:  # (a subclass's own offer)
+        if state is None or self.plugins or type(self).offer is not Checker.offer:
             for i, event in enumerate(batch):
                 before = len(self.findings)
                 try:
@@ -1299,10 +1345,10 @@ class Checker:
         """Every finding, the ones only the end can tell included, in stream order."""
         if self._native is not None:
             self._keep(_findings(self._native.flush()))
-            return self.findings
-        for finding in self._sequences.flush() + self._causes.flush():
-            if finding.kind in self.kinds:
-                self.findings.append(finding)
+        else:
+            self._keep(self._sequences.flush() + self._causes.flush())
+        for detector in self.plugins:
+            self._keep(detector.finish())
         return self.findings
 
     def notes(self) -> list[str]:

@@ -62,6 +62,8 @@ def event_to_json(event: Event, *, raw: bool = False) -> dict[str, Any]:
         out["value_encoding"] = "base64"
     if decoded.schema_id is not None:
         out["schema_id"] = decoded.schema_id
+    if decoded.schema is not None:
+        out["schema"] = decoded.schema.to_json()
     out["decode_error"] = decoded.error
     return out
 

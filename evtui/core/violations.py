@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from evtui.core.event import Event
-from evtui.core.ordering import KINDS, WARNING, Checker, Finding
+from evtui.core.ordering import WARNING, Checker, Finding, kind_rank
 from evtui.core.problems import RecordProblems
 
 SEVERITY_ORDER = {WARNING: 0, "info": 1}
@@ -117,7 +117,7 @@ class ViolationBoard:
         ]
         return sorted(
             shown,
-            key=lambda g: (SEVERITY_ORDER.get(g.severity, 2), KINDS.index(g.kind), g.topic,
+            key=lambda g: (SEVERITY_ORDER.get(g.severity, 2), kind_rank(g.kind), g.topic,
                            g.key or ""),
         )  # fmt: skip
 

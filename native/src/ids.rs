@@ -338,9 +338,10 @@ pub fn body_members<'a>(
     if data.is_empty() {
         return Ok(None);
     }
-    // SchemaRegistryDecoder claims magic byte 0 and a schema id other than 0
-    if data.len() >= 5 && data[0] == 0 && data[1..5] != [0, 0, 0, 0] {
-        return Ok(None);
+    // SchemaRegistryDecoder claims magic byte 0 and a schema id other than 0: no fields,
+    // unless a plugin decodes the wire format (then Python reads the record)
+    if crate::json::is_wire_format(data) {
+        return if crate::json::wire_to_python() { Err(Defer) } else { Ok(None) };
     }
     if !json_claims(data, content_type_json)? {
         return Ok(None); // text or binary: no fields

@@ -14,6 +14,26 @@ pub struct Defer;
 
 pub type R<T> = Result<T, Defer>;
 
+/// Set while a plugin decodes the Schema Registry wire format (magic byte 0 and a schema
+/// id): such values are then left to Python (`wire_to_python`), everything else stays here.
+static WIRE_TO_PYTHON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether wire-format values are left to Python (see `set_wire_to_python`).
+pub fn wire_to_python() -> bool {
+    WIRE_TO_PYTHON.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Leave Schema Registry wire-format values to Python (a plugin decodes them) or not.
+pub fn set_wire_to_python(on: bool) {
+    WIRE_TO_PYTHON.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The Schema Registry wire format as `SchemaRegistryDecoder` claims it: magic byte 0 and
+/// a schema id other than 0.
+pub fn is_wire_format(data: &[u8]) -> bool {
+    data.len() >= 5 && data[0] == 0 && data[1..5] != [0, 0, 0, 0]
+}
+
 /// Nesting deeper than this is left to Python (its limit is `decode.MAX_DEPTH`, 512).
 const MAX_DEPTH: usize = 400;
 

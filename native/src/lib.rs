@@ -481,9 +481,16 @@ fn collector_scan<'py>(
     Ok((done.stop, done.hits, done.dropped))
 }
 
+/// Leave Schema Registry wire-format values to Python (a plugin decodes them) or not.
+#[pyfunction]
+fn set_wire_to_python(on: bool) {
+    json::set_wire_to_python(on);
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(extract, m)?)?;
+    m.add_function(wrap_pyfunction!(set_wire_to_python, m)?)?;
     m.add_function(wrap_pyfunction!(fill_ids, m)?)?;
     m.add_function(wrap_pyfunction!(json_lines, m)?)?;
     m.add_function(wrap_pyfunction!(json_text, m)?)?;

@@ -217,7 +217,10 @@ pub fn value_members(out: &mut String, value: Option<&[u8]>, content_type_json: 
         out.push_str(r#""value":"","value_format":"text","decode_error":null"#);
         return Ok(());
     }
-    if data.len() >= 5 && data[0] == 0 && data[1..5] != [0, 0, 0, 0] {
+    if crate::json::is_wire_format(data) {
+        if crate::json::wire_to_python() {
+            return Err(Defer); // a plugin decodes it: Python writes the line
+        }
         let id = u32::from_be_bytes([data[1], data[2], data[3], data[4]]);
         out.push_str(r#""value":""#);
         base64(out, &data[5..]);

@@ -46,6 +46,7 @@ def _meta(event: Event) -> Table:
         ("size", f"{event.size:,} bytes"),
         ("format", f"{decoded.format} (decoder {decoded.decoder})"),
         ("schema id", None if decoded.schema_id is None else str(decoded.schema_id)),
+        ("schema", None if decoded.schema is None else decoded.schema.describe()),
         ("event type", ids.event_type),
         ("event id", ids.event_id),
         ("correlation id", ids.correlation_id),
@@ -97,6 +98,24 @@ def payload(event: Event, as_hex: bool) -> RenderableType:
     return Text(str(decoded.value))
 
 
+def schema_section(event: Event) -> RenderableType:
+    """The registry schema the value was written with (nothing when there is none)."""
+    schema = event.decoded.schema
+    if schema is None:
+        return Text("")
+    title = Text(f"Schema id {event.decoded.schema_id}: {schema.describe()}")
+    title.stylize("bold underline")
+    lexer = {"AVRO": "json", "JSON": "json", "PROTOBUF": "protobuf"}.get(schema.schema_type)
+    text = schema.text
+    if lexer == "json":
+        try:
+            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+        except ValueError:
+            lexer = None
+    body = Syntax(text, lexer, theme="ansi_dark", word_wrap=True) if lexer else Text(text)
+    return Group(Text(""), title, body)
+
+
 class DetailScreen(Screen):
     """Opened with Enter on a tail row; Escape goes back to where you were."""
 
@@ -119,6 +138,7 @@ class DetailScreen(Screen):
             yield Static(id="detail-meta")
             yield Static(id="detail-headers")
             yield Static(id="detail-value")
+            yield Static(id="detail-schema")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -131,6 +151,7 @@ class DetailScreen(Screen):
             Group(Text(f"Headers ({len(event.headers)})", style="bold underline"), _headers(event))
         )
         self._show_value()
+        self.query_one("#detail-schema", Static).update(schema_section(event))
         self.query_one("#detail", VerticalScroll).focus()
 
     def _show_value(self) -> None:
