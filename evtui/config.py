@@ -142,6 +142,8 @@ def parse_registry_url(url: str, where: str = "--schema-registry") -> SchemaRegi
         port = parts.port
     except ValueError as exc:
         raise UsageError(f"invalid {where}: {exc}") from None
+    if parts.scheme == "mock" and parts.hostname:  # confluent-kafka's in-memory registry
+        return SchemaRegistrySettings(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         shown = _strip_userinfo(text)
         raise UsageError(f"invalid {where} '{shown}': expected http(s)://HOST[:PORT][/PATH]")

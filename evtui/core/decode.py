@@ -8,6 +8,7 @@ whose ``error`` says why, with the best fallback representation.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -72,7 +73,13 @@ class Decoded(NamedTuple):
 
 
 class Decoder(Protocol):
-    """What a decoder plugin implements."""
+    """What a decoder plugin implements.
+
+    Optional: ``prepare(values)``, called by the sources on each batch in their
+    reader thread (fetch what decoding will need: it must not block the UI), and
+    ``wire_format_only = True`` for a decoder that claims only Schema Registry
+    wire-format values (the native hot path keeps reading every other value).
+    """
 
     name: str
 
@@ -305,6 +312,22 @@ class DecoderChain:
     def __init__(self, decoders: Sequence[Decoder]) -> None:
         self.decoders: tuple[Decoder, ...] = tuple(decoders)
         self._fallback = BinaryDecoder()
+        self.preparers = tuple(
+            d.prepare  # type: ignore[attr-defined]
+            for d in self.decoders
+            if callable(getattr(d, "prepare", None))
+        )
+
+    def prepare(self, values: list[bytes | None]) -> None:
+        """Let decoders get ready for ``values`` (fetch schemas) in a reader's thread.
+
+        Sources call it on each batch before handing it over, so that decoding
+        later (in the UI's thread too) finds what it needs cached. Never raises.
+        """
+        for prepare in self.preparers:
+            # a failure here: decoding reports the record's problem, with its reason
+            with contextlib.suppress(Exception):
+                prepare(values)
 
     @property
     def names(self) -> list[str]:
@@ -363,6 +386,26 @@ def builtin_decoders() -> list[Decoder]:
 
 
 _active: DecoderChain | None = None
+
+
+def prepare_events(events: Sequence[Any]) -> None:
+    """:meth:`DecoderChain.prepare` of the events' values (nothing without preparers)."""
+    chain = active_chain()
+    if chain.preparers and events:
+        chain.prepare([e.value for e in events])
+
+
+_may_block = True
+
+
+def may_block() -> bool:
+    """False while the console runs: a decoder must not wait (fetch) on its thread then."""
+    return _may_block
+
+
+def set_may_block(allowed: bool) -> None:
+    global _may_block
+    _may_block = allowed
 
 
 def active_chain() -> DecoderChain:

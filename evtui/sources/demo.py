@@ -18,6 +18,7 @@ import time
 import zlib
 from collections.abc import Iterator, Sequence
 
+from evtui.core.decode import prepare_events
 from evtui.core.event import Event, TimestampType
 from evtui.core.lag import CommitLog, OffsetTimes
 from evtui.core.positions import END, Kind, Position
@@ -295,6 +296,7 @@ class DemoSource:
 
     def _put(self, events: list[Event]) -> bool:
         """Hand over events up to a batch boundary: every partition is read to its end there."""
+        prepare_events(events)  # schemas fetched here, in the reader's thread
         return self._queue.put(Batch(events, self.reading()), self._stop)
 
     # -- the reader's side --------------------------------------------------------------------

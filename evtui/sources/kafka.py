@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import confluent_kafka as ck
 
 from evtui.config import ClientConfig
+from evtui.core.decode import prepare_events
 from evtui.core.event import Event, problem_sink, problems_reported_to, report_problem
 from evtui.core.positions import END, Kind, Position, now_ms, start_offset, stop_offset
 from evtui.errors import EvtuiError, UsageError
@@ -468,6 +469,7 @@ class KafkaSource:
             )
         self.stats.events += len(events)
         self.stats.bytes += nbytes
+        prepare_events(events)  # schemas fetched here, in the reader's thread
         return events
 
     def _headers_lost(self, event: Event) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from evtui.core.cluster import ClusterSnapshot, TopicInfo
+from evtui.core.decode import prepare_events
 from evtui.core.event import Event
 from evtui.core.lag import LagReport
 from evtui.core.positions import BEGINNING, Position, now_ms
@@ -155,6 +156,7 @@ class FileSource:
             return True
         self.stats.events += len(batch)
         self.stats.bytes += sum(len(e.value) for e in batch if e.value)
+        prepare_events(batch)  # schemas fetched here, in the reader's thread
         return self._queue.put(batch, self._stop)
 
     def get_batch(self, timeout: float = 0.1) -> list[Event] | None:

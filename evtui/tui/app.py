@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, TabbedContent, TabPane
 
 from evtui.core.cluster import ClusterSnapshot
+from evtui.core.decode import set_may_block
 from evtui.core.event import Event
 from evtui.core.flow import UNREADABLE, FlowModel
 from evtui.core.flow_declared import Declared
@@ -133,6 +134,7 @@ class EvtuiApp(App):
         self.set_class(height < SHORT_HEIGHT, "-short")
 
     def on_mount(self) -> None:
+        set_may_block(False)  # decoders must not fetch on the UI's thread (sources prepare)
         self._size_classes()
         self.tail.trace_index = self.traces
         self.tail.live_check = self.violations
@@ -154,6 +156,7 @@ class EvtuiApp(App):
         self._slow_tick()
 
     def on_unmount(self) -> None:
+        set_may_block(True)
         self._collector.stop()
         if self._tail_pane is not None:
             self._tail_pane.stop()

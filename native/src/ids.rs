@@ -343,6 +343,9 @@ pub fn body_members<'a>(
     if crate::json::is_wire_format(data) {
         return if crate::json::wire_to_python() { Err(Defer) } else { Ok(None) };
     }
+    if crate::json::is_guid_wire_format(data) {
+        return Err(Defer);
+    }
     if !json_claims(data, content_type_json)? {
         return Ok(None); // text or binary: no fields
     }

@@ -34,6 +34,12 @@ pub fn is_wire_format(data: &[u8]) -> bool {
     data.len() >= 5 && data[0] == 0 && data[1..5] != [0, 0, 0, 0]
 }
 
+/// What a registry plugin may claim beside `is_wire_format`: magic byte 1 and a schema GUID
+/// (16 bytes). Only while `wire_to_python` is set: the built-ins read it as text or binary.
+pub fn is_guid_wire_format(data: &[u8]) -> bool {
+    data.len() >= 17 && data[0] == 1 && wire_to_python()
+}
+
 /// Nesting deeper than this is left to Python (its limit is `decode.MAX_DEPTH`, 512).
 const MAX_DEPTH: usize = 400;
 

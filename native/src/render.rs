@@ -217,6 +217,9 @@ pub fn value_members(out: &mut String, value: Option<&[u8]>, content_type_json: 
         out.push_str(r#""value":"","value_format":"text","decode_error":null"#);
         return Ok(());
     }
+    if crate::json::is_guid_wire_format(data) {
+        return Err(Defer); // a registry plugin may decode it: Python writes the line
+    }
     if crate::json::is_wire_format(data) {
         if crate::json::wire_to_python() {
             return Err(Defer); // a plugin decodes it: Python writes the line
