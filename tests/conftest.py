@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -17,6 +19,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 HARNESS = ROOT / "scripts" / "kafka-local"
+REGISTRY_HARNESS = ROOT / "scripts" / "schema-registry-local"
+# The session's own registry when EVTUI_TEST_SCHEMA_REGISTRY is not given: ports
+# of its own, so it never meets scripts/test's (18081) or one run by hand.
+OWN_REGISTRY_PORT = 18181
+OWN_REGISTRY_MGMT_PORT = 18191
 _OWN_DIRS: list[str] = []
 
 
@@ -72,6 +79,69 @@ def kafka_sasl_bootstrap(kafka_bootstrap: str) -> str:
         return given
     host = kafka_bootstrap.rsplit(":", 1)[0]
     return f"{host}:{os.environ.get('EVTUI_KAFKA_SASL_PORT', '19093')}"
+
+
+@dataclasses.dataclass(frozen=True)
+class RegistryInfo:
+    """A schema registry's Confluent-compatible URL and its basic-auth credentials."""
+
+    url: str
+    user: str | None
+    password: str | None
+    # scripts/schema-registry-local's state dir (EVTUI_SR_HOME) when known: its
+    # log and config; None for a registry run some other way
+    home: str | None = None
+
+    def client_config(self) -> dict[str, str]:
+        """The config of confluent_kafka's ``SchemaRegistryClient`` for this registry."""
+        config = {"url": self.url}
+        if self.user is not None and self.password is not None:
+            config["basic.auth.user.info"] = f"{self.user}:{self.password}"
+        return config
+
+
+@pytest.fixture(scope="session")
+def schema_registry() -> Iterator[RegistryInfo]:
+    """``EVTUI_TEST_SCHEMA_REGISTRY`` (with ``EVTUI_TEST_SR_USER`` and
+    ``EVTUI_TEST_SR_PASSWORD``), else a registry started here with basic auth and a
+    password of its own, stopped (and its state dir removed) when the session ends."""
+    given = os.environ.get("EVTUI_TEST_SCHEMA_REGISTRY")
+    if given:
+        yield RegistryInfo(
+            url=given,
+            user=os.environ.get("EVTUI_TEST_SR_USER") or None,
+            password=os.environ.get("EVTUI_TEST_SR_PASSWORD") or None,
+            home=os.environ.get("EVTUI_SR_HOME") or None,
+        )
+        return
+    home = tempfile.mkdtemp(prefix="evtui-test-sr-")
+    user, password = "evtui", secrets.token_hex(12)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("EVTUI_SR_")},
+        "EVTUI_SR_PORT": str(OWN_REGISTRY_PORT),
+        "EVTUI_SR_MGMT_PORT": str(OWN_REGISTRY_MGMT_PORT),
+        "EVTUI_SR_HOME": home,
+        "EVTUI_SR_USER": user,
+        "EVTUI_SR_PASSWORD": password,
+    }
+    started = subprocess.run(
+        [REGISTRY_HARNESS, "start"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        env=env,
+    )
+    try:
+        if started.returncode != 0:
+            pytest.fail(f"could not start the test schema registry:\n{started.stderr[-3000:]}")
+        url = started.stdout.strip().splitlines()[-1]
+        yield RegistryInfo(url=url, user=user, password=password, home=home)
+    finally:
+        subprocess.run(
+            [REGISTRY_HARNESS, "stop"], capture_output=True, timeout=120, check=False, env=env
+        )
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
