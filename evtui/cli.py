@@ -512,6 +512,8 @@ def check(
     from evtui.core.positions import parse_end, parse_position
     from evtui.sources.kafka import KafkaSource
 
+    conn = _connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
+    _load_plugins(conn)  # first: --rules may name the plugins' finding kinds
     options = CheckOptions(
         parse_rules(rules),
         check_format(format_),
@@ -526,8 +528,6 @@ def check(
     )
     start = parse_position(from_, option="--from")
     end = parse_end(until, option="--until")
-    conn = _connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
-    _load_plugins(conn)
     client = conn.client_config()
     for name, value in CHECK_PREFETCH.items():  # unless the user set them
         client.properties.setdefault(name, value)

@@ -94,7 +94,7 @@ class RegistryInfo:
 
     def client_config(self) -> dict[str, str]:
         """The config of confluent_kafka's ``SchemaRegistryClient`` for this registry."""
-        config = {"url": self.url}
+        config = {"url": self.url, "timeout": 20}  # a request that hangs fails the test
         if self.user is not None and self.password is not None:
             config["basic.auth.user.info"] = f"{self.user}:{self.password}"
         return config

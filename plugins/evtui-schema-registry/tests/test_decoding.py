@@ -10,12 +10,12 @@ from confluent_kafka.schema_registry import Schema, SchemaReference
 from confluent_kafka.schema_registry.avro import AvroSerializer
 from confluent_kafka.schema_registry.json_schema import JSONSerializer
 from confluent_kafka.serialization import MessageField, SerializationContext
+from evtui_schema_registry.proto import ProtoSchema
 from google.protobuf import json_format
 
 from evtui.core import native
 from evtui.core.event import Event
 from evtui.core.ids import extract_ids
-from evtui_schema_registry.proto import ProtoSchema
 
 ADDRESS = {
     "type": "record",

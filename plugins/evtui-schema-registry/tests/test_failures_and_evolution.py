@@ -6,14 +6,14 @@ import json
 import socket
 
 from confluent_kafka.schema_registry import Schema
+from evtui_schema_registry.decoder import RegistryDecoder
+from evtui_schema_registry.evolution import EvolutionDetector
+from evtui_schema_registry.store import Failure, SchemaStore
 
 from evtui.config import SchemaRegistrySettings, Secret
 from evtui.core.decode import Decoded, SchemaInfo
 from evtui.core.event import Event
 from evtui.core.ordering import Checker
-from evtui_schema_registry.decoder import RegistryDecoder
-from evtui_schema_registry.evolution import EvolutionDetector
-from evtui_schema_registry.store import Failure, SchemaStore
 
 
 def closed_port() -> int:
