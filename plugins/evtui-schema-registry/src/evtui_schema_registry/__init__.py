@@ -12,20 +12,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .decoder import RegistryDecoder
-from .evolution import KINDS, EvolutionDetector
-from .store import SchemaStore
-
-__all__ = ["RegistryDecoder", "SchemaStore", "register"]
+KINDS = ("schema_regression", "schema_unknown")
+__all__ = ["KINDS", "register"]
 __version__ = "0.1.0"
 
-_stores: dict[tuple, SchemaStore] = {}
+_stores: dict[tuple, Any] = {}
 
 
-def store_for(settings: Any) -> SchemaStore | None:
+def store_for(settings: Any) -> Any:
     """One store per registry settings (commands load plugins once; tests many times)."""
-    if settings is None:
-        return None
+    from .store import SchemaStore
+
     conf = settings.client_conf()
     key = tuple(sorted(conf.items()))
     store = _stores.get(key)
@@ -34,7 +31,24 @@ def store_for(settings: Any) -> SchemaStore | None:
     return store
 
 
+class _NoRegistry:
+    """The detector without a registry: nothing is decoded, so nothing to find."""
+
+    def offer(self, event: Any) -> list:
+        return []
+
+    def finish(self) -> list:
+        return []
+
+
 def register(registry: Any) -> None:
-    store = store_for(registry.settings.schema_registry)
+    settings = registry.settings.schema_registry
+    if settings is None:  # the registry client (a second of imports) is not needed
+        registry.add_detector(KINDS, _NoRegistry)
+        return
+    from .decoder import RegistryDecoder
+    from .evolution import EvolutionDetector
+
+    store = store_for(settings)
     registry.add_decoder(RegistryDecoder(store), priority=90)  # before the built-ins (100)
     registry.add_detector(KINDS, lambda: EvolutionDetector(store))
