@@ -385,7 +385,12 @@ def trace(
         typer.Option("--until", "-u", help="Search up to: end (when the search starts), a time."),
     ] = "end",
     format_: Annotated[
-        str, typer.Option("--format", "-F", help="tree, json, dot or mermaid.")
+        str,
+        typer.Option(
+            "--format",
+            "-F",
+            help="tree, json, dot, mermaid, or a format a plugin adds (evtui plugins lists them).",
+        ),
     ] = "tree",
     max_scan: Annotated[
         int | None, typer.Option("--max-scan", min=1, help="Stop after scanning N events.")
@@ -415,11 +420,12 @@ def trace(
     from evtui.core.positions import parse_end
     from evtui.sources.kafka import KafkaSource
 
-    options = TraceOptions(check_id(wanted), check_format(format_), max_scan, max_events, jobs)
+    wanted = check_id(wanted)
     start = _since_or_from(since, from_, "1h")
     end = parse_end(until, option="--until")
     conn = _connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
-    _load_plugins(conn)
+    _load_plugins(conn)  # before checking --format: plugins add formats
+    options = TraceOptions(wanted, check_format(format_), max_scan, max_events, jobs)
     names = list(topics or ["^"])
     source = KafkaSource(
         conn.client_config(),

@@ -33,6 +33,7 @@ from evtui.errors import EvtuiError, UsageError, check_choice
 from evtui.sources.base import Source, ends_of
 
 if TYPE_CHECKING:
+    from evtui.plugins import Registry
     from evtui.sources.kafka import KafkaSource
 
 FORMATS = ("tree", "json", "dot", "mermaid")
@@ -61,8 +62,14 @@ class ScanResult:
     problems: RecordProblems = field(default_factory=RecordProblems)  # records not read whole
 
 
-def check_format(value: str) -> str:
-    return check_choice(value, FORMATS)
+def check_format(value: str, registry: Registry | None = None) -> str:
+    """``value`` when it is a built-in format or one a plugin registered for ``trace``.
+
+    Call it after the plugins are loaded: the valid formats are the registry's.
+    """
+    from evtui.plugins import active_registry
+
+    return check_choice(value, (registry or active_registry()).formats("trace"))
 
 
 def check_id(value: str) -> str:
@@ -198,6 +205,43 @@ def render(trace: object, fmt: str, problems: RecordProblems | None = None) -> s
     return renderer[fmt](trace).rstrip("\n")  # type: ignore[arg-type]
 
 
+def emit(
+    trace: object,
+    fmt: str,
+    out: TextIO,
+    problems: RecordProblems | None = None,
+    registry: Registry | None = None,
+) -> None:
+    """Write ``trace`` in ``fmt``: a built-in renderer, or a plugin's exporter.
+
+    An exporter writes ``trace`` (a :class:`evtui.core.traces.Trace`) with
+    ``write(trace, out)``; it writes into a buffer first, so that an exporter
+    that fails leaves no half document behind, only one error line.
+    """
+    import io
+
+    from evtui.plugins import active_registry
+
+    if fmt in FORMATS:
+        print(render(trace, fmt, problems), file=out)
+        return
+    exporter = (registry or active_registry()).exporter("trace", fmt)
+    if exporter is None:
+        check_format(fmt, registry)  # raises the usage error naming the valid formats
+        raise UsageError(f"invalid --format '{fmt}'")  # pragma: no cover
+    buffer = io.StringIO()
+    try:
+        exporter.write(trace, buffer)
+    except EvtuiError:
+        raise
+    except Exception as exc:  # a plugin's failure is one line, not a traceback
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        what = f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
+        raise EvtuiError(f"format {fmt} (plugin {exporter.plugin}) failed: {what}") from None
+    out.write(buffer.getvalue())
+    out.flush()
+
+
 @dataclass
 class Found:
     """A scan's result: the transaction's events and how the scan went."""
@@ -300,7 +344,7 @@ def run_trace(
     trace = build_trace(options.wanted, found.events)
     for note in trace.notes:
         print(f"evtui trace: note: {note}", file=err)
-    print(render(trace, options.format, found.scan.problems), file=out)
+    emit(trace, options.format, out, found.scan.problems)
 
 
 def _report(found: Found, where: str, start: Position, err: TextIO) -> None:
