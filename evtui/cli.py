@@ -626,6 +626,52 @@ def flow(
     run_flow(source, options, where, start, None if no_groups else read_groups)
 
 
+@app.command()
+def schemas(
+    ctx: typer.Context,
+    topics: Annotated[list[str], typer.Argument(help="Topics to read (names or ^regex).")],
+    since: Annotated[
+        str | None,
+        typer.Option("--since", "-s", help="Read from this long ago: 15m, 2h, 1d [1h]."),
+    ] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", "-o", help="Read from a position instead: beginning, N, -N, time."),
+    ] = None,
+    until: Annotated[
+        str,
+        typer.Option("--until", "-u", help="Read up to: end (when the read starts), a time."),
+    ] = "end",
+    format_: Annotated[str, typer.Option("--format", "-F", help="text or json.")] = "text",
+    include_internal: InternalOpt = False,
+    bootstrap: BootstrapOpt = None,
+    cluster: ClusterOpt = None,
+    x: XOpt = None,
+    config: ConfigOpt = None,
+    timeout: TimeoutOpt = None,
+    schema_registry: SchemaRegistryOpt = None,
+) -> None:
+    """Which registry schemas (subject, version, id) each topic was written with, when, by whom."""
+    from evtui.commands.schemas import check_format, run_schemas
+    from evtui.core.positions import parse_end
+    from evtui.sources.kafka import KafkaSource
+
+    fmt = check_format(format_)
+    start = _since_or_from(since, from_, "1h")
+    end = parse_end(until, option="--until")
+    conn = _connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
+    _load_plugins(conn)
+    from evtui.plugins import active_registry
+
+    source = KafkaSource(
+        conn.client_config(), topics, start, end, timeout=conn.wait,
+        include_internal=include_internal,
+    )  # fmt: skip
+    source.open()
+    where = plural(len(source.topics), "topic") if source.topics else ", ".join(topics)
+    run_schemas(source, fmt, where, start, active_registry().reads_registry())
+
+
 # batches (and their size) read ahead of the checks, and what librdkafka fetches ahead (its
 # default: 64 MiB): the checks are slower than the fetching, so more ahead is only memory
 # (bench/ingest's memory goal: 1M keys' state in 400 MiB)

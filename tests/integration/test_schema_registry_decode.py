@@ -256,3 +256,51 @@ def test_registry_down_and_wrong_password_are_one_clear_problem_per_record(
     )
     leaked = [r for r in rows if "Bad7pw-QX9" in json.dumps(r)]
     assert "Bad7pw-QX9" not in err and not leaked, leaked[:1]
+
+
+def test_schemas_shows_each_topics_versions_when_and_by_whom(
+    schema_registry, client, kafka_bootstrap, new_topic, produce, evtui_cli
+):
+    topic = new_topic(3)
+    tag = uuid.uuid4().hex[:8]
+    addr = f"it.common.Address-{tag}"
+    client.register_schema(addr, Schema(json.dumps(ADDRESS), "AVRO"))
+    ref = SchemaReference("it.common.Address", addr, 1)
+    subject = f"{topic}-value"
+    v1 = client.register_schema(subject, Schema(json.dumps(ORDER_V1), "AVRO", [ref]))
+    v2 = client.register_schema(subject, Schema(json.dumps(ORDER_V2), "AVRO", [ref]))
+    old, new = framed_avro(v1, ORDER_V1), framed_avro(v2, ORDER_V2)
+    base = 1_700_000_000_000
+    body = {"correlationId": "c", "eventId": "e", "causationId": None,
+            "address": {"city": "x"}, "amount": 1}  # fmt: skip
+
+    def rec(ser, i, source):
+        return {"key": f"k{i}", "value": ser(body, ctx(topic)), "timestamp": base + i * 1000,
+                "headers": [("ce_source", source.encode())]}  # fmt: skip
+
+    produce(
+        topic,
+        [rec(old, i, "svc-a") for i in range(4)]
+        + [rec(new, 10 + i, "svc-b") for i in range(3)]
+        + [rec(old, 20, "legacy")]  # fmt: skip
+        + [{"key": "k", "value": b"\x00\x00\x0f\x42\x40xyz", "timestamp": base + 30_000}],
+    )
+    produce(new_topic(1, "plain"), [{"value": b'{"a": 1}'}])
+    done = evtui_cli("schemas", topic, "-b", kafka_bootstrap, "--from", "beginning", "-F", "json",
+                     "--schema-registry", registry_url(schema_registry))  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
+    rows = json.loads(done.stdout)["topics"][topic]
+    assert [(r["subject"], r["version"], r["schema_id"], r["records"]) for r in rows] == [
+        (subject, 1, v1, 5),
+        (subject, 2, v2, 3),
+        (None, None, 1_000_000, 1),
+    ]
+    assert rows[0]["producers"] == {"svc-a": 4, "legacy": 1}
+    assert rows[0]["first"]["timestamp_ms"] == base and rows[0]["last"]["timestamp_ms"] == (
+        base + 20_000
+    )
+    assert rows[1]["producers"] == {"svc-b": 3}
+    assert "the registry has no such schema" in rows[2]["problem"]
+    text = evtui_cli("schemas", topic, "-b", kafka_bootstrap, "--from", "beginning",
+                     "--schema-registry", registry_url(schema_registry))  # fmt: skip
+    assert text.returncode == 0 and f"{subject} v2 (id {v2} avro)" in text.stdout.decode()
