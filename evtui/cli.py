@@ -1026,6 +1026,7 @@ def demo(
     tail_options = TailOptions(format=format_)
     conn = _connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
     _load_plugins(conn)
+    options.registry = conn.registry_settings()
     if not (conn.bootstrap or conn.cluster or conn.x_options):
         if headless:
             raise UsageError(

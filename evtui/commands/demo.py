@@ -10,7 +10,7 @@ import threading
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evtui.config import ClientConfig
 from evtui.core.positions import END, now_ms, parse_duration_ms
@@ -21,6 +21,7 @@ from evtui.sim.shop import ShopSimulator
 
 if TYPE_CHECKING:
     from evtui.commands.tail import TailOptions
+    from evtui.config import SchemaRegistrySettings
     from evtui.sim.kafka_load import DemoLoad
     from evtui.sources.kafka import KafkaSource
 
@@ -39,6 +40,8 @@ class DemoOptions:
     group_prefix: str = ""  # on a cluster: before each service's group name
     run_id: str | None = None  # the ids' namespace; None: a fresh one on a cluster, none in-process
     declared: tuple[Path, ...] = ()  # the console's flow tab compares with these
+    # --schema-registry: orders in Avro, payments in Protobuf through it (the plugin's encoder)
+    registry: SchemaRegistrySettings | None = None
 
 
 def parse_duration_s(text: str, option: str) -> float:
@@ -122,7 +125,7 @@ def make_simulator(
     """The seeded shop; ids and keys in ``run_id``'s namespace, else the options', else none."""
     if run_id is None:
         run_id = options.run_id or ""
-    return ShopSimulator(
+    sim = ShopSimulator(
         seed=options.seed,
         rate=options.rate,
         faults=options.faults,
@@ -130,6 +133,31 @@ def make_simulator(
         start_ms=now_ms() if start_ms is None else start_ms,
         run_id=run_id,
     )
+    if options.registry is not None:
+        sim.encoder = registry_encoder(options)
+    return sim
+
+
+def registry_encoder(options: DemoOptions) -> Any:
+    """The plugin's encoder of orders (Avro) and payments (Protobuf); the schema upgrade
+    comes a third into the run (or after 60 s without --duration)."""
+    assert options.registry is not None
+    try:
+        from evtui_schema_registry.demo import DemoEncoder
+    except ImportError:
+        raise UsageError(
+            "--schema-registry in the demo needs the evtui-schema-registry plugin "
+            "(pip install plugins/evtui-schema-registry)"
+        ) from None
+    upgrade_ms = int(options.duration_s * 1000 / 3) if options.duration_s else 60_000
+    try:
+        return DemoEncoder(
+            options.registry.client_conf(), options.topics.orders, options.topics.payments,
+            upgrade_ms,
+        )  # fmt: skip
+    except Exception as exc:  # the registry refused or is not there: say so in one line
+        text = options.registry.scrub(f"{type(exc).__name__}: {exc}".splitlines()[0])
+        raise EvtuiError(f"the demo could not register its schemas: {text[:300]}") from None
 
 
 def cluster_simulator(options: DemoOptions) -> ShopSimulator:

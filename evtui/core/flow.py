@@ -41,6 +41,7 @@ import networkx as nx
 
 from evtui.core import native as _native
 from evtui.core.lag import worst
+from evtui.core.schemas import SchemaTimeline
 
 if TYPE_CHECKING:
     from evtui.core.event import Event
@@ -402,6 +403,8 @@ class FlowModel:
         self.groups_seen: dict[str, dict[str, Any]] = {}  # group -> state, members, status
         self.version = 0
         self.changes: deque[tuple[int, str]] = deque(maxlen=MAX_CHANGES)  # (ms, what)
+        # the registry schemas each topic is written with (a topic node's detail shows them)
+        self.schemas = SchemaTimeline()
 
     # -- events -----------------------------------------------------------------------------
 

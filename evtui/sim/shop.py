@@ -16,7 +16,7 @@ import hashlib
 import heapq
 import random
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from evtui.sim.conventions import encode
@@ -105,6 +105,8 @@ class ShopSimulator:
         self._sequences: dict[tuple[str, str], int] = {}
         # faults decided when a flow is built count once the event completing them is emitted
         self._pending_faults: dict[str, list[_Fault]] = {}  # by the event that reveals them
+        # re-encodes emitted records (the registry demo: Avro and Protobuf); None: JSON as is
+        self.encoder: Callable[[SimRecord, GroundTruth], SimRecord] | None = None
 
     # -- ids ----------------------------------------------------------------------------------
 
@@ -134,7 +136,9 @@ class ShopSimulator:
             if until_ms is not None and self._heap[0].at_ms > until_ms:
                 self._cut()
                 return  # stop before emitting: the truth counts only what was yielded
-            yield from self._emit(heapq.heappop(self._heap))
+            encoder = self.encoder
+            for record in self._emit(heapq.heappop(self._heap)):
+                yield record if encoder is None else encoder(record, self.truth)
 
     def _cut(self) -> None:
         """The run ends: events that name a cause scheduled after the end are orphans now.

@@ -282,7 +282,7 @@ def test_schemas_shows_each_topics_versions_when_and_by_whom(
         topic,
         [rec(old, i, "svc-a") for i in range(4)]
         + [rec(new, 10 + i, "svc-b") for i in range(3)]
-        + [rec(old, 20, "legacy")]  # fmt: skip
+        + [rec(old, 20, "legacy")]
         + [{"key": "k", "value": b"\x00\x00\x0f\x42\x40xyz", "timestamp": base + 30_000}],
     )
     produce(new_topic(1, "plain"), [{"value": b'{"a": 1}'}])
@@ -304,3 +304,35 @@ def test_schemas_shows_each_topics_versions_when_and_by_whom(
     text = evtui_cli("schemas", topic, "-b", kafka_bootstrap, "--from", "beginning",
                      "--schema-registry", registry_url(schema_registry))  # fmt: skip
     assert text.returncode == 0 and f"{subject} v2 (id {v2} avro)" in text.stdout.decode()
+
+
+def test_the_demo_through_the_registry_plants_one_regression(
+    schema_registry, kafka_bootstrap, evtui_cli, tmp_path
+):
+    prefix = f"sr{uuid.uuid4().hex[:6]}-"
+    truth_path = tmp_path / "truth.json"
+    url = registry_url(schema_registry)
+    done = evtui_cli("demo", "--headless", "-b", kafka_bootstrap, "--duration", "9s",
+                     "--rate", "200", "--seed", "3", "--topic-prefix", prefix,
+                     "--truth", str(truth_path), "--schema-registry", url,
+                     "--fault", "duplicate=0", timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
+    truth = json.loads(truth_path.read_text())
+    planted = [f for f in truth["faults"] if f["kind"] == "schema_regression"]
+    assert len(planted) == 1 and planted[0]["topic"] == f"{prefix}orders"
+    # the legacy instance's v1 records come from the second third of the run on: with no
+    # grace, the first after v2's first record is already a regression
+    done = evtui_cli("check", f"^{prefix}", "-b", kafka_bootstrap, "--from", "beginning",
+                     "-F", "json", "--rules", "schema_regression,schema_unknown",
+                     "--schema-registry", url, env={"EVTUI_SCHEMA_GRACE_MS": "0"})  # fmt: skip
+    assert done.returncode == 1, done.stderr.decode()
+    found = json.loads(done.stdout)["violations"]
+    assert [(f["kind"], f["topic"]) for f in found] == [("schema_regression", f"{prefix}orders")]
+    assert "storefront-legacy" in found[0]["seen"]
+    done = evtui_cli("schemas", f"^{prefix}", "-b", kafka_bootstrap, "--from", "beginning",
+                     "-F", "json", "--schema-registry", url)  # fmt: skip
+    topics = json.loads(done.stdout)["topics"]
+    assert sorted(topics) == [f"{prefix}orders", f"{prefix}payments"]
+    orders = {(r["version"], tuple(sorted(r["producers"]))) for r in topics[f"{prefix}orders"]}
+    assert orders == {(1, ("storefront", "storefront-legacy")), (2, ("storefront",))}
+    assert [r["type"] for r in topics[f"{prefix}payments"]] == ["PROTOBUF"]

@@ -25,6 +25,7 @@ from evtui.core.flow_declared import Declared, drift
 from evtui.core.flow_lanes import COLUMNS, NO_MARKS, Cell, Marks, describe, layout, parse_edge
 from evtui.core.flow_render import shown, summary
 from evtui.core.positions import format_ms
+from evtui.core.schemas import SchemaTimeline
 from evtui.core.text import plural
 from evtui.tui.widgets.columns import Column, set_columns, shown_cells
 from evtui.tui.widgets.overview import VimTable, sync_rows
@@ -95,6 +96,7 @@ class FlowPane(Vertical):
         self._rows: dict[str, tuple[Cell, ...]] = {}
         self._first_version: int | None = None  # the flow's structure when first shown
         self.marks: Marks = NO_MARKS  # differences from a declared flow
+        self.schemas: SchemaTimeline | None = None  # the topics' registry schemas
 
     def compose(self) -> ComposeResult:
         yield StatusLine("The flow of the events the tail reads…", id="flow-status")
@@ -128,6 +130,7 @@ class FlowPane(Vertical):
         if not self.query("#flow-filter"):
             return  # closing
         self.graph = flow.snapshot()
+        self.schemas = flow.schemas
         status = Text(f"flow: {summary(self.graph)}", style="bold")
         self.marks = NO_MARKS
         if declared is not None:
@@ -193,7 +196,10 @@ class FlowPane(Vertical):
         if cell is None or cell.target is None:
             detail.update("", layout=False)
             return
-        detail.update(Text("\n".join(describe(self.graph, cell.target))), layout=False)
+        lines = describe(self.graph, cell.target)
+        if cell.target.startswith("topic:") and self.schemas is not None:
+            lines += schema_lines(self.schemas, cell.target[6:], self.size.width or 100)
+        detail.update(Text("\n".join(lines)), layout=False)
 
     def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
         event.stop()
@@ -236,6 +242,12 @@ class FlowPane(Vertical):
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.table.focus()
+
+
+def schema_lines(schemas: SchemaTimeline, topic: str, width: int) -> list[str]:
+    """The two schemas a topic was written with last (``evtui schemas`` shows them all)."""
+    rows = [row for row in schemas.lines(topic, width - 12) if not row.startswith(" ")]
+    return [f"  schema: {row}" for row in rows[-2:]]
 
 
 def producer_filter(name: str) -> str:
