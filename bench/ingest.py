@@ -14,6 +14,14 @@ broker, then measures in the same run, each in its own process:
   (g) evtui's source + ids + the flow model (issue 17: flow on vs off, against (c'))
   (h) `evtui flow --format json` (the whole CLI)
 
+With --schema-registry URL (or $EVTUI_SCHEMA_REGISTRY_URL) the same events are
+also written in Avro through the registry (the evtui-schema-registry plugin's
+wire format, schema registered as ``<topic>-avro-value``) and read again:
+
+  (i) kcat on the Avro topic (its reference), evtui's source + decode of every
+      Avro value (against (c): the cost of Avro over JSON), and
+      `evtui tail --format json` on it (the whole CLI)
+
 and prints events/s, the ratio to kcat and each process's peak RSS. Then
 (--distinct N, 1,000,000 by default) the memory goal: `evtui check -F json`
 over N such events that each have a key of their own (per-key state at its
@@ -216,11 +224,17 @@ def consume_child(bootstrap: str, topic: str, mode: str) -> None:
     from evtui.core.ordering import Checker
     from evtui.core.positions import BEGINNING, END
     from evtui.core.problems import RecordProblems
-    from evtui.plugins import load_plugins
+    from evtui.plugins import Settings, load_plugins
     from evtui.runtime import tune_gc
     from evtui.sources.kafka import KafkaSource
 
-    load_plugins()
+    url = os.environ.get("EVTUI_SCHEMA_REGISTRY_URL")
+    if url:
+        from evtui.config import parse_registry_url
+
+        load_plugins(settings=Settings(schema_registry=parse_registry_url(url)))
+    else:
+        load_plugins()
     tune_gc()  # as the evtui command does
     checker = Checker() if mode == "check" else None
     problems = RecordProblems()
@@ -444,6 +458,120 @@ def _kinds(counts: dict[str, int]) -> str:
     return ", ".join(f"{kind} {n:,}" for kind, n in counts.items()) or "none"
 
 
+AVRO_SCHEMA = {
+    "type": "record",
+    "name": "BenchEvent",
+    "namespace": "evtui.bench",
+    "fields": [
+        {"name": "eventId", "type": "string"},
+        {"name": "type", "type": "string"},
+        {"name": "occurredAt", "type": "string"},
+        {"name": "orderId", "type": "string"},
+        {"name": "customerId", "type": "string"},
+        {"name": "sequence", "type": "long"},
+        {"name": "items", "type": {"type": "array", "items": {
+            "type": "record", "name": "Item", "fields": [
+                {"name": "sku", "type": "string"}, {"name": "qty", "type": "int"},
+                {"name": "price", "type": "double"}]}}},
+        {"name": "total", "type": "double"},
+        {"name": "currency", "type": "string"},
+        {"name": "source", "type": "string"},
+    ],
+}  # fmt: skip
+AVRO_DECODE, AVRO_KCAT, AVRO_TAIL = (
+    "evtui source+decode (Avro)",
+    "kcat -C -e (Avro topic)",
+    "evtui tail -F json (Avro)",
+)
+
+
+def produce_avro(
+    bootstrap: str, registry: str, topic: str, count: int, partitions: int
+) -> tuple[float, int]:
+    """The same events as :func:`produce`, their values in Avro through the registry."""
+    import io
+
+    import fastavro
+    from confluent_kafka import Producer
+    from confluent_kafka.admin import AdminClient, NewTopic
+    from confluent_kafka.schema_registry import Schema
+    from evtui_schema_registry.store import new_client
+
+    from evtui.config import parse_registry_url
+
+    client = new_client(parse_registry_url(registry).client_conf())
+    schema_id = client.register_schema(f"{topic}-value", Schema(json.dumps(AVRO_SCHEMA), "AVRO"))
+    header = b"\x00" + schema_id.to_bytes(4, "big")
+    parsed = fastavro.parse_schema(AVRO_SCHEMA)
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin.create_topics([NewTopic(topic, partitions, 1)])[topic].result(timeout=30)
+    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20,
+                         "batch.size": 1_000_000, "queue.buffering.max.messages": 1_000_000,
+                         "enable.idempotence": True, "acks": "all"})  # fmt: skip
+    rng = random.Random(42)
+    total_bytes = 0
+    started = time.perf_counter()
+    for i in range(count):
+        key, value, headers = make_event(i, rng)
+        out = io.BytesIO()
+        out.write(header)
+        fastavro.schemaless_writer(out, parsed, json.loads(value))
+        avro = out.getvalue()
+        total_bytes += len(avro)
+        while True:
+            try:
+                producer.produce(topic, avro, key, headers=headers)
+                break
+            except BufferError:
+                producer.poll(0.05)
+        if i % 10_000 == 0:
+            producer.poll(0)
+    if producer.flush(120):
+        raise SystemExit("bench/ingest: producing did not finish within 120 s")
+    return time.perf_counter() - started, total_bytes
+
+
+def measure_avro(args: argparse.Namespace, bootstrap: str, topic: str, best: dict) -> dict:
+    """Row (i): the Avro topic read by kcat, evtui's source + decode, and evtui tail."""
+    kcat = shutil.which("kcat")
+    assert kcat is not None
+    env = {**os.environ, "EVTUI_SCHEMA_REGISTRY_URL": args.schema_registry}
+    results: dict = {}
+    me = str(Path(__file__).resolve())
+    for _ in range(args.repeat):
+        argv = [kcat, "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q"]
+        secs, rss, _, _ = run_measured(argv)
+        results.setdefault(AVRO_KCAT, []).append((args.count, secs, rss))
+        argv = [sys.executable, me, "_consume", bootstrap, topic, "decode"]
+        _, rss, out, _ = run_measured(argv, stdout=subprocess.PIPE, env=env)
+        figures = json.loads(out)
+        if figures["events"] != args.count or figures["decode_errors"]:
+            raise SystemExit(f"bench/ingest: Avro decode read {figures}")
+        results.setdefault(AVRO_DECODE, []).append((figures["events"], figures["seconds"], rss))
+        secs, rss, _, _ = run_measured(cli_argv(bootstrap, topic, "tail"), env=env)
+        results.setdefault(AVRO_TAIL, []).append((args.count, secs, rss))
+    return {label: min(runs, key=lambda r: r[1]) for label, runs in results.items()}
+
+
+def report_avro(args: argparse.Namespace, avro: dict, best: dict, summary: dict) -> None:
+    ref = args.count / avro[AVRO_KCAT][1]
+    json_decode = best[DECODE][0] / best[DECODE][1]
+    print(f"  Avro through the registry ({args.schema_registry.split('@')[-1]}):")
+    for label, (events, secs, rss) in avro.items():
+        rate = events / secs
+        print(
+            f"  {label:<28}{secs:>8.2f} s {fmt_rate(events, secs)}"
+            f"  {rate / ref:>5.2f}x kcat   peak RSS {rss / 2**20:>6.0f} MiB"
+        )
+        summary["results"][label] = {
+            "seconds": round(secs, 3), "events_per_s": round(rate),
+            "ratio_to_kcat": round(rate / ref, 3), "peak_rss_mib": round(rss / 2**20, 1),
+        }  # fmt: skip
+    avro_decode = avro[AVRO_DECODE][0] / avro[AVRO_DECODE][1]
+    print(f"  Avro decode rate / JSON decode rate: {avro_decode / json_decode:.2f}")
+    summary["avro_vs_json_decode"] = round(avro_decode / json_decode, 3)
+
+
 def start_broker() -> tuple[str, bool]:
     was_running = subprocess.run([HARNESS, "status"], capture_output=True).returncode == 0
     out = subprocess.run([HARNESS, "start"], capture_output=True, text=True, check=True)
@@ -462,6 +590,11 @@ def main() -> None:
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the topic afterwards")
     parser.add_argument(
+        "--schema-registry",
+        default=os.environ.get("EVTUI_SCHEMA_REGISTRY_URL"),
+        help="also measure Avro values through this registry (user:pass@ in the URL if needed)",
+    )
+    parser.add_argument(
         "--distinct", type=int, default=1_000_000,
         help="events (each with a key of its own) for the memory goal; 0: skip it",
     )  # fmt: skip
@@ -473,10 +606,16 @@ def main() -> None:
     if not bootstrap:
         bootstrap, started_here = start_broker()
     topic = f"evtui-bench-ingest-{uuid.uuid4().hex[:8]}"
+    topics = [topic]
     try:
         produce_s, total_bytes = produce(bootstrap, topic, args.count, args.partitions)
         best, findings = measure(args, bootstrap, topic)
         summary = report(args, best, produce_s, total_bytes / args.count)
+        if args.schema_registry:
+            avro_topic = f"{topic}-avro"
+            topics.append(avro_topic)
+            produce_avro(bootstrap, args.schema_registry, avro_topic, args.count, args.partitions)
+            report_avro(args, measure_avro(args, bootstrap, avro_topic, best), best, summary)
         report_detectors(args, best, findings, summary)
         if args.distinct:
             measure_memory(args, bootstrap, summary)
@@ -486,7 +625,7 @@ def main() -> None:
         if not args.keep:
             from confluent_kafka.admin import AdminClient
 
-            AdminClient({"bootstrap.servers": bootstrap}).delete_topics([topic])
+            AdminClient({"bootstrap.servers": bootstrap}).delete_topics(topics)
         if started_here:
             subprocess.run([HARNESS, "stop"], capture_output=True, check=False)
 
