@@ -50,7 +50,10 @@ def jsonable(value: Any) -> Any:
 
 def avro_reader(text: str, named: dict[str, Any]) -> Reader:
     """``named``: the referenced schemas' named types, parsed first (fastavro fills it)."""
-    schema = fastavro.parse_schema(json.loads(text), named_schemas=named)
+    raw = json.loads(text)
+    schema = fastavro.parse_schema(raw, named_schemas=named)
+    # values of schemas without bytes, fixed or logical types are JSON-like already
+    convert = _needs_conversion(raw) or any(_needs_conversion(n) for n in named.values())
 
     def read(data: bytes, at: int) -> tuple[Any, str | None]:
         body = io.BytesIO(data)
@@ -58,9 +61,22 @@ def avro_reader(text: str, named: dict[str, Any]) -> Reader:
         value = fastavro.schemaless_reader(body, schema, None)
         if body.tell() != len(data):
             raise ValueError(f"{len(data) - body.tell()} bytes left after the Avro value")
-        return jsonable(value), None
+        return (jsonable(value) if convert else value), None
 
     return read
+
+
+def _needs_conversion(schema: Any) -> bool:
+    """True when an Avro schema (parsed JSON) has bytes, fixed or a logical type anywhere."""
+    if isinstance(schema, str):
+        return schema in ("bytes", "fixed")
+    if isinstance(schema, list):
+        return any(_needs_conversion(s) for s in schema)
+    if isinstance(schema, dict):
+        if "logicalType" in schema or schema.get("type") in ("bytes", "fixed"):
+            return True
+        return any(_needs_conversion(v) for k, v in schema.items() if k != "default")
+    return False
 
 
 def protobuf_reader(schema: ProtoSchema) -> Reader:
