@@ -26,6 +26,11 @@ async def test_flow_detail_and_event_detail_show_the_registry_schemas(registry_u
     async with app.run_test(size=(200, 50)) as pilot:
         await settle(pilot, app)
         await wait_for(pilot, lambda: app.flow.events == app.tail.feed.store.next)
+        # the violations screen has the planted regression (and no other schema finding)
+        assert await wait_for(pilot, lambda: "schema_regression" in app.violations.board.summary())
+        found = [f for f in app.violations.board.findings() if f.kind.startswith("schema_")]
+        assert [(f.kind, f.topic) for f in found] == [("schema_regression", "orders")]
+        assert "storefront-legacy" in found[0].seen
         await pilot.press("5")
         await pilot.pause(0.6)
         pane = app.query_one(FlowPane)
