@@ -151,7 +151,9 @@ class DetailScreen(Screen):
             Group(Text(f"Headers ({len(event.headers)})", style="bold underline"), _headers(event))
         )
         self._show_value()
-        self.query_one("#detail-schema", Static).update(schema_section(event))
+        schema = self.query_one("#detail-schema", Static)
+        schema.display = event.decoded.schema is not None  # no room taken by nothing
+        schema.update(schema_section(event))
         self.query_one("#detail", VerticalScroll).focus()
 
     def _show_value(self) -> None:
