@@ -176,3 +176,22 @@ def test_a_value_that_does_not_match_its_schema(client):
     e = event("t", b"\x00" + schema_id.to_bytes(4, "big") + b"\x10ab")  # length 8, 2 bytes
     assert e.decoded.error.startswith(f"schema id {schema_id}: avro, subject t-value v1: ")
     assert "does not decode" in e.decoded.error
+
+
+def test_the_guid_form_of_the_wire_format(client):
+    import uuid
+
+    schema = {
+        "type": "record",
+        "name": "G",
+        "fields": [{"name": "correlationId", "type": "string"}],
+    }
+    registered = client.register_schema_full_response("g-value", Schema(json.dumps(schema), "AVRO"))
+    guid = uuid.UUID(registered.guid).bytes
+    e = event("g", b"\x01" + guid + b"\x08corr")  # Avro string: zigzag length 4, then the text
+    assert e.decoded.error is None and e.decoded.value == {"correlationId": "corr"}
+    assert e.decoded.schema_id is None and e.decoded.schema.schema_type == "AVRO"
+    assert event("g", e.value).ids.correlation_id == "corr"
+    # magic byte 1 that no schema claims: not the registry's, the built-ins read it
+    other = event("g", b"\x01" + bytes(16) + b"plain bytes")
+    assert other.decoded.decoder != "schema-registry" and other.decoded.error is None
