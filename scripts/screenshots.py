@@ -26,6 +26,9 @@ LONGER = {"lag": 90.0, "violations": 40.0, "overview": 90.0, "narrow": 40.0, "fl
 NARROW = (80, 24)  # a classic terminal: layouts by priority
 SCREENS["narrow"] = ("4", "j", "enter")  # the violations' findings at 80x24, badge in view
 SIZES = {"narrow": NARROW}
+# the demo through an in-memory schema registry: an Avro order's detail, with its schema
+SCREENS["detail-avro"] = ("e", *'topic == "orders"', "enter", "k", "k", "enter")
+REGISTRY = {"detail-avro": "mock://screenshots"}
 
 
 def main(out: Path, names: list[str]) -> None:
@@ -33,7 +36,7 @@ def main(out: Path, names: list[str]) -> None:
     for name in names or list(SCREENS):
         if name not in SCREENS:
             sys.exit(f"screenshots: unknown screen '{name}' (known: {', '.join(SCREENS)})")
-        app = demo_app(seconds=LONGER.get(name, 20.0))
+        app = demo_app(seconds=LONGER.get(name, 20.0), registry=REGISTRY.get(name))
         svg = take_svg_screenshot(
             app=app, terminal_size=SIZES.get(name, SIZE), run_before=after(app, *SCREENS[name])
         )

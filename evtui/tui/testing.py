@@ -11,13 +11,29 @@ from evtui.tui.app import EvtuiApp
 FIXED_START_MS = 1_795_000_000_000  # 2026-11-18T10:13:20Z: the seeded demo's clock
 
 
-def demo_app(seconds: float = 30.0, elapsed_s: float | None = None, **kwargs: Any) -> EvtuiApp:
-    """The app on the seeded simulator; ``elapsed_s`` of history exist when it starts."""
+def demo_app(
+    seconds: float = 30.0,
+    elapsed_s: float | None = None,
+    registry: str | None = None,
+    **kwargs: Any,
+) -> EvtuiApp:
+    """The app on the seeded simulator; ``elapsed_s`` of history exist when it starts.
+
+    ``registry`` (``mock://NAME``): the demo through that in-memory registry, the
+    evtui-schema-registry plugin loaded on it (orders in Avro, payments in Protobuf).
+    """
     from evtui.commands.demo import DemoOptions
     from evtui.core.positions import BEGINNING
     from evtui.tui.backend import DemoBackend
 
-    options = DemoOptions(seed=7, rate=40.0, duration_s=seconds)
+    settings = None
+    if registry is not None:
+        from evtui.config import parse_registry_url
+        from evtui.plugins import Settings, load_plugins
+
+        settings = parse_registry_url(registry)
+        load_plugins(files=False, settings=Settings(schema_registry=settings))
+    options = DemoOptions(seed=7, rate=40.0, duration_s=seconds, registry=settings)
     elapsed = seconds if elapsed_s is None else elapsed_s
     backend = DemoBackend(
         options, start_ms=FIXED_START_MS, elapsed_ms=int(elapsed * 1000), poll_interval=0.3
