@@ -57,6 +57,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,9 +151,15 @@ def make_event(i: int, rng: random.Random) -> tuple[bytes, bytes, list[tuple[str
 
 
 def produce(
-    bootstrap: str, topic: str, count: int, partitions: int, distinct: bool = False
+    bootstrap: str,
+    topic: str,
+    count: int,
+    partitions: int,
+    distinct: bool = False,
+    encode: Callable[[bytes], bytes] | None = None,
 ) -> tuple[float, int]:
-    """Produce the events (``distinct``: every one with a key of its own); (seconds, bytes)."""
+    """Produce the events (``distinct``: every one with a key of its own; ``encode``: the
+    value written instead of the JSON one); (seconds, bytes of values)."""
     from confluent_kafka import Producer
     from confluent_kafka.admin import AdminClient, NewTopic
 
@@ -176,6 +183,8 @@ def produce(
         key, value, headers = make_event(i, rng)
         if distinct:
             key = f"key-{i:09d}".encode()
+        if encode is not None:
+            value = encode(value)
         total_bytes += len(value)
         skewed = fault_of(i) == "causal_inversion"  # 0: the producer's clock
         stamp = int(time.time() * 1000) - SKEW_MS if skewed else 0
@@ -492,8 +501,6 @@ def produce_avro(
     import io
 
     import fastavro
-    from confluent_kafka import Producer
-    from confluent_kafka.admin import AdminClient, NewTopic
     from confluent_kafka.schema_registry import Schema
     from evtui_schema_registry.store import new_client
 
@@ -503,32 +510,14 @@ def produce_avro(
     schema_id = client.register_schema(f"{topic}-value", Schema(json.dumps(AVRO_SCHEMA), "AVRO"))
     header = b"\x00" + schema_id.to_bytes(4, "big")
     parsed = fastavro.parse_schema(AVRO_SCHEMA)
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(topic, partitions, 1)])[topic].result(timeout=30)
-    producer = Producer({"bootstrap.servers": bootstrap, "linger.ms": 20,
-                         "batch.size": 1_000_000, "queue.buffering.max.messages": 1_000_000,
-                         "enable.idempotence": True, "acks": "all"})  # fmt: skip
-    rng = random.Random(42)
-    total_bytes = 0
-    started = time.perf_counter()
-    for i in range(count):
-        key, value, headers = make_event(i, rng)
+
+    def avro(value: bytes) -> bytes:
         out = io.BytesIO()
         out.write(header)
         fastavro.schemaless_writer(out, parsed, json.loads(value))
-        avro = out.getvalue()
-        total_bytes += len(avro)
-        while True:
-            try:
-                producer.produce(topic, avro, key, headers=headers)
-                break
-            except BufferError:
-                producer.poll(0.05)
-        if i % 10_000 == 0:
-            producer.poll(0)
-    if producer.flush(120):
-        raise SystemExit("bench/ingest: producing did not finish within 120 s")
-    return time.perf_counter() - started, total_bytes
+        return out.getvalue()
+
+    return produce(bootstrap, topic, count, partitions, encode=avro)
 
 
 def measure_avro(args: argparse.Namespace, bootstrap: str, topic: str, best: dict) -> dict:

@@ -109,6 +109,13 @@ SchemaRegistryOpt = Annotated[
         "Avro, Protobuf and JSON Schema values (needs the evtui-schema-registry plugin).",
     ),
 ]
+ReadFromOpt = Annotated[
+    str | None,
+    typer.Option("--from", "-o", help="Read from a position instead: beginning, N, -N, time."),
+]
+ReadUntilOpt = Annotated[
+    str, typer.Option("--until", "-u", help="Read up to: end (when the read starts), a time.")
+]
 TimeoutOpt = Annotated[
     float | None,
     typer.Option("--timeout", min=0.1, help="Seconds to wait for the cluster to answer [10]."),
@@ -562,14 +569,8 @@ def flow(
         str | None,
         typer.Option("--since", "-s", help="Read from this long ago: 15m, 2h, 1d [5m]."),
     ] = None,
-    from_: Annotated[
-        str | None,
-        typer.Option("--from", "-o", help="Read from a position instead: beginning, N, -N, time."),
-    ] = None,
-    until: Annotated[
-        str,
-        typer.Option("--until", "-u", help="Read up to: end (when the read starts), a time."),
-    ] = "end",
+    from_: ReadFromOpt = None,
+    until: ReadUntilOpt = "end",
     format_: Annotated[
         str, typer.Option("--format", "-F", help="text, json, dot or mermaid.")
     ] = "text",
@@ -634,14 +635,8 @@ def schemas(
         str | None,
         typer.Option("--since", "-s", help="Read from this long ago: 15m, 2h, 1d [1h]."),
     ] = None,
-    from_: Annotated[
-        str | None,
-        typer.Option("--from", "-o", help="Read from a position instead: beginning, N, -N, time."),
-    ] = None,
-    until: Annotated[
-        str,
-        typer.Option("--until", "-u", help="Read up to: end (when the read starts), a time."),
-    ] = "end",
+    from_: ReadFromOpt = None,
+    until: ReadUntilOpt = "end",
     format_: Annotated[str, typer.Option("--format", "-F", help="text or json.")] = "text",
     include_internal: InternalOpt = False,
     bootstrap: BootstrapOpt = None,

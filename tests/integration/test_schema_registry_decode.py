@@ -75,6 +75,13 @@ def framed_avro(schema_id: int, schema: dict):
     return write
 
 
+def address_reference(client, tag: str) -> SchemaReference:
+    """ADDRESS registered under a subject of this test's own, as a reference to it."""
+    subject = f"it.common.Address-{tag}"
+    client.register_schema(subject, Schema(json.dumps(ADDRESS), "AVRO"))
+    return SchemaReference("it.common.Address", subject, 1)
+
+
 def ctx(topic: str) -> SerializationContext:
     return SerializationContext(topic, MessageField.VALUE)
 
@@ -96,9 +103,7 @@ def test_all_three_formats_come_back_as_produced(
 ):
     tag = uuid.uuid4().hex[:8]
     avro_topic, pb_topic, js_topic = new_topic(2, "avro"), new_topic(1, "pb"), new_topic(1, "js")
-    addr = f"it.common.Address-{tag}"
-    client.register_schema(addr, Schema(json.dumps(ADDRESS), "AVRO"))
-    ref = SchemaReference("it.common.Address", addr, 1)
+    ref = address_reference(client, tag)
     client.register_schema(f"{avro_topic}-value", Schema(json.dumps(ORDER_V1), "AVRO", [ref]))
     avro = AvroSerializer(client, None, conf={"auto.register.schemas": False,
                                               "use.latest.version": True})  # fmt: skip
@@ -159,9 +164,7 @@ def test_a_trace_joins_json_and_avro_topics(
 ):
     json_topic, avro_topic = new_topic(1, "json"), new_topic(3, "avro")
     tag = uuid.uuid4().hex[:8]
-    addr = f"it.common.Address-{tag}"
-    client.register_schema(addr, Schema(json.dumps(ADDRESS), "AVRO"))
-    ref = SchemaReference("it.common.Address", addr, 1)
+    ref = address_reference(client, tag)
     client.register_schema(f"{avro_topic}-value", Schema(json.dumps(ORDER_V1), "AVRO", [ref]))
     avro = AvroSerializer(client, None, conf={"auto.register.schemas": False,
                                               "use.latest.version": True})  # fmt: skip
@@ -189,9 +192,7 @@ def test_evolution_findings_are_exact(
 ):
     topic = new_topic(2)
     tag = uuid.uuid4().hex[:8]
-    addr = f"it.common.Address-{tag}"
-    client.register_schema(addr, Schema(json.dumps(ADDRESS), "AVRO"))
-    ref = SchemaReference("it.common.Address", addr, 1)
+    ref = address_reference(client, tag)
     subject = f"{topic}-value"
     v1 = client.register_schema(subject, Schema(json.dumps(ORDER_V1), "AVRO", [ref]))
     v2 = client.register_schema(subject, Schema(json.dumps(ORDER_V2), "AVRO", [ref]))
@@ -263,9 +264,7 @@ def test_schemas_shows_each_topics_versions_when_and_by_whom(
 ):
     topic = new_topic(3)
     tag = uuid.uuid4().hex[:8]
-    addr = f"it.common.Address-{tag}"
-    client.register_schema(addr, Schema(json.dumps(ADDRESS), "AVRO"))
-    ref = SchemaReference("it.common.Address", addr, 1)
+    ref = address_reference(client, tag)
     subject = f"{topic}-value"
     v1 = client.register_schema(subject, Schema(json.dumps(ORDER_V1), "AVRO", [ref]))
     v2 = client.register_schema(subject, Schema(json.dumps(ORDER_V2), "AVRO", [ref]))

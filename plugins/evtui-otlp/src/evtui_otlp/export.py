@@ -29,6 +29,7 @@ from collections import Counter
 from typing import Any, TextIO
 
 from evtui import __version__ as EVTUI_VERSION
+from evtui.core.traces import key_text
 
 PRODUCER = 4  # SpanKind.SPAN_KIND_PRODUCER
 UNKNOWN_SERVICE = "unknown"
@@ -100,7 +101,7 @@ def _span(
         _kv("messaging.kafka.destination.partition", int(event.partition)),
         _kv("messaging.kafka.message.offset", int(event.offset)),
     ]
-    key = _key_text(event.key)
+    key = key_text(event.key)
     if key is not None:
         attributes.append(_kv("messaging.kafka.message.key", key))
     attributes.append(_kv("evtui.ref", ref))
@@ -189,15 +190,6 @@ def _derived(text: str, size: int) -> str:
     if digest == "0" * (2 * size):  # as good as impossible, but an all-zero id is invalid
         digest = "0" * (2 * size - 1) + "1"
     return digest
-
-
-def _key_text(key: bytes | None) -> str | None:
-    if key is None:
-        return None
-    try:
-        return key.decode("utf-8")
-    except UnicodeDecodeError:
-        return "0x" + key.hex()
 
 
 def _kv(key: str, value: str | int | bool) -> dict:
