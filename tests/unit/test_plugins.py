@@ -133,3 +133,29 @@ def test_registry_urls_and_profiles_keep_the_password_secret(tmp_path):
     config.write_text('[clusters.a]\nbootstrap = "b"\n[clusters.a.schema_registry]\nuri = "x"\n')
     with pytest.raises(ConfigError, match="unknown key uri"):
         resolve_schema_registry(None, "a", str(config))
+
+
+RULE = """
+from evtui.core.ids import IdRule
+
+def register(registry):
+    registry.add_id_rule(IdRule(field="service", header="x-app-name"))
+"""
+
+
+def test_a_plugins_identity_rule_names_the_service(tmp_path, monkeypatch):
+    from evtui.config import install_id_rules
+    from evtui.core.ids import set_rules
+
+    (tmp_path / "rule.py").write_text(RULE)
+    monkeypatch.setenv("EVTUI_PLUGIN_PATH", str(tmp_path))
+    try:
+        registry = load_plugins()
+        assert registry.contributions(str(tmp_path / "rule.py")) == ["id rule service"]
+        install_id_rules(None, [rule for rule, _ in registry.id_rules])
+        event = Event("t", 0, 0, 0, 1, None, b'{"a": 1}', (("x-app-name", b"billing"),))
+        assert event.ids.service == "billing"
+    finally:
+        monkeypatch.delenv("EVTUI_PLUGIN_PATH")
+        load_plugins(files=False)
+        set_rules()
