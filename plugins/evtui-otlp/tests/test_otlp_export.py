@@ -178,3 +178,24 @@ def test_a_span_id_carried_twice_is_not_used():
     spans = [s for _, s in spans_of(to_otlp(build_trace("order-42", events)))]
     ids = [s["spanId"] for s in spans]
     assert len(set(ids)) == 2 and "00f067aa0ba902b7" not in ids
+
+
+def test_the_output_is_what_otlp_receivers_parse():
+    """The official OTLP protobuf definitions read the JSON strictly (an unknown field or a
+    value of the wrong type fails), as a collector's /v1/traces does. (OTLP/JSON writes
+    trace and span ids as hex, where plain proto3 JSON would use base64: they are checked
+    as hex by the tests above.)"""
+    from google.protobuf import json_format
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+        ExportTraceServiceRequest,
+    )
+
+    out = io.StringIO()
+    write(build_trace("order-42", shop_events()), out)
+    request = json_format.Parse(out.getvalue(), ExportTraceServiceRequest())
+    spans = [s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans]
+    assert len(spans) == 5
+    assert {s.kind for s in spans} == {4}  # SPAN_KIND_PRODUCER
+    assert sum(1 for s in spans if s.parent_span_id) == 4
+    assert sorted(len(s.links) for s in spans) == [0, 0, 0, 0, 1]  # e4: its second cause
+    assert all(s.start_time_unix_nano >= 1_767_225_600 * 10**9 for s in spans)
