@@ -40,6 +40,8 @@ class SchemaUse:
     count: int = 0
     problem: str | None = None  # why values of this id were not decoded (unknown id, ...)
     producers: dict[str, int] = field(default_factory=dict)
+    first_at: tuple[int, int, int] = (0, 0, 0)  # (time, partition, offset): the order kept
+    last_at: tuple[int, int, int] = (0, 0, 0)
 
     def label(self) -> str:
         version = f" v{self.version}" if self.version is not None else ""
@@ -89,6 +91,8 @@ class SchemaTimeline:
                 None if schema is None else schema.version,
                 ts, ts, ref, ref,
                 problem=decoded.error if schema is None else None,
+                first_at=(ts, event.partition, event.offset),
+                last_at=(ts, event.partition, event.offset),
             )  # fmt: skip
             rows[key] = use
             self.version += 1
@@ -98,10 +102,12 @@ class SchemaTimeline:
         else:
             rows.move_to_end(key)
         use.count += 1
-        if ts < use.first_ts:
-            use.first_ts, use.first_ref = ts, ref
-        if ts >= use.last_ts:
-            use.last_ts, use.last_ref = ts, ref
+        # ties on time go to the lower partition and offset: the read order never decides
+        here = (ts, event.partition, event.offset)
+        if here < use.first_at:
+            use.first_ts, use.first_ref, use.first_at = ts, ref, here
+        if here > use.last_at:
+            use.last_ts, use.last_ref, use.last_at = ts, ref, here
         _count_producer(use.producers, _producer(event))
 
     def offer_batch(self, events: list[Event]) -> None:
@@ -111,7 +117,7 @@ class SchemaTimeline:
     def uses(self, topic: str) -> list[SchemaUse]:
         """The topic's schemas in the order they were first written."""
         rows = self.topics.get(topic)
-        return sorted(rows.values(), key=lambda u: (u.first_ts, u.first_ref)) if rows else []
+        return sorted(rows.values(), key=lambda u: u.first_at) if rows else []
 
     def to_json(self) -> dict[str, Any]:
         return {

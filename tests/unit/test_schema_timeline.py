@@ -77,5 +77,5 @@ def test_read_order_does_not_change_the_timeline(records, rnd):
     a, b = SchemaTimeline(), SchemaTimeline()
     a.offer_batch(events)
     b.offer_batch(shuffled)
-    summary = lambda t: [(u.version, u.count, u.first_ts, u.last_ts) for u in t.uses("o")]  # noqa: E731
+    summary = lambda t: [(u.version, u.count, u.first_ref, u.last_ref) for u in t.uses("o")]  # noqa: E731
     assert summary(a) == summary(b)
