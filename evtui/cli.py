@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from evtui import __version__
-from evtui.core.text import plural
+from evtui.core.text import plural, visible
 from evtui.errors import EvtuiError, OutputClosed, UsageError
 
 if TYPE_CHECKING:
@@ -170,7 +170,7 @@ def _load_plugins(conn: Connection) -> None:
     settings = Settings(schema_registry=conn.registry_settings())
     registry = load_plugins(settings=settings)
     for warning in registry.warnings:
-        typer.echo(f"evtui: warning: {warning}", err=True)
+        typer.echo(f"evtui: warning: {visible(warning)}", err=True)
     if settings.schema_registry is not None and not registry.reads_registry():
         typer.echo(
             "evtui: warning: a schema registry is given but no plugin decodes through it "
@@ -1124,7 +1124,7 @@ def _terminated(signum: int, frame: object) -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    print(f"evtui: error: {message}", file=sys.stderr)
+    print(f"evtui: error: {visible(message)}", file=sys.stderr)
     raise SystemExit(code)
 
 

@@ -15,7 +15,7 @@ from typing import TextIO
 from evtui.core.ordering import PRODUCER_NAMES, SEQUENCE_NAMES, Checker, Finding, all_kinds
 from evtui.core.output import dumps
 from evtui.core.positions import Position, describe
-from evtui.core.text import plural
+from evtui.core.text import plural, visible_lines
 from evtui.errors import EvtuiError, UsageError, check_choice
 from evtui.sources.base import Source
 
@@ -105,7 +105,7 @@ def run_check(
         report = {**report_json(findings, checker), "problems": result.problems.to_json()}
         print(dumps(report), file=out)
     else:
-        print(render_text(findings), file=out)
+        print(visible_lines(render_text(findings)), file=out)
     warnings = [f for f in findings if f.severity != "info"]
     summary = ", ".join(f"{kind} {n}" for kind, n in checker.summary().items()) or "none"
     problems = result.problems.lines("checked")  # records whose value or checks failed

@@ -15,7 +15,7 @@ from evtui.core.flow_render import FORMATS, render, summary
 from evtui.core.native import fill_ids
 from evtui.core.output import dumps
 from evtui.core.positions import describe
-from evtui.core.text import plural
+from evtui.core.text import plural, visible_lines
 from evtui.errors import EvtuiError, check_choice
 
 if TYPE_CHECKING:
@@ -109,7 +109,7 @@ def run_flow(
             text += "\n" + drift_text
         else:  # dot and mermaid stay drawings: the comparison goes to stderr
             print(drift_text, file=err)
-    print(text, file=out)
+    print(text if options.format == "json" else visible_lines(text), file=out)
     print(
         f"evtui flow: read {plural(result.scanned, 'event')} from {where} "
         f"(from {describe(start)}) in {result.seconds:.2f} s; {summary(graph)}",

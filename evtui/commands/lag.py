@@ -20,6 +20,7 @@ from typing import TextIO
 from evtui.config import ClientConfig
 from evtui.core.lag import GroupLag, LagReport, PartitionLag
 from evtui.core.output import dumps
+from evtui.core.text import visible, visible_lines
 from evtui.errors import EvtuiError, check_choice
 
 FORMATS = ("table", "json")
@@ -102,15 +103,17 @@ def _show(report: LagReport, options: LagOptions, out: TextIO, err: TextIO) -> N
     if options.groups and not report.groups and not options.watch:
         raise NoGroup(f"no consumer group matches '{options.groups}'")
     for problem in report.problems:
-        print(f"evtui lag: warning: {problem}", file=err)
+        print(visible(f"evtui lag: warning: {problem}"), file=err)
     for group in report.groups:
         if group.problem:
-            print(f"evtui lag: warning: group {group.group}: {group.problem}", file=err)
+            print(visible(f"evtui lag: warning: group {group.group}: {group.problem}"), file=err)
         for part in group.partitions:
             if part.problem:
                 print(
-                    f"evtui lag: warning: group {group.group}: "
-                    f"{part.topic}[{part.partition}]: {part.problem}",
+                    visible(
+                        f"evtui lag: warning: group {group.group}: "
+                        f"{part.topic}[{part.partition}]: {part.problem}"
+                    ),
                     file=err,
                 )
     if options.format == "json":  # one line per report: easy to follow with --watch
@@ -118,7 +121,7 @@ def _show(report: LagReport, options: LagOptions, out: TextIO, err: TextIO) -> N
         return
     if options.watch and out.isatty():  # a live table, redrawn in place
         out.write("\x1b[H\x1b[2J")
-    print(render_table(report), file=out, flush=True)
+    print(visible_lines(render_table(report)), file=out, flush=True)
 
 
 def thresholds(report: LagReport, options: LagOptions) -> list[str]:

@@ -6,6 +6,7 @@ import sys
 from typing import TextIO
 
 from evtui.core.output import dumps
+from evtui.core.text import visible
 
 
 def plugin_rows(config: str | None = None) -> list[dict]:
@@ -54,7 +55,8 @@ def run_plugins(fmt: str, config: str | None = None, out: TextIO = sys.stdout) -
     if fmt == "json":
         print(dumps({"plugins": rows}), file=out)
         return
-    for row in rows:
+    for row in rows:  # (a plugin's failure quotes its exception: shown, never obeyed)
+        row = {**row, "reason": row["reason"] and visible(row["reason"])}
         dist = f" ({row['dist']})" if row["dist"] else ""
         print(f"{row['name']}  {row['status']}{dist}  {row['origin']}", file=out)
         if row["reason"]:

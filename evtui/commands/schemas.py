@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, TextIO
 from evtui.core.output import dumps
 from evtui.core.positions import describe
 from evtui.core.schemas import SchemaTimeline
-from evtui.core.text import plural
+from evtui.core.text import plural, visible_lines
 from evtui.errors import check_choice
 
 if TYPE_CHECKING:
@@ -63,7 +63,8 @@ def run_schemas(
         )
     if timeline.evicted:
         print(f"evtui schemas: note: {timeline.evicted:,} schemas forgotten at the bound", file=err)
-    print(dumps(timeline.to_json()) if fmt == "json" else timeline.render_text(), file=out)
+    text = dumps(timeline.to_json()) if fmt == "json" else visible_lines(timeline.render_text())
+    print(text, file=out)
     rows = sum(len(rows) for rows in timeline.topics.values())
     print(
         f"evtui schemas: read {plural(result.scanned, 'event')} from {where} "

@@ -28,7 +28,7 @@ from evtui.core.idsearch import MIN_PREFIX, Candidates
 from evtui.core.output import dumps
 from evtui.core.positions import Position, describe
 from evtui.core.problems import RecordProblems, offer_all
-from evtui.core.text import plural
+from evtui.core.text import plural, visible_lines
 from evtui.errors import EvtuiError, UsageError, check_choice
 from evtui.sources.base import Source, ends_of
 
@@ -222,8 +222,9 @@ def emit(
 
     from evtui.plugins import active_registry
 
-    if fmt in FORMATS:
-        print(render(trace, fmt, problems), file=out)
+    if fmt in FORMATS:  # (json escapes what it must; the others are for a terminal)
+        text = render(trace, fmt, problems)
+        print(text if fmt == "json" else visible_lines(text), file=out)
         return
     exporter = (registry or active_registry()).exporter("trace", fmt)
     if exporter is None:

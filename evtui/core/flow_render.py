@@ -7,22 +7,20 @@ exact; DOT and Mermaid quote them for their own syntax.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
 import networkx as nx
 
-from evtui.core.text import plural
+from evtui.core.text import plural, visible
 
 FORMATS = ("text", "json", "dot", "mermaid")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _ORDER = {"service": 0, "unknown producer": 1, "topic": 2, "group": 3}
 
 
 def shown(text: str) -> str:
     """``text`` with control characters visible (``\\x1b``), for a terminal."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return visible(text)
 
 
 def _nodes(graph: nx.DiGraph, kind: str) -> list[tuple[str, dict]]:

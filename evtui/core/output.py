@@ -11,6 +11,7 @@ import msgspec
 from evtui.core import decode as fmt
 from evtui.core.event import Event, text_or_bytes
 from evtui.core.positions import format_ms
+from evtui.core.text import one_line, visible
 
 _HEX_PREVIEW = 64
 _encode = msgspec.json.Encoder().encode
@@ -80,10 +81,6 @@ def json_line(event: Event, *, raw: bool = False) -> str:
     return dumps(event_to_json(event, raw=raw))
 
 
-def _one_line(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
-
-
 def hex_preview(data: bytes, limit: int = _HEX_PREVIEW) -> str:
     shown = data[:limit].hex(" ")
     return shown + (" …" if len(data) > limit else "")
@@ -104,12 +101,12 @@ def value_summary(event: Event) -> str:
     elif isinstance(decoded.value, bytes):
         text = f"<{decoded.format} {len(decoded.value)} bytes> " + hex_preview(decoded.value)
     elif isinstance(decoded.value, str):
-        text = _one_line(decoded.value)
+        text = one_line(decoded.value)
     else:
-        text = _one_line(json.dumps(decoded.value, ensure_ascii=False, default=repr))
+        text = one_line(json.dumps(decoded.value, ensure_ascii=False, default=repr))
     if decoded.error:
         text += f"  [decode error: {decoded.error}]"
-    return text
+    return visible(text)  # JSON leaves C1 controls and bidi marks as they are
 
 
 def key_summary(key: bytes | None) -> str:
@@ -118,7 +115,7 @@ def key_summary(key: bytes | None) -> str:
         return "<null>"
     if isinstance(value, bytes):
         return "0x" + value.hex()
-    return _one_line(value)
+    return one_line(value)
 
 
 def headers_summary(event: Event) -> str:
@@ -130,8 +127,8 @@ def headers_summary(event: Event) -> str:
         elif isinstance(shown, bytes):
             rendered = "0x" + shown.hex()
         else:
-            rendered = _one_line(shown)
-        parts.append(f"{name}={rendered}")
+            rendered = one_line(shown)
+        parts.append(f"{one_line(name)}={rendered}")
     return "{" + ", ".join(parts) + "}"
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from evtui.core.event import describe_error
 from evtui.core.native import fill_ids
+from evtui.core.text import visible
 
 if TYPE_CHECKING:
     from evtui.core.event import Event
@@ -69,7 +70,7 @@ class RecordProblems:
         """``N records could not be VERB: t/0/5: reason``, then one line per further record."""
         if not self.count:
             return []
-        named = [f"{t}/{p}/{o}: {reason}" for t, p, o, reason in self.first[:SHOWN]]
+        named = [f"{t}/{p}/{o}: {visible(reason)}" for t, p, o, reason in self.first[:SHOWN]]
         records = "1 record" if self.count == 1 else f"{self.count:,} records"
         more = self.count - len(named)
         head = f"{records} could not be {verb}" + (f" ({more:,} more not named)" if more else "")

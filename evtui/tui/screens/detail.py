@@ -19,6 +19,7 @@ from evtui.core import decode as fmt
 from evtui.core.event import Event
 from evtui.core.output import dumps, event_to_json, hex_dump, key_summary
 from evtui.core.positions import format_ms
+from evtui.core.text import one_line
 
 PRETTY_LIMIT = 512 * 1024  # larger payloads are shown as text, not highlighted
 
@@ -70,7 +71,7 @@ def _headers(event: Event) -> RenderableType:
     table.add_column("HEADER", no_wrap=True)
     table.add_column("VALUE")
     for name, value in event.headers:
-        table.add_row(name, _header_value(value))
+        table.add_row(one_line(name), _header_value(value))
     return table
 
 
@@ -78,7 +79,7 @@ def _header_value(value: bytes | None) -> Text:
     if value is None:
         return Text("<null>", style="#8a8a8a")
     try:
-        return Text(value.decode())
+        return Text(one_line(value.decode()))
     except UnicodeDecodeError:
         return Text("0x" + value.hex(), style="magenta")
 

@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Input, Static
 from evtui.commands.lag import eta_text, seconds_text, time_lag_text
 from evtui.core.cluster import state_text
 from evtui.core.lag import EXACT, SEVERITY, GroupLag, LagReport, PartitionLag, Status
-from evtui.core.text import plural
+from evtui.core.text import plural, visible
 from evtui.tui.widgets.columns import Column, fit_columns
 from evtui.tui.widgets.overview import VimTable, sync_rows
 
@@ -115,7 +115,7 @@ def _count(value: int | None) -> str:
 
 def group_cells(group: GroupLag, trend_width: int = 16) -> tuple[str | Text, ...]:
     """Every column's cell, in :data:`GROUP_COLUMNS` order."""
-    name = group.group + (" ⚠" if group.problem else "")
+    name = visible(group.group) + (" ⚠" if group.problem else "")
     return (
         name,
         state_text(group.state, group.as_of_ms),

@@ -19,7 +19,7 @@ from evtui.core.cluster import (
     state_text,
 )
 from evtui.core.lag import GroupLag, LagReport
-from evtui.core.text import plural
+from evtui.core.text import plural, visible
 from evtui.tui.widgets.columns import Column, set_columns, shown_cells
 from evtui.tui.widgets.header import number
 from evtui.tui.widgets.status import StatusLine
@@ -77,7 +77,7 @@ def _right(text: str) -> Text:
 def topic_cells(topic: TopicInfo, marked: bool) -> tuple[str | Text, ...]:
     return (
         "●" if marked else " ",
-        topic.name,
+        visible(topic.name),
         _right(str(topic.partitions)),
         _right(number(topic.messages)),
         _right(number(topic.end_offsets)),
@@ -92,10 +92,10 @@ def group_cells(group: GroupInfo, lag: GroupLag | None, polled: bool) -> tuple[s
     state, members = state_text(group.state, group.as_of_ms), _right(members_text(group.members))
     if lag is None:
         waiting = Text("…" if not polled else "-", style="dim")
-        return (group.name, state, members, waiting, waiting)
+        return (visible(group.name), state, members, waiting, waiting)
     total = "-" if lag.lag is None else number(lag.lag)
     status = Text(str(lag.status), style=STATUS_STYLES.get(lag.status, ""))
-    return (group.name, state, members, _right(total), status)
+    return (visible(group.name), state, members, _right(total), status)
 
 
 class Overview(Vertical):

@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Input, Static
 
 from evtui.core.ordering import WARNING, Finding
 from evtui.core.positions import format_ms
-from evtui.core.text import plural
+from evtui.core.text import one_line, plural, visible
 from evtui.core.violations import LiveCheck, ViolationGroup
 from evtui.tui.spans import Piece, joined
 from evtui.tui.widgets.columns import Column, set_columns, shown_cells
@@ -50,7 +50,7 @@ def group_cells(group: ViolationGroup) -> tuple[str | Text, ...]:
         Text(group.severity, style=SEVERITY_STYLES.get(group.severity, "")),
         group.kind,
         group.topic,
-        "∅" if group.key is None else group.key,
+        "∅" if group.key is None else one_line(group.key),
         Text(f"{group.count:,}", justify="right"),
         _clock(group.first_ms),
         _clock(group.last_ms),
@@ -60,8 +60,8 @@ def group_cells(group: ViolationGroup) -> tuple[str | Text, ...]:
 def finding_cells(finding: Finding) -> tuple[str, ...]:
     return (
         f"{finding.topic}[{finding.partition}]@{finding.offset}",
-        finding.expected,
-        finding.seen,
+        visible(finding.expected),
+        visible(finding.seen),
     )
 
 
@@ -72,10 +72,11 @@ def finding_ident(finding: Finding) -> str:
 def explain(finding: Finding) -> Text:
     where = f"{finding.topic}[{finding.partition}]@{finding.offset}"
     text = joined(
-        [(finding.kind, SEVERITY_STYLES.get(finding.severity, "")), where, f"key {finding.key}"]
-    )
-    text.append(f"\nexpected {finding.expected}; seen {finding.seen}\n")
-    text.append(finding.explanation + "\n", style="italic")
+        [(finding.kind, SEVERITY_STYLES.get(finding.severity, "")), where,
+         f"key {None if finding.key is None else one_line(finding.key)}"]
+    )  # fmt: skip
+    text.append(f"\nexpected {visible(finding.expected)}; seen {visible(finding.seen)}\n")
+    text.append(visible(finding.explanation) + "\n", style="italic")
     here = f"{finding.topic}/{finding.partition}/{finding.offset}"
     others = [r for r in finding.refs if r != here]
     keys = [
