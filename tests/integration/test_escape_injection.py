@@ -62,3 +62,12 @@ def test_error_lines_quoting_user_text_escape_it(evtui_cli):
     err = done.stderr.decode()
     assert done.returncode == 2 and err.startswith("evtui: error: ")
     assert no_control(err, keep="\n") and "\\x1b[2J" in err
+
+
+def test_a_hostile_topic_pattern_is_quoted_escaped(kafka_bootstrap, evtui_cli):
+    for command in ("tail", "check", "trace"):
+        args = ("abcdefgh",) if command == "trace" else ()
+        done = evtui_cli(command, *args, "^t\x1b[2J", "-b", kafka_bootstrap)
+        err = done.stderr.decode()
+        assert done.returncode == 2, (command, err)
+        assert no_control(err, keep="\n") and "'^t\\x1b[2J'" in err, (command, err)
