@@ -50,7 +50,7 @@ def parse_duration_s(text: str, option: str) -> float:
     if ms is None:
         try:
             ms = int(float(text) * 1000)
-        except ValueError:
+        except (ValueError, OverflowError):  # not a number; infinity
             raise UsageError(
                 f"invalid {option} '{text}': expected a duration such as 20s, 5m "
                 "or a number of seconds"
