@@ -234,6 +234,8 @@ class OwnBroker:
             "EVTUI_KAFKA_PORT": str(port),
             "EVTUI_KAFKA_SASL_PORT": str(port + 1),
             "EVTUI_KAFKA_CONTROLLER_PORT": str(port + 2),
+            "EVTUI_KAFKA_SSL_PORT": str(port + 3),  # (the session broker's are 19095-19096)
+            "EVTUI_KAFKA_SASL_SSL_PORT": str(port + 4),
             "EVTUI_KAFKA_HOME": str(home),
             "EVTUI_KAFKA_HEAP": "384m",
         }
@@ -262,3 +264,48 @@ def own_broker(home: Path, port: int) -> Iterator[OwnBroker]:
     finally:
         broker.harness("stop")
         shutil.rmtree(home, ignore_errors=True)  # its data and log: nothing left behind
+
+
+@dataclasses.dataclass(frozen=True)
+class TlsInfo:
+    """The session broker's TLS listeners and the material in its ``tls/`` folder."""
+
+    ssl: str  # SSL listener (mTLS: a client certificate is required)
+    sasl_ssl: str  # SASL_SSL listener (TLS, then SASL; no client certificate)
+    dir: Path  # scripts/kafka-local's <state dir>/tls
+
+    @property
+    def key_password(self) -> str:
+        return (self.dir / "client.key.pass").read_text().strip()
+
+
+@pytest.fixture(scope="session")
+def kafka_tls(kafka_bootstrap: str) -> TlsInfo:
+    """Addresses of the SSL and SASL_SSL listeners and the TLS folder (ca.pem,
+    client.pem, client.key + client.key.pass, client-plain.key, rogue-ca.pem).
+
+    Ports from ``EVTUI_KAFKA_SSL_PORT``/``EVTUI_KAFKA_SASL_SSL_PORT`` (defaults 19095,
+    19096); the folder from ``EVTUI_KAFKA_HOME`` (scripts/test exports it), else the
+    state dir scripts/kafka-local uses by default for the broker's port."""
+    host, port = kafka_bootstrap.rsplit(":", 1)
+    tmp = Path(os.environ.get("TMPDIR") or "/tmp")
+    given = os.environ.get("EVTUI_KAFKA_HOME")
+    # the broker kafka_bootstrap started in a temporary state dir of its own names
+    # its PLAINTEXT listener in that dir's server.properties
+    started_here = [
+        props.parent
+        for props in sorted(Path(tempfile.gettempdir()).glob("evtui-test-kafka-*/server.properties"))
+        if f"listeners=PLAINTEXT://{kafka_bootstrap}," in props.read_text(errors="replace")
+    ]
+    homes = [Path(given)] if given else [*started_here, tmp / f"evtui-kafka-{port}"]
+    tls_dir = next((h / "tls" for h in homes if (h / "tls" / "ca.pem").is_file()), None)
+    if tls_dir is None:
+        pytest.skip(
+            f"no TLS material in {', '.join(str(h / 'tls') for h in homes)} "
+            "(set EVTUI_KAFKA_HOME to the broker's state dir)"
+        )
+    return TlsInfo(
+        ssl=f"{host}:{os.environ.get('EVTUI_KAFKA_SSL_PORT', '19095')}",
+        sasl_ssl=f"{host}:{os.environ.get('EVTUI_KAFKA_SASL_SSL_PORT', '19096')}",
+        dir=tls_dir,
+    )
