@@ -16,6 +16,15 @@ The config file is TOML, at ``--config``, else ``$EVTUI_CONFIG``, else
     [clusters.staging.properties]         # any librdkafka property
     "ssl.ca.location" = "/etc/ssl/staging-ca.pem"
 
+    [clusters.mtls]
+    bootstrap = "kafka-1:9094"
+    security_protocol = "SSL"
+    ssl_ca = "/etc/ssl/ca.pem"            # ssl.ca.location (default: the system's CAs)
+    ssl_cert = "/etc/ssl/evtui.pem"       # ssl.certificate.location (mTLS)
+    ssl_key = "/etc/ssl/evtui.key"        # ssl.key.location
+    ssl_key_password_env = "EVTUI_KEY_PASSWORD"   # or: ssl_key_password = "..."
+    ssl_verify_hostname = true            # false: ssl.endpoint.identification.algorithm=none
+
 Precedence: profile < ``--bootstrap-servers`` < ``-X key=value``.
 
 A profile may name its Schema Registry (the ``evtui-schema-registry`` plugin
@@ -67,8 +76,20 @@ PROFILE_FIELDS = frozenset(
         "password_env",
         "properties",
         "schema_registry",
+        "ssl_ca",
+        "ssl_cert",
+        "ssl_key",
+        "ssl_key_password",
+        "ssl_key_password_env",
+        "ssl_verify_hostname",
     }
 )
+# TLS fields of a profile and the librdkafka property each one sets
+SSL_PATH_FIELDS = {
+    "ssl_ca": "ssl.ca.location",
+    "ssl_cert": "ssl.certificate.location",
+    "ssl_key": "ssl.key.location",
+}
 REGISTRY_FIELDS = ("url", "username", "password", "password_env", "ssl_ca")
 ID_KEYS = ("ignore", "rules")
 ID_RULE_KEYS = ("field", "header", "json", "regex", "topics", "override", "split")
@@ -206,8 +227,13 @@ class ClusterProfile:
     sasl_mechanism: str | None = None
     username: str | None = None
     password: Secret | None = None
-    properties: dict[str, str] = field(default_factory=dict)
+    properties: dict[str, str | Secret] = field(default_factory=dict)
     schema_registry: SchemaRegistrySettings | None = None
+    ssl_ca: str | None = None
+    ssl_cert: str | None = None
+    ssl_key: str | None = None
+    ssl_key_password: Secret | None = None
+    ssl_verify_hostname: bool | None = None
 
     def client_properties(self) -> dict[str, str | Secret]:
         props: dict[str, str | Secret] = {}
@@ -221,6 +247,16 @@ class ClusterProfile:
             props["sasl.username"] = self.username
         if self.password is not None:
             props["sasl.password"] = self.password
+        for name, prop in SSL_PATH_FIELDS.items():
+            value = getattr(self, name)
+            if value:
+                props[prop] = value
+        if self.ssl_key_password is not None:
+            props["ssl.key.password"] = self.ssl_key_password
+        if self.ssl_verify_hostname is not None:
+            props["ssl.endpoint.identification.algorithm"] = (
+                "https" if self.ssl_verify_hostname else "none"
+            )
         props.update(self.properties)
         return props
 
@@ -307,12 +343,20 @@ def parse_profile(name: str, raw: object, path: Path | str = "config") -> Cluste
         "username",
         "password",
         "password_env",
+        "ssl_ca",
+        "ssl_cert",
+        "ssl_key",
+        "ssl_key_password",
+        "ssl_key_password_env",
     ):
         if key in raw and not isinstance(raw[key], str):
             raise ConfigError(f"{where}: {key} must be a string")
     if "password" in raw and "password_env" in raw:
         raise ConfigError(f"{where}: give password or password_env, not both")
+    if "ssl_verify_hostname" in raw and not isinstance(raw["ssl_verify_hostname"], bool):
+        raise ConfigError(f"{where}: ssl_verify_hostname must be true or false")
     password = _password(raw, where)
+    key_password = _password(raw, where, "ssl_key_password")
     props = raw.get("properties", {})
     if not isinstance(props, dict):
         raise ConfigError(f"{where}: properties must be a table of librdkafka properties")
@@ -325,7 +369,17 @@ def parse_profile(name: str, raw: object, path: Path | str = "config") -> Cluste
         password=password,
         properties={str(k): _prop_value(k, v) for k, v in props.items()},
         schema_registry=_registry_of(raw, where),
+        ssl_ca=_path_of(raw, "ssl_ca"),
+        ssl_cert=_path_of(raw, "ssl_cert"),
+        ssl_key=_path_of(raw, "ssl_key"),
+        ssl_key_password=key_password,
+        ssl_verify_hostname=raw.get("ssl_verify_hostname"),
     )
+
+
+def _path_of(raw: Mapping, key: str) -> str | None:
+    value = raw.get(key)
+    return None if value is None else os.path.expanduser(value)
 
 
 def _registry_of(raw: Mapping, where: str) -> SchemaRegistrySettings | None:
@@ -333,15 +387,19 @@ def _registry_of(raw: Mapping, where: str) -> SchemaRegistrySettings | None:
     return None if table is None else parse_registry_table(table, where)
 
 
-def _password(raw: Mapping, where: str) -> Secret | None:
-    if "password" in raw:
-        return Secret(raw["password"])
-    var = raw.get("password_env")
+def _password(raw: Mapping, where: str, key: str = "password") -> Secret | None:
+    """``KEY`` inline or ``KEY_env`` (an environment variable's name), never both."""
+    env_key = f"{key}_env"
+    if key in raw and env_key in raw:
+        raise ConfigError(f"{where}: give {key} or {env_key}, not both")
+    if key in raw:
+        return Secret(raw[key])
+    var = raw.get(env_key)
     if var is None:
         return None
     value = os.environ.get(var)
     if value is None:
-        raise ConfigError(f"{where}: environment variable {var} (password_env) is not set")
+        raise ConfigError(f"{where}: environment variable {var} ({env_key}) is not set")
     return Secret(value)
 
 

@@ -294,7 +294,9 @@ def kafka_tls(kafka_bootstrap: str) -> TlsInfo:
     # its PLAINTEXT listener in that dir's server.properties
     started_here = [
         props.parent
-        for props in sorted(Path(tempfile.gettempdir()).glob("evtui-test-kafka-*/server.properties"))
+        for props in sorted(
+            Path(tempfile.gettempdir()).glob("evtui-test-kafka-*/server.properties")
+        )
         if f"listeners=PLAINTEXT://{kafka_bootstrap}," in props.read_text(errors="replace")
     ]
     homes = [Path(given)] if given else [*started_here, tmp / f"evtui-kafka-{port}"]

@@ -131,6 +131,10 @@ def connect_failure(
         for e in errors
         if e.code() in _CONNECT_CODES and e.code() != ck.KafkaError._ALL_BROKERS_DOWN
     ]
+    tls = next((hint for e in reversed(connect) if (hint := _tls_hint(e.str()))), None)
+    if tls is not None:
+        text = next(_clean(config, e.str()) for e in reversed(connect) if _tls_hint(e.str()))
+        return ConnectionFailed(f"TLS handshake with Kafka at {where} failed: {tls} ({text})")
     if connect:
         return ConnectionFailed(
             f"cannot reach Kafka at {where} within {timeout:g}s: "
@@ -140,6 +144,30 @@ def connect_failure(
     return ConnectionFailed(
         f"no answer from Kafka at {where} within {timeout:g}s" + (f": {detail}" if detail else "")
     )
+
+
+def _tls_hint(text: str) -> str | None:
+    """What a TLS failure in librdkafka's words means, in evtui's (None: no TLS failure)."""
+    lowered = text.lower()
+    if "certificate verify failed" in lowered:
+        if "hostname" in lowered or "host name" in lowered:
+            return (
+                "certificate verify failed: the broker's certificate does not name the host "
+                "connected to (ssl_verify_hostname = false in the profile turns this check off)"
+            )
+        return (
+            "certificate verify failed: the broker's certificate is not signed by a CA "
+            "evtui trusts (the profile's ssl_ca, or ssl.ca.location)"
+        )
+    if any(
+        alert in lowered
+        for alert in ("alert bad certificate", "alert certificate required", "alert unknown ca")
+    ):
+        return (
+            "the broker refused the client certificate: it requires one (mTLS) signed by a "
+            "CA it trusts (the profile's ssl_cert and ssl_key)"
+        )
+    return None
 
 
 def _principal(config: ClientConfig) -> str:
