@@ -148,6 +148,13 @@ DeclaredOpt = Annotated[
 ]
 
 
+_RESULT_COMMAND: list[str] = []  # check, trace or flow running: their exit code 1 is a result
+
+
+def _result_command(name: str) -> None:
+    _RESULT_COMMAND.append(name)
+
+
 def _connection(
     ctx: typer.Context,
     bootstrap: str | None,
@@ -423,6 +430,7 @@ def trace(
     schema_registry: SchemaRegistryOpt = None,
 ) -> None:
     """Find a transaction's events across topics and print its causal graph (exit 1: none)."""
+    _result_command("trace")
     from evtui.commands.trace import TraceOptions, check_format, check_id, run_trace
     from evtui.core.positions import parse_end
     from evtui.sources.kafka import KafkaSource
@@ -514,6 +522,7 @@ def check(
     schema_registry: SchemaRegistryOpt = None,
 ) -> None:
     """Ordering violations in a range of topics (exit 1 when a warning is found)."""
+    _result_command("check")
     from evtui.commands.check import (
         CheckOptions,
         check_format,
@@ -594,6 +603,7 @@ def flow(
     schema_registry: SchemaRegistryOpt = None,
 ) -> None:
     """Who writes which topic, who reads it, what feeds what: the flow graph (exit 1: no event)."""
+    _result_command("flow")
     from evtui.commands.flow import FlowOptions, check_format, run_flow
     from evtui.core.positions import parse_end
     from evtui.sources.kafka import KafkaSource
@@ -1100,7 +1110,7 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)  # typer returns 130 for Ctrl-C here
     except EvtuiError as exc:
-        _fail(str(exc), exc.exit_code)
+        _fail(str(exc), _exit_code(exc))
     except KeyboardInterrupt:
         _quiet_exit(130)
     except (BrokenPipeError, OutputClosed):
@@ -1121,6 +1131,15 @@ def main() -> None:
 def _terminated(signum: int, frame: object) -> None:
     """SIGTERM: unwind like Ctrl-C, so sources close their clients, then exit 143."""
     raise SystemExit(128 + signum)
+
+
+def _exit_code(exc: EvtuiError) -> int:
+    """A failure of ``check``, ``trace`` or ``flow`` exits 3: their 1 tells a result."""
+    from evtui.errors import RUN_FAILED, Outcome
+
+    if exc.exit_code == 1 and not isinstance(exc, Outcome) and _RESULT_COMMAND:
+        return RUN_FAILED
+    return exc.exit_code
 
 
 def _fail(message: str, code: int) -> None:

@@ -17,6 +17,16 @@ class EvtuiError(Exception):
             self.exit_code = exit_code
 
 
+RUN_FAILED = 3
+"""The exit code of ``check``, ``trace`` and ``flow`` when the run itself failed (the
+cluster unreachable, the read broken off): their 1 tells a result (see :class:`Outcome`)."""
+
+
+class Outcome(EvtuiError):
+    """A result told by the exit code 1 (violations found, nothing found, no events, drift);
+    for the commands that have one, any other error exits :data:`RUN_FAILED` instead."""
+
+
 class UsageError(EvtuiError):
     """Invalid options or arguments (exit code 2, like typer/click)."""
 

@@ -16,13 +16,13 @@ from evtui.core.ordering import PRODUCER_NAMES, SEQUENCE_NAMES, Checker, Finding
 from evtui.core.output import dumps
 from evtui.core.positions import Position, describe
 from evtui.core.text import plural, visible_lines
-from evtui.errors import EvtuiError, UsageError, check_choice
+from evtui.errors import Outcome, UsageError, check_choice
 from evtui.sources.base import Source
 
 FORMATS = ("text", "json")
 
 
-class ViolationsFound(EvtuiError):
+class ViolationsFound(Outcome):
     """Warnings were found (exit code 1)."""
 
 

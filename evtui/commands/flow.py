@@ -16,7 +16,7 @@ from evtui.core.native import fill_ids
 from evtui.core.output import dumps
 from evtui.core.positions import describe
 from evtui.core.text import plural, visible_lines
-from evtui.errors import EvtuiError, check_choice
+from evtui.errors import EvtuiError, Outcome, check_choice
 
 if TYPE_CHECKING:
     from evtui.core.event import Event
@@ -26,11 +26,11 @@ if TYPE_CHECKING:
     from evtui.sources.base import Source
 
 
-class NoEvents(EvtuiError):
+class NoEvents(Outcome):
     """The slice held no event: there is no flow to draw (exit code 1)."""
 
 
-class DriftFound(EvtuiError):
+class DriftFound(Outcome):
     """The observed flow differs from the declared one (exit code 1, after the graph)."""
 
 

@@ -29,7 +29,7 @@ from evtui.core.output import dumps
 from evtui.core.positions import Position, describe
 from evtui.core.problems import RecordProblems, offer_all
 from evtui.core.text import plural, visible_lines
-from evtui.errors import EvtuiError, UsageError, check_choice
+from evtui.errors import EvtuiError, Outcome, UsageError, check_choice
 from evtui.sources.base import Source, ends_of
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ PROGRESS_EVERY_S = 0.2
 MAX_PENDING = 1_000_000  # events held as possible causes, over all workers
 
 
-class NothingFound(EvtuiError):
+class NothingFound(Outcome):
     """The scan finished without finding the transaction (exit code 1)."""
 
 
@@ -260,6 +260,10 @@ def collect(source: Source, options: TraceOptions, err: TextIO) -> Found:
     from evtui.core.traces import TraceCollector, collector_notes
     from evtui.sources.kafka import KafkaSource
 
+    for problem in source.problems():  # said at open (a named topic not authorized)
+        if problem.level == "error":
+            raise EvtuiError(problem.message)
+        print(f"evtui trace: {problem.level}: {problem.message}", file=err, flush=True)
     plans = list(source.plans.values()) if isinstance(source, KafkaSource) else []
     jobs = trace_jobs.choose_jobs(options.jobs, plans) if plans else 1
     with _collecting_garbage_later():
