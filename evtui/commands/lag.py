@@ -101,7 +101,8 @@ def _next(poller: object, last: LagReport, options: LagOptions) -> LagReport:
 
 def _show(report: LagReport, options: LagOptions, out: TextIO, err: TextIO) -> None:
     if options.groups and not report.groups and not options.watch:
-        raise NoGroup(f"no consumer group matches '{options.groups}'")
+        denied = [p for p in report.problems if p.startswith("not authorized to describe")]
+        raise NoGroup(denied[0] if denied else f"no consumer group matches '{options.groups}'")
     for problem in report.problems:
         print(visible(f"evtui lag: warning: {problem}"), file=err)
     for group in report.groups:

@@ -183,4 +183,7 @@ def run_tail(
             f"which did not match; last: {flt.last_error}",
             file=err,
         )
+    skipped = getattr(source, "skipped_topics", None)
+    if skipped:  # said once when the tail started; the exit code tells it too
+        raise EvtuiError(f"{len(skipped)} topic(s) could not be read (see the warning above)")
     return written

@@ -125,6 +125,11 @@ def _suggest(name: str, available: Iterable[str]) -> str:
     return f" (did you mean {', '.join(close)}?)" if close else ""
 
 
+# ACLs hide a topic one may not describe: the broker answers "not authorized" for it
+# whether it exists or not
+_HIDDEN = " (or it does not exist: the broker does not tell)"
+
+
 class KafkaSource:
     """Events from one or many topics, from a start position to an optional bound."""
 
@@ -171,6 +176,7 @@ class KafkaSource:
         self._given_plans = None if plans is None else list(plans)
         self._ends: list[TP] = []  # partitions read to their end since the last batch
         self.compacted: frozenset[str] = frozenset()  # set by whoever asked compacted_topics()
+        self.skipped_topics: list[str] = []  # named topics not read: not authorized
 
     # -- set-up (caller's thread) -----------------------------------------------------------
 
@@ -198,12 +204,26 @@ class KafkaSource:
         topics, missing = match_topics(
             self.requested, metadata.topics, include_internal=self.include_internal
         )
-        if missing:
-            name = missing[0]
+        denied = self._denied(missing)
+        unknown = [name for name in missing if name not in denied]
+        if unknown:
+            name = unknown[0]
             raise EvtuiError(
                 f"unknown topic '{name}' on {self.config.bootstrap}"
                 f"{_suggest(name, metadata.topics)}"
             )
+        if denied and not topics and not any(is_pattern(n) for n in self.requested):
+            raise EvtuiError(
+                f"not authorized to read topic '{denied[0]}' on {self.config.bootstrap}{_HIDDEN}"
+            )
+        for name in denied:  # the others are read; the caller tells (tail exits 1 at the end)
+            self._report(
+                "warning",
+                f"not authorized to read topic '{name}' on {self.config.bootstrap}{_HIDDEN}; "
+                "reading the other topics",
+                once=f"denied:{name}",
+            )
+        self.skipped_topics = denied
         self._check_topic_errors(metadata, topics)
         if not topics and self.until is not None:
             raise EvtuiError(
@@ -235,13 +255,30 @@ class KafkaSource:
             raise connect_failure(self.config, errors, None, self.timeout)
         return metadata
 
+    def _denied(self, names: list[str]) -> list[str]:
+        """Of named topics missing from the cluster's topic list, those the broker says
+        we may not see (ACLs hide such topics from the list; asked by name, the broker
+        says "not authorized", whether the topic exists or not)."""
+        assert self._consumer is not None
+        denied = []
+        for name in names:
+            try:
+                found = self._consumer.list_topics(topic=name, timeout=self.timeout)
+            except ck.KafkaException:
+                continue
+            meta = found.topics.get(name)
+            err = meta.error if meta is not None else None
+            if err is not None and err.code() == ck.KafkaError.TOPIC_AUTHORIZATION_FAILED:
+                denied.append(name)
+        return denied
+
     def _check_topic_errors(self, metadata: ck.admin.ClusterMetadata, topics: list[str]) -> None:
         for topic in topics:
             err = metadata.topics[topic].error
             if err is None:
                 continue
             if err.code() == ck.KafkaError.TOPIC_AUTHORIZATION_FAILED:
-                raise EvtuiError(f"not authorised to read topic '{topic}'")
+                raise EvtuiError(f"not authorized to read topic '{topic}'")
             raise EvtuiError(f"topic '{topic}': {kafka_error_text(self.config, err)}")
 
     def _offsets(self, tps: list[TP], stamp: int) -> dict[TP, int]:

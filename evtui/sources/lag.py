@@ -206,6 +206,9 @@ class LagPoller(ClusterPoller):
         super().__init__(config, interval=interval, timeout=timeout)
         self.window_ms = int(window_s * 1000)
         self.wanted = group_matcher(groups)
+        # a plain name: asked for by name when the broker's list hides it (ACLs list
+        # only the groups one may describe)
+        self.named = groups if groups and not set(groups) & set("^$*+?()[]{}|\\") else None
         self.tracker = CommitTracker(config, self.window_ms, timeout) if commits else None
         self._reader = OffsetReader(config.to_librdkafka())
         self.model = LagModel(self.window_ms)
@@ -342,6 +345,8 @@ class LagPoller(ClusterPoller):
         if listing.errors:
             problems.append(f"consumer groups: {kafka_error_text(self.config, listing.errors[0])}")
         names = sorted(g.group_id for g in listing.valid or [] if self.wanted(g.group_id))
+        if self.named and self.named not in names:
+            self._denied_group(self.named, deadline, problems)
         groups = {name: GroupPoll("Unknown", 0) for name in names}
         futures: dict[str, Future] = {}
         for chunk in chunks(names):
@@ -357,6 +362,15 @@ class LagPoller(ClusterPoller):
                 group_state(described.state), len(described.members or ()), _owners(described)
             )
         return groups
+
+    def _denied_group(self, name: str, deadline: float, problems: list[str]) -> None:
+        """Say so when the broker refuses to describe a group named (not listed to us)."""
+        future = self._ask(self._admin.describe_consumer_groups, [name])[name]
+        try:
+            self._result(future, deadline)
+        except _PartFailed as exc:
+            if "authoriz" in str(exc).lower():
+                problems.append(f"not authorized to describe consumer group '{name}'")
 
     def _read_committed(self, groups: dict[str, GroupPoll], deadline: float) -> None:
         """Each group's committed offsets; partitions it owns without one: no offset.

@@ -64,16 +64,51 @@ class Target:
             raise connect_failure(self.config, errors, None, self.timeout)
         self.cluster_id = metadata.cluster_id
         found = metadata.topics.get(self.topic)
+        if found is None:  # ACLs hide a topic one may not describe: ask for it by name
+            found = self._consumer.list_topics(self.topic, timeout=self.timeout).topics.get(
+                self.topic
+            )
         if found is not None and found.error is not None:
             if found.error.code() == ck.KafkaError.TOPIC_AUTHORIZATION_FAILED:
-                raise EvtuiError(f"not authorised to describe target topic '{self.topic}'")
+                raise EvtuiError(
+                    f"not authorized to describe target topic '{self.topic}' on "
+                    f"{self.config.bootstrap} (or it does not exist: the broker does not tell)"
+                )
             if found.error.code() != ck.KafkaError.UNKNOWN_TOPIC_OR_PART:
                 raise EvtuiError(
                     f"target topic '{self.topic}': {kafka_error_text(self.config, found.error)}"
                 )
             found = None
         self.partitions = None if found is None else len(found.partitions)
+        if found is not None:
+            self._check_writable()
         return self
+
+    def _check_writable(self) -> None:
+        """Fail before anything is written when the ACLs do not let us write the topic.
+
+        Asks the broker which operations it allows on the topic (Kafka 2.3+); a broker
+        or client that cannot tell leaves the question to the first write."""
+        from confluent_kafka import TopicCollection
+
+        admin = AdminClient(client_properties(self.config, self.errors))
+        try:
+            future = admin.describe_topics(
+                TopicCollection([self.topic]),
+                include_authorized_operations=True,
+                request_timeout=self.timeout,
+            )[self.topic]
+            allowed = future.result(timeout=self.timeout).authorized_operations
+        except (ck.KafkaException, TypeError, ValueError, TimeoutError):
+            return
+        if allowed is None:
+            return
+        names = {getattr(op, "name", str(op)) for op in allowed}
+        if "WRITE" not in names and "ALL" not in names:
+            raise EvtuiError(
+                f"not authorized to write to target topic '{self.topic}' on "
+                f"{self.config.bootstrap}: nothing was written"
+            )
 
     def create(self, partitions: int) -> None:
         """Create the topic (``--create-topic``): the source's partition count."""
