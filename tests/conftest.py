@@ -284,9 +284,10 @@ def kafka_tls(kafka_bootstrap: str) -> TlsInfo:
     """Addresses of the SSL and SASL_SSL listeners and the TLS folder (ca.pem,
     client.pem, client.key + client.key.pass, client-plain.key, rogue-ca.pem).
 
-    Ports from ``EVTUI_KAFKA_SSL_PORT``/``EVTUI_KAFKA_SASL_SSL_PORT`` (defaults 19095,
-    19096); the folder from ``EVTUI_KAFKA_HOME`` (scripts/test exports it), else the
-    state dir scripts/kafka-local uses by default for the broker's port."""
+    Ports from ``EVTUI_KAFKA_SSL_PORT``/``EVTUI_KAFKA_SASL_SSL_PORT`` (default: the
+    PLAINTEXT port + 3 and + 4, 19095 and 19096 for 19092); the folder from
+    ``EVTUI_KAFKA_HOME`` (scripts/test exports it), else the state dir
+    scripts/kafka-local uses by default for the broker's port."""
     host, port = kafka_bootstrap.rsplit(":", 1)
     tmp = Path(os.environ.get("TMPDIR") or "/tmp")
     given = os.environ.get("EVTUI_KAFKA_HOME")
@@ -306,8 +307,9 @@ def kafka_tls(kafka_bootstrap: str) -> TlsInfo:
             f"no TLS material in {', '.join(str(h / 'tls') for h in homes)} "
             "(set EVTUI_KAFKA_HOME to the broker's state dir)"
         )
+    # scripts/kafka-local's defaults: the PLAINTEXT port + 3 and + 4
     return TlsInfo(
-        ssl=f"{host}:{os.environ.get('EVTUI_KAFKA_SSL_PORT', '19095')}",
-        sasl_ssl=f"{host}:{os.environ.get('EVTUI_KAFKA_SASL_SSL_PORT', '19096')}",
+        ssl=f"{host}:{os.environ.get('EVTUI_KAFKA_SSL_PORT') or int(port) + 3}",
+        sasl_ssl=f"{host}:{os.environ.get('EVTUI_KAFKA_SASL_SSL_PORT') or int(port) + 4}",
         dir=tls_dir,
     )
