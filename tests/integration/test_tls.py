@@ -173,3 +173,40 @@ def test_key_password_inline_is_a_secret_too(tmp_path, kafka_tls, new_topic, pro
     assert proc.returncode == 0, proc.stderr.decode()
     assert kafka_tls.key_password.encode() not in proc.stdout + proc.stderr
     assert b'"inline": true' in proc.stdout or b'"inline":true' in proc.stdout
+
+
+OWN_PORT = 29792  # and + 1 .. + 4: a broker of this test's own (SSL on 29795)
+
+
+def test_restart_keeps_the_ca_a_client_trusts(tmp_path):
+    """kafka-local makes its TLS material once: after restart (and a fresh start on the
+    same state dir) a client holding a copy of the first CA still connects with mTLS."""
+    from confluent_kafka.admin import AdminClient
+
+    from tests.conftest import own_broker
+
+    with own_broker(tmp_path / "kafka", OWN_PORT) as broker:
+        tls = tmp_path / "kafka" / "tls"
+        kept_ca = tmp_path / "ca-copy.pem"
+        kept_ca.write_bytes((tls / "ca.pem").read_bytes())
+        assert oct((tls / "client.key.pass").stat().st_mode & 0o777) == "0o600"
+
+        def brokers() -> dict:
+            client = AdminClient(
+                {
+                    "bootstrap.servers": f"127.0.0.1:{OWN_PORT + 3}",
+                    "security.protocol": "SSL",
+                    "ssl.ca.location": str(kept_ca),
+                    "ssl.certificate.location": str(tls / "client.pem"),
+                    "ssl.key.location": str(tls / "client-plain.key"),
+                }
+            )
+            return client.list_topics(timeout=20).brokers
+
+        assert brokers()
+        restarted = broker.harness("restart")
+        assert restarted.returncode == 0, restarted.stderr[-2000:]
+        assert "reusing the TLS material" in restarted.stderr
+        assert f"CA {tls / 'ca.pem'}" in restarted.stderr  # start says where the CA is
+        assert brokers()
+        assert (tls / "ca.pem").read_bytes() == kept_ca.read_bytes()
