@@ -571,6 +571,13 @@ class KafkaSource:
             if plan.stop is not None and m.offset() >= plan.stop:
                 self._done(plan)
             return
+        if err.code() == ck.KafkaError.GROUP_AUTHORIZATION_FAILED and tp[0] is None:
+            # librdkafka looks up the coordinator of the group.id evtui never joins;
+            # a user without rights on it is refused, which changes nothing here
+            return
+        if err.code() == ck.KafkaError.TOPIC_AUTHORIZATION_FAILED:
+            self._denied_partition(tp)
+            return
         text = kafka_error_text(self.config, err)
         if err.code() in _GONE:
             self._report("warning", f"{tp[0]}[{tp[1]}] is gone: {text}", once=f"gone:{tp}")
@@ -579,6 +586,23 @@ class KafkaSource:
                 self._done(plan)
             return
         self._report("warning", f"{tp[0]}[{tp[1]}]: {text}", once=f"err:{tp}:{err.code()}")
+
+    def _denied_partition(self, tp: TP) -> None:
+        """A topic we may describe but not read (ACLs): said once, then left alone."""
+        topic = tp[0]
+        self._report(
+            "warning",
+            f"not authorized to read topic '{topic}' on {self.config.bootstrap}; "
+            "reading the other topics",
+            once=f"denied:{topic}",
+        )
+        if topic not in self.skipped_topics:
+            self.skipped_topics.append(topic)
+        plan = self._bounds.get(tp)
+        if plan is not None:
+            self._done(plan)
+        elif self._consumer is not None:
+            self._consumer.incremental_unassign([ck.TopicPartition(topic, tp[1])])
 
     def _check_client_errors(self) -> bool:
         """Act on the client's error callbacks; True when one was connection trouble.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 class Acls:
     a: str  # carol: READ, DESCRIBE
     b: str  # carol: nothing
+    c: str  # carol: DESCRIBE only (she sees it, but may not read it)
     target: str  # carol: DESCRIBE only (no WRITE)
     g1: str  # carol: READ, DESCRIBE
     g2: str  # carol: nothing
@@ -58,8 +60,9 @@ def acls(tmp_path, kafka_sasl_bootstrap):
     admin = AdminClient(alice)
     tag = uuid.uuid4().hex[:8]
     a, b, target = f"authz-a-{tag}", f"authz-b-{tag}", f"authz-target-{tag}"
+    c = f"authz-c-{tag}"
     g1, g2 = f"authz-g1-{tag}", f"authz-g2-{tag}"
-    for future in admin.create_topics([NewTopic(t, 1, 1) for t in (a, b, target)]).values():
+    for future in admin.create_topics([NewTopic(t, 1, 1) for t in (a, b, c, target)]).values():
         future.result(timeout=30)
 
     def allow(kind, name, op):
@@ -71,14 +74,16 @@ def acls(tmp_path, kafka_sasl_bootstrap):
         allow(ResourceType.TOPIC, a, AclOperation.READ),
         allow(ResourceType.TOPIC, a, AclOperation.DESCRIBE),
         allow(ResourceType.TOPIC, target, AclOperation.DESCRIBE),
+        allow(ResourceType.TOPIC, c, AclOperation.DESCRIBE),
         allow(ResourceType.GROUP, g1, AclOperation.READ),
         allow(ResourceType.GROUP, g1, AclOperation.DESCRIBE),
     ]
     for future in admin.create_acls(bindings).values():
         future.result(timeout=30)
+    _wait_until_carol_sees(kafka_sasl_bootstrap, [a, c, target])
 
     producer = Producer(alice)
-    for topic in (a, b):
+    for topic in (a, b, c):
         for n in range(3):
             producer.produce(
                 topic,
@@ -101,7 +106,7 @@ sasl_mechanism = "PLAIN"
 username = "carol"
 password_env = "EVTUI_TEST_CAROL_PASSWORD"
 """)
-    yield Acls(a, b, target, g1, g2, str(config), alice)
+    yield Acls(a, b, c, target, g1, g2, str(config), alice)
     with contextlib.suppress(Exception):
         for future in admin.delete_acls(
             [
@@ -119,9 +124,34 @@ password_env = "EVTUI_TEST_CAROL_PASSWORD"
             future.result(timeout=30)
     with contextlib.suppress(Exception):
         admin.delete_consumer_groups([g1, g2])
-    for future in admin.delete_topics([a, b, target]).values():
+    for future in admin.delete_topics([a, b, c, target]).values():
         with contextlib.suppress(Exception):
             future.result(timeout=30)
+
+
+def _wait_until_carol_sees(bootstrap: str, topics: list[str], timeout: float = 30) -> None:
+    """ACLs reach the broker's authorizer through the metadata log a moment after
+    create_acls returns: wait until carol may describe the topics granted to her."""
+    from confluent_kafka import Consumer
+
+    carol = {
+        **_alice(bootstrap),
+        "sasl.username": "carol",
+        "sasl.password": "carol-secret",
+        "group.id": f"authz-wait-{uuid.uuid4().hex[:6]}",
+    }
+    consumer = Consumer(carol)
+    deadline = time.monotonic() + timeout
+    try:
+        for topic in topics:
+            while True:
+                found = consumer.list_topics(topic, timeout=10).topics.get(topic)
+                if found is not None and found.error is None:
+                    break
+                assert time.monotonic() < deadline, f"carol still may not see {topic}"
+                time.sleep(0.1)
+    finally:
+        consumer.close()
 
 
 def _carol(evtui_cli, acls: Acls, *args: str):
@@ -151,6 +181,25 @@ def test_tail_reads_the_allowed_topic_and_says_once_the_other_is_not_authorized(
     # a topic not read is a failure of the command, told by the exit code at the end
     assert proc.returncode == 1, err
     assert err.splitlines()[-1].startswith("evtui: error: 1 topic(s) could not be read"), err
+
+
+def test_tail_of_a_topic_carol_sees_but_may_not_read(acls, evtui_cli):
+    # the broker lists it and refuses the fetch: said once, and the tail still ends
+    proc = _carol(
+        evtui_cli, acls, "tail", acls.a, acls.c, "--from", "beginning", "--until", "end",
+        "--format", "json",
+    )  # fmt: skip
+    err = proc.stderr.decode()
+    rows = [json.loads(line) for line in proc.stdout.decode().splitlines()]
+    assert [(r["topic"], r["value"]["n"]) for r in rows] == [
+        (acls.a, 0),
+        (acls.a, 1),
+        (acls.a, 2),
+    ], err
+    assert err.count("not authorized") == 1, err
+    assert f"not authorized to read topic '{acls.c}'" in err, err
+    assert "Group authorization" not in err and "None[" not in err, err
+    assert proc.returncode == 1, err
 
 
 def test_tail_of_only_a_denied_topic_is_one_line(acls, evtui_cli):
