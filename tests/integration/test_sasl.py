@@ -80,8 +80,11 @@ def test_wrong_password_fails_clearly_without_echoing_it(
     cluster, password, profiles, evtui_cli, monkeypatch
 ):
     monkeypatch.setenv("EVTUI_CONFIG", str(profiles))
-    proc = evtui_cli("tail", "anything", "--cluster", cluster, "--timeout", "8", "-v")
+    # -v is the root's option (before the command): the client's own log on stderr
+    proc = evtui_cli("-v", "tail", "anything", "--cluster", cluster, "--timeout", "8")
     everything = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and b"authentication failed" in proc.stderr, proc.stderr
+    assert len(proc.stderr.splitlines()) > 1  # the client's log was there to leak from
     assert password.encode() not in everything
     # -v logs client activity; without it the error is exactly one line
     quiet = evtui_cli("tail", "anything", "--cluster", cluster, "--timeout", "8")
