@@ -1107,6 +1107,7 @@ def main() -> None:
 
     tune_gc()
     signal.signal(signal.SIGTERM, _terminated)
+    _RESULT_COMMAND.clear()  # (main may run more than once in a process: tests)
     try:
         code = app(standalone_mode=False)  # typer returns 130 for Ctrl-C here
     except EvtuiError as exc:

@@ -12,6 +12,7 @@ the producers of a row too.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -110,9 +111,21 @@ class SchemaTimeline:
             use.last_ts, use.last_ref, use.last_at = ts, ref, here
         _count_producer(use.producers, _producer(event))
 
-    def offer_batch(self, events: list[Event]) -> None:
+    def offer_batch(
+        self, events: list[Event], failed: Callable[[Event, Exception], object] | None = None
+    ) -> None:
+        """:meth:`offer` each event; one that raises goes to ``failed`` (else it is raised).
+        Values that are not the registry's wire format cost one byte test each."""
         for event in events:
-            self.offer(event)
+            data = event.value
+            if not data or data[0] > 1:
+                continue
+            try:
+                self.offer(event)
+            except Exception as exc:
+                if failed is None:
+                    raise
+                failed(event, exc)
 
     def uses(self, topic: str) -> list[SchemaUse]:
         """The topic's schemas in the order they were first written."""

@@ -18,7 +18,7 @@ from evtui.core.event import Event
 from evtui.core.flow import FlowModel
 from evtui.core.native import fill_ids
 from evtui.core.positions import Kind, Position
-from evtui.core.problems import RecordProblems, offer_all
+from evtui.core.problems import RecordProblems
 from evtui.core.store import EventStore
 from evtui.core.tailview import Predicate, TailView
 from evtui.core.traces import TraceIndex
@@ -166,7 +166,7 @@ class Feed:
             events = store.slice(seq, min(end, seq + FLOW_CHUNK))
             for index, exc in flow.offer_batch(events):  # one record's failure, never ours
                 self.record_problems.failed(events[index], exc)
-            offer_all(flow.schemas.offer, events, self.record_problems)
+            flow.schemas.offer_batch(events, self.record_problems.failed)
             seq += len(events)
             if time.perf_counter() >= deadline:
                 break
