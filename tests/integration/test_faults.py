@@ -38,12 +38,34 @@ def broker(tmp_path_factory) -> Iterator[OwnBroker]:
         yield broker
 
 
-def make_topic(broker: OwnBroker, name: str, n: int = N) -> None:
-    from confluent_kafka import Producer
+def create(broker: OwnBroker, name: str) -> None:
+    """Create ``name`` (3 partitions) and wait until every partition has its leader and
+    answers a watermark query: a topic just made may still say "not leader" for a moment."""
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": broker.bootstrap})  # (kept while it answers)
     admin.create_topics([NewTopic(name, 3, 1)])[name].result(30)
+    consumer = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "unjoined"})
+
+    def ready() -> bool:
+        try:
+            for p in range(3):
+                consumer.get_watermark_offsets(TopicPartition(name, p), timeout=5)
+        except KafkaException:
+            return False
+        return True
+
+    try:
+        assert wait_until(ready, 60), f"{name} has no leaders"
+    finally:
+        consumer.close()
+
+
+def make_topic(broker: OwnBroker, name: str, n: int = N) -> None:
+    from confluent_kafka import Producer
+
+    create(broker, name)
     producer = Producer({"bootstrap.servers": broker.bootstrap, "linger.ms": 5})
     for record in records(n):
         producer.produce(name, **record)
@@ -112,10 +134,7 @@ def test_record_completes_exactly_or_fails_marked_incomplete(broker, tmp_path):
 
 def test_replay_execute_lands_every_record_once_or_stops_resumably(broker, tmp_path):
     make_topic(broker, "faults-src")
-    from confluent_kafka.admin import AdminClient, NewTopic
-
-    admin = AdminClient({"bootstrap.servers": broker.bootstrap})
-    admin.create_topics([NewTopic("faults-dst", 3, 1)])["faults-dst"].result(30)
+    create(broker, "faults-dst")
     state = str(tmp_path / "state")
     env = {"EVTUI_STATE_DIR": state}
     proc = start("replay", "faults-src", "-b", broker.bootstrap, "--to", "faults-dst",
