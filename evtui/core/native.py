@@ -99,6 +99,32 @@ def fill_ids(events: list[Event]) -> int:
     return _native.fill_ids(events, _ids.EventIds, _ids.EMPTY, builtin_chain(), ignored)
 
 
+def untrack(events: list[Event]) -> int:
+    """Take kept events (and their ids) off the cyclic garbage collector's lists.
+
+    For a window that keeps events long (the console): CPython's full
+    collections then never walk them (see ``untrack`` in ``native/src/lib.rs``).
+    Reference counting still frees each event when it is let go. Without the
+    extension nothing changes. Returns how many objects were untracked.
+    """
+    if _native is None or not events:
+        return 0
+    from evtui.core.event import Event
+
+    return _native.untrack(events if type(events) is list else list(events), Event, _ids.EventIds)
+
+
+def untrack_ring(ring: list[Any]) -> None:
+    """Take a window's ring (a list holding only events and None) off the collector's lists.
+
+    Nothing in it can be part of a cycle through it (an event refers to nothing that
+    refers back), and a full collection would visit every slot. Without the extension
+    nothing changes.
+    """
+    if _native is not None and type(ring) is list:
+        _native.untrack_list(ring)
+
+
 def id_rules(events: list[Event]) -> tuple[list[str], list[str]]:
     """What the extension needs to extract ids as ``fill_ids`` does: the header names the
     user's rules ignore, and the topics of ``events`` that have rules (left to Python)."""

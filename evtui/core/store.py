@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from evtui.core import native
 from evtui.core.event import Event
 
 
@@ -31,6 +32,7 @@ class EventStore:
             raise ValueError("capacity must be at least 1")
         self.capacity = capacity
         self._ring: list[Event | None] = [None] * capacity
+        native.untrack_ring(self._ring)  # full collections need not visit every slot
         self.first = 0  # sequence of the oldest kept event
         self.next = 0  # sequence the next event gets
         self.stats = StoreStats()

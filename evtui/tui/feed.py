@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from evtui.core.event import Event
 from evtui.core.flow import FlowModel
-from evtui.core.native import fill_ids
+from evtui.core.native import fill_ids, untrack
 from evtui.core.positions import Kind, Position
 from evtui.core.problems import RecordProblems
 from evtui.core.store import EventStore
@@ -97,6 +97,7 @@ class Feed:
             if batch:
                 taken += len(batch)
                 fill_ids(batch)  # the checks and the trace index read every event's ids
+                untrack(batch)  # kept for long: full collections must not walk the window
                 kept += self.store.append(batch)
             self._note_ends(batch)
             if not batch:
@@ -145,6 +146,7 @@ class Feed:
         per event) is sampled like the filter: the newest events are indexed and
         the rest counted in ``stats.not_indexed``, never silently lost.
         """
+        index.expire(self.store.first)  # what the window let go, the index lets go too
         self._indexed_upto, skipped, done = self._offer_step(
             self._indexed_upto, index.add, budget_s
         )
@@ -174,10 +176,11 @@ class Feed:
         return seq - start
 
     def _offer_step(
-        self, upto: int, offer: Callable[[Event], object], budget_s: float
+        self, upto: int, offer: Callable[[Event, int], object], budget_s: float
     ) -> tuple[int, int, int]:
-        """Offer the events from ``upto`` on within ``budget_s`` (a live backlog beyond
-        :data:`INDEX_BACKLOG_MAX` skipped): (where to go on, how many skipped, offered)."""
+        """Offer the events from ``upto`` on, each with its sequence, within ``budget_s`` (a
+        live backlog beyond :data:`INDEX_BACKLOG_MAX` skipped): (where to go on, how many
+        skipped, offered)."""
         store = self.store
         seq, skipped = self._catch_up(upto, INDEX_BACKLOG_MAX)
         if self.lossless:
@@ -187,7 +190,7 @@ class Feed:
         while seq < end:
             event = store[seq]
             try:
-                offer(event)
+                offer(event, seq)
             except Exception as exc:  # one record's failure, never the console's
                 self.record_problems.failed(event, exc)
             seq += 1

@@ -487,6 +487,57 @@ fn set_wire_to_python(on: bool) {
     json::set_wire_to_python(on);
 }
 
+/// Take the events of `events` whose type is exactly `event_type`, and their ids of type
+/// exactly `ids_type`, off the cyclic garbage collector's lists; returns how many objects.
+///
+/// A console keeps a window of hundreds of thousands of events. None of them can be part
+/// of a reference cycle (an event holds text, numbers, bytes, tuples of them and its decoded
+/// value, which refers to nothing of its own), so reference counting frees each as it is
+/// evicted; but CPython's full collection walks every tracked object and took 0.3-6 s over a
+/// full 200,000-event window (bench/soak). Untracked, they are never walked. Only those two
+/// exact types are touched: anything a subclass or a plugin adds keeps the usual care.
+#[pyfunction]
+fn untrack(
+    py: Python<'_>,
+    events: Bound<'_, PyList>,
+    event_type: Bound<'_, PyType>,
+    ids_type: Bound<'_, PyType>,
+) -> usize {
+    let ids_name = intern!(py, "_ids");
+    let mut untracked = 0;
+    for event in events.iter() {
+        if !event.get_type().is(&event_type) {
+            continue;
+        }
+        untracked += usize::from(untrack_one(&event));
+        if let Ok(ids) = event.getattr(ids_name) {
+            if ids.get_type().is(&ids_type) {
+                untracked += usize::from(untrack_one(&ids));
+            }
+        }
+    }
+    untracked
+}
+
+/// Take one list (a window's ring of events) off the collector's lists: a full collection
+/// would otherwise visit every slot of it. True if it was tracked.
+#[pyfunction]
+fn untrack_list(ring: Bound<'_, PyList>) -> bool {
+    untrack_one(ring.as_any())
+}
+
+fn untrack_one(obj: &Bound<'_, PyAny>) -> bool {
+    // SAFETY: the GIL is held (`obj` is bound) and the object is alive; untracking a
+    // tracked GC object is what its own deallocator does, and it checks first.
+    unsafe {
+        if ffi::PyObject_GC_IsTracked(obj.as_ptr()) == 1 {
+            ffi::PyObject_GC_UnTrack(obj.as_ptr().cast());
+            return true;
+        }
+    }
+    false
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(extract, m)?)?;
@@ -495,6 +546,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(json_lines, m)?)?;
     m.add_function(wrap_pyfunction!(json_text, m)?)?;
     m.add_function(wrap_pyfunction!(collector_scan, m)?)?;
+    m.add_function(wrap_pyfunction!(untrack, m)?)?;
+    m.add_function(wrap_pyfunction!(untrack_list, m)?)?;
     m.add_class::<checker::Checks>()?;
     m.add_class::<flow::Flow>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

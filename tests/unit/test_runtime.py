@@ -1,9 +1,20 @@
 """GC pacing for the UI (see evtui.runtime)."""
 
 import gc
+import json
 import time
+import weakref
 
+import pytest
+
+from evtui.core import native
+from evtui.core.event import Event
+from evtui.core.native import fill_ids, untrack
+from evtui.core.positions import BEGINNING
+from evtui.core.store import EventStore
+from evtui.core.traces import TraceIndex
 from evtui.runtime import PacedCollector
+from evtui.tui.feed import Feed
 
 
 def test_paced_collector_takes_over_full_collections_and_gives_them_back():
@@ -28,3 +39,61 @@ def test_no_full_collection_while_the_user_types_unless_overdue():
     time.sleep(0.01)
     collector.tick()
     assert collector.full_collections == 1
+
+
+# -- the window off the collector's lists (evtui.core.native.untrack) ----------------------
+
+needs_native = pytest.mark.skipif(not native.available(), reason="the extension is not loaded")
+
+
+class _Watched:
+    """A decoded value one can watch being freed (events themselves take no weak refs)."""
+
+
+def _kept_events(n: int) -> list[Event]:
+    bodies = [json.dumps({"eventId": f"e{o}", "correlationId": "c"}).encode() for o in range(n)]
+    events = [Event("t", 0, o, 0, 1, b"k", body, ()) for o, body in enumerate(bodies)]
+    fill_ids(events)
+    return events
+
+
+@needs_native
+def test_kept_events_and_their_ids_leave_the_collectors_lists_and_are_still_freed():
+    events = _kept_events(3)
+    assert all(gc.is_tracked(e) and gc.is_tracked(e.ids) for e in events)
+    assert untrack(events) == 6
+    assert not any(gc.is_tracked(e) or gc.is_tracked(e.ids) for e in events)
+    assert untrack(events) == 0  # once is enough
+    watched = _Watched()
+    ref = weakref.ref(watched)
+    object.__setattr__(events[0], "_decoded", watched)
+    del watched
+    events.clear()  # reference counting frees what the collector no longer walks
+    assert ref() is None
+
+
+@needs_native
+def test_only_the_exact_event_type_is_untracked():
+    class Mine(Event):
+        __slots__ = ()
+
+    mine = Mine("t", 0, 0, 0, 1, None, b"{}", ())
+    assert untrack([mine, "text", 3]) == 0
+    assert gc.is_tracked(mine)
+
+
+@needs_native
+def test_the_windows_rings_are_not_walked_by_full_collections():
+    store = EventStore(10)
+    index = TraceIndex(max_events=10)
+    assert not gc.is_tracked(store._ring) and not gc.is_tracked(index._ring)
+
+
+@needs_native
+def test_the_feed_untracks_what_it_keeps():
+    from tests.unit.test_feed import ListSource
+
+    feed = Feed(ListSource([_kept_events(5)]), ["t"], BEGINNING)
+    feed.drain(budget_s=1.0)
+    kept = [feed.store[s] for s in range(feed.store.first, feed.store.next)]
+    assert len(kept) == 5 and not any(gc.is_tracked(e) for e in kept)
