@@ -55,6 +55,7 @@ Notes are capped per kind (the rest counted). Time order is
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
@@ -495,15 +496,19 @@ class TraceIndex:
     """Bounded index from correlation / trace / event id to kept events (the live console).
 
     Events live in a ring of ``max_events``; the oldest is evicted (counted)
-    when a new one arrives at the limit. Events with no id at all are not kept.
+    when a new one arrives at the limit, or earlier by :meth:`expire`. Events
+    with no id at all are not kept.
     """
 
     def __init__(self, max_events: int = 1_000_000) -> None:
         if max_events < 1:
             raise ValueError("max_events must be >= 1")
         self.max_events = max_events
-        self._ring: list[Event] = []
-        self._seq = 0
+        self._ring: list[Event | None] = []
+        native.untrack_ring(self._ring)  # full collections need not visit every slot
+        self._stamps = array("q")  # beside each slot: the stamp it was added with
+        self._seq = 0  # the sequence number the next event gets
+        self._base = 0  # the oldest live sequence number
         self._corr = _Postings(recent=True)  # most recently added to last
         self._trace = _Postings()  # trace ids that are not also the correlation id
         self._links = _Links()
@@ -511,14 +516,14 @@ class TraceIndex:
 
     @property
     def kept(self) -> int:
-        return len(self._ring)
+        return self._seq - self._base
 
     @property
     def stats(self) -> IndexStats:
         return IndexStats(self.kept, self.evicted, len(self._corr))
 
-    def add(self, event: Event) -> None:
-        """Keep ``event`` (evicting the oldest at the limit)."""
+    def add(self, event: Event, stamp: int = 0) -> None:
+        """Keep ``event`` (evicting the oldest at the limit); ``stamp`` is for :meth:`expire`."""
         ids = event.ids
         if ids.event_id is None and ids.correlation_id is None and not ids.causation_ids:
             return
@@ -527,15 +532,38 @@ class TraceIndex:
         ring = self._ring
         if len(ring) < self.max_events:
             ring.append(event)
+            self._stamps.append(stamp)
         else:
             slot = seq % self.max_events
-            self._forget(ring[slot], seq - self.max_events)
+            if seq - self._base >= self.max_events:  # full: the oldest goes
+                self._forget(ring[slot], self._base)  # type: ignore[arg-type]
+                self._base += 1
             ring[slot] = event
+            self._stamps[slot] = stamp
         if ids.correlation_id:
             self._corr.add(ids.correlation_id, seq)
         if ids.trace_id and ids.trace_id != ids.correlation_id:
             self._trace.add(ids.trace_id, seq)
         self._links.add(ids, seq)
+
+    def expire(self, before: int) -> int:
+        """Forget the oldest events added with a stamp below ``before``; returns how many.
+
+        The console stamps each event with its place in the tail's window and
+        expires what the window evicted: when indexing samples a fast stream,
+        the ring would otherwise keep events long after the window let them go
+        (memory bounded by the window, not by the index's own limit).
+        """
+        ring, stamps, cap = self._ring, self._stamps, self.max_events
+        base, end = self._base, self._seq
+        while base < end and stamps[base % cap] < before:
+            slot = base % cap
+            self._forget(ring[slot], base)  # type: ignore[arg-type]
+            ring[slot] = None
+            base += 1
+        done = base - self._base
+        self._base = base
+        return done
 
     def _forget(self, event: Event, seq: int) -> None:
         ids = event.ids
@@ -549,8 +577,7 @@ class TraceIndex:
     def lookup(self, wanted: str) -> list[Event]:
         """The transaction's kept events (membership as :class:`TraceCollector`), in time order."""
         ring = self._ring
-        size = len(ring)
-        base = self._seq - size  # the oldest live sequence number
+        base = self._base  # the oldest live sequence number
         cap = self.max_events
         found: set[int] = set()
         work: list[int] = []

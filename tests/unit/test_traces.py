@@ -6,6 +6,8 @@ import time
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from evtui.core.event import Event
 from evtui.core.traces import (
@@ -622,6 +624,49 @@ def test_index_lookup_same_membership_and_eviction():
     assert index.lookup("other") == [ev(3, 1, eid="z", corr="other")]
     index.add(Event("t", 0, 99, T0, 1, None, b"no ids", ()))
     assert index.kept == 5 and index.evicted == 3  # events without ids are not kept
+
+
+def test_index_expires_what_the_window_let_go_then_wraps_around_as_before():
+    """The console stamps each event with its place in the window and expires the evicted:
+    a sampled stream must not keep events in the index that the window no longer holds."""
+    index = TraceIndex(max_events=4)
+    for i in range(3):
+        index.add(ev(i, i, eid=f"e{i}", corr="c"), stamp=10 * i)
+    assert index.expire(5) == 1  # e0 (stamp 0) only: e1 has 10
+    assert (index.kept, index.evicted) == (2, 1)
+    assert [e.offset for e in index.lookup("c")] == [1, 2]
+    assert index.expire(5) == 0
+    for i in range(3, 9):  # past the ring's size: the oldest live ones go as before
+        index.add(ev(i, i, eid=f"e{i}", corr="c" if i % 2 else "d"), stamp=10 * i)
+    assert index.kept == 4 and index.evicted == 5
+    assert [e.offset for e in index.lookup("c")] == [5, 7]
+    assert [e.offset for e in index.lookup("d")] == [6, 8]
+    assert index.expire(1_000) == 4 and index.kept == 0
+    assert index.lookup("c") == [] and index.lookup("e8") == []
+    index.add(ev(9, 9, eid="e9", corr="c"), stamp=90)
+    assert [e.offset for e in index.lookup("c")] == [9] and index.kept == 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 6)), max_size=60))
+def test_index_with_expiry_holds_exactly_the_live_events(steps):
+    """Against a model: the newest ``max_events`` added, minus those expired."""
+    index = TraceIndex(max_events=5)
+    model: list[tuple[int, Event]] = []
+    for n, (corr, back) in enumerate(steps):
+        stamp = n + 1
+        event = ev(n, n, eid=f"e{n}", corr=f"c{corr}")
+        index.add(event, stamp=stamp)
+        model = [*model, (stamp, event)][-5:]
+        if back % 3 == 0:
+            cut = stamp - back
+            index.expire(cut)
+            while model and model[0][0] < cut:
+                model.pop(0)
+        assert index.kept == len(model)
+        for c in range(4):
+            want = [e for _, e in model if e.ids.correlation_id == f"c{c}"]
+            assert sorted(index.lookup(f"c{c}"), key=lambda e: e.offset) == want
 
 
 def test_index_ids_most_recent_first():
