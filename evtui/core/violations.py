@@ -51,6 +51,7 @@ class ViolationBoard:
         self, max_groups: int = 5_000, per_group: int = 100, max_remembered: int = 200_000
     ) -> None:
         self.groups: OrderedDict[GroupKey, ViolationGroup] = OrderedDict()
+        self._infos: OrderedDict[GroupKey, None] = OrderedDict()  # the groups not warnings
         self.max_groups = max_groups
         self.per_group = per_group
         self._said: OrderedDict[tuple[str, tuple[str, ...]], None] = OrderedDict()
@@ -96,6 +97,8 @@ class ViolationBoard:
                 first_ms=at_ms, findings=deque(maxlen=self.per_group),
             )  # fmt: skip
             self.groups[key] = group
+            if group.severity != WARNING:
+                self._infos[key] = None
         group.count += 1
         group.first_ms = min(group.first_ms, at_ms)
         group.last_ms = max(group.last_ms, at_ms)
@@ -103,8 +106,11 @@ class ViolationBoard:
 
     def _drop_a_group(self) -> None:
         """Forget the oldest information-only group, else the oldest group."""
-        victim = next((k for k, g in self.groups.items() if g.severity != WARNING), None)
-        del self.groups[victim if victim is not None else next(iter(self.groups))]
+        if self._infos:  # kept in order beside the groups: no walk over thousands of them
+            victim, _ = self._infos.popitem(last=False)
+        else:
+            victim = next(iter(self.groups))
+        del self.groups[victim]
         self.groups_dropped += 1
 
     def sorted_groups(self, needle: str = "") -> list[ViolationGroup]:

@@ -47,6 +47,20 @@ def test_the_board_is_bounded_and_forgets_information_first():
     assert board.groups_dropped == 1 and board.infos == 1
 
 
+def test_at_the_bound_the_oldest_information_group_goes_first_then_the_oldest_warning():
+    board = ViolationBoard(max_groups=3)
+    board.add([finding("offset_gap", 0, key="i1", severity="info")], 0)
+    board.add([finding("orphan", 1, key="w1")], 1)
+    board.add([finding("offset_gap", 2, key="i2", severity="info")], 2)
+    board.add([finding("orphan", 3, key="w2")], 3)  # i1 goes
+    board.add([finding("orphan", 4, key="w3")], 4)  # i2 goes
+    assert sorted(k for _, _, k in board.groups) == ["w1", "w2", "w3"]
+    board.add([finding("offset_gap", 5, key="i3", severity="info")], 5)  # no info left: w1
+    board.add([finding("orphan", 6, key="w4")], 6)  # i3, the newest, is the only info
+    assert sorted(k for _, _, k in board.groups) == ["w2", "w3", "w4"]
+    assert board.groups_dropped == 4 and (board.warnings, board.infos) == (4, 3)
+
+
 def test_a_hole_in_the_live_stream_is_not_a_gap_it_restarts_the_checks_and_is_counted():
     live = LiveCheck()
     feed = Feed(ListSource([[seq_event(i, i + 1) for i in range(10)]]), ["t"], BEGINNING)
