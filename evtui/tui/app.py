@@ -10,7 +10,7 @@ from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, TabbedContent, TabPane
+from textual.widgets import TabbedContent, TabPane
 
 from evtui.core.cluster import ClusterSnapshot
 from evtui.core.decode import set_may_block
@@ -28,6 +28,7 @@ from evtui.tui.backend import Backend, KafkaBackend, Poller
 from evtui.tui.screens.detail import DetailScreen
 from evtui.tui.screens.trace import TraceScreen, TraceTree
 from evtui.tui.widgets.flowpane import FlowPane, FlowTable
+from evtui.tui.widgets.footer import Footer
 from evtui.tui.widgets.header import HeaderState, StatusHeader
 from evtui.tui.widgets.lagpane import LagPane
 from evtui.tui.widgets.overview import Overview, VimTable

@@ -13,13 +13,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from evtui.core import decode as fmt
 from evtui.core.event import Event
 from evtui.core.output import dumps, event_to_json, hex_dump, key_summary
 from evtui.core.positions import format_ms
 from evtui.core.text import one_line
+from evtui.tui.widgets.footer import Footer
 
 PRETTY_LIMIT = 512 * 1024  # larger payloads are shown as text, not highlighted
 

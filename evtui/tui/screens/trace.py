@@ -9,13 +9,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static, Tree
+from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from evtui.core.event import Event
 from evtui.core.text import plural
 from evtui.core.traces import INFERRED, Trace, TraceIndex, waterfall
 from evtui.tui.rows import clock, cut, topic_colour
+from evtui.tui.widgets.footer import Footer
 
 SHOW_CHILDREN = 20  # siblings of one type shown before the rest collapse into one node
 WATERFALL_ROWS = 400
