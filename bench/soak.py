@@ -562,6 +562,7 @@ async def run(args: argparse.Namespace, bootstrap: str, topics: list[str], prefi
             await asyncio.to_thread(keys.thread.join, KEY_TIMEOUT_S + 1)
             ends = await asyncio.to_thread(offsets.ends)
             rss_end = benchui.rss_bytes()
+            tracked = tracked_types()  # what full collections walk, after the flow
             feed = app.tail.feed
             store = feed.store if feed is not None else None
             feed_stats = {
@@ -632,6 +633,7 @@ async def run(args: argparse.Namespace, bootstrap: str, topics: list[str], prefi
             "where": sorted(watchdog.seen.items(), key=lambda kv: -kv[1]),
         },
         "gc": {
+            "tracked": tracked,
             "counts": gc_times.count,
             "worst_ms": gc_times.worst * 1000,
             "total_s": gc_times.total,
@@ -653,6 +655,15 @@ async def run(args: argparse.Namespace, bootstrap: str, topics: list[str], prefi
         "cpu": {k: v / (t_end - t_go) for k, v in benchui.cpu_groups(cpu0, cpu1).items()},
         "machine_busy_cores": busy * (os.cpu_count() or 1),
     }
+
+
+def tracked_types(top: int = 8) -> tuple[int, list[tuple[str, int]]]:
+    """How many objects the cyclic collector tracks, and the most common types among them."""
+    from collections import Counter
+
+    objects = gc.get_objects()
+    counts = Counter(type(o).__name__ for o in objects)
+    return len(objects), counts.most_common(top)
 
 
 def report(args: argparse.Namespace, r: dict) -> bool:
@@ -720,6 +731,11 @@ def report(args: argparse.Namespace, r: dict) -> bool:
     print(
         f"  GC: gen0/1/2 {g['counts'][0]}/{g['counts'][1]}/{g['counts'][2]}, worst "
         f"{g['worst_ms']:.1f} ms, total {g['total_s']:.2f} s"
+    )
+    total, top = g["tracked"]
+    print(
+        f"  GC: {total:,} objects tracked after the flow (what a full collection walks); "
+        "most: " + ", ".join(f"{name} {n:,}" for name, n in top)
     )
     k = r["keys"]
     times = ", ".join(

@@ -26,19 +26,35 @@ class PacedCollector:
     the young generation. A sliding window of events frees old events as fast
     as new ones arrive, so that count barely moves: collections come rarely
     and then walk every event kept since the last one (measured in bench/ui:
-    100-280 ms pauses at 50,000 events/s, freezing the UI). Collecting the
-    young generations on every tick keeps each pass to one tick's events (a few
-    ms). Full collections walk the whole window (up to several hundred ms):
-    they run while the user is idle (no key for ``idle_s``) at most every
-    ``full_every_s``, and regardless after ``full_max_s``, so cyclic garbage
-    stays bounded.
+    100-280 ms pauses at 50,000 events/s). Collecting the young generations on
+    every tick keeps each pass to one tick's events (a few ms).
+
+    Full collections walk every tracked object. The window's events are not
+    tracked (``native.untrack``), which leaves the console's indexes and
+    Textual's objects (some 190,000 live in bench/soak) plus the cyclic garbage
+    Textual's rendering sheds (thousands of objects a second). Left for 30-60 s,
+    that garbage doubled what a pass walked (0.5-1.1 s pauses); so a full
+    collection runs every ``full_every_s`` when no key came for ``idle_s``, and
+    regardless after ``full_max_s`` (0.15-0.3 s a pass in bench/soak: still
+    over its 100 ms goal). ``gc.freeze`` for good is no answer: bench/soak found 296,000
+    objects of that garbage frozen after two minutes. Once, when the console
+    is up (``settle_s`` after :meth:`start`: its screens composed, its modules
+    imported), what is alive is frozen: the code, the widgets and their styles
+    live as long as the console (a one-off; :meth:`stop` thaws it).
     """
 
     def __init__(
-        self, idle_s: float = 2.0, full_every_s: float = 30.0, full_max_s: float = 60.0
+        self,
+        idle_s: float = 0.3,
+        full_every_s: float = 3.0,
+        full_max_s: float = 10.0,
+        settle_s: float = 1.0,
     ) -> None:
         self.idle_s = idle_s
         self.full_every_s = full_every_s
+        self.settle_s = settle_s
+        self.frozen = 0  # objects frozen once the console was up
+        self._started = 0.0
         self.full_max_s = full_max_s
         self.full_collections = 0
         self._last_full = time.monotonic()
@@ -50,11 +66,15 @@ class PacedCollector:
         self._saved = gc.get_threshold()
         gen0, gen1, _ = self._saved
         gc.set_threshold(gen0, gen1, 1_000_000_000)
+        self._started = time.monotonic()
 
     def stop(self) -> None:
         if self._saved is not None:
             gc.set_threshold(*self._saved)
             self._saved = None
+        if self.frozen:
+            gc.unfreeze()  # whatever runs next collects as CPython does
+            self.frozen = 0
 
     def input_seen(self) -> None:
         self._last_input = time.monotonic()
@@ -62,6 +82,12 @@ class PacedCollector:
     def tick(self) -> None:
         gc.collect(1)
         now = time.monotonic()
+        if not self.frozen and self._started and now - self._started >= self.settle_s:
+            gc.collect()
+            gc.freeze()
+            self.frozen = max(1, gc.get_freeze_count())
+            self._last_full = time.monotonic()
+            return
         since = now - self._last_full
         idle = now - self._last_input >= self.idle_s
         if (idle and since >= self.full_every_s) or since >= self.full_max_s:

@@ -30,6 +30,21 @@ def test_paced_collector_takes_over_full_collections_and_gives_them_back():
     assert gc.get_threshold() == before
 
 
+def test_once_the_console_is_up_what_is_alive_is_frozen_and_thawed_at_the_end():
+    collector = PacedCollector(full_every_s=3600.0, settle_s=0.0)
+    collector.start()
+    try:
+        long_lived = [object()]
+        collector.tick()
+        assert collector.frozen > 0 and gc.get_freeze_count() == collector.frozen
+        assert long_lived not in gc.get_objects()  # not walked by full collections
+        collector.tick()
+        assert gc.get_freeze_count() == collector.frozen  # once only
+    finally:
+        collector.stop()
+    assert gc.get_freeze_count() == 0
+
+
 def test_no_full_collection_while_the_user_types_unless_overdue():
     collector = PacedCollector(idle_s=60.0, full_every_s=0.0, full_max_s=3600.0)
     collector.input_seen()

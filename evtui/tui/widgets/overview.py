@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.cache import LRUCache
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input
@@ -41,8 +44,18 @@ GROUP_COLUMNS = (
 )
 
 
+# The most render results a table keeps (DataTable's own: 1,000 lines and rows, 10,000
+# cells). Each update of a cell makes the table's earlier results stale, and they stay until
+# the least recently used go: the console's tables, refreshed twice a second, kept some
+# 100,000 objects of stale lines (rich segments, styles, strips and their caches) that
+# every full garbage collection walked (bench/soak). A few screens' worth still spares
+# re-rendering while scrolling back and forth.
+TABLE_CACHE_LINES = 300
+TABLE_CACHE_CELLS = 2_000
+
+
 class VimTable(DataTable):
-    """A DataTable with vim-style movement."""
+    """A DataTable with vim-style movement, and render caches of a few screens."""
 
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
@@ -50,6 +63,24 @@ class VimTable(DataTable):
         Binding("g", "scroll_top", "Top", show=False),
         Binding("G", "scroll_bottom", "Bottom", show=False),
     ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        bound_render_caches(self)
+
+
+def bound_render_caches(table: DataTable) -> None:
+    """Shrink ``table``'s render caches to :data:`TABLE_CACHE_LINES` lines (and cells)."""
+    sizes = {
+        "_line_cache": TABLE_CACHE_LINES,
+        "_row_render_cache": TABLE_CACHE_LINES,
+        "_row_renderable_cache": TABLE_CACHE_LINES,
+        "_cell_render_cache": TABLE_CACHE_CELLS,
+    }
+    for name, size in sizes.items():
+        cache = getattr(table, name, None)
+        if isinstance(cache, LRUCache) and cache.maxsize > size:
+            cache.maxsize = size
 
 
 class TopicTable(VimTable):
