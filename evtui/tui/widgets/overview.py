@@ -45,11 +45,10 @@ GROUP_COLUMNS = (
 
 
 # The most render results a table keeps (DataTable's own: 1,000 lines and rows, 10,000
-# cells). Each update of a cell makes the table's earlier results stale, and they stay until
-# the least recently used go: the console's tables, refreshed twice a second, kept some
-# 100,000 objects of stale lines (rich segments, styles, strips and their caches) that
-# every full garbage collection walked (bench/soak). A few screens' worth still spares
-# re-rendering while scrolling back and forth.
+# cells). Each update of a cell makes the table's earlier results stale, and they stay
+# until the least recently used go; a few screens' worth still spares re-rendering while
+# scrolling. Measured in bench/soak: no change in what full garbage collections walk (the
+# live strips there are held elsewhere), so this only bounds stale lines.
 TABLE_CACHE_LINES = 300
 TABLE_CACHE_CELLS = 2_000
 
