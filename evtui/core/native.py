@@ -18,6 +18,7 @@ the same results.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from evtui.core import decode as _decode
@@ -123,6 +124,23 @@ def untrack_ring(ring: list[Any]) -> None:
     """
     if _native is not None and type(ring) is list:
         _native.untrack_list(ring)
+
+
+def untrack_ints() -> Callable[[list[int]], object]:
+    """A function that takes a list holding only ints off the collector's lists.
+
+    For indexes that keep many small lists of numbers (the trace index's postings:
+    tens of thousands of them in the console, each walked by every full collection).
+    A list of ints cannot be part of a cycle, and CPython never tracks a list again
+    once it is untracked, whatever is appended. Without the extension: a no-op.
+    """
+    if _native is None:
+        return _ignore
+    return _native.untrack_list  # type: ignore[no-any-return]
+
+
+def _ignore(_: object) -> None:
+    return None
 
 
 def id_rules(events: list[Event]) -> tuple[list[str], list[str]]:

@@ -93,6 +93,9 @@ def in_time_order(events: Iterable[Event]) -> list[Event]:
 # -- postings: sequence numbers by key, bounded by trimming -----------------------------------
 
 
+_untrack_ints = native.untrack_ints()
+
+
 class _Postings:
     """Ascending sequence numbers by key: an int for one (most keys), a list for more.
 
@@ -118,7 +121,8 @@ class _Postings:
         if v is None:
             m[key] = seq
         elif type(v) is int:
-            m[key] = [v, seq]
+            m[key] = v = [v, seq]
+            _untrack_ints(v)  # full collections need not walk tens of thousands of these
         else:
             v.append(seq)
             if self.recent:

@@ -105,6 +105,22 @@ def test_the_windows_rings_are_not_walked_by_full_collections():
 
 
 @needs_native
+def test_the_trace_indexs_postings_lists_are_not_walked_and_still_work():
+    index = TraceIndex(max_events=4)
+    events = _kept_events(6)  # one correlation id: its postings become a list
+    for seq, event in enumerate(events):
+        index.add(event, seq)
+    postings = index._corr.map["c"]
+    assert type(postings) is list and not gc.is_tracked(postings)
+    assert [e.offset for e in index.lookup("c")] == [2, 3, 4, 5]  # the oldest two evicted
+    index.expire(4)
+    assert [e.offset for e in index.lookup("c")] == [4, 5]
+    index.add(_kept_events(7)[6], 6)  # appended to the untracked list: still found
+    assert [e.offset for e in index.lookup("c")] == [4, 5, 6]
+    assert not gc.is_tracked(index._corr.map["c"])
+
+
+@needs_native
 def test_the_feed_untracks_what_it_keeps():
     from tests.unit.test_feed import ListSource
 
