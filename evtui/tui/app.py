@@ -24,6 +24,7 @@ from evtui.core.positions import BEGINNING, END, Position, parse_position
 from evtui.core.traces import TraceIndex
 from evtui.core.violations import LiveCheck
 from evtui.runtime import PacedCollector
+from evtui.tui import retention
 from evtui.tui.backend import Backend, KafkaBackend, Poller
 from evtui.tui.screens.detail import DetailScreen
 from evtui.tui.screens.trace import TraceScreen, TraceTree
@@ -73,6 +74,7 @@ class EvtuiApp(App):
         declared: Declared | None = None,
     ) -> None:
         super().__init__()
+        retention.install()  # removed widgets' rendered lines are let go (see the module)
         self.backend = backend
         self.initial_topics = topics or []
         self.initial_start = start

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gc
 
+from textual.style import Style
+from textual.widget import Widget
 from textual.widgets._footer import FooterKey
 
 from evtui.tui.widgets.footer import Footer, drop_closed_watchers
@@ -15,8 +17,17 @@ def alive(kind: type) -> int:
     return sum(1 for o in gc.get_objects() if type(o) is kind)
 
 
-async def test_the_key_bar_keeps_only_the_keys_it_shows_however_often_it_is_rebuilt():
-    """Textual's footer kept every key it ever showed (a watcher each): ~3,000 objects a tab."""
+async def test_switching_tabs_for_long_keeps_only_what_is_shown():
+    """Two Textual leaks, each measured in bench/soak.
+
+    The footer kept every key it ever showed (a watcher each: ~3,000 objects a tab
+    switch); an lru_cache on StylesCache.get_inner_outer kept the rendered lines of the
+    last 1,024 removed widgets (see evtui.tui.retention).
+    """
+    from textual._styles_cache import StylesCache
+
+    from evtui.tui import retention
+
     app = demo_app(seconds=5, topics=["payments"])
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot, app)
@@ -25,12 +36,18 @@ async def test_the_key_bar_keeps_only_the_keys_it_shows_however_often_it_is_rebu
                 await pilot.press(key)
                 await pilot.pause(0.02)
         await pilot.pause(0.3)
+        gc.unfreeze()  # the console froze its startup objects: count them too
         shown = len(app.query(FooterKey))
         assert shown > 0
         assert alive(FooterKey) == shown
         footer = app.query_one(Footer)
         assert drop_closed_watchers(footer) == 0  # nothing closed is still watching
         assert len(getattr(footer, "__watchers")["compact"]) <= shown  # the palette key has none
+        widgets = [o for o in gc.get_objects() if isinstance(o, Widget)]
+        owned = {id(w._styles_cache) for w in widgets}
+        orphans = [o for o in gc.get_objects() if type(o) is StylesCache and id(o) not in owned]
+        assert orphans == []
+    assert retention.install() is False  # the app installed it; once is enough
 
 
 def test_dropping_watchers_leaves_the_open_ones_and_tolerates_a_node_without_any():
@@ -44,3 +61,16 @@ def test_dropping_watchers_leaves_the_open_ones_and_tolerates_a_node_without_any
     assert drop_closed_watchers(owner) == 2
     assert getattr(owner, "__watchers")["compact"] == [(open_, 1)]
     assert drop_closed_watchers(object()) == 0
+
+
+def test_the_colours_alone_decide_the_inner_and_outer_styles():
+    from textual._styles_cache import StylesCache
+    from textual.color import Color
+
+    from evtui.tui import retention
+
+    retention.install()
+    base, background = Color(18, 18, 18), Color(36, 47, 56, 0.5)
+    inner, outer = StylesCache().get_inner_outer(base, background)
+    assert inner == Style(background=base + background) and outer == Style(background=base)
+    assert StylesCache().get_inner_outer(base, background) == (inner, outer)
