@@ -126,6 +126,20 @@ def untrack_ring(ring: list[Any]) -> None:
         _native.untrack_list(ring)
 
 
+def untrack_acyclic(objects: list[Any], kind: type) -> int:
+    """Take the objects of exactly ``kind`` in ``objects`` off the collector's lists.
+
+    For records a long-running view keeps by the thousand (the violation board's
+    findings and groups): the caller's promise is that an object of ``kind`` refers
+    to nothing that refers back to it (plain data), so reference counting alone
+    frees it. Subclasses are left alone. Without the extension nothing changes.
+    Returns how many were untracked.
+    """
+    if _native is None or not objects:
+        return 0
+    return int(_native.untrack_exact(objects, kind))
+
+
 def untrack_ints() -> Callable[[list[int]], object]:
     """A function that takes a list holding only ints off the collector's lists.
 

@@ -17,6 +17,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from evtui.core import native
 from evtui.core.event import Event
 from evtui.core.ordering import WARNING, Checker, Finding, kind_rank
 from evtui.core.problems import RecordProblems
@@ -63,7 +64,7 @@ class ViolationBoard:
 
     def add(self, findings: Iterable[Finding], at_ms: int) -> int:
         """Record findings seen at record time ``at_ms``; returns how many were new."""
-        added = 0
+        kept: list[Finding] = []
         for finding in findings:
             if self._seen_before(finding):
                 continue  # the same records judged again (a seek back, a restarted check)
@@ -72,10 +73,11 @@ class ViolationBoard:
                 self.warnings += 1
             else:
                 self.infos += 1
-            added += 1
-        if added:
+            kept.append(finding)
+        if kept:
             self.version += 1
-        return added
+            native.untrack_acyclic(kept, Finding)  # plain data: see _group
+        return len(kept)
 
     def _seen_before(self, finding: Finding) -> bool:
         said = (finding.kind, finding.refs)
@@ -96,6 +98,10 @@ class ViolationBoard:
                 finding.kind, finding.severity, finding.topic, finding.key,
                 first_ms=at_ms, findings=deque(maxlen=self.per_group),
             )  # fmt: skip
+            # A board keeps thousands of groups and findings (plain data: no cycles) for
+            # as long as the console runs: full collections need not walk them.
+            native.untrack_acyclic([group], ViolationGroup)
+            native.untrack_acyclic([group.findings], deque)
             self.groups[key] = group
             if group.severity != WARNING:
                 self._infos[key] = None

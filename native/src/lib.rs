@@ -526,6 +526,18 @@ fn untrack_list(ring: Bound<'_, PyList>) -> bool {
     untrack_one(ring.as_any())
 }
 
+/// Take the objects of exactly type `kind` in `objects` off the collector's lists (the
+/// caller's promise: an object of that type refers to nothing that refers back to it).
+/// Returns how many were untracked.
+#[pyfunction]
+fn untrack_exact(objects: Bound<'_, PyList>, kind: Bound<'_, PyType>) -> usize {
+    objects
+        .iter()
+        .filter(|obj| obj.get_type().is(&kind))
+        .map(|obj| usize::from(untrack_one(&obj)))
+        .sum()
+}
+
 fn untrack_one(obj: &Bound<'_, PyAny>) -> bool {
     // SAFETY: the GIL is held (`obj` is bound) and the object is alive; untracking a
     // tracked GC object is what its own deallocator does, and it checks first.
@@ -548,6 +560,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(collector_scan, m)?)?;
     m.add_function(wrap_pyfunction!(untrack, m)?)?;
     m.add_function(wrap_pyfunction!(untrack_list, m)?)?;
+    m.add_function(wrap_pyfunction!(untrack_exact, m)?)?;
     m.add_class::<checker::Checks>()?;
     m.add_class::<flow::Flow>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

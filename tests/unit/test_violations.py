@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 
+import pytest
+
+from evtui.core import native
 from evtui.core.event import Event
 from evtui.core.ordering import Checker, Finding
 from evtui.core.positions import BEGINNING, parse_position
@@ -34,6 +39,25 @@ def test_the_board_groups_by_kind_topic_and_key_and_counts_each_finding_once():
     assert (groups[1].first_ms, groups[1].last_ms) == (10, 10)
     assert [g.kind for g in board.sorted_groups("OTHER")] == ["sequence_gap"]
     assert board.summary() == {"offset_gap": 1, "orphan": 2, "sequence_gap": 1}
+
+
+@pytest.mark.skipif(not native.available(), reason="the extension is not loaded")
+def test_what_the_board_keeps_is_not_walked_by_full_collections_and_is_still_freed():
+    board = ViolationBoard(max_groups=1, per_group=2)
+
+    class MyFinding(Finding):  # a subclass may hold anything: left alone
+        pass
+
+    mine = MyFinding("orphan", "warning", "t", 0, 9, "k", ("t/0/9",), "x", "y", "z")
+    board.add([finding("orphan", 1), finding("orphan", 2), mine], at_ms=10)
+    (group,) = board.groups.values()
+    assert not gc.is_tracked(group) and not gc.is_tracked(group.findings)
+    assert [gc.is_tracked(f) for f in group.findings] == [False, True]  # 1 fell out: per_group
+    assert [f.offset for f in group.findings] == [2, 9]
+    gone = weakref.ref(group)
+    board.add([finding("sequence_gap", 3)], at_ms=20)  # the bound drops the old group
+    del group
+    assert gone() is None  # reference counting frees it all
 
 
 def test_the_board_is_bounded_and_forgets_information_first():
