@@ -315,13 +315,19 @@ class GcTimes:
         self.total = 0.0
         self.on = False
         self.recent: deque[tuple[float, int, float]] = deque(maxlen=50)  # (end, gen, seconds)
+        self.cpu_started = 0.0
+        self.full: list[tuple[float, float, int]] = []  # full passes: (wall s, CPU s, collected)
 
     def __call__(self, phase: str, info: dict) -> None:
         if phase == "start":
             self.started = time.perf_counter()
+            self.cpu_started = time.thread_time()
         elif self.on:
             took = time.perf_counter() - self.started
             self.count[info["generation"]] += 1
+            if info["generation"] == 2:
+                cpu = time.thread_time() - self.cpu_started
+                self.full.append((took, cpu, info["collected"]))
             self.worst = max(self.worst, took)
             self.total += took
             self.recent.append((time.perf_counter(), info["generation"], took))
@@ -637,6 +643,7 @@ async def run(args: argparse.Namespace, bootstrap: str, topics: list[str], prefi
             "counts": gc_times.count,
             "worst_ms": gc_times.worst * 1000,
             "total_s": gc_times.total,
+            "full": gc_times.full,
         },
         "keys": {
             "pressed": keys.pressed,
@@ -732,6 +739,14 @@ def report(args: argparse.Namespace, r: dict) -> bool:
         f"  GC: gen0/1/2 {g['counts'][0]}/{g['counts'][1]}/{g['counts'][2]}, worst "
         f"{g['worst_ms']:.1f} ms, total {g['total_s']:.2f} s"
     )
+    if g["full"]:
+        n = len(g["full"])
+        wall, cpu, freed = (sum(x[i] for x in g["full"]) / n for i in range(3))
+        print(
+            f"  GC: full passes took {wall * 1000:.0f} ms on average, {cpu * 1000:.0f} ms of it "
+            f"on the CPU (the rest: the thread waited for a core), and freed {freed:,.0f} "
+            "objects each"
+        )
     total, top = g["tracked"]
     print(
         f"  GC: {total:,} objects tracked after the flow (what a full collection walks); "
