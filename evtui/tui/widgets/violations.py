@@ -41,8 +41,10 @@ FINDING_COLUMNS = (
 SEVERITY_STYLES = {WARNING: "bold yellow", "info": "dim"}
 # The groups table shows the first this many (warnings first) and says how many more there
 # are: a board at its bound holds 5,000, and rebuilding a table of them every half second
-# stalled the console for 0.6-1.3 s (bench/soak). The filter reaches all of them.
-MAX_GROUP_ROWS = 500
+# stalled the console for 0.6-1.3 s (bench/soak). At 500 rows, opening the tab still
+# stalled it for 140-210 ms (the table measures every cell of the rows it is given).
+# The filter reaches all of them.
+MAX_GROUP_ROWS = 200
 
 
 def _clock(ms: int) -> str:
