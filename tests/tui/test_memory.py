@@ -74,3 +74,27 @@ def test_the_colours_alone_decide_the_inner_and_outer_styles():
     inner, outer = StylesCache().get_inner_outer(base, background)
     assert inner == Style(background=base + background) and outer == Style(background=base)
     assert StylesCache().get_inner_outer(base, background) == (inner, outer)
+
+
+async def test_a_table_updated_in_place_keeps_only_its_current_renders():
+    """DataTable keeps stale renders after each update (their keys hold its update count)."""
+    from textual.app import App
+
+    from evtui.tui.widgets.overview import VimTable, sync_rows
+
+    class Tables(App):
+        def compose(self):
+            yield VimTable(id="t")
+
+    app = Tables()
+    async with app.run_test(size=(80, 30)) as pilot:
+        table = app.query_one(VimTable)
+        table.add_columns("name", "rate")
+        shown: list[str] = []
+        for tick in range(30):
+            rows = {f"row{i}": (f"row{i}", f"{tick * 10 + i}/s") for i in range(20)}
+            shown = sync_rows(table, shown, rows)
+            await pilot.pause()  # rendered
+        assert table.get_row("row3") == ["row3", "293/s"]
+        assert len(table._line_cache) <= 22  # the rows shown and the header: one render's
+        assert len(table._cell_render_cache) <= 2 * 22
