@@ -309,6 +309,12 @@ class Copier:
                 return
             except BufferError:  # the producer's queue is full: let it drain
                 self.producer.poll(0.05)  # type: ignore[attr-defined]
+            except EvtuiError as exc:  # not sent: it stays pending, the checkpoint before it
+                self.tracker.fail(partition, offset)
+                self.report.failed += 1
+                if self.report.error is None:
+                    self.report.error = f"{event.ref}: {exc}"
+                return
 
     def _wait(self, seconds: float) -> None:
         """Wait ``seconds`` serving delivery reports (poll returns early when one arrives)."""
@@ -620,8 +626,8 @@ def finish_report(report: ReplayReport, fmt: str, out: TextIO, err: TextIO) -> N
         raise ReplayInterrupted(f"interrupted after writing {report.written:,} records; {resume}")
     if report.error is not None or report.failed:
         raise EvtuiError(
-            f"replay stopped: {report.error}; {report.written:,} records were written "
-            f"and acknowledged; {resume}"
+            f"replay stopped: {report.error}; {plural(report.written, 'record')} "
+            f"{'was' if report.written == 1 else 'were'} written and acknowledged; {resume}"
         )
 
 

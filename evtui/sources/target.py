@@ -35,6 +35,44 @@ PRODUCER_SETTINGS = {  # defaults; --target-x may change them
 }
 
 
+DEFAULT_MESSAGE_MAX_BYTES = 1_000_000  # librdkafka's message.max.bytes
+
+
+class ReplayProducer(ck.Producer):
+    """The replay's producer: a record it refuses is an :class:`EvtuiError` saying why.
+
+    ``produce`` raises ``KafkaException`` for a record the client will not send at all
+    (larger than ``message.max.bytes``, a partition the topic does not have, a fatal
+    error of the idempotent producer); a full queue stays a ``BufferError`` (wait and
+    try again).
+    """
+
+    config: ClientConfig
+    max_bytes: int = DEFAULT_MESSAGE_MAX_BYTES
+
+    def produce(
+        self, topic: str, value: bytes | None = None, *args: object, **kwargs: object
+    ) -> None:
+        try:
+            super().produce(topic, value, *args, **kwargs)
+        except ck.KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            if (
+                isinstance(error, ck.KafkaError)
+                and error.code() == ck.KafkaError.MSG_SIZE_TOO_LARGE
+            ):
+                size = len(value or b"")
+                raise EvtuiError(
+                    f"the record is too large to write ({size:,} bytes of value, over the "
+                    f"producer's message.max.bytes of {self.max_bytes:,}): raise it with "
+                    "-X message.max.bytes=N (--target-x when the target is another "
+                    "cluster); the target topic's max.message.bytes must allow it too"
+                ) from None
+            raise EvtuiError(
+                f"the target refused the record: {kafka_error_text(self.config, exc)}"
+            ) from None
+
+
 class Target:
     """A topic on a cluster, checked before anything is written."""
 
@@ -199,10 +237,13 @@ class Target:
         props = {**PRODUCER_SETTINGS, **client_properties(self.config, self.errors), **SAFETY}
         props["client.id"] = "evtui-replay"
         try:
-            return ck.Producer(props)
+            producer = ReplayProducer(props)
         except (ck.KafkaException, ValueError, TypeError) as exc:
             text = kafka_error_text(self.config, exc)
             raise EvtuiError(f"invalid producer setting: {text}") from None
+        producer.config = self.config
+        producer.max_bytes = int(props.get("message.max.bytes", DEFAULT_MESSAGE_MAX_BYTES))
+        return producer
 
     def close(self) -> None:
         if self._consumer is not None:

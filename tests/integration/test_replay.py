@@ -221,6 +221,34 @@ def replay_process(bootstrap: str, *args: str, state: str) -> subprocess.Popen:
     )  # fmt: skip
 
 
+def test_a_record_too_large_for_the_producer_stops_the_replay_before_it_and_a_resume_copies_it(
+    evtui_cli, kafka_bootstrap, new_topic, produce, tmp_path
+):
+    """Huge messages: the topic allows 3 MB, the replay's producer 1 MB by default."""
+    big = {"max.message.bytes": "3000000"}
+    source, target = new_topic(1, config=big), new_topic(1, config=big)
+    sizes = [10, 2_000_000, 20]
+    produce(source, [{"key": b"k%d" % i, "value": b"v" * n, "partition": 0}
+                     for i, n in enumerate(sizes)])  # fmt: skip
+    env = {"EVTUI_STATE_DIR": str(tmp_path / "state")}
+    first = evtui_cli("replay", source, "--to", target, "-b", kafka_bootstrap, "--execute",
+                      env=env)  # fmt: skip
+    lines = first.stderr.decode().strip().splitlines()
+    assert first.returncode == 1 and len(lines[-1]) < 600, first.stderr.decode()
+    assert lines[-1].startswith(f"evtui: error: replay stopped: {source}[0]@1: the record is")
+    assert "2,000,000 bytes" in lines[-1] and "message.max.bytes=N" in lines[-1]
+    assert "1 record was written and acknowledged" in lines[-1]
+    assert "Traceback" not in first.stderr.decode()
+    assert [len(e.value) for e in read_all(kafka_bootstrap, target)] == [10]  # nothing after
+    (checkpoint,) = (tmp_path / "state" / "replays").glob("*.json")
+    resumed = evtui_cli("replay", "-b", kafka_bootstrap, "--resume", checkpoint.stem,
+                        "--execute", "-X", "message.max.bytes=3000000", env=env)  # fmt: skip
+    assert resumed.returncode == 0, resumed.stderr.decode()
+    copied = read_all(kafka_bootstrap, target, **{"fetch.max.bytes": "8000000"})
+    assert [len(e.value) for e in copied] == sizes  # each once, in order
+    exactly_once(kafka_bootstrap, source, target, checkpoint.stem)
+
+
 def exactly_once(bootstrap: str, source: str, target: str, replay_id: str) -> None:
     copied = read_all(bootstrap, target)
     origins = [read_provenance(e.headers) for e in copied]
@@ -312,7 +340,7 @@ def test_a_target_that_goes_away_mid_replay_stops_it_resumably(
         _, err = first.communicate(timeout=60)
         text = err.decode().strip().splitlines()[-1]
         assert first.returncode == 1 and text.startswith("evtui: error: replay stopped:"), text
-        assert "--resume" in text and "records were written" in text
+        assert "--resume" in text and "written and acknowledged" in text
         broker.run("start", "--keep")  # the same cluster, with what it had
         (checkpoint,) = (tmp_path / "state" / "replays").glob("*.json")
         resumed = evtui_cli("replay", "-b", kafka_bootstrap, "--resume", checkpoint.stem,
