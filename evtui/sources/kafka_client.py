@@ -134,6 +134,10 @@ def connect_failure(
     tls = next((hint for e in reversed(connect) if (hint := _tls_hint(e.str()))), None)
     if tls is not None:
         text = next(_clean(config, e.str()) for e in reversed(connect) if _tls_hint(e.str()))
+        if tls.startswith(_CA_HINT):  # librdkafka says the same whatever the reason: ask
+            from evtui.sources.tls_probe import verify_reason
+
+            tls = verify_reason(config, text) or tls
         return ConnectionFailed(f"TLS handshake with Kafka at {where} failed: {tls} ({text})")
     if connect:
         return ConnectionFailed(
@@ -146,6 +150,9 @@ def connect_failure(
     )
 
 
+_CA_HINT = "certificate verify failed: the broker's certificate is not signed by a CA "
+
+
 def _tls_hint(text: str) -> str | None:
     """What a TLS failure in librdkafka's words means, in evtui's (None: no TLS failure)."""
     lowered = text.lower()
@@ -155,10 +162,7 @@ def _tls_hint(text: str) -> str | None:
                 "certificate verify failed: the broker's certificate does not name the host "
                 "connected to (ssl_verify_hostname = false in the profile turns this check off)"
             )
-        return (
-            "certificate verify failed: the broker's certificate is not signed by a CA "
-            "evtui trusts (the profile's ssl_ca, or ssl.ca.location)"
-        )
+        return _CA_HINT + "evtui trusts (the profile's ssl_ca, or ssl.ca.location)"
     if any(
         alert in lowered
         for alert in ("alert bad certificate", "alert certificate required", "alert unknown ca")

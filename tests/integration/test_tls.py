@@ -4,6 +4,8 @@ certificates fail in one clear line, and no password ever shows."""
 from __future__ import annotations
 
 import json
+import socket
+from pathlib import Path
 
 import pytest
 
@@ -64,6 +66,12 @@ def tls_config(tmp_path, kafka_tls):
         },
         "sasl-ssl-wrong": {**sasl_ssl, "password_env": "EVTUI_TEST_WRONG_PASSWORD"},
     }
+    other = _other_loopback_name()
+    if other is not None:  # a name of this machine that the broker's certificate does not hold
+        profiles["mtls-other-name"] = {"bootstrap": f"{other}:{ssl_port}", **mtls}
+        profiles["mtls-other-name-no-verify"] = {
+            **profiles["mtls-other-name"], "ssl_verify_hostname": False
+        }  # fmt: skip
     assert ssl_host == "127.0.0.1"
     path = tmp_path / "config.toml"
     path.write_text("\n".join(_profile(name, fields) for name, fields in profiles.items()))
@@ -73,6 +81,26 @@ def tls_config(tmp_path, kafka_tls):
         "EVTUI_TEST_WRONG_PASSWORD": "not-alices-password-over-tls-42",
     }
     return path, env
+
+
+def _other_loopback_name() -> str | None:
+    """A host name that resolves to 127.0.0.1 and is neither localhost nor an address."""
+    names = [socket.gethostname()]
+    hosts = Path("/etc/hosts")
+    if hosts.exists():
+        for line in hosts.read_text().splitlines():
+            fields = line.split("#", 1)[0].split()
+            if fields and fields[0] == "127.0.0.1":
+                names += fields[1:]
+    for name in names:
+        if name in ("localhost", "localhost.localdomain") or name.replace(".", "").isdigit():
+            continue
+        try:
+            if socket.gethostbyname(name) == "127.0.0.1":
+                return name
+        except OSError:
+            continue
+    return None
 
 
 def _tail(evtui_cli, config, env, cluster, topic, *extra, verbose=False):
@@ -113,10 +141,28 @@ def test_tls_connects_and_tails_a_record_produced_on_plaintext(
     assert _values(_tail(evtui_cli, tls_config, None, cluster, topic)) == [{"over": "tls"}]
 
 
+def test_a_host_name_the_certificate_does_not_hold_is_named_as_the_cause(
+    tls_config, new_topic, produce, evtui_cli
+):
+    """librdkafka blames the CA for every failed verification; evtui asks OpenSSL why."""
+    name = _other_loopback_name()
+    if name is None:
+        pytest.skip("no other host name of this machine resolves to 127.0.0.1")
+    proc = _tail(evtui_cli, tls_config, None, "mtls-other-name", "anything")
+    line = assert_one_line_error(proc, "certificate verify failed")
+    assert f"the broker's certificate is not for {name}" in line, line
+    assert "ssl_verify_hostname = false" in line and "not signed by a CA" not in line, line
+    topic = new_topic()  # and with the check off, the same name connects
+    produce(topic, [{"key": b"k", "value": b'{"name": "other"}'}])
+    tailed = _tail(evtui_cli, tls_config, None, "mtls-other-name-no-verify", topic)
+    assert _values(tailed) == [{"name": "other"}]
+
+
 def test_wrong_ca_fails_in_one_line(tls_config, evtui_cli):
     proc = _tail(evtui_cli, tls_config, None, "wrong-ca", "anything")
     line = assert_one_line_error(proc, "certificate verify failed")
     assert "TLS" in line or "SSL" in line, line
+    assert "not signed by a CA evtui trusts" in line, line
 
 
 def test_mtls_without_client_certificate_fails_in_one_line(tls_config, evtui_cli):
