@@ -34,11 +34,19 @@ def _wait_until(predicate, timeout: float) -> bool:
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_signals_end_a_tail_quietly(kafka_bootstrap, new_topic, sig, code):
-    proc = _tail(kafka_bootstrap, new_topic())
-    time.sleep(2)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=15)
+def test_signals_end_a_tail_quietly(kafka_bootstrap, new_topic, produce, sig, code):
+    topic = new_topic()
+    produce(topic, [{"value": b"first"}])
+    proc = _tail(kafka_bootstrap, topic, "--from", "beginning", stdout=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()  # the tail is up (not still importing): it printed
+        assert first.startswith(f"{topic}[0]@0 ".encode()), first
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=15)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
     assert proc.returncode == code
     assert err == b""
 
