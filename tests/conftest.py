@@ -8,6 +8,7 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -38,6 +39,11 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[name] = os.path.join(home, sub)
     os.environ.pop("EVTUI_CONFIG", None)
     os.environ.pop("EVTUI_PLUGIN_PATH", None)
+    # Started in the background by a non-interactive shell (`cmd &`, nohup), this process
+    # inherits SIGINT ignored, and so would every evtui it starts: Ctrl-C tests would
+    # hang. The suite runs as a person at a terminal does.
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
