@@ -309,11 +309,16 @@ class Copier:
                 return
             except BufferError:  # the producer's queue is full: let it drain
                 self.producer.poll(0.05)  # type: ignore[attr-defined]
-            except EvtuiError as exc:  # not sent: it stays pending, the checkpoint before it
+            except Exception as exc:
+                refusal = getattr(self.producer, "refusal", None)
+                error = refusal(exc, event.value) if refusal is not None else None
+                if error is None:
+                    raise
+                # not sent: it stays pending, so the checkpoint stays before it
                 self.tracker.fail(partition, offset)
                 self.report.failed += 1
                 if self.report.error is None:
-                    self.report.error = f"{event.ref}: {exc}"
+                    self.report.error = f"{event.ref}: {error}"
                 return
 
     def _wait(self, seconds: float) -> None:
