@@ -10,6 +10,7 @@ with Python's ``ssl`` (the same OpenSSL checks, the same CA) and reads the reaso
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import ssl
@@ -41,9 +42,13 @@ def verify_reason(config: ClientConfig, text: str, timeout: float = 3.0) -> str 
         return None
     host, port = where
     props = config.to_librdkafka()
+    ca = props.get("ssl.ca.location") or None  # a file of CA certificates, or a folder
+    folder = ca is not None and os.path.isdir(ca)
     try:
         context = ssl.create_default_context(
-            cafile=props.get("ssl.ca.location") or None, cadata=props.get("ssl.ca.pem") or None
+            cafile=None if folder else ca,
+            capath=ca if folder else None,
+            cadata=props.get("ssl.ca.pem") or None,
         )
     except (OSError, ssl.SSLError, ValueError):
         return None  # the CA itself does not load: librdkafka said so already
