@@ -150,6 +150,8 @@ class Feed:
         self._indexed_upto, skipped, done = self._offer_step(
             self._indexed_upto, index.add, budget_s
         )
+        if done:
+            index.settle()  # its maps: off the collector's lists (see TraceIndex.settle)
         self.stats.not_indexed += skipped
         return done
 

@@ -120,6 +120,60 @@ def test_the_trace_indexs_postings_lists_are_not_walked_and_still_work():
     assert not gc.is_tracked(index._corr.map["c"])
 
 
+def _linked_events(n: int) -> list[Event]:
+    """Events found by every map of the index: correlation, trace, event, cause, spans."""
+    events = []
+    for o in range(n):
+        body = {"eventId": f"e{o}", "correlationId": f"c{o % 3}", "causationId": f"e{o - 1}"}
+        span, parent = f"{o + 1:016x}", f"{o:016x}"
+        trace = f"{o % 2 + 1:032x}".encode()
+        headers = (
+            ("X-B3-TraceId", trace), ("X-B3-SpanId", span.encode()),
+            ("X-B3-ParentSpanId", parent.encode()),
+        )  # fmt: skip
+        events.append(Event("t", 0, o, 0, 1, None, json.dumps(body).encode(), headers))
+    fill_ids(events)
+    return events
+
+
+def _index_maps(index: TraceIndex) -> list[dict]:
+    return [index._corr.map, index._trace.map, *(t.map for t in index._links.tables)]
+
+
+@needs_native
+def test_settling_the_trace_index_takes_its_maps_off_the_collectors_lists():
+    events = _linked_events(20)
+    index, unsettled = TraceIndex(max_events=16), TraceIndex(max_events=16)
+    for seq, event in enumerate(events[:12]):
+        index.add(event, seq)
+        unsettled.add(event, seq)
+    maps = _index_maps(index)
+    assert all(maps) and any(gc.is_tracked(m) for m in maps)  # lists and new tuples went in
+    assert index.settle() >= 1
+    assert not any(gc.is_tracked(m) for m in maps)
+    assert index.settle() == 0  # once is enough
+    for seq, event in enumerate(events[12:], start=12):  # more go in, the oldest go out
+        index.add(event, seq)
+        unsettled.add(event, seq)
+    index.settle()
+    assert not any(gc.is_tracked(m) for m in maps)
+    wanted = ["c0", "c1", "c2", "e5", "e13", f"{1:032x}", f"{2:032x}"]
+    found = {w: [e.offset for e in index.lookup(w)] for w in wanted}
+    assert found == {w: [e.offset for e in unsettled.lookup(w)] for w in wanted}
+    assert found["c1"] and min(found["c1"]) == 4  # the oldest four were evicted
+
+
+@needs_native
+def test_the_feed_settles_the_trace_index_after_indexing():
+    from tests.unit.test_feed import ListSource
+
+    feed = Feed(ListSource([_linked_events(8)]), ["t"], BEGINNING)
+    feed.drain(budget_s=1.0)
+    index = TraceIndex(max_events=50)
+    assert feed.index_step(index, budget_s=1.0) == 8
+    assert not any(gc.is_tracked(m) for m in _index_maps(index))
+
+
 @needs_native
 def test_the_feed_untracks_what_it_keeps():
     from tests.unit.test_feed import ListSource
