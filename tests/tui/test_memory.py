@@ -76,6 +76,48 @@ def test_the_colours_alone_decide_the_inner_and_outer_styles():
     assert StylesCache().get_inner_outer(base, background) == (inner, outer)
 
 
+def test_a_strip_divided_whole_is_freed_without_a_garbage_collection():
+    """Textual's Strip.divide kept [self] in the strip: a cycle per line (see retention)."""
+    from rich.segment import Segment
+    from textual.strip import Strip
+
+    from evtui.tui import retention
+
+    retention.install()
+    marker = "divided-whole-" + "x" * 10
+
+    def alive() -> int:
+        return sum(1 for o in gc.get_objects() if type(o) is Strip and o.text == marker)
+
+    enabled = gc.isenabled()
+    gc.disable()  # only reference counting may free it
+    try:
+        strip = Strip([Segment(marker)], len(marker))
+        assert [s.text for s in strip.divide([len(marker)])] == [marker]
+        assert strip.divide([len(marker), 99])[0] is strip
+        del strip
+        assert alive() == 0
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def test_a_divided_strip_gives_what_textual_gives_and_caches_other_cuts():
+    from rich.segment import Segment
+    from textual.strip import Strip
+
+    from evtui.tui import retention
+
+    retention.install()
+    strip = Strip([Segment("abc", Style(bold=True)), Segment("defgh")], 8)
+    for cuts in ([8], [3, 8], [2, 5, 8], [4], [1, 2, 3, 4, 5, 6, 7, 8], [8, 12]):
+        ours = [(s.text, s.cell_length) for s in strip.divide(cuts)]
+        fresh = Strip([Segment("abc", Style(bold=True)), Segment("defgh")], 8)
+        assert ours == [(s.text, s.cell_length) for s in retention._textual_divide(fresh, cuts)]
+    assert strip.divide([3, 8]) is strip.divide([3, 8])  # still cached
+    assert all(v != [strip] for v in strip._divide_cache._cache.values())
+
+
 async def test_a_table_updated_in_place_keeps_only_its_current_renders():
     """DataTable keeps stale renders after each update (their keys hold its update count)."""
     from textual.app import App
