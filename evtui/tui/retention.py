@@ -23,9 +23,8 @@ stay cached as Textual caches them. Left alone when ``Strip`` has no such cache.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from textual._styles_cache import StylesCache
 from textual.cache import FIFOCache
