@@ -27,11 +27,20 @@ TOPIC_COLOURS = (
 DIM = Style(color="#8a8a8a")
 PLAIN = Style()
 SEP = Segment(" ")
+# One style object each, shared by every row (the tail keeps thousands of rendered rows).
+TOPIC_STYLES = tuple(Style(color=colour) for colour in TOPIC_COLOURS)
+CORR = Style(color="#d7af5f")
+TYPE = Style(bold=True)
 
 
 def topic_colour(topic: str) -> str:
     """The same colour for a topic in every view and every run."""
     return TOPIC_COLOURS[zlib.crc32(topic.encode()) % len(TOPIC_COLOURS)]
+
+
+def topic_style(topic: str) -> Style:
+    """:func:`topic_colour` as a style (one object per colour)."""
+    return TOPIC_STYLES[zlib.crc32(topic.encode()) % len(TOPIC_COLOURS)]
 
 
 def clock(ms: int) -> str:
@@ -142,12 +151,12 @@ def row_segments(event: Event, cols: Columns, width: int) -> list[Segment]:
     summary_width = max(0, width - cols.fixed())
     parts = [
         ("time", clock(event.timestamp)[: cols.time], DIM),
-        ("topic", cut(event.topic, cols.topic), Style(color=topic_colour(event.topic))),
+        ("topic", cut(event.topic, cols.topic), topic_style(event.topic)),
         ("partition", str(event.partition).rjust(cols.partition), DIM),
         ("offset", str(event.offset).rjust(cols.offset), DIM),
         ("key", cut(key_summary(event.key), cols.key), PLAIN),
-        ("corr", cut(shown_id(ids.correlation_id or ""), cols.corr), Style(color="#d7af5f")),
-        ("type", cut(short_type(ids.event_type, cols.type), cols.type), Style(bold=True)),
+        ("corr", cut(shown_id(ids.correlation_id or ""), cols.corr), CORR),
+        ("type", cut(short_type(ids.event_type, cols.type), cols.type), TYPE),
         ("summary", set_cell_size(value_summary(event)[: summary_width + 1], summary_width), PLAIN),
     ]
     return _cells([(text, style) for name, text, style in parts if cols.shown(name)], width)
