@@ -328,7 +328,9 @@ class EvtuiApp(App):
     def action_help(self) -> None:
         from evtui.tui.screens.help import HelpScreen
 
-        self.push_screen(HelpScreen(self.binding_sections()))
+        if not self.is_screen_installed("help"):  # composed once: the same every time
+            self.install_screen(HelpScreen(self.binding_sections()), name="help")
+        self.push_screen("help")
 
     def binding_sections(self) -> list[tuple[str, list]]:
         return [

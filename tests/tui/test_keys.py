@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from textual.geometry import Region
+from textual.widgets import Static
 from textual.widgets._footer import FooterKey
 
 from evtui.tui.screens.help import HelpScreen
@@ -45,6 +47,44 @@ async def test_help_lists_each_key_once_per_place():
         assert {"ctrl+p", "ctrl+c", "q"} <= {b.key for b in everywhere}
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
+
+
+async def test_the_help_is_composed_once_and_opens_again_where_it_was():
+    app = demo_app(seconds=5)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("question_mark")
+        first = app.screen
+        assert isinstance(first, HelpScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("question_mark")
+        assert app.screen is first  # not composed and laid out again (an 85 ms stall)
+        lines = app.screen.query_one(Static).render_lines(Region(0, 0, 120, 3))
+        assert "evtui keys" in lines[0].text
+        await pilot.press("q")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+def test_rendered_content_is_rendered_once_per_width():
+    from rich.console import Console
+    from rich.segment import Segment
+
+    from evtui.tui.screens.help import Rendered
+
+    class Counted:
+        calls = 0
+
+        def __rich_console__(self, console, options):
+            Counted.calls += 1
+            yield Segment("x" * options.max_width)
+
+    content, console = Rendered(Counted()), Console(width=80)
+    first = console.render_lines(content, console.options.update_width(30))
+    assert console.render_lines(content, console.options.update_width(30)) == first
+    assert Counted.calls == 1
+    assert console.render_lines(content, console.options.update_width(40))[0][0].text == "x" * 40
+    assert Counted.calls == 2
 
 
 async def test_the_overview_footer_offers_enter():

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from rich.console import Group
+from functools import lru_cache
+
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -62,20 +66,77 @@ def key_label(keys: str) -> str:
     return ", ".join(k.replace("slash", "/").replace("question_mark", "?") for k in keys.split(","))
 
 
-def bindings_table(sections: list[tuple[str, list[BindingType]]]) -> Table:
-    table = Table(show_edge=False, box=None, padding=(0, 2), header_style="bold")
-    table.add_column("WHERE", style="bold cyan", no_wrap=True)
-    table.add_column("KEYS", style="bold", no_wrap=True)
-    table.add_column("ACTION")
+Rows = tuple[tuple[str, str, str], ...]
+
+
+def binding_rows(sections: list[tuple[str, list[BindingType]]]) -> Rows:
+    """(where, keys, action) for each binding; where only on a section's first row."""
+    rows = []
     for where, bindings in sections:
         for binding in bindings:
             if isinstance(binding, Binding):
                 keys, description = binding.key, binding.description
             else:
                 keys, description = binding[0], binding[2] if len(binding) > 2 else binding[1]
-            table.add_row(where, key_label(keys), description)
+            rows.append((where, key_label(keys), description))
             where = ""
+    return tuple(rows)
+
+
+def bindings_table(rows: Rows) -> Table:
+    table = Table(show_edge=False, box=None, padding=(0, 2), header_style="bold")
+    table.add_column("WHERE", style="bold cyan", no_wrap=True)
+    table.add_column("KEYS", style="bold", no_wrap=True)
+    table.add_column("ACTION")
+    for row in rows:
+        table.add_row(*row)
     return table
+
+
+class Rendered:
+    """A Rich renderable rendered once per width and options, then replayed.
+
+    The help is the same every time it opens, and Rich's tables take ~20 ms to render it;
+    Textual renders a Static's content more than once to lay it out (bench/soak: opening
+    the help was a 100-130 ms stall of the console's loop).
+    """
+
+    def __init__(self, renderable: RenderableType) -> None:
+        self.renderable = renderable
+        self._key: tuple[object, ...] | None = None
+        self._lines: list[list[Segment]] = []
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement.get(console, options, self.renderable)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        key = (options.max_width, options.min_width, options.height, options.justify,
+               options.overflow, options.no_wrap, options.highlight, options.markup)  # fmt: skip
+        if key != self._key:
+            self._lines = console.render_lines(self.renderable, options, pad=False)
+            self._key = key
+        newline = Segment.line()
+        for line in self._lines:
+            yield from line
+            yield newline
+
+
+@lru_cache(maxsize=4)
+def help_content(rows: Rows) -> Rendered:
+    """What the help screen shows for these bindings (rendered once per width)."""
+    return Rendered(
+        Group(
+            Text("evtui keys (Escape closes)", style="bold underline"),
+            bindings_table(rows),
+            Text(""),
+            Text(FILTER_HELP),
+            Text(""),
+            Text(LAG_HELP),
+            lag_rules_table(),
+            Text(""),
+            Text(VIOLATIONS_HELP),
+        )
+    )
 
 
 class HelpScreen(ModalScreen[None]):
@@ -95,16 +156,4 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll():
-            yield Static(
-                Group(
-                    Text("evtui keys (Escape closes)", style="bold underline"),
-                    bindings_table(self.sections),
-                    Text(""),
-                    Text(FILTER_HELP),
-                    Text(""),
-                    Text(LAG_HELP),
-                    lag_rules_table(),
-                    Text(""),
-                    Text(VIOLATIONS_HELP),
-                )
-            )
+            yield Static(help_content(binding_rows(self.sections)))
