@@ -127,9 +127,10 @@ class ViolationBoard:
             for g in self.groups.values()
             if not needle or needle in f"{g.kind} {g.topic} {g.key}".lower()
         ]
+        ranks = {kind: kind_rank(kind) for kind in {g.kind for g in shown}}
         return sorted(
             shown,
-            key=lambda g: (SEVERITY_ORDER.get(g.severity, 2), kind_rank(g.kind), g.topic,
+            key=lambda g: (SEVERITY_ORDER.get(g.severity, 2), ranks[g.kind], g.topic,
                            g.key or ""),
         )  # fmt: skip
 

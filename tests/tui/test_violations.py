@@ -59,6 +59,28 @@ async def test_the_screen_shows_exactly_the_injected_faults_and_the_header_count
         assert len(pane._shown_groups) == len(app.violations.board.groups)
 
 
+async def test_showing_the_tab_again_builds_its_rows_only_when_the_board_changed():
+    """Showing a tab resizes its pane: the same columns need no second pass over the rows."""
+    app = demo_app(seconds=40)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await settle(pilot, app)
+        assert await wait_for(pilot, lambda: app.violations.finished)
+        await pilot.press("4")
+        await pilot.pause(0.3)
+        pane = app.query_one(ViolationsPane)
+        shown = list(pane._shown_groups)
+        assert shown
+        built = []
+        pane._refresh_rows = lambda: built.append(1)  # type: ignore[method-assign]
+        for _ in range(3):
+            await pilot.press("1")
+            await pilot.pause(0.1)
+            await pilot.press("4")
+            await pilot.pause(0.3)
+        assert built == []  # the board is finished: nothing changed
+        assert pane._shown_groups == shown
+
+
 async def choose(pilot, app, kind: str) -> ViolationsPane:
     """The violations tab, the cursor on the first group of ``kind``, then on its findings."""
     await pilot.press("4")

@@ -162,11 +162,15 @@ class ViolationsPane(Vertical):
     def _fit_tables(self) -> None:
         """Each table's columns by priority for the width there is (a narrow terminal)."""
         width = self.size.width or self.app.size.width
+        changed = False
         if set_columns(self.query_one("#violations-groups", VimTable), GROUP_COLUMNS, width):
             self._shown_groups = []
+            changed = True
         if set_columns(self.query_one("#violations-findings", VimTable), FINDING_COLUMNS, width):
             self._shown_findings = []
-        self._refresh_rows()
+            changed = True
+        if changed:  # the same columns show the same rows (the tab shown again: a resize)
+            self._refresh_rows()
 
     # -- state in ------------------------------------------------------------------------
 
