@@ -162,3 +162,44 @@ async def test_a_table_updated_in_place_keeps_only_its_current_renders():
         assert table.get_row("row3") == ["row3", "293/s"]
         assert len(table._line_cache) <= 22  # the rows shown and the header: one render's
         assert len(table._cell_render_cache) <= 2 * 22
+
+
+async def test_rows_that_come_go_and_move_are_synced_without_a_rebuild():
+    """sync_rows adds and removes only what changed, in the order given, the cursor kept."""
+    import random
+
+    from textual.app import App
+
+    from evtui.tui.widgets.overview import VimTable, sync_rows
+
+    class Tables(App):
+        def compose(self):
+            yield VimTable(id="t", cursor_type="row")
+
+    rng = random.Random(7)
+    app = Tables()
+    async with app.run_test(size=(80, 30)) as pilot:
+        table = app.query_one(VimTable)
+        table.add_columns("name", "count")
+        names = [f"g{i:03}" for i in range(60)]
+        live = sorted(rng.sample(names, 30))
+        shown = sync_rows(table, [], {n: (n, "0") for n in live})
+        cleared = []
+        clear = table.clear
+        table.clear = lambda *a, **k: (cleared.append(1), clear(*a, **k))[1]  # type: ignore
+        for tick in range(1, 40):
+            gone = set(rng.sample(live, rng.randint(0, 3)))
+            came = set(rng.sample([n for n in names if n not in live], rng.randint(0, 3)))
+            live = sorted((set(live) - gone) | came, key=lambda n: (hash((n, tick)) % 3, n))
+            table.move_cursor(row=rng.randrange(len(shown)), animate=False)
+            on = shown[table.cursor_row]
+            shown = sync_rows(table, shown, {n: (n, str(tick)) for n in live})
+            await pilot.pause()
+            assert shown == live
+            assert [table.get_row_at(i)[0] for i in range(table.row_count)] == live
+            assert all(table.get_row_at(i)[1] == str(tick) for i in range(table.row_count))
+            if on in live:
+                assert shown[table.cursor_row] == on
+        assert cleared == []  # never rebuilt: a few rows came and went each time
+        shown = sync_rows(table, shown, {n: (n, "x") for n in names[:5]})  # most went
+        assert cleared == [1] and [table.get_row_at(i)[0] for i in range(5)] == names[:5]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual._two_way_dict import TwoWayDict
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.cache import LRUCache
@@ -285,9 +286,10 @@ class Overview(Vertical):
 def sync_rows(
     table: DataTable, shown: list[str], rows: dict[str, tuple[str | Text, ...]]
 ) -> list[str]:
-    """Keyed update: change only cells that differ; rebuild only when the rows change."""
+    """Keyed update: change only cells that differ; add and remove only the rows that
+    came and went (a rebuild only when most of them did)."""
     keys = list(rows)
-    if keys != shown:
+    if keys != shown and not (shown and _move_rows(table, shown, rows)):
         cursor_key = shown[table.cursor_row] if shown and table.cursor_row < len(shown) else None
         table.clear()
         for key, cells in rows.items():
@@ -296,7 +298,7 @@ def sync_rows(
             table.move_cursor(row=keys.index(cursor_key), animate=False)
         return keys
     columns = list(table.columns)
-    changed = False
+    changed = keys != shown
     with table.app.batch_update():
         for key, cells in rows.items():
             current = table.get_row(key)
@@ -307,6 +309,33 @@ def sync_rows(
     if changed:
         drop_stale_renders(table)
     return keys
+
+
+def _move_rows(table: DataTable, shown: list[str], rows: dict[str, tuple[str | Text, ...]]) -> bool:
+    """Remove the rows that went, append the new ones, then put all in ``rows``' order; the
+    cursor stays on its row. A rebuild measures every cell again (the violations tab:
+    80-130 ms for 200 groups each time one group came). False when a rebuild is as cheap,
+    or this DataTable keeps its order differently (then nothing was changed)."""
+    locations = getattr(table, "_row_locations", None)
+    if not isinstance(locations, TwoWayDict) or not isinstance(table._update_count, int):
+        return False
+    before, wanted = set(shown), set(rows)
+    if len(before ^ wanted) > len(rows) // 2 or {k.value for k in table.rows} != before:
+        return False
+    cursor_key = shown[table.cursor_row] if table.cursor_row < len(shown) else None
+    for key in shown:
+        if key not in wanted:
+            table.remove_row(key)
+    for key, cells in rows.items():
+        if key not in before:
+            table.add_row(*cells, key=key)
+    row_keys = {row_key.value: row_key for row_key in table.rows}
+    table._row_locations = TwoWayDict({row_keys[key]: i for i, key in enumerate(rows)})
+    table._update_count += 1  # as DataTable.sort does after it reorders
+    table.refresh()
+    if cursor_key in wanted:
+        table.move_cursor(row=list(rows).index(cursor_key), animate=False)
+    return True
 
 
 def drop_stale_renders(table: DataTable) -> None:
