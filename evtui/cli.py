@@ -1015,6 +1015,7 @@ def demo(
         topics=topic_names(topic_prefix, list(topic or [])),
         faults=parse_faults(list(fault or []), no_faults),
         truth=truth,
+        keep_truth=truth is not None,  # else counts only: memory stays flat however long it runs
         headless=headless,
         stop_group_after_s=(
             parse_duration_s(stop_group_after, "--stop-group-after") if stop_group_after else None

@@ -35,6 +35,7 @@ class DemoOptions:
     topics: TopicNames = field(default_factory=TopicNames)
     faults: FaultRates = field(default_factory=FaultRates)
     truth: Path | None = None
+    keep_truth: bool = True  # False: the simulator counts, keeps nothing (a long run, no --truth)
     headless: bool = False
     stop_group_after_s: float | None = None
     group_prefix: str = ""  # on a cluster: before each service's group name
@@ -132,6 +133,7 @@ def make_simulator(
         topics=options.topics,
         start_ms=now_ms() if start_ms is None else start_ms,
         run_id=run_id,
+        keep_truth=options.keep_truth or options.truth is not None,
     )
     if options.registry is not None:
         sim.encoder = registry_encoder(options)
@@ -186,14 +188,12 @@ def write_truth(sim: ShopSimulator, path: Path | None) -> None:
 
 
 def summary(sim: ShopSimulator) -> str:
-    kinds: dict[str, int] = {}
-    for fault in sim.truth.faults:
-        kinds[fault.kind] = kinds.get(fault.kind, 0) + 1
+    kinds = sim.truth.fault_kinds()
     faults = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())) or "none"
     run = f"run {sim.run_id}: " if sim.run_id else ""
     return (
         f"evtui demo: {run}{plural(sim.truth.emitted, 'record')} in "
-        f"{plural(len(sim.truth.flows), 'flow')}; "
+        f"{plural(sim.truth.flows_emitted, 'flow')}; "
         f"injected faults: {faults}"
     )
 

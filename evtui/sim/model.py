@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 Headers = tuple[tuple[str, bytes], ...]
@@ -63,15 +65,51 @@ class Fault:
     detail: str
 
 
+class FaultTally(list):  # type: ignore[type-arg]
+    """Where a run that keeps no truth puts its faults: counted by kind, not kept."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kinds: Counter[str] = Counter()
+
+    def append(self, fault: Fault) -> None:  # type: ignore[override]
+        self.kinds[fault.kind] += 1
+
+    def extend(self, faults: Iterable[Fault]) -> None:  # type: ignore[override]
+        for fault in faults:
+            self.append(fault)
+
+
 @dataclass
 class GroundTruth:
-    """Everything the simulator emitted and injected, for exact checks."""
+    """Everything the simulator emitted and injected, for exact checks.
+
+    With ``kept`` False (a long `evtui demo` without --truth: 5,000 records/s would
+    keep gigabytes within minutes), only counts are kept: ``emitted``, ``flow_count``
+    and the faults by kind; ``events`` and ``flows`` stay empty.
+    """
 
     events: dict[str, SimRecord] = field(default_factory=dict)  # by event id (first emission)
     flows: dict[str, list[str]] = field(default_factory=dict)  # correlation id -> event ids
     faults: list[Fault] = field(default_factory=list)
     emitted: int = 0  # records emitted, duplicates included
     run_id: str = ""  # the namespace of the run's ids and keys ("" for none)
+    kept: bool = True
+    flow_count: int = 0  # flows whose first event was emitted (when not kept)
+
+    def __post_init__(self) -> None:
+        if not self.kept:
+            self.faults = FaultTally()
+
+    @property
+    def flows_emitted(self) -> int:
+        return len(self.flows) if self.kept else self.flow_count
+
+    def fault_kinds(self) -> Counter[str]:
+        """How many faults of each kind were injected."""
+        if isinstance(self.faults, FaultTally):
+            return Counter(self.faults.kinds)
+        return Counter(f.kind for f in self.faults)
 
     def to_json(self) -> dict:
         return {

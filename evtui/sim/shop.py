@@ -33,6 +33,7 @@ EVENTS_PER_FLOW = 5.6  # the average, for turning an event rate into a flow rate
 LATENESS_MS = 600_000  # how far back a time_backwards fault moves the event time
 SKUS = 40
 SEQUENCED = {"storefront", "inventory"}  # services that number events per key
+PER_FLOW = {"storefront"}  # of those, keyed by the flow's own order (no other flow's key)
 
 
 def _id_mask(run_id: str) -> int:
@@ -55,6 +56,9 @@ class _Pending:
     causation_id: str | None = field(compare=False)
     data: dict = field(compare=False)
     produce: bool = field(compare=False, default=True)  # False: an orphan's missing cause
+    # the flow's own per-key sequence, for a key no other flow uses (the storefront's
+    # order): freed with the flow, where a map by key would keep every order of the run
+    sequence: list[int] | None = field(compare=False, default=None)
 
 
 def service_groups(topics: TopicNames, rate: float) -> list[GroupSpec]:
@@ -86,7 +90,10 @@ class ShopSimulator:
         topics: TopicNames | None = None,
         start_ms: int = 1_767_225_600_000,  # 2026-01-01T00:00:00Z
         run_id: str = "",
+        keep_truth: bool = True,
     ) -> None:
+        """``keep_truth`` False: count what is emitted and injected, keep none of it (see
+        :class:`GroundTruth`)."""
         if rate <= 0:
             raise ValueError("rate must be > 0")
         self.rng = random.Random(seed)
@@ -96,7 +103,7 @@ class ShopSimulator:
         self.faults = faults or FaultRates()
         self.topics = topics or TopicNames()
         self.start_ms = start_ms
-        self.truth = GroundTruth(run_id=run_id)
+        self.truth = GroundTruth(run_id=run_id, kept=keep_truth)
         self.groups = service_groups(self.topics, rate)
         self._heap: list[_Pending] = []
         self._order = 0
@@ -145,6 +152,8 @@ class ShopSimulator:
 
         (An effect moved before its cause by ``cause_after_effect`` near the end.)
         """
+        if not self.truth.kept:
+            return  # no events kept to judge (the counts need no orphan found at the end)
         cut = {p.event_id for p in self._heap}
         said = {f.event_ids for f in self.truth.faults if f.kind == "orphan"}
         for record in self.truth.events.values():
@@ -287,6 +296,7 @@ class ShopSimulator:
     def _schedule_flow(self, t0: int, corr: str, steps: list) -> None:
         pendings: list[_Pending] = []
         at, cause = t0, None
+        own: dict[tuple[str, str], list[int]] = {}  # per (topic, key) unique to this flow
         for topic, service, key, etype, data in steps:
             pendings.append(
                 self._schedule(
@@ -299,6 +309,7 @@ class ShopSimulator:
                     correlation_id=corr,
                     causation_id=cause,
                     data=data,
+                    sequence=own.setdefault((topic, key), [0]) if service in PER_FLOW else None,
                 )
             )
             cause = pendings[-1].event_id
@@ -371,14 +382,21 @@ class ShopSimulator:
                     f"{record.event_type} produced twice",
                 )
             )
-            yield self._count(replace(record, at_ms=record.at_ms + self.rng.randint(1, 30)))
+            again = replace(record, at_ms=record.at_ms + self.rng.randint(1, 30))
+            yield self._count(again, first=False)
 
-    def _count(self, record: SimRecord) -> SimRecord:
-        self.truth.emitted += 1
-        if record.event_id not in self.truth.events:
-            self.truth.events[record.event_id] = record
-            self.truth.flows.setdefault(record.correlation_id, []).append(record.event_id)
-            self.truth.faults.extend(self._pending_faults.pop(record.event_id, ()))
+    def _count(self, record: SimRecord, first: bool = True) -> SimRecord:
+        """Count ``record`` in the truth (``first``: not a re-emission of an event)."""
+        truth = self.truth
+        truth.emitted += 1
+        if not truth.kept:
+            if first:
+                truth.flow_count += record.causation_id is None  # a flow's first event
+                truth.faults.extend(self._pending_faults.pop(record.event_id, ()))
+        elif record.event_id not in truth.events:
+            truth.events[record.event_id] = record
+            truth.flows.setdefault(record.correlation_id, []).append(record.event_id)
+            truth.faults.extend(self._pending_faults.pop(record.event_id, ()))
         return record
 
     def _next_sequence(self, topic: str, key: str) -> int:
@@ -389,7 +407,10 @@ class ShopSimulator:
     def _record(
         self, p: _Pending, event_time_ms: int | None = None, sequence: int | None = None
     ) -> SimRecord:
-        if sequence is None and p.service in SEQUENCED:
+        if sequence is None and p.sequence is not None:
+            p.sequence[0] += 1
+            sequence = p.sequence[0]
+        elif sequence is None and p.service in SEQUENCED:
             sequence = self._next_sequence(p.topic, p.key)
         data = dict(p.data)
         if sequence is not None:

@@ -227,3 +227,45 @@ def test_the_run_id_option():
     for bad in ("a b", "a/b", "x" * 33):
         with pytest.raises(UsageError):
             parse_run_id(bad)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_run_that_keeps_no_truth_counts_the_same_and_keeps_nothing(seed):
+    """`evtui demo` without --truth: flat memory, the same summary."""
+    kept = ShopSimulator(seed=seed, rate=500, faults=HIGH)
+    counted = ShopSimulator(seed=seed, rate=500, faults=HIGH, keep_truth=False)
+    assert [r.value for r in kept.take(5000)] == [r.value for r in counted.take(5000)]
+    assert counted.truth.events == {} and counted.truth.flows == {}
+    assert list(counted.truth.faults) == []  # counted, not kept
+    assert counted.truth.emitted == kept.truth.emitted == 5000
+    assert counted.truth.flows_emitted == kept.truth.flows_emitted == len(kept.truth.flows)
+    assert counted.truth.fault_kinds() == kept.truth.fault_kinds()
+    assert sum(kept.truth.fault_kinds().values()) >= 20
+
+
+def test_the_demo_keeps_its_truth_only_when_asked_to_write_it(tmp_path):
+    from evtui.commands.demo import DemoOptions, make_simulator, summary
+
+    assert make_simulator(DemoOptions()).truth.kept
+    assert not make_simulator(DemoOptions(keep_truth=False)).truth.kept
+    sim = make_simulator(DemoOptions(keep_truth=False, truth=tmp_path / "t.json"))
+    assert sim.truth.kept
+    counted = make_simulator(DemoOptions(seed=3, rate=300, keep_truth=False))
+    kept = make_simulator(DemoOptions(seed=3, rate=300))
+    counted.take(3000)
+    kept.take(3000)
+    assert summary(counted) == summary(kept)
+
+
+def test_per_key_sequences_are_kept_only_for_keys_flows_share():
+    """An order's sequence lives with its flow: the map keeps only the shared keys (skus)."""
+    sim = ShopSimulator(seed=8, rate=500, faults=HIGH, keep_truth=False)
+    seen: dict[tuple[str, bytes], list[int]] = defaultdict(list)
+    for record in sim.take(20_000):
+        body = json.loads(record.value)
+        seq = body.get("sequence", (body.get("data") or {}).get("sequence"))
+        if record.topic == "orders" and seq is not None:
+            seen[(record.topic, record.key)].append(seq)
+    assert len(seen) > 1000
+    assert all(sorted(set(s)) == list(range(1, max(s) + 1)) for s in seen.values())
+    assert len(sim._sequences) <= 40  # the inventory's skus, not every order
