@@ -32,6 +32,8 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Protocol
 
+from evtui.core import native
+
 
 class Status(StrEnum):
     """A partition's or group's health, declared from the best to the worst.
@@ -157,9 +159,14 @@ def estimated_time_lag(
 # -- health -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sample:
-    """One poll's view of one partition of one group."""
+    """One poll's view of one partition of one group.
+
+    The console keeps up to 240 per (group, partition): 20,000 for the demo's groups after
+    8 minutes (bench/soak). Plain numbers, so :func:`kept` takes them off the cyclic
+    collector's lists (every full collection walked them).
+    """
 
     taken_ms: int
     committed: int | None
@@ -169,6 +176,12 @@ class Sample:
     @property
     def lag(self) -> int | None:
         return offset_lag(self.committed, self.end)
+
+
+def kept(samples: list[Sample]) -> list[Sample]:
+    """``samples``, off the cyclic collector's lists (they refer to nothing but numbers)."""
+    native.untrack_acyclic(samples, Sample)
+    return samples
 
 
 @dataclass(frozen=True)
@@ -544,7 +557,7 @@ class LagModel:
 
     def seed(self, group: str, tp: TP, samples: Iterable[Sample]) -> None:
         """Samples from before the first poll (rebuilt from commit records)."""
-        self.history[(group, tp)] = deque(samples, maxlen=self.max_history)
+        self.history[(group, tp)] = deque(kept(list(samples)), maxlen=self.max_history)
 
     def seed_table(self, tp: TP, points: Iterable[tuple[int, int]]) -> None:
         """(time, end offset) points from before the first poll."""
@@ -630,7 +643,7 @@ class LagModel:
         history = self.history.setdefault((name, tp), deque(maxlen=self.max_history))
         if history and history[-1].taken_ms == taken:
             history.pop()  # the same instant polled again: one sample, the latest reading
-        history.append(Sample(taken, committed, end, count))
+        history.append(kept([Sample(taken, committed, end, count)])[0])
         while len(history) > 2 and taken - history[0].taken_ms > 2 * self.window_ms:
             history.popleft()
         health = evaluate(

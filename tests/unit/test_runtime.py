@@ -182,3 +182,20 @@ def test_the_feed_untracks_what_it_keeps():
     feed.drain(budget_s=1.0)
     kept = [feed.store[s] for s in range(feed.store.first, feed.store.next)]
     assert len(kept) == 5 and not any(gc.is_tracked(e) for e in kept)
+
+
+@needs_native
+def test_the_lag_models_samples_are_not_walked_by_full_collections():
+    """240 samples per (group, partition): 20,000 of them walked by every full pass."""
+    from evtui.core.lag import GroupPoll, LagModel, Sample
+
+    model = LagModel(window_ms=60_000, history=5)
+    model.seed("g", ("t", 1), [Sample(0, 1, 5), Sample(500, 2, 5)])
+    for i in range(8):
+        poll = GroupPoll("Stable", 1, {("t", 0): "c@h"}, {("t", 0): i})
+        report = model.update({"g": poll}, {("t", 0): (0, 10)}, 1_000 * (i + 1))
+    assert report.groups[0].partitions[0].lag == 3
+    history = model.history[("g", ("t", 0))]
+    assert [s.committed for s in history] == [3, 4, 5, 6, 7]
+    samples = [*history, *model.history[("g", ("t", 1))]]
+    assert not any(gc.is_tracked(s) for s in samples)
