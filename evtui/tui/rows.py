@@ -33,14 +33,18 @@ CORR = Style(color="#d7af5f")
 TYPE = Style(bold=True)
 
 
+def _colour_index(topic: str) -> int:
+    return zlib.crc32(topic.encode()) % len(TOPIC_COLOURS)
+
+
 def topic_colour(topic: str) -> str:
     """The same colour for a topic in every view and every run."""
-    return TOPIC_COLOURS[zlib.crc32(topic.encode()) % len(TOPIC_COLOURS)]
+    return TOPIC_COLOURS[_colour_index(topic)]
 
 
 def topic_style(topic: str) -> Style:
     """:func:`topic_colour` as a style (one object per colour)."""
-    return TOPIC_STYLES[zlib.crc32(topic.encode()) % len(TOPIC_COLOURS)]
+    return TOPIC_STYLES[_colour_index(topic)]
 
 
 def clock(ms: int) -> str:

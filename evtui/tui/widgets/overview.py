@@ -317,7 +317,10 @@ def _move_rows(table: DataTable, shown: list[str], rows: dict[str, tuple[str | T
     80-130 ms for 200 groups each time one group came). False when a rebuild is as cheap,
     or this DataTable keeps its order differently (then nothing was changed)."""
     locations = getattr(table, "_row_locations", None)
-    if not isinstance(locations, TwoWayDict) or not isinstance(table._update_count, int):
+    if (
+        not isinstance(locations, TwoWayDict)
+        or type(getattr(table, "_update_count", None)) is not int
+    ):
         return False
     before, wanted = set(shown), set(rows)
     if len(before ^ wanted) > len(rows) // 2 or {k.value for k in table.rows} != before:
