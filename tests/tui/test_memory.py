@@ -118,6 +118,41 @@ def test_a_divided_strip_gives_what_textual_gives_and_caches_other_cuts():
     assert all(v != [strip] for v in strip._divide_cache._cache.values())
 
 
+def test_a_new_strip_has_no_caches_until_one_is_used():
+    """Textual made seven caches per line up front: a third of what full passes walked."""
+    from rich.segment import Segment
+    from textual.cache import FIFOCache
+    from textual.strip import Strip
+
+    from evtui.tui import retention
+
+    retention.install()
+    strip = Strip([Segment("abcdef", Style(bold=True))], 6)
+    assert not any(isinstance(r, FIFOCache) for r in gc.get_referents(strip))
+    cropped = strip.crop(1, 4)
+    assert strip.crop(1, 4) is cropped  # cached, as Textual caches it
+    assert cropped.text == "bcd"
+    assert [type(r) for r in gc.get_referents(strip)].count(FIFOCache) == 1
+    assert strip._crop_cache._maxsize == 16  # the size Textual gives it
+    styled = strip.apply_style(Style(italic=True))
+    assert strip.apply_style(Style(italic=True)) is styled
+    assert strip._render_cache is None and strip._link_ids is None
+
+
+def test_lazy_caches_are_left_out_when_a_line_is_not_what_they_were_checked_against():
+    from textual.strip import Strip
+
+    from evtui.tui import retention
+
+    retention.install()
+    probe = Strip([], 0)
+    caches, others = retention._plain_defaults(probe)
+    assert caches["_crop_cache"] == 16 and "_render_cache" in others
+    probe._render_cache = "text"  # a default this could not reproduce
+    assert retention._plain_defaults(probe) is None
+    assert retention.install() is False  # once is enough
+
+
 async def test_the_tails_cached_lines_are_not_walked_by_full_collections():
     """The tail keeps up to 2,000 rendered lines: 40% of what full passes walked."""
     from rich.segment import Segment
