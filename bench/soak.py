@@ -238,15 +238,15 @@ class Stalls(list):
         self.samples = 0
         self.worst = 0.0
         self.worst_at = 0.0
-        # (t, seconds, last key, GC pauses in it) for stalls over STALL_S
-        self.over: list[tuple[float, float, str, str]] = []
+        # (t, seconds, last key, GC pauses in it, UI thread CPU seconds) for stalls over STALL_S
+        self.over: list[tuple[float, float, str, str, float]] = []
         self.over_50ms = 0
         self.count_over = 0  # stalls over STALL_S (the list keeps the first 1,000)
         self.interval_worst = 0.0
         self.interval_over = 0
         self.t0 = self.beat = time.perf_counter()
 
-    def append(self, x: float) -> None:  # type: ignore[override]
+    def append(self, x: float, cpu: float = 0.0) -> None:  # type: ignore[override]
         self.beat = time.perf_counter()
         self.samples += 1
         t = time.perf_counter() - self.t0
@@ -259,12 +259,27 @@ class Stalls(list):
             self.interval_over += 1
             self.count_over += 1
             if len(self.over) < 1000:
-                self.over.append((t, x, self.keys.last, self.gc_times.within(x + 0.011)))
+                gcs = self.gc_times.within(x + 0.011)
+                self.over.append((t, x, self.keys.last, gcs, cpu))
 
     def interval(self) -> tuple[float, int]:
         out = (self.interval_worst, self.interval_over)
         self.interval_worst, self.interval_over = 0.0, 0
         return out
+
+
+async def stall_probe(stalls: Stalls, flowing: threading.Event, stop: asyncio.Event) -> None:
+    """bench/ui's probe, with the UI thread's CPU time in each oversleep.
+
+    A stall with little CPU in it is the thread waiting (for a core, or for the GIL
+    another thread holds), not the console's own work.
+    """
+    while not stop.is_set():
+        started, cpu = time.perf_counter(), time.thread_time()
+        await asyncio.sleep(0.01)
+        if flowing.is_set():
+            wall = time.perf_counter() - started
+            stalls.append(max(0.0, wall - 0.01), time.thread_time() - cpu)
 
 
 class Watchdog:
@@ -461,7 +476,7 @@ async def run(args: argparse.Namespace, bootstrap: str, topics: list[str], prefi
             rss_start = benchui.rss_bytes()
             stalls = Stalls(keys, gc_times)
             gc.callbacks.append(gc_times)
-            tasks = [asyncio.create_task(benchui.stall_probe(stalls, flowing, stop_tasks))]
+            tasks = [asyncio.create_task(stall_probe(stalls, flowing, stop_tasks))]
             watchdog = Watchdog(stalls, flowing)
             watchdog.thread.start()
             cpu0, machine0 = benchui.thread_cpu(), benchui.machine_cpu()
@@ -719,12 +734,18 @@ def report(args: argparse.Namespace, r: dict) -> bool:
         f"  loop: {st['samples']:,} probes, stalls > 100 ms: {st['over_100ms']}, > 50 ms: "
         f"{st['over_50ms']}, worst {st['worst_ms']:.1f} ms at {st['worst_at_s']:.0f} s"
     )
-    for t, x, key, in_gc in sorted(st["list"], key=lambda s: -s[1])[:10]:
+    for t, x, key, in_gc, cpu in sorted(st["list"], key=lambda s: -s[1])[:10]:
         print(
             f"    stall {x * 1000:.0f} ms at {t:.1f} s (last key {key!r}; GC in it: "
-            f"{in_gc or 'none'})"
+            f"{in_gc or 'none'}; UI thread on the CPU {cpu * 1000:.0f} ms)"
         )
-    in_gc = sum(1 for _, _, _, g in st["list"] if g)
+    in_gc = sum(1 for _, _, _, g, _ in st["list"] if g)
+    waiting = sum(1 for _, x, _, _, cpu in st["list"] if cpu < x / 2)
+    if st["list"]:
+        print(
+            f"    {waiting} of them had the UI thread on the CPU for less than half of the stall "
+            "(waiting for a core or the GIL)"
+        )
     if st["list"]:
         print(
             f"    {in_gc} of the {len(st['list'])} stalls over 100 ms listed had a collection "

@@ -153,6 +153,25 @@ def untrack_ints() -> Callable[[list[int]], object]:
     return _native.untrack_list  # type: ignore[no-any-return]
 
 
+def line_untracker(kind: type) -> Callable[[list[Any]], object]:
+    """A function that takes a list and its items of exactly ``kind`` off the collector's lists.
+
+    For rendered lines (lists of segments: text, a shared style, control codes) that a
+    view makes by the thousand: nothing in a segment refers back to it or to its list, so
+    reference counting alone frees them. Cheap enough to call for every line made (two
+    calls into the extension). Without the extension: a no-op.
+    """
+    if _native is None:
+        return _ignore
+    exact, whole = _native.untrack_exact, _native.untrack_list
+
+    def untrack_line(line: list[Any]) -> None:
+        exact(line, kind)
+        whole(line)
+
+    return untrack_line
+
+
 def _ignore(_: object) -> None:
     return None
 

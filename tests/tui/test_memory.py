@@ -139,6 +139,30 @@ def test_a_new_strip_has_no_caches_until_one_is_used():
     assert strip._render_cache is None and strip._link_ids is None
 
 
+def test_a_new_strips_segments_are_off_the_collector_and_freed_by_counting():
+    from rich.segment import Segment
+    from textual.strip import Strip
+
+    from evtui.tui import retention
+
+    retention.install()
+    marker = "line-of-" + "y" * 12
+    strip = Strip([Segment(marker, Style(bold=True)), Segment("!")], len(marker) + 1)
+    assert gc.is_tracked(strip)  # its caches hold lines derived from it
+    assert not gc.is_tracked(strip._segments)
+    assert not any(gc.is_tracked(s) for s in strip._segments)
+    assert strip.crop(0, 4).text == "line"
+
+    enabled = gc.isenabled()
+    gc.disable()  # only reference counting may free them
+    try:
+        del strip
+        assert not any(type(o) is Strip and o.text.startswith(marker) for o in gc.get_objects())
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def test_lazy_caches_are_left_out_when_a_line_is_not_what_they_were_checked_against():
     from textual.strip import Strip
 

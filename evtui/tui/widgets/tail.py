@@ -25,6 +25,8 @@ from evtui.core.event import Event
 from evtui.tui.feed import Feed
 from evtui.tui.rows import Columns, row_segments
 
+_untrack_line = native.line_untracker(Segment)
+
 CACHE_LINES = 2000
 
 
@@ -309,8 +311,7 @@ def _off_the_collector(segments: list[Segment]) -> list[Segment]:
     The cache keeps up to CACHE_LINES lines of a dozen segments each: bench/soak found
     them 40% of what every full garbage collection walked. A segment holds text, a
     shared style and control codes, none of which refers back to it, so reference
-    counting alone frees them (see ``native.untrack_acyclic``).
+    counting alone frees them (see ``native.line_untracker``).
     """
-    native.untrack_acyclic(segments, Segment)
-    native.untrack_acyclic([segments], list)
+    _untrack_line(segments)
     return segments
