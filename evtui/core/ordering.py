@@ -1307,14 +1307,28 @@ class Checker:
             offer_all(self._offer_plugins, batch, problems)
 
     def offer_until_failure(
-        self, batch: list[Event]
+        self,
+        batch: list[Event],
+        plugin_failed: Callable[[Event, BaseException], object] | None = None,
     ) -> tuple[list[tuple[int, Finding]], int, BaseException | None]:
         """:meth:`offer` events until one raises: the findings kept, each with the index of
         the event it was found at (findings only the end can tell aside), how many events
         were offered (the one that raised included) and what it raised (None: every one).
+
+        With ``plugin_failed``, a plugin's detector raising on an event is that record's
+        problem (told to ``plugin_failed``; the other detectors go on), not a failure that
+        stops the batch: the built-in detectors then take the batch in one call (with the
+        extension) and the plugins each event after them, as :meth:`offer_batch` does.
         """
         kept: list[tuple[int, Finding]] = []
         state = self._native
+        if (
+            state is not None
+            and self.plugins
+            and plugin_failed is not None
+            and type(self).offer is Checker.offer
+        ):
+            return self._until_failure_with_plugins(state, batch, plugin_failed)
         if state is None or self.plugins or type(self).offer is not Checker.offer:
             for i, event in enumerate(batch):
                 before = len(self.findings)
@@ -1325,6 +1339,13 @@ class Checker:
                 finally:
                     kept += [(i, f) for f in self.findings[before:]]
             return kept, len(batch), None
+        return self._native_until_failure(state, batch)
+
+    def _native_until_failure(
+        self, state: Any, batch: list[Event]
+    ) -> tuple[list[tuple[int, Finding]], int, BaseException | None]:
+        """The built-in detectors (in the extension) over ``batch`` until one raises."""
+        kept: list[tuple[int, Finding]] = []
         found, failed = state.offer_batch(
             batch, native.builtin_chain(), *native.id_rules(batch), stop=True
         )
@@ -1334,6 +1355,29 @@ class Checker:
             if finding.kind in self.kinds:
                 self.findings.append(finding)
                 kept.append((index, finding))
+        return kept, done, exc
+
+    def _until_failure_with_plugins(
+        self,
+        state: Any,
+        batch: list[Event],
+        plugin_failed: Callable[[Event, BaseException], object],
+    ) -> tuple[list[tuple[int, Finding]], int, BaseException | None]:
+        """The built-ins over the batch in one call, then the plugins over each event they
+        took (not the one they raised on, as :meth:`offer` skips it); per event, the
+        built-ins' findings before the plugins', as :meth:`offer` gives them."""
+        start = len(self.findings)
+        kept, done, exc = self._native_until_failure(state, batch)
+        for index in range(done - 1 if exc is not None else done):
+            event = batch[index]
+            before = len(self.findings)
+            try:
+                self._offer_plugins(event)
+            except Exception as failure:  # one record's problem, for that plugin alone
+                plugin_failed(event, failure)
+            kept += [(index, f) for f in self.findings[before:]]
+        kept.sort(key=lambda pair: pair[0])  # stable: the built-ins' first, per event
+        self.findings[start:] = [finding for _, finding in kept]
         return kept, done, exc
 
     def _keep(self, found: Iterable[Finding]) -> None:

@@ -221,7 +221,7 @@ class LiveCheck:
         checker = self.checker
         if checker is None:
             checker = self.checker = self.make_checker(True, self.compacted)
-        kept, done, exc = checker.offer_until_failure(events)
+        kept, done, exc = checker.offer_until_failure(events, self.problems.failed)
         self.checked += done
         if done:
             self._last_ms = max(self._last_ms, max(e.timestamp for e in events[:done]))

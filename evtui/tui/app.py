@@ -155,8 +155,14 @@ class EvtuiApp(App):
         else:
             self.query_one("#topics", VimTable).focus()
         self.set_interval(self.tick_s, self._tick)
+        # garbage collection half a tick later: a key or a paint due in between runs
+        # between the two instead of waiting for both (each is its own pause)
+        self.set_timer(self.tick_s / 2, self._start_collecting)
         self.set_interval(0.5, self._slow_tick)
         self._slow_tick()
+
+    def _start_collecting(self) -> None:
+        self.set_interval(self.tick_s, self._collect)
 
     def on_unmount(self) -> None:
         set_may_block(True)
@@ -175,7 +181,10 @@ class EvtuiApp(App):
         if not self.is_running or not self.tail.is_attached:
             return  # a timer can still fire while the app takes its screens down
         self.tail.tick()
-        self._collector.tick()
+
+    def _collect(self) -> None:
+        if self.is_running:
+            self._collector.tick()
 
     def _slow_tick(self) -> None:
         poller = self.poller

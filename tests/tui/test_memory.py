@@ -262,3 +262,23 @@ async def test_rows_that_come_go_and_move_are_synced_without_a_rebuild():
         assert cleared == []  # never rebuilt: a few rows came and went each time
         shown = sync_rows(table, shown, {n: (n, "x") for n in names[:5]})  # most went
         assert cleared == [1] and [table.get_row_at(i)[0] for i in range(5)] == names[:5]
+
+
+async def test_the_console_collects_garbage_on_its_own_timer_apart_from_the_tail():
+    """The tail's tick and the collector's run as two pauses (a key can come between)."""
+    from tests.tui.helpers import wait_for
+
+    import sys
+
+    app = demo_app(seconds=5, topics=["payments"])
+    callers: set[str] = set()
+    async with app.run_test(size=(120, 30)) as pilot:
+        collector_tick = app._collector.tick
+
+        def tick() -> None:
+            callers.add(sys._getframe(1).f_code.co_name)
+            collector_tick()
+
+        app._collector.tick = tick
+        assert await wait_for(pilot, lambda: app._collector.frozen > 0)
+        assert callers == {"_collect"}  # not from the tail's tick
