@@ -314,12 +314,11 @@ class EvtuiApp(App):
             self._lag_shown = True
             self.query_one("#lag-groups", VimTable).focus()
         elif tab == "violations":
-            pane = self.query_one(ViolationsPane)
-            pane.update_check(self.violations, self.tail.feed is not None)
+            # the rows after the tab is painted: two pauses, not one (a key between them)
+            self.call_after_refresh(self._violations_tick)
             self.query_one("#violations-groups", VimTable).focus()
         elif tab == "flow":
-            self._flow_problems()
-            self.query_one(FlowPane).update_flow(self.flow, self._flow_notes(), self.declared)
+            self.call_after_refresh(self._flow_tick)
             self.query_one(FlowTable).focus()
         else:
             self.query_one("#topics", VimTable).focus()

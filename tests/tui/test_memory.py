@@ -266,9 +266,9 @@ async def test_rows_that_come_go_and_move_are_synced_without_a_rebuild():
 
 async def test_the_console_collects_garbage_on_its_own_timer_apart_from_the_tail():
     """The tail's tick and the collector's run as two pauses (a key can come between)."""
-    from tests.tui.helpers import wait_for
-
     import sys
+
+    from tests.tui.helpers import wait_for
 
     app = demo_app(seconds=5, topics=["payments"])
     callers: set[str] = set()
