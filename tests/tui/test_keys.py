@@ -87,6 +87,31 @@ def test_rendered_content_is_rendered_once_per_width():
     assert Counted.calls == 2
 
 
+def test_rendered_content_is_measured_once_per_width():
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    from evtui.tui.screens.help import Rendered
+
+    class Counted:
+        calls = 0
+
+        def __rich_measure__(self, console, options):
+            Counted.calls += 1
+            return Measurement(3, min(options.max_width, 50))
+
+        def __rich_console__(self, console, options):
+            yield "x"
+
+    content, console = Rendered(Counted()), Console(width=80)
+    options = console.options.update_width(30)
+    assert Measurement.get(console, options, content) == Measurement(3, 30)
+    assert Measurement.get(console, options, content) == Measurement(3, 30)
+    assert Counted.calls == 1
+    assert Measurement.get(console, console.options.update_width(70), content).maximum == 50
+    assert Counted.calls == 2
+
+
 async def test_the_overview_footer_offers_enter():
     app = demo_app(seconds=5, topics=[])
     async with app.run_test(size=(200, 40)) as pilot:

@@ -105,9 +105,14 @@ class Rendered:
         self.renderable = renderable
         self._key: tuple[object, ...] | None = None
         self._lines: list[list[Segment]] = []
+        self._measured: dict[tuple[int, int], Measurement] = {}
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement.get(console, options, self.renderable)
+        key = (options.max_width, options.min_width)  # measuring the tables is half the cost
+        measured = self._measured.get(key)
+        if measured is None:
+            measured = self._measured[key] = Measurement.get(console, options, self.renderable)
+        return measured
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         key = (options.max_width, options.min_width, options.height, options.justify,
