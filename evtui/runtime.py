@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import ctypes
 import gc
-import sys
 import time
-from collections.abc import Callable
 
 # evtui keeps hundreds of thousands of small objects alive (events, decoded
 # JSON) and creates few reference cycles. With CPython's default gen-0
@@ -20,26 +17,6 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
-
-
-def malloc_trim() -> Callable[[], object] | None:
-    """The C library's ``malloc_trim(0)`` (glibc), or None where there is none.
-
-    glibc keeps what the process freed in the middle of its heap: bench/soak saw its
-    heap swing between 90 and 230 MiB in use every few minutes (large transient
-    blocks) with the freed part kept as RSS (135 MiB of it at one point), which took
-    the console 5% over its memory bound after 15 minutes. ``malloc_trim`` gives those
-    pages back (2-9 ms a call there).
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        trim = ctypes.CDLL(None).malloc_trim  # the process's own C library
-    except (OSError, AttributeError):  # not glibc (musl has none)
-        return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return lambda: trim(0)
 
 
 class PacedCollector:
@@ -64,9 +41,6 @@ class PacedCollector:
     is up (``settle_s`` after :meth:`start`: its screens composed, its modules
     imported), what is alive is frozen: the code, the widgets and their styles
     live as long as the console (a one-off; :meth:`stop` thaws it).
-
-    Every ``trim_every_s``, on a tick without a full collection (never two pauses in
-    one), the C library is asked to give freed memory back (see :func:`malloc_trim`).
     """
 
     def __init__(
@@ -75,8 +49,6 @@ class PacedCollector:
         full_every_s: float = 3.0,
         full_max_s: float = 10.0,
         settle_s: float = 1.0,
-        trim_every_s: float = 10.0,
-        trim: Callable[[], object] | None = None,
     ) -> None:
         self.idle_s = idle_s
         self.full_every_s = full_every_s
@@ -88,10 +60,6 @@ class PacedCollector:
         self._last_full = time.monotonic()
         self._last_input = 0.0
         self._saved: tuple[int, int, int] | None = None
-        self.trim_every_s = trim_every_s
-        self._trim = trim if trim is not None else malloc_trim()
-        self._last_trim = time.monotonic()
-        self.trims = 0
 
     def start(self) -> None:
         """Take full collections over from CPython (undone by :meth:`stop`)."""
@@ -126,7 +94,3 @@ class PacedCollector:
             gc.collect()
             self.full_collections += 1
             self._last_full = time.monotonic()
-        elif self._trim is not None and idle and now - self._last_trim >= self.trim_every_s:
-            self._trim()
-            self.trims += 1
-            self._last_trim = time.monotonic()

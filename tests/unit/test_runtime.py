@@ -13,7 +13,7 @@ from evtui.core.native import fill_ids, untrack
 from evtui.core.positions import BEGINNING
 from evtui.core.store import EventStore
 from evtui.core.traces import TraceIndex
-from evtui.runtime import PacedCollector, malloc_trim
+from evtui.runtime import PacedCollector
 from evtui.tui.feed import Feed
 
 
@@ -54,33 +54,6 @@ def test_no_full_collection_while_the_user_types_unless_overdue():
     time.sleep(0.01)
     collector.tick()
     assert collector.full_collections == 1
-
-
-def test_freed_memory_is_given_back_on_a_tick_without_a_full_collection():
-    trims: list[int] = []
-    collector = PacedCollector(
-        idle_s=0.0, full_every_s=3600.0, full_max_s=3600.0, trim_every_s=0.0,
-        trim=lambda: trims.append(collector.full_collections),
-    )  # fmt: skip
-    collector.tick()
-    assert (collector.trims, trims) == (1, [0])
-    collector.full_every_s = 0.0  # a full collection due: no trim in the same tick
-    collector.tick()
-    assert (collector.full_collections, collector.trims) == (1, 1)
-    collector.input_seen()  # the user types: neither
-    collector.idle_s = 60.0
-    collector.full_every_s = 3600.0
-    collector.tick()
-    assert (collector.full_collections, collector.trims) == (1, 1)
-
-
-def test_the_c_librarys_trim_is_found_on_glibc_and_runs():
-    import platform
-
-    trim = malloc_trim()
-    if platform.libc_ver()[0] == "glibc":
-        assert trim is not None
-        trim()  # gives back what it can; nothing to assert but that it runs
 
 
 # -- the window off the collector's lists (evtui.core.native.untrack) ----------------------
