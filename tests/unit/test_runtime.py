@@ -2,6 +2,9 @@
 
 import gc
 import json
+import platform
+import subprocess
+import sys
 import time
 import weakref
 
@@ -54,6 +57,34 @@ def test_no_full_collection_while_the_user_types_unless_overdue():
     time.sleep(0.01)
     collector.tick()
     assert collector.full_collections == 1
+
+
+LARGE_BLOCKS = """
+import sys
+from evtui.runtime import tune_malloc
+def rss():
+    return int(open("/proc/self/statm").read().split()[1]) * 4096 // 2**20
+tuned = sys.argv[1] == "tuned" and tune_malloc()
+mapped = bytearray(20 * 2**20)  # served by its own mapping; freeing it raised the threshold
+del mapped
+before = rss()
+blocks = [bytearray(b"x" * 4 * 2**20) for _ in range(4)]
+after_them = bytearray(b"y" * 1000)
+del blocks
+print(tuned, rss() - before)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator")
+def test_large_blocks_freed_are_given_back_once_malloc_is_tuned():
+    def kept(mode: str) -> tuple[str, int]:
+        out = subprocess.run([sys.executable, "-c", LARGE_BLOCKS, mode], capture_output=True,
+                             text=True, check=True).stdout.split()  # fmt: skip
+        return out[0], int(out[1])
+
+    tuned, kept_tuned = kept("tuned")
+    assert tuned == "True" and kept_tuned < 4  # MiB
+    assert kept("default")[1] >= 12  # glibc's own choice keeps them: what this is for
 
 
 # -- the window off the collector's lists (evtui.core.native.untrack) ----------------------
