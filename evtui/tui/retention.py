@@ -134,6 +134,7 @@ class _LazyCache:
 
 
 _ARGUMENTS = ("_segments", "_cell_length")
+_MISSING = object()
 
 
 def _plain_defaults(probe: Strip) -> tuple[dict[str, int], list[str]] | None:
@@ -151,9 +152,6 @@ def _plain_defaults(probe: Strip) -> tuple[dict[str, int], list[str]] | None:
         else:
             return None  # a default this does not know how to reproduce
     return caches, others
-
-
-_MISSING = object()
 
 
 def _install_lazy_caches() -> bool:
