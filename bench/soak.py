@@ -268,20 +268,6 @@ class Stalls(list):
         return out
 
 
-async def stall_probe(stalls: Stalls, flowing: threading.Event, stop: asyncio.Event) -> None:
-    """bench/ui's probe, with the UI thread's CPU time in each oversleep.
-
-    A stall with little CPU in it is the thread waiting (for a core, or for the GIL
-    another thread holds), not the console's own work.
-    """
-    while not stop.is_set():
-        started, cpu = time.perf_counter(), time.thread_time()
-        await asyncio.sleep(0.01)
-        if flowing.is_set():
-            wall = time.perf_counter() - started
-            stalls.append(max(0.0, wall - 0.01), time.thread_time() - cpu)
-
-
 class Watchdog:
     """While the loop is stalled (no probe for 250 ms), where the UI thread is: once a stall."""
 
@@ -476,7 +462,7 @@ async def run(args: argparse.Namespace, bootstrap: str, topics: list[str], prefi
             rss_start = benchui.rss_bytes()
             stalls = Stalls(keys, gc_times)
             gc.callbacks.append(gc_times)
-            tasks = [asyncio.create_task(stall_probe(stalls, flowing, stop_tasks))]
+            tasks = [asyncio.create_task(benchui.stall_probe(stalls, flowing, stop_tasks, True))]
             watchdog = Watchdog(stalls, flowing)
             watchdog.thread.start()
             cpu0, machine0 = benchui.thread_cpu(), benchui.machine_cpu()

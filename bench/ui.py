@@ -561,12 +561,21 @@ class Probe:
 # -- one phase --------------------------------------------------------------------------------
 
 
-async def stall_probe(stalls: list[float], flowing: threading.Event, stop: asyncio.Event) -> None:
+async def stall_probe(
+    stalls: list[float], flowing: threading.Event, stop: asyncio.Event, with_cpu: bool = False
+) -> None:
+    """Each oversleep of a 10 ms sleep on the loop; ``with_cpu``: appended with the UI
+    thread's own CPU time in it (a stall with little of it is the thread waiting for a
+    core or for the GIL another thread holds, not the console's own work)."""
     while not stop.is_set():
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         await asyncio.sleep(0.01)
         if flowing.is_set():
-            stalls.append(max(0.0, time.perf_counter() - started - 0.01))
+            stall = max(0.0, time.perf_counter() - started - 0.01)
+            if with_cpu:
+                stalls.append(stall, time.thread_time() - cpu)  # type: ignore[call-arg]
+            else:
+                stalls.append(stall)
 
 
 async def sampler(app, data: PhaseData, window: int, flowing: threading.Event, stop) -> None:
