@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from textual import events
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 
@@ -102,7 +103,7 @@ class EvtuiApp(App):
         self._flow_board_version: tuple | None = None  # the problems the flow's topics show
 
     def compose(self) -> ComposeResult:
-        yield StatusHeader(id="header")
+        yield StatusHeader(id="header", markup=False)
         with TabbedContent(initial="overview" if not self.initial_topics else "tail"):
             with TabPane("1 Overview", id="overview"):
                 yield Overview(id="overview-pane")
@@ -332,6 +333,20 @@ class EvtuiApp(App):
         if event.pane.id == "lag":  # a click on the tab, not only the key
             self._start_lag()
             self._lag_shown = True
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A notification in plain text, whoever asks (a widget's ``notify`` asks for markup):
+        evtui's messages quote data (group names, keys, errors), never markup; read as
+        markup, ``[/]`` in a group name stopped the console."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def action_help(self) -> None:
         from evtui.tui.screens.help import HelpScreen

@@ -95,3 +95,76 @@ async def test_the_flow_counts_bad_records_on_their_topic(tmp_path):
         row = next(k for k in pane._shown if k.startswith("topic:bad\x1f"))
         assert pane._rows[row][2].style == "bad"
         assert app.is_running
+
+
+# Data that reads as markup to Rich and Textual: a closing tag with nothing to close raises
+# MarkupError when rendered as markup; the others would be shown styled, their brackets gone.
+MARKUP_KEY = "k[/]"
+STYLED_KEY = "[b]K[/b]"
+MARKUP_HEADER = "[i]hdr[/i]"
+MARKUP_ID = "[u]c1[/u]"
+
+
+def markup_recording(path: Path) -> None:
+    def event(offset: int, key: str, event_id: str, seq: int) -> Event:
+        headers = (
+            ("event-id", event_id.encode()),
+            ("correlation-id", MARKUP_ID.encode()),
+            ("seq", str(seq).encode()),
+            (MARKUP_HEADER, b"[/]"),
+        )
+        return Event("m", 0, offset, FIXED_START_MS + offset, 1, key.encode(), b'{"x":1}', headers)
+
+    # each key: seq 2 then 1 (a regression) and its event id twice (a duplicate)
+    events = [
+        event(0, MARKUP_KEY, "e1", 2),
+        event(1, MARKUP_KEY, "e1", 1),
+        event(2, STYLED_KEY, "e2", 2),
+        event(3, STYLED_KEY, "e2", 1),
+    ]
+    header = Header(
+        created="2026-11-18T10:15:00Z",
+        source="test",
+        topics=["m"],
+        partitions=[PartitionBounds(topic="m", partition=0, low=0, high=4, start=0, stop=4)],
+    )
+    with RecordingWriter(path, header) as writer:
+        writer.write(events)
+        writer.finish()
+
+
+async def test_data_that_reads_as_markup_is_shown_as_written_on_every_screen(tmp_path):
+    """Keys, header names and ids are data, not markup: no screen styles or drops them, and
+    one that is invalid markup does not stop the console."""
+    from textual.widgets import Static
+
+    from evtui.tui.screens.trace import TraceScreen
+
+    path = tmp_path / "markup.jsonl"
+    markup_recording(path)
+    backend = FileBackend(path)
+    app = EvtuiApp(backend, topics=backend.default_topics, start=BEGINNING)
+
+    def shown() -> str:
+        return "".join(strip.text for strip in app.screen._compositor.render_strips())
+
+    async with app.run_test(size=(200, 50)) as pilot:
+        assert await wait_for(pilot, lambda: app.violations.finished and rows(app) == 4)
+        await pilot.press("g", "enter")
+        assert isinstance(app.screen, DetailScreen)
+        await pilot.pause()
+        assert MARKUP_HEADER in shown() and MARKUP_KEY in shown()
+        await pilot.press("escape", "4")
+        assert await wait_for(pilot, lambda: MARKUP_KEY in shown() and STYLED_KEY in shown())
+        app.show_trace(MARKUP_ID)
+        assert await wait_for(pilot, lambda: isinstance(app.screen, TraceScreen))
+        await pilot.pause()
+        assert MARKUP_ID in shown()
+        await pilot.press("escape")
+        app.show_trace("x[/]")  # not found: the notification quotes it
+        await pilot.pause()
+        quoting = [n for n in app._notifications if "x[/]" in n.message]
+        assert quoting and not any(n.markup for n in quoting)
+        statics = [w for w in app.query(Static) if type(w).__module__.startswith("evtui.")]
+        assert statics and not [w for w in statics if w._render_markup]  # data, not markup
+        assert app.is_running

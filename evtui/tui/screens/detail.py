@@ -72,7 +72,7 @@ def _headers(event: Event) -> RenderableType:
     table.add_column("HEADER", no_wrap=True)
     table.add_column("VALUE")
     for name, value in event.headers:
-        table.add_row(one_line(name), _header_value(value))
+        table.add_row(Text(one_line(name)), _header_value(value))  # data, not markup
     return table
 
 
@@ -136,11 +136,11 @@ class DetailScreen(Screen):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="detail"):
-            yield Static(id="detail-title")
-            yield Static(id="detail-meta")
-            yield Static(id="detail-headers")
-            yield Static(id="detail-value")
-            yield Static(id="detail-schema")
+            yield Static(id="detail-title", markup=False)
+            yield Static(id="detail-meta", markup=False)
+            yield Static(id="detail-headers", markup=False)
+            yield Static(id="detail-value", markup=False)
+            yield Static(id="detail-schema", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:

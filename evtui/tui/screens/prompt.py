@@ -39,10 +39,10 @@ class PromptScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(self.title_text, classes="prompt-title")
+            yield Static(self.title_text, classes="prompt-title", markup=False)
             yield Input(value=self.value, id="prompt-input")
-            yield Static(self.hint, classes="prompt-hint")
-            yield Static("", id="prompt-error", classes="prompt-error")
+            yield Static(self.hint, classes="prompt-hint", markup=False)
+            yield Static("", id="prompt-error", classes="prompt-error", markup=False)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -65,7 +65,9 @@ class ReplayScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static(f"Replay {self.selection.describe()}", classes="replay-title")
+            yield Static(
+                f"Replay {self.selection.describe()}", classes="replay-title", markup=False
+            )
             with Horizontal(classes="replay-row"):
                 yield Input(placeholder="target topic", id="replay-target")
                 yield Select(
@@ -79,10 +81,14 @@ class ReplayScreen(ModalScreen[None]):
                 yield Button("Plan", id="replay-plan-button")
                 yield Button("Replay", id="replay-go", variant="warning", disabled=True)
                 yield Button("Close", id="replay-close")
-            yield Static("Type the target topic, then Plan (nothing is written).", id="replay-plan")
-            yield Static("", id="replay-error")
+            yield Static(
+                "Type the target topic, then Plan (nothing is written).",
+                id="replay-plan",
+                markup=False,
+            )
+            yield Static("", id="replay-error", markup=False)
             yield ProgressBar(id="replay-progress", show_eta=True)
-            yield Static("", id="replay-report")
+            yield Static("", id="replay-report", markup=False)
 
     def on_mount(self) -> None:
         self.query_one("#replay-progress", ProgressBar).display = False

@@ -13,7 +13,7 @@ from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from evtui.core.event import Event
-from evtui.core.text import plural
+from evtui.core.text import one_line, plural
 from evtui.core.traces import INFERRED, Trace, TraceIndex, waterfall
 from evtui.tui.rows import clock, cut, topic_colour
 from evtui.tui.widgets.footer import Footer
@@ -37,7 +37,7 @@ def summary(trace: Trace) -> Text:
     topics = {e.topic for e in trace.events}
     inferred = sum(1 for *_, d in trace.graph.edges(data=True) if d.get("kind") == INFERRED)
     text = Text()
-    text.append(f"Trace {trace.correlation_id}", style="bold #5fafff")
+    text.append(f"Trace {one_line(trace.correlation_id)}", style="bold #5fafff")
     text.append(
         f"  {plural(len(trace.events), 'event')}, {plural(len(topics), 'topic')}, "
         f"{plural(len(services), 'service')}, {span_ms(trace):,} ms end to end, "
@@ -50,7 +50,7 @@ def summary(trace: Trace) -> Text:
     if trace.cycles:
         text.append(f"  {len(trace.cycles)} cycle(s) in the data", style="bold red")
     for note in trace.notes[:3]:
-        text.append(f"\n  note: {note}", style="#8a8a8a")
+        text.append(f"\n  note: {one_line(note)}", style="#8a8a8a")
     return text
 
 
@@ -65,14 +65,14 @@ class TraceTree(Tree[str]):
     ]
 
     def __init__(self, trace: Trace) -> None:
-        super().__init__(f"{trace.correlation_id}", data="")
+        super().__init__(Text(one_line(trace.correlation_id)), data="")
         self.trace = trace
         self.critical = set(trace.critical_path)
         self.orphan_ids = set(trace.orphans)
         self._expanded_once: set[int] = set()
         self._hidden: dict[int, list[str]] = {}
         self.show_root = False
-        types = (trace.graph.nodes[r].get("event_type") or "?" for r in trace.graph.nodes)
+        types = (one_line(trace.graph.nodes[r].get("event_type") or "?") for r in trace.graph.nodes)
         self.type_width = min(30, max((len(t) for t in types), default=1))
 
     def needed_width(self, sample: int = 200) -> int:
@@ -160,19 +160,21 @@ class TraceTree(Tree[str]):
             text.append(f"+{event.timestamp - start:,}ms ".rjust(11), style="#8a8a8a")
         mark = "* " if ref in self.critical else "  "
         text.append(mark, style="bold yellow")
-        text.append(f"{(attrs.get('event_type') or '?')[:30]:<{self.type_width}} ", style="bold")
+        text.append(
+            f"{one_line(attrs.get('event_type') or '?')[:30]:<{self.type_width}} ", style="bold"
+        )
         text.append(f"{event.ref} ", style=topic_colour(event.topic))
-        text.append(attrs.get("service") or event.ids.source or "", style="#8a8a8a")
+        text.append(one_line(attrs.get("service") or event.ids.source or ""), style="#8a8a8a")
         missing = [c for c in event.ids.causation_ids if c in self.orphan_ids]
         if missing:
-            text.append(f"  (orphan: cause {missing[0]} never seen)", style="bold red")
+            text.append(f"  (orphan: cause {one_line(missing[0])} never seen)", style="bold red")
         if ref in self.critical:
             text.stylize("bold", 0)
         return text
 
 
 def _short(trace: Trace, ref: str) -> str:
-    return (trace.graph.nodes[ref].get("event_type") or "?").rsplit(".", 1)[-1]
+    return one_line(trace.graph.nodes[ref].get("event_type") or "?").rsplit(".", 1)[-1]
 
 
 def _ms(value: float) -> str:
@@ -245,7 +247,7 @@ class Waterfall(Static):
     """The waterfall, drawn again for the width it gets."""
 
     def __init__(self, trace: Trace) -> None:
-        super().__init__()
+        super().__init__(markup=False)
         self.trace = trace
 
     def on_resize(self) -> None:
@@ -304,7 +306,7 @@ class TraceScreen(Screen):
                 "read) and are missing here",
                 style="yellow",
             )
-        yield Static(text, id="trace-summary")
+        yield Static(text, id="trace-summary", markup=False)
         with Horizontal(id="trace-body"):
             yield TraceTree(self.trace)
             with VerticalScroll(id="trace-waterfall"):

@@ -102,7 +102,7 @@ class FlowPane(Vertical):
         yield StatusLine("The flow of the events the tail reads…", id="flow-status")
         yield Input(placeholder="/ find a topic, service or group", id="flow-filter")
         yield FlowTable(id="flow-table", cursor_type="cell", zebra_stripes=False)
-        yield Static("", id="flow-detail")
+        yield Static("", id="flow-detail", markup=False)
 
     def on_mount(self) -> None:
         self._fit()

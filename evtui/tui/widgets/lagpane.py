@@ -204,7 +204,7 @@ class LagPane(Vertical):
         parts = VimTable(id="lag-partitions", cursor_type="row", zebra_stripes=True)
         _add_columns(parts, self.part_layout)
         yield parts
-        yield Static("Reading consumer groups…", id="lag-status")
+        yield Static("Reading consumer groups…", id="lag-status", markup=False)
 
     def on_resize(self, event: events.Resize) -> None:
         """Lay the tables out for the width: shrink, then hide the least important columns."""

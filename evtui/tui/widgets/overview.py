@@ -52,8 +52,16 @@ TABLE_CACHE_LINES = 300
 TABLE_CACHE_CELLS = 2_000
 
 
+def as_text(cell: object) -> object:
+    """A text cell as Rich ``Text``: DataTable reads a ``str`` cell as markup, so a key such
+    as ``k[/]`` (a closing tag with nothing to close) stopped the console and ``[b]K[/b]``
+    was shown as a bold ``K``. Cells are data, shown as written."""
+    return Text(cell, end="") if isinstance(cell, str) else cell
+
+
 class VimTable(DataTable):
-    """A DataTable with vim-style movement, and render caches of a few screens."""
+    """A DataTable with vim-style movement, render caches of a few screens, and cells shown
+    as written (never read as markup: :func:`as_text`)."""
 
     BINDINGS = [
         Binding("j", "cursor_down", "Down", show=False),
@@ -65,6 +73,15 @@ class VimTable(DataTable):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         bound_render_caches(self)
+
+    def add_row(self, *cells: Any, **kwargs: Any) -> Any:
+        return super().add_row(*map(as_text, cells), **kwargs)
+
+    def update_cell(self, row_key: Any, column_key: Any, value: object, **kwargs: Any) -> None:
+        super().update_cell(row_key, column_key, as_text(value), **kwargs)
+
+    def update_cell_at(self, coordinate: Any, value: object, **kwargs: Any) -> None:
+        super().update_cell_at(coordinate, as_text(value), **kwargs)
 
 
 def bound_render_caches(table: DataTable) -> None:
@@ -302,7 +319,7 @@ def sync_rows(
     with table.app.batch_update():
         for key, cells in rows.items():
             current = table.get_row(key)
-            for column, old, new in zip(columns, current, cells, strict=True):
+            for column, old, new in zip(columns, current, map(as_text, cells), strict=True):
                 if old != new:
                     table.update_cell(key, column, new)
                     changed = True

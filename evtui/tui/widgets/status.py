@@ -12,7 +12,7 @@ class StatusLine(Static):
     of milliseconds) for each update would hold up the keys typed meanwhile."""
 
     def __init__(self, content: str | Text = "", *, id: str | None = None) -> None:
-        super().__init__(content, id=id)
+        super().__init__(content, id=id, markup=False)  # what it shows quotes data
         self._lines: tuple[int, int] | None = None  # (width, lines) of the last text
 
     def show(self, content: str | Text) -> None:

@@ -77,7 +77,7 @@ class TailPane(Vertical):
         self.marks: list[Event] = []  # the start and end of a range to replay
         self.can_replay = True  # False where nothing can be written (the demo, a recording)
         self.log_view = TailLog(id="tail-log")
-        self._status = Static(id="tail-status")
+        self._status = Static(id="tail-status", markup=False)
 
     def compose(self) -> ComposeResult:
         # kept as attributes: the app's timers may still tick while children are removed

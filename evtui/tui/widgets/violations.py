@@ -147,11 +147,11 @@ class ViolationsPane(Vertical):
         self._tail_open = True
 
     def compose(self) -> ComposeResult:
-        yield Static("Checking the events the tail reads…", id="violations-status")
+        yield Static("Checking the events the tail reads…", id="violations-status", markup=False)
         yield Input(placeholder="/ filter by kind, topic or key", id="violations-filter")
         yield VimTable(id="violations-groups", cursor_type="row", zebra_stripes=True)
         yield VimTable(id="violations-findings", cursor_type="row", zebra_stripes=True)
-        yield Static("", id="violations-detail")
+        yield Static("", id="violations-detail", markup=False)
 
     def on_mount(self) -> None:
         self._fit_tables()
