@@ -20,7 +20,7 @@ from evtui.errors import UsageError
 from evtui.sources.target import Target
 
 if TYPE_CHECKING:
-    from evtui.cli import Connection
+    from evtui.application.connection import Connection
     from evtui.config import ClientConfig
 
 __all__ = ["ReplayArgs", "ReplayInterrupted", "replay_command"]
