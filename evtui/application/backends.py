@@ -85,7 +85,8 @@ class KafkaBackend:
 
     def plan_replay(self, selection: Selection, request: ReplayRequest) -> ReplayPlan:
         """The plan of a replay within this cluster (a worker thread; writes nothing)."""
-        from evtui.application.replay import plan_selection  # confluent_kafka: when asked
+        # lazy: the replay engine loads confluent_kafka, which a file or demo never needs
+        from evtui.application.replay import plan_selection
 
         return plan_selection(self.config, selection, request, self.timeout)
 
