@@ -1,19 +1,28 @@
-"""``evtui demo``: the simulated shop, in-process or on a real cluster."""
+"""``evtui demo``: the simulated shop, in-process or on a real cluster.
+
+Here the command's options are parsed and its output written (the live stream, the truth
+file, the summary line); the demo itself is built by :mod:`evtui.application.demo`.
+"""
 
 from __future__ import annotations
 
 import json
 import re
-import secrets
 import sys
 import threading
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from evtui.application.backends import DemoBackend, KafkaBackend
+from evtui.application.demo import DemoOptions as DemoOptions
+from evtui.application.demo import cluster_simulator as cluster_simulator
+from evtui.application.demo import demo_source, start_load
+from evtui.application.demo import make_simulator as make_simulator
+from evtui.application.demo import stop_group_after_s as stop_group_after_s
 from evtui.config import ClientConfig
-from evtui.core.positions import END, now_ms, parse_duration_ms
+from evtui.core.positions import END, parse_duration_ms
 from evtui.core.text import plural
 from evtui.errors import EvtuiError, UsageError
 from evtui.sim.model import FAULT_KINDS, FaultRates, TopicNames
@@ -21,28 +30,8 @@ from evtui.sim.shop import ShopSimulator
 
 if TYPE_CHECKING:
     from evtui.commands.tail import TailOptions
-    from evtui.config import SchemaRegistrySettings
     from evtui.sim.kafka_load import DemoLoad
     from evtui.sources.kafka import KafkaSource
-
-
-@dataclass
-class DemoOptions:
-    seed: int = 0
-    rate: float = 50.0
-    duration_s: float | None = None
-    partitions: int = 3
-    topics: TopicNames = field(default_factory=TopicNames)
-    faults: FaultRates = field(default_factory=FaultRates)
-    truth: Path | None = None
-    keep_truth: bool = True  # False: the simulator counts, keeps nothing (a long run, no --truth)
-    headless: bool = False
-    stop_group_after_s: float | None = None
-    group_prefix: str = ""  # on a cluster: before each service's group name
-    run_id: str | None = None  # the ids' namespace; None: a fresh one on a cluster, none in-process
-    declared: tuple[Path, ...] = ()  # the console's flow tab compares with these
-    # --schema-registry: orders in Avro, payments in Protobuf through it (the plugin's encoder)
-    registry: SchemaRegistrySettings | None = None
 
 
 def parse_duration_s(text: str, option: str) -> float:
@@ -106,70 +95,11 @@ def topic_names(prefix: str = "", renames: list[str] | None = None) -> TopicName
     return TopicNames(**chosen)
 
 
-def stop_group_after_s(options: DemoOptions) -> float:
-    """When the stoppable group stops: as asked, else half the duration, else 60 s."""
-    if options.stop_group_after_s is not None:
-        return options.stop_group_after_s
-    return options.duration_s / 2 if options.duration_s is not None else 60.0
-
-
 def parse_run_id(text: str) -> str:
     """``--run-id``: letters, digits, ``.``, ``_``, ``-`` (it goes into keys); "" for none."""
     if not re.fullmatch(r"[A-Za-z0-9._-]{0,32}", text):
         raise UsageError(f"invalid --run-id '{text}': up to 32 letters, digits, '.', '_' or '-'")
     return text
-
-
-def make_simulator(
-    options: DemoOptions, start_ms: int | None = None, run_id: str | None = None
-) -> ShopSimulator:
-    """The seeded shop; ids and keys in ``run_id``'s namespace, else the options', else none."""
-    if run_id is None:
-        run_id = options.run_id or ""
-    sim = ShopSimulator(
-        seed=options.seed,
-        rate=options.rate,
-        faults=options.faults,
-        topics=options.topics,
-        start_ms=now_ms() if start_ms is None else start_ms,
-        run_id=run_id,
-        keep_truth=options.keep_truth or options.truth is not None,
-    )
-    if options.registry is not None:
-        sim.encoder = registry_encoder(options)
-    return sim
-
-
-def registry_encoder(options: DemoOptions) -> Any:
-    """The plugin's encoder of orders (Avro) and payments (Protobuf); the schema upgrade
-    comes a third into the run (or after 60 s without --duration)."""
-    assert options.registry is not None
-    try:
-        from evtui_schema_registry.demo import DemoEncoder
-    except ImportError:
-        raise UsageError(
-            "--schema-registry in the demo needs the evtui-schema-registry plugin "
-            "(pip install plugins/evtui-schema-registry)"
-        ) from None
-    upgrade_ms = int(options.duration_s * 1000 / 3) if options.duration_s else 60_000
-    try:
-        return DemoEncoder(
-            options.registry.client_conf(), options.topics.orders, options.topics.payments,
-            upgrade_ms,
-        )  # fmt: skip
-    except Exception as exc:  # the registry refused or is not there: say so in one line
-        text = options.registry.scrub(f"{type(exc).__name__}: {exc}".splitlines()[0])
-        raise EvtuiError(f"the demo could not register its schemas: {text[:300]}") from None
-
-
-def cluster_simulator(options: DemoOptions) -> ShopSimulator:
-    """The shop for a real cluster, in a fresh run id's namespace unless one is given.
-
-    Topics may already hold an earlier run's traffic: this run reuses none of its ids,
-    keys or per-key sequences, so the checks see only each run's own faults.
-    """
-    run_id = secrets.token_hex(4) if options.run_id is None else options.run_id
-    return make_simulator(options, run_id=run_id)
 
 
 def check_truth_path(path: Path | None) -> None:
@@ -201,38 +131,14 @@ def summary(sim: ShopSimulator) -> str:
 def run_in_process(options: DemoOptions, tail_options: TailOptions) -> None:
     """No cluster: the simulator is the source; print the live stream like tail does."""
     from evtui.commands.tail import run_tail
-    from evtui.sources.demo import DemoSource
 
     sim = make_simulator(options)
-    duration = None if options.duration_s is None else int(options.duration_s * 1000)
-    after = int(stop_group_after_s(options) * 1000)
-    source = DemoSource(
-        sim, partitions=options.partitions, duration_ms=duration, stop_group_after_ms=after
-    )
+    source = demo_source(options, sim)
     try:
         run_tail(source, tail_options)
     finally:
         write_truth(sim, options.truth)
         print(summary(sim), file=sys.stderr)
-
-
-def start_load(
-    options: DemoOptions, config: ClientConfig, timeout: float, sim: ShopSimulator
-) -> tuple[DemoLoad, list[str]]:
-    """Create the demo topics and start the groups; returns the load and the new topics."""
-    from evtui.sim.kafka_load import DemoLoad
-
-    load = DemoLoad(
-        config,
-        sim,
-        partitions=options.partitions,
-        timeout=timeout,
-        stop_group_after_s=stop_group_after_s(options),
-        group_prefix=options.group_prefix,
-    )
-    created = load.ensure_topics()
-    load.start_groups()
-    return load, created
 
 
 def run_on_cluster(
@@ -296,7 +202,6 @@ def console_in_process(options: DemoOptions) -> None:
     """``evtui demo`` in a terminal: the console on the in-process simulator."""
     from evtui.commands.console import ConsoleOptions, load_declared, run_console
     from evtui.core.positions import BEGINNING
-    from evtui.tui.backend import DemoBackend
 
     backend = DemoBackend(options)
     console = ConsoleOptions(
@@ -313,7 +218,6 @@ def console_on_cluster(options: DemoOptions, config: ClientConfig, timeout: floa
     """``evtui demo -b ...`` in a terminal: produce the shop's traffic and watch it live."""
     from evtui.commands.console import ConsoleOptions, load_declared, run_console
     from evtui.core.positions import parse_position
-    from evtui.tui.backend import KafkaBackend
 
     sim = cluster_simulator(options)
     load, _ = start_load(options, config, timeout, sim)

@@ -13,6 +13,7 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import TabbedContent, TabPane
 
+from evtui.application.backends import KafkaBackend
 from evtui.core.cluster import ClusterSnapshot
 from evtui.core.decode import set_may_block
 from evtui.core.event import Event
@@ -26,7 +27,7 @@ from evtui.core.traces import TraceIndex
 from evtui.core.violations import LiveCheck
 from evtui.runtime import PacedCollector
 from evtui.tui import retention
-from evtui.tui.backend import Backend, KafkaBackend, Poller
+from evtui.tui.backend import Backend, Poller
 from evtui.tui.screens.detail import DetailScreen
 from evtui.tui.screens.trace import TraceScreen, TraceTree
 from evtui.tui.widgets.flowpane import FlowPane, FlowTable
