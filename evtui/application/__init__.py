@@ -4,7 +4,8 @@ The CLI commands (:mod:`evtui.commands`, :mod:`evtui.cli`) and the console
 (:mod:`evtui.tui`) are two faces over the same work, and that work lives here:
 opening sources and pollers (:mod:`.backends`: a cluster, the in-process demo, a
 recording), planning and running a replay (:mod:`.replay`), building the demo's
-simulator and its load on a cluster (:mod:`.demo`).
+simulator and its load on a cluster (:mod:`.demo`), and the connection options
+every command shares (:mod:`.connection`).
 
 Below it are the pure core (:mod:`evtui.core`), the simulator (:mod:`evtui.sim`)
 and the sources (:mod:`evtui.sources`: the Kafka clients, files, the demo). It

@@ -89,7 +89,7 @@ def _console(
     declared: list[Path] | None = None,
 ) -> None:
     from evtui.commands.console import parse_console_options, require_terminal, run_console
-    from evtui.tui.backend import KafkaBackend
+    from evtui.application.backends import KafkaBackend
 
     if not (conn.bootstrap or conn.cluster or conn.x_options):
         raise UsageError(

@@ -217,7 +217,7 @@ def run_open(path: str, topics: list[str] | None, start: str | None, window: int
     )  # fmt: skip
     from evtui.core.positions import BEGINNING
     from evtui.core.recording import inspect_recording, select_topics
-    from evtui.tui.backend import FileBackend
+    from evtui.application.backends import FileBackend
 
     recording = inspect_recording(path)
     options = parse_console_options(topics, start, window, filter_)

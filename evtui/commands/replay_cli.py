@@ -125,7 +125,7 @@ def open_source(args: ReplayArgs, conn: Connection) -> SliceSource:
         from evtui.sources.recording import FileSlices
 
         return FileSlices(args.from_file, start, until, chosen, topic=args.topic)
-    from evtui.commands.replay import KafkaSlices
+    from evtui.application.replay import KafkaSlices
 
     assert args.topic is not None
     return KafkaSlices(conn.client_config(), args.topic, start, until, chosen, conn.wait)

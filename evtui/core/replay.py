@@ -1,6 +1,6 @@
 """Replaying a slice of a topic: the plan, provenance, rate, acknowledgements and checkpoints.
 
-Pure: no Kafka client here (``evtui.commands.replay`` drives the clients).
+Pure: no Kafka client here (``evtui.application.replay`` drives the clients).
 
 Exactly once across a crash, without transactions: the checkpoint keeps, per
 source partition, the next source offset to copy (every record before it is

@@ -1,6 +1,6 @@
 //! The trace collector's hot path (`TraceCollector.offer`), over a whole batch.
 //!
-//! The specification is `core/traces.py`: an event joins when its correlation or
+//! The specification is `core/trace_collect.py`: an event joins when its correlation or
 //! trace id is a wanted key or it links to a member; otherwise ids that start with
 //! the wanted prefix are gathered, and an event that may still link to a later
 //! member is held (as `(ids, topic, partition, offset, timestamp, timestamp_type,

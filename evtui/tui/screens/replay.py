@@ -23,7 +23,7 @@ from evtui.core.replay import PARTITIONINGS, ReplayPlan, Selection, parse_rate, 
 from evtui.errors import EvtuiError
 
 if TYPE_CHECKING:
-    from evtui.commands.replay import Copier, ReplayReport, ReplayRequest
+    from evtui.application.replay import Copier, ReplayReport, ReplayRequest
 
 Planner = Callable[[Selection, "ReplayRequest"], ReplayPlan]
 # the selection, the request, a callback given the copier, and the id of the plan shown
@@ -98,7 +98,7 @@ class ReplayScreen(ModalScreen[None]):
 
     def request(self) -> ReplayRequest:
         """What the fields ask for; refusals speak of the fields, not of CLI options."""
-        from evtui.commands.replay import DIALOG_WORDS, ReplayRequest
+        from evtui.application.replay import DIALOG_WORDS, ReplayRequest
 
         rate_text = self.query_one("#replay-rate", Input).value.strip()
         return ReplayRequest(
@@ -221,7 +221,7 @@ class ReplayScreen(ModalScreen[None]):
         if report is None:
             self._error(error or "")
             return
-        from evtui.commands.replay import render_report
+        from evtui.application.replay import render_report
 
         self.query_one("#replay-progress", ProgressBar).update(progress=report.written)
         text = render_report(report)
