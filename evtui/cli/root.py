@@ -88,8 +88,8 @@ def _console(
     filter_: str | None,
     declared: list[Path] | None = None,
 ) -> None:
-    from evtui.commands.console import parse_console_options, require_terminal, run_console
     from evtui.application.backends import KafkaBackend
+    from evtui.commands.console import parse_console_options, require_terminal, run_console
 
     if not (conn.bootstrap or conn.cluster or conn.x_options):
         raise UsageError(

@@ -209,6 +209,7 @@ class _Progress:
 def run_open(path: str, topics: list[str] | None, start: str | None, window: int | None,
              filter_: str | None) -> None:  # fmt: skip
     """``evtui open FILE``: the console on a recording (checked before the screen opens)."""
+    from evtui.application.backends import FileBackend
     from evtui.commands.console import (
         DEFAULT_WINDOW,
         parse_console_options,
@@ -217,7 +218,6 @@ def run_open(path: str, topics: list[str] | None, start: str | None, window: int
     )  # fmt: skip
     from evtui.core.positions import BEGINNING
     from evtui.core.recording import inspect_recording, select_topics
-    from evtui.application.backends import FileBackend
 
     recording = inspect_recording(path)
     options = parse_console_options(topics, start, window, filter_)

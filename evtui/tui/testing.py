@@ -22,9 +22,9 @@ def demo_app(
     ``registry`` (``mock://NAME``): the demo through that in-memory registry, the
     evtui-schema-registry plugin loaded on it (orders in Avro, payments in Protobuf).
     """
+    from evtui.application.backends import DemoBackend
     from evtui.application.demo import DemoOptions
     from evtui.core.positions import BEGINNING
-    from evtui.application.backends import DemoBackend
 
     settings = None
     if registry is not None:
