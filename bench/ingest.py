@@ -61,8 +61,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HARNESS = ROOT / "scripts" / "kafka-local"
 sys.path.insert(0, str(ROOT))
+
+from broker import HARNESS, start_broker  # noqa: E402  (bench/broker.py)
 
 TYPES = ["OrderPlaced", "PaymentAuthorized", "StockReserved", "ShipmentCreated", "OrderShipped"]
 SERVICES = ["storefront", "payment", "inventory", "shipping", "notification"]
@@ -559,12 +560,6 @@ def report_avro(args: argparse.Namespace, avro: dict, best: dict, summary: dict)
     avro_decode = avro[AVRO_DECODE][0] / avro[AVRO_DECODE][1]
     print(f"  Avro decode rate / JSON decode rate: {avro_decode / json_decode:.2f}")
     summary["avro_vs_json_decode"] = round(avro_decode / json_decode, 3)
-
-
-def start_broker() -> tuple[str, bool]:
-    was_running = subprocess.run([HARNESS, "status"], capture_output=True).returncode == 0
-    out = subprocess.run([HARNESS, "start"], capture_output=True, text=True, check=True)
-    return out.stdout.strip().splitlines()[-1], not was_running
 
 
 def main() -> None:
