@@ -31,7 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from broker import HARNESS, start_broker
-from ingest import make_event, produce
+from ingest import produce
+from order_events import make_event
 
 GOAL = 100_000
 

@@ -23,7 +23,7 @@ POOL = 20_000  # distinct pre-made events the producer cycles through
 def producer_child(bootstrap: str, topic: str, rate: float, seconds: float) -> None:
     """Child process: make events, say "ready", wait for "go", send paced; print JSON."""
     from confluent_kafka import Producer
-    from ingest import make_event
+    from order_events import make_event
 
     rng = random.Random(7)
     pool = [make_event(i, rng) for i in range(POOL)]
