@@ -31,10 +31,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from ingest import produce, start_broker
+from broker import HARNESS, start_broker
+from ingest import produce
 
-ROOT = Path(__file__).resolve().parent.parent
-HARNESS = ROOT / "scripts" / "kafka-local"
 KCAT_FORMAT = "%p %o %T %k %s %h\n"
 
 

@@ -32,9 +32,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import produce, run_measured, start_broker  # noqa: E402
+sys.path.insert(0, str(ROOT / "bench"))
 
-HARNESS = ROOT / "scripts" / "kafka-local"
+from broker import HARNESS, start_broker  # noqa: E402
+from ingest import produce, run_measured  # noqa: E402
+
 DELIMITER = "\x1e\x1d\x1e"  # in no bench key or value
 
 

@@ -29,7 +29,7 @@ What is measured, in the app's process:
                store, the trace index, the checks' state), times (1 + --margin).
                Whatever the first half window costs, the whole window may cost
                that twice, with the margin for the allocator's slack.
-  loop stalls  bench/ui's probe: a task on the app's loop sleeps 10 ms in a
+  loop stalls  bench/instruments' probe: a task on the app's loop sleeps 10 ms in a
                loop; a stall is the oversleep. Count over 100 ms, worst, when,
                and which key was last pressed then.
   lossless     every batch the store keeps is read as it is kept (a wrapper on
@@ -66,7 +66,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import deque
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -74,11 +73,20 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(ROOT))
 
-import ui as benchui  # noqa: E402  (bench/ui.py: broker, topics, RSS, CPU, stall probe, keys)
-
-MIB = 2**20
-KEY_TIMEOUT_S = 5.0
-STALL_S = 0.1
+# bench/broker, bench/instruments (shared with bench/ui) and this bench's parts
+from broker import HARNESS, EndOffsets, create_topic, delete_topic, start_broker  # noqa: E402
+from instruments import (  # noqa: E402
+    MIB,
+    cpu_groups,
+    machine_cpu,
+    pct,
+    rss_bytes,
+    stall_probe,
+    thread_cpu,
+)
+from soak_keys import KEY_TIMEOUT_S, Keys  # noqa: E402
+from soak_report import report  # noqa: E402
+from soak_watch import GcTimes, Stalls, Tail, Watchdog, tracked_types  # noqa: E402
 
 
 def parse_duration(text: str) -> float:
@@ -142,284 +150,6 @@ class Demo:
         self.out.close()
 
 
-class EndOffsets:
-    """End offsets of every partition of the run's topics (one consumer, no group joined)."""
-
-    def __init__(self, bootstrap: str, topics: list[str], partitions: int) -> None:
-        from confluent_kafka import Consumer, TopicPartition
-
-        self.consumer = Consumer(
-            {"bootstrap.servers": bootstrap, "group.id": f"evtui-bench-soak-{uuid.uuid4().hex[:8]}"}
-        )
-        self.tps = [TopicPartition(t, p) for t in topics for p in range(partitions)]
-        self.lock = threading.Lock()
-
-    def ends(self) -> dict[tuple[str, int], int]:
-        with self.lock:
-            return {
-                (tp.topic, tp.partition): self.consumer.get_watermark_offsets(
-                    tp, timeout=10, cached=False
-                )[1]
-                for tp in self.tps
-            }
-
-    def close(self) -> None:
-        with self.lock:
-            self.consumer.close()
-
-
-# -- what the console kept, checked as it is kept ----------------------------------------------
-
-
-class Tail:
-    """Wraps the feed's store: every kept batch is checked for offset gaps per partition."""
-
-    def __init__(self) -> None:
-        self.feed = None
-        self.feeds = 0  # feeds hooked (more than one: the tail was reopened)
-        self.first: dict[tuple[str, int], int] = {}
-        self.last: dict[tuple[str, int], int] = {}
-        self.read = 0  # events kept by the store (all of them, seen as they were kept)
-        self.gaps = 0
-        self.missing = 0  # offsets missing in the gaps
-        self.gap_list: list[tuple[float, str, int, int, int]] = []  # (t, topic, p, after, next)
-        self.clipped = 0  # kept batches larger than the window (not all seen)
-        self.sampled_out_before = 0  # of earlier feeds
-        self.t0 = time.perf_counter()
-
-    def hook(self, feed) -> None:
-        if self.feed is not None:
-            self.sampled_out_before += self.feed.stats.sampled_out
-        self.feed = feed
-        self.feeds += 1
-        store = feed.store
-        original = store.append
-
-        def append(events):
-            before = store.next
-            added = original(events)
-            if added:
-                if store.next - before > len(store):
-                    self.clipped += store.next - before - len(store)
-                self.see(store.slice(before, store.next))
-            return added
-
-        store.append = append
-
-    def see(self, events) -> None:
-        first, last = self.first, self.last
-        for event in events:
-            tp = (event.topic, event.partition)
-            prev = last.get(tp)
-            if prev is None:
-                first[tp] = event.offset
-            elif event.offset != prev + 1:
-                self.gaps += 1
-                self.missing += max(0, event.offset - prev - 1)
-                if len(self.gap_list) < 50:
-                    self.gap_list.append(
-                        (time.perf_counter() - self.t0, tp[0], tp[1], prev, event.offset)
-                    )
-            last[tp] = event.offset
-        self.read += len(events)
-
-    @property
-    def sampled_out(self) -> int:
-        return self.sampled_out_before + (self.feed.stats.sampled_out if self.feed else 0)
-
-
-class Stalls(list):
-    """What bench/ui's stall probe appends, counted instead of kept (no growth over hours)."""
-
-    def __init__(self, keys: Keys, gc_times: GcTimes) -> None:
-        super().__init__()
-        self.keys = keys
-        self.gc_times = gc_times
-        self.samples = 0
-        self.worst = 0.0
-        self.worst_at = 0.0
-        # (t, seconds, last key, GC pauses in it, UI thread CPU seconds) for stalls over STALL_S
-        self.over: list[tuple[float, float, str, str, float]] = []
-        self.over_50ms = 0
-        self.count_over = 0  # stalls over STALL_S (the list keeps the first 1,000)
-        self.interval_worst = 0.0
-        self.interval_over = 0
-        self.t0 = self.beat = time.perf_counter()
-
-    def append(self, x: float, cpu: float = 0.0) -> None:  # type: ignore[override]
-        self.beat = time.perf_counter()
-        self.samples += 1
-        t = time.perf_counter() - self.t0
-        if x > self.worst:
-            self.worst, self.worst_at = x, t
-        self.interval_worst = max(self.interval_worst, x)
-        if x > 0.05:
-            self.over_50ms += 1
-        if x > STALL_S:
-            self.interval_over += 1
-            self.count_over += 1
-            if len(self.over) < 1000:
-                gcs = self.gc_times.within(x + 0.011)
-                self.over.append((t, x, self.keys.last, gcs, cpu))
-
-    def interval(self) -> tuple[float, int]:
-        out = (self.interval_worst, self.interval_over)
-        self.interval_worst, self.interval_over = 0.0, 0
-        return out
-
-
-class Watchdog:
-    """While the loop is stalled (no probe for 250 ms), where the UI thread is: once a stall."""
-
-    def __init__(self, stalls: Stalls, flowing: threading.Event) -> None:
-        self.stalls = stalls
-        self.flowing = flowing
-        self.main = threading.main_thread().ident
-        self.seen: dict[str, int] = {}
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, name="bench-soak-watchdog", daemon=True)
-
-    def _run(self) -> None:
-        import traceback
-
-        captured = 0.0
-        while not self.stop.wait(0.05):
-            beat = self.stalls.beat
-            if not self.flowing.is_set() or beat == captured:
-                continue
-            if time.perf_counter() - beat < 0.25:
-                continue
-            captured = beat
-            frame = sys._current_frames().get(self.main)
-            if frame is None:
-                continue
-            stack = traceback.extract_stack(frame)
-            del frame
-            ours = [
-                f"{Path(f.filename).name}:{f.lineno} {f.name}"
-                for f in stack
-                if "/evtui/" in f.filename
-            ][-3:]
-            inner = " < ".join(
-                f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in stack[-2:][::-1]
-            )
-            where = " < ".join(reversed(ours)) or "(no evtui frame)"
-            where += f"  [innermost: {inner}]"
-            self.seen[where] = self.seen.get(where, 0) + 1
-
-
-class GcTimes:
-    def __init__(self) -> None:
-        self.started = 0.0
-        self.count = [0, 0, 0]
-        self.worst = 0.0
-        self.total = 0.0
-        self.on = False
-        self.recent: deque[tuple[float, int, float]] = deque(maxlen=50)  # (end, gen, seconds)
-        self.cpu_started = 0.0
-        self.full: list[tuple[float, float, int]] = []  # full passes: (wall s, CPU s, collected)
-
-    def __call__(self, phase: str, info: dict) -> None:
-        if phase == "start":
-            self.started = time.perf_counter()
-            self.cpu_started = time.thread_time()
-        elif self.on:
-            took = time.perf_counter() - self.started
-            self.count[info["generation"]] += 1
-            if info["generation"] == 2:
-                cpu = time.thread_time() - self.cpu_started
-                self.full.append((took, cpu, info["collected"]))
-            self.worst = max(self.worst, took)
-            self.total += took
-            self.recent.append((time.perf_counter(), info["generation"], took))
-
-    def within(self, seconds: float) -> str:
-        """The collections that ended in the last ``seconds`` (what a stall spent in GC)."""
-        since = time.perf_counter() - seconds
-        return " ".join(f"gen{g} {took * 1000:.0f} ms" for t, g, took in self.recent if t >= since)
-
-
-# -- keys: every tab on a timer -----------------------------------------------------------------
-
-
-TABS = {"1": "overview", "2": "tail", "3": "lag", "4": "violations", "5": "flow"}
-CYCLE = [
-    "1", "2", "k", "k", "j", "enter", "escape", "G", "3", "4", "5",
-    "question_mark", "escape", "2", "g", "enter", "escape", "G",
-]  # fmt: skip
-
-
-class Keys:
-    """The terminal's input thread: a key every interval, timed until its effect shows."""
-
-    def __init__(self, app, interval: float) -> None:
-        from textual.widgets import TabbedContent
-
-        from evtui.tui.widgets.tail import TailLog
-
-        self.app = app
-        self.log = app.query_one(TailLog)
-        self.interval = interval
-        self.tabs = app.query_one(TabbedContent)
-        self.stop = threading.Event()
-        self.last = "-"
-        self.pressed = 0
-        self.times: dict[str, list[float]] = {}  # kind -> seconds until the effect showed
-        self.missed: list[tuple[float, str, str]] = []  # (t, key, what was seen instead)
-        self.visits = dict.fromkeys(TABS.values(), 0)
-        self.t0 = time.perf_counter()
-        self.thread = threading.Thread(target=self._run, name="bench-soak-keys", daemon=True)
-
-    def warm_up(self) -> None:
-        """Visit every tab once (before the RSS baseline: first visits build widgets)."""
-        for key in [*TABS, "2"]:
-            self.app.action_show_tab(TABS[key])
-
-    def _effect(self, key: str):
-        app = self.app
-        depth = len(app.screen_stack)
-        if key in TABS:
-            want = TABS[key]
-            return "tab", lambda: self.tabs.active == want and len(app.screen_stack) == 1
-        if key == "enter":
-            return "detail", lambda: type(app.screen).__name__ == "DetailScreen"
-        if key == "question_mark":
-            return "help", lambda: type(app.screen).__name__ == "HelpScreen"
-        if key == "escape":
-            return "close", lambda: len(app.screen_stack) < depth
-        return "nav", None
-
-    def _run(self) -> None:
-        driver = self.app._driver
-        i = 0
-        while not self.stop.is_set():
-            key = CYCLE[i % len(CYCLE)]
-            i += 1
-            if key == "escape" and len(self.app.screen_stack) == 1:
-                continue  # the screen it would close did not open (counted there)
-            if key == "enter" and (self.tabs.active != "tail" or not self.log.rows):
-                continue  # no row to open
-            kind, done = self._effect(key)
-            t0 = time.perf_counter()
-            self.last = key
-            driver.process_message(benchui.make_key_event(key))
-            self.pressed += 1
-            if done is not None:
-                deadline = t0 + KEY_TIMEOUT_S
-                while not done() and time.perf_counter() < deadline and not self.stop.is_set():
-                    time.sleep(0.002)
-                if done():
-                    self.times.setdefault(kind, []).append(time.perf_counter() - t0)
-                    if key in TABS:
-                        self.visits[TABS[key]] += 1
-                else:
-                    seen = f"tab {self.tabs.active}, screen {type(self.app.screen).__name__}"
-                    self.missed.append((t0 - self.t0, key, seen))
-                    if len(self.app.screen_stack) > 1:  # back to a known state
-                        driver.process_message(benchui.make_key_event("escape"))
-            self.stop.wait(max(0.0, self.interval - (time.perf_counter() - t0)))
-
-
 # -- the run ------------------------------------------------------------------------------------
 
 
@@ -459,13 +189,13 @@ async def run(args: argparse.Namespace, bootstrap: str, topics: list[str], prefi
             tail.hook(app.tail.feed)
             base = await asyncio.to_thread(offsets.ends)
             gc.collect()
-            rss_start = benchui.rss_bytes()
+            rss_start = rss_bytes()
             stalls = Stalls(keys, gc_times)
             gc.callbacks.append(gc_times)
-            tasks = [asyncio.create_task(benchui.stall_probe(stalls, flowing, stop_tasks, True))]
+            tasks = [asyncio.create_task(stall_probe(stalls, flowing, stop_tasks, True))]
             watchdog = Watchdog(stalls, flowing)
             watchdog.thread.start()
-            cpu0, machine0 = benchui.thread_cpu(), benchui.machine_cpu()
+            cpu0, machine0 = thread_cpu(), machine_cpu()
             demo = Demo(args, bootstrap, prefix)
             t_go = time.perf_counter()
             tail.t0 = stalls.t0 = keys.t0 = t_go
@@ -495,7 +225,7 @@ async def run(args: argparse.Namespace, bootstrap: str, topics: list[str], prefi
                 feed = app.tail.feed
                 if feed is not None and feed is not tail.feed:
                     tail.hook(feed)  # a reopened tail: its events are checked too
-                rss = benchui.rss_bytes()
+                rss = rss_bytes()
                 interval_peak = max(interval_peak, rss)
                 mem["peak"] = max(mem["peak"], rss)
                 rss_points.append((now - t_go, rss))
@@ -562,13 +292,13 @@ async def run(args: argparse.Namespace, bootstrap: str, topics: list[str], prefi
                     if settle_deadline is not None:  # settling: look again each second
                         last_row_t = now - args.interval
             t_end = time.perf_counter()
-            cpu1, machine1 = benchui.thread_cpu(), benchui.machine_cpu()
+            cpu1, machine1 = thread_cpu(), machine_cpu()
             stop_tasks.set()
             await asyncio.gather(*tasks)
             watchdog.stop.set()
             await asyncio.to_thread(keys.thread.join, KEY_TIMEOUT_S + 1)
             ends = await asyncio.to_thread(offsets.ends)
-            rss_end = benchui.rss_bytes()
+            rss_end = rss_bytes()
             tracked = tracked_types()  # what full collections walk, after the flow
             feed = app.tail.feed
             store = feed.store if feed is not None else None
@@ -653,184 +383,16 @@ async def run(args: argparse.Namespace, bootstrap: str, topics: list[str], prefi
             "times": {
                 k: {
                     "n": len(v),
-                    "p50_ms": benchui.pct(v, 50) * 1000,
-                    "p99_ms": benchui.pct(v, 99) * 1000,
+                    "p50_ms": pct(v, 50) * 1000,
+                    "p99_ms": pct(v, 99) * 1000,
                     "max_ms": max(v) * 1000,
                 }
                 for k, v in keys.times.items()
             },
         },
-        "cpu": {k: v / (t_end - t_go) for k, v in benchui.cpu_groups(cpu0, cpu1).items()},
+        "cpu": {k: v / (t_end - t_go) for k, v in cpu_groups(cpu0, cpu1).items()},
         "machine_busy_cores": busy * (os.cpu_count() or 1),
     }
-
-
-def tracked_types(top: int = 8) -> tuple[int, list[tuple[str, int]]]:
-    """How many objects the cyclic collector tracks, and the most common types among them."""
-    from collections import Counter
-
-    objects = gc.get_objects()
-    counts = Counter(type(o).__name__ for o in objects)
-    return len(objects), counts.most_common(top)
-
-
-def report(args: argparse.Namespace, r: dict) -> bool:
-    mem, st, parts = r["mem"], r["stalls"], r["partitions"]
-    flow = r["flow_s"]
-    produced_rate = r["produced"] / flow if flow else 0.0
-    read_rate = r["read"] / flow if flow else 0.0
-    print(
-        f"bench/soak: evtui demo --rate {args.rate:,.0f} for {args.duration:g} s on "
-        f"{len(parts)} partitions ({args.partitions} per topic), console window "
-        f"{args.window:,}, a key every {args.key_interval:g} s"
-    )
-    said = f"{r['demo_records']:,}" if r["demo_records"] is not None else "?"
-    print(
-        f"  flow {flow:.0f} s: produced {r['produced']:,} ({produced_rate:,.0f} ev/s at the "
-        f"broker; the demo says {said} records), the console read {r['read']:,} "
-        f"({read_rate:,.0f} ev/s)"
-    )
-    f = r["feed"]
-    print(
-        f"  store: kept max {f['kept_max']:,} / window {args.window:,}, evicted {f['evicted']:,}, "
-        f"re-deliveries dropped {f['duplicates_dropped']:,}; feed sampled_out "
-        f"{f['sampled_out']:,}; trace index skipped {f['not_indexed']:,}, flow model skipped "
-        f"{f['not_flowed']:,}; tail opened {r['feeds']} time(s)"
-    )
-    if mem["bound"] is not None:
-        t_half, rss_half, kept_half = mem["at_half"]
-        print(
-            f"  RSS bound: {r['rss_start'] / MIB:.0f} MiB at start (all tabs visited, no event) "
-            f"+ window {args.window:,} x {mem['per_event']:,.0f} B/event (measured at "
-            f"{t_half:.0f} s: {rss_half / MIB:.0f} MiB with {kept_half:,} kept) x "
-            f"{1 + args.margin:g} = {mem['bound'] / MIB:.0f} MiB"
-        )
-    else:
-        print("  RSS bound: none (the window never got half full: no per-event figure)")
-    pts = r["rss_points"]
-    full = [(t, y) for t, y in pts if mem["at_half"] and t >= 2 * mem["at_half"][0]]
-    late = full[len(full) // 2 :]
-    growth = benchui.slope(late) * 3600 / MIB if len(late) >= 3 else float("nan")
-    print(
-        f"  RSS: start {r['rss_start'] / MIB:.0f}, peak {mem['peak'] / MIB:.0f}, end "
-        f"{r['rss_end'] / MIB:.0f} MiB; trend over the late half of the full window "
-        f"{growth:+.1f} MiB/hour"
-    )
-    print(
-        f"  loop: {st['samples']:,} probes, stalls > 100 ms: {st['over_100ms']}, > 50 ms: "
-        f"{st['over_50ms']}, worst {st['worst_ms']:.1f} ms at {st['worst_at_s']:.0f} s"
-    )
-    for t, x, key, in_gc, cpu in sorted(st["list"], key=lambda s: -s[1])[:10]:
-        print(
-            f"    stall {x * 1000:.0f} ms at {t:.1f} s (last key {key!r}; GC in it: "
-            f"{in_gc or 'none'}; UI thread on the CPU {cpu * 1000:.0f} ms)"
-        )
-    in_gc = sum(1 for _, _, _, g, _ in st["list"] if g)
-    waiting = sum(1 for _, x, _, _, cpu in st["list"] if cpu < x / 2)
-    if st["list"]:
-        print(
-            f"    {waiting} of them had the UI thread on the CPU for less than half of the stall "
-            "(waiting for a core or the GIL)"
-        )
-    if st["list"]:
-        print(
-            f"    {in_gc} of the {len(st['list'])} stalls over 100 ms listed had a collection "
-            f"in them"
-        )
-    if st["where"]:
-        print("  where the UI thread was 250 ms into a stall (times seen):")
-        for where, n in st["where"][:8]:
-            print(f"    {n:>4}  {where}")
-    g = r["gc"]
-    print(
-        f"  GC: gen0/1/2 {g['counts'][0]}/{g['counts'][1]}/{g['counts'][2]}, worst "
-        f"{g['worst_ms']:.1f} ms, total {g['total_s']:.2f} s"
-    )
-    if g["full"]:
-        n = len(g["full"])
-        wall, cpu, freed = (sum(x[i] for x in g["full"]) / n for i in range(3))
-        print(
-            f"  GC: full passes took {wall * 1000:.0f} ms on average, {cpu * 1000:.0f} ms of it "
-            f"on the CPU (the rest: the thread waited for a core), and freed {freed:,.0f} "
-            "objects each"
-        )
-    total, top = g["tracked"]
-    print(
-        f"  GC: {total:,} objects tracked after the flow (what a full collection walks); "
-        "most: " + ", ".join(f"{name} {n:,}" for name, n in top)
-    )
-    k = r["keys"]
-    times = ", ".join(
-        f"{kind} {v['p50_ms']:.0f}/{v['p99_ms']:.0f}/{v['max_ms']:.0f}"
-        for kind, v in k["times"].items()
-    )
-    print(
-        f"  keys: {k['pressed']} pressed; tab visits {k['visits']}; until the effect showed "
-        f"(p50/p99/max ms): {times}; not handled in {KEY_TIMEOUT_S:g} s: {len(k['missed'])}"
-    )
-    for t, key, seen in k["missed"][:5]:
-        print(f"    key {key!r} at {t:.0f} s not handled ({seen})")
-    loads = [row["load1"] for row in r["rows"]]
-    if loads:
-        print(
-            f"  machine load average (1 min) over the run: min {min(loads):.1f}, mean "
-            f"{sum(loads) / len(loads):.1f}, max {max(loads):.1f} on {os.cpu_count()} cores "
-            f"(other work on the machine competes with the console, the demo and the broker)"
-        )
-    cpu = ", ".join(f"{g} {v:.2f}" for g, v in r["cpu"].items())
-    print(
-        f"  CPU (cores): {cpu}; the demo process {r['demo_cpu_cores']:.2f}; machine busy "
-        f"{r['machine_busy_cores']:.2f} of {os.cpu_count()}"
-    )
-    miss_start = sum(p["missed_at_start"] for p in parts.values())
-    miss_end = sum(p["missed_at_end"] for p in parts.values())
-    print(
-        f"  tail: {r['gaps']} gap(s), {r['missing']:,} offsets missing in them; not read at the "
-        f"start {miss_start:,}, at the end {miss_end:,} (after {args.settle:g} s of settle)"
-    )
-    for t, topic, p, after, nxt in r["gap_list"][:10]:
-        print(f"    gap at {t:.0f} s: {topic}/{p} offset {after} then {nxt}")
-    if r["demo_code"]:
-        print(f"  the demo exited {r['demo_code']}: {r['demo_out'][-500:]}")
-
-    verdict = {True: "PASS", False: "MISS"}
-    load_ok = produced_rate >= 0.95 * args.rate and not r["demo_code"]
-    rss_ok = mem["bound"] is not None and not mem["over"]
-    stall_ok = st["over_100ms"] == 0
-    lossless = (
-        r["gaps"] == 0
-        and f["sampled_out"] == 0
-        and r["clipped"] == 0
-        and r["feeds"] == 1
-        and miss_start == 0
-        and miss_end == 0
-    )
-    print("  goals:")
-    print(
-        f"    {verdict[load_ok]} the load: {args.rate:,.0f} ev/s asked, {produced_rate:,.0f} ev/s "
-        f"reached the broker over {flow:.0f} s (the console read {read_rate:,.0f} ev/s)"
-    )
-    over = mem["over"]
-    print(
-        f"    {verdict[rss_ok]} RSS within the window's bound "
-        + (
-            f"(peak {mem['peak'] / MIB:.0f} MiB <= {mem['bound'] / MIB:.0f} MiB"
-            + (f"; over it {mem['over_s']} s, first at {over[0][0]:.0f} s" if over else "")
-            + ")"
-            if mem["bound"] is not None
-            else "(no bound: the window never got half full)"
-        )
-    )
-    print(
-        f"    {verdict[stall_ok]} no loop stall over 100 ms ({st['over_100ms']}, worst "
-        f"{st['worst_ms']:.1f} ms)"
-    )
-    print(
-        f"    {verdict[lossless]} nothing lost in the tail ({r['gaps']} gaps, "
-        f"{f['sampled_out']:,} sampled out, {miss_start + miss_end:,} not read at the ends, "
-        f"tail opened {r['feeds']} time(s))"
-    )
-    return load_ok and rss_ok and stall_ok and lossless
 
 
 def main() -> None:
@@ -865,13 +427,13 @@ def main() -> None:
     started_here = False
     bootstrap = args.bootstrap_servers
     if not bootstrap:
-        bootstrap, started_here = benchui.start_broker()
+        bootstrap, started_here = start_broker()
     prefix = f"soak{uuid.uuid4().hex[:6]}-"
     topics = topic_names(prefix).all()
     ok = False
     try:
         for topic in topics:
-            benchui.create_topic(bootstrap, topic, args.partitions)
+            create_topic(bootstrap, topic, args.partitions)
         result = asyncio.run(run(args, bootstrap, topics, prefix))
         ok = report(args, result)
         if args.json:
@@ -888,9 +450,9 @@ def main() -> None:
     finally:
         if not args.keep:
             for topic in topics:
-                benchui.delete_topic(bootstrap, topic)
+                delete_topic(bootstrap, topic)
         if started_here:
-            subprocess.run([benchui.HARNESS, "stop"], capture_output=True, check=False)
+            subprocess.run([HARNESS, "stop"], capture_output=True, check=False)
     sys.exit(0 if ok else 1)
 
 

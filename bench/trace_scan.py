@@ -30,10 +30,10 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import make_event, produce, start_broker
+from broker import HARNESS, start_broker
+from ingest import produce
+from order_events import make_event
 
-ROOT = Path(__file__).resolve().parent.parent
-HARNESS = ROOT / "scripts" / "kafka-local"
 GOAL = 100_000
 
 
