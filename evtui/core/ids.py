@@ -80,38 +80,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any
 
 from evtui.core.decode import JSON, RawValue, raw_value
-
-if TYPE_CHECKING:
-    from evtui.core.event import Event
+from evtui.core.event import EMPTY as EMPTY
+from evtui.core.event import Event, read_ids_with
+from evtui.core.event import EventIds as EventIds
 
 MAX_LEN = 256
 _MAX_BYTES = 4 * MAX_LEN  # no UTF-8 value longer than this can fit in MAX_LEN characters
 _CACHE_LIMIT = 4096  # distinct names remembered per table (bounds memory for odd inputs)
 _INT_LIMIT = 10**MAX_LEN  # integers with more digits are not ids (and str() may refuse them)
 
-
-class EventIds(NamedTuple):
-    """Who an event is, what caused it and what it belongs to (None when unknown).
-
-    A named tuple: made for every event a scan reads, and a tuple is made in a
-    fifth of the time of a frozen dataclass.
-    """
-
-    event_id: str | None = None
-    correlation_id: str | None = None
-    causation_ids: tuple[str, ...] = ()
-    trace_id: str | None = None
-    span_id: str | None = None
-    parent_span_id: str | None = None
-    service: str | None = None
-    event_type: str | None = None
-    source: str | None = None
-
-
-EMPTY = EventIds()
 
 # -- the fields a name can fill ----------------------------------------------------------------
 
@@ -871,3 +851,6 @@ def _extract_with_rules(event: Event, rules: TopicRules) -> EventIds:
     if not any(values):
         return EMPTY
     return EventIds(*values)
+
+
+read_ids_with(extract_ids)  # events extract their ids with the conventions and rules here
