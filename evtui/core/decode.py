@@ -13,63 +13,19 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from itertools import accumulate
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 import msgspec
 
-if TYPE_CHECKING:
-    from evtui.core.event import Headers
-
-NULL = "null"
-JSON = "json"
-TEXT = "text"
-BINARY = "binary"
-SCHEMA_REGISTRY = "schema-registry"
-
-
-class SchemaInfo(NamedTuple):
-    """The registry schema a value was written with (a Schema Registry decoder's result)."""
-
-    schema_type: str  # AVRO, PROTOBUF or JSON (the registry's names)
-    subject: str | None  # None when the registry names no subject (or several)
-    version: int | None
-    text: str  # the schema as the registry holds it
-    message: str | None = None  # Protobuf: the message type the indexes named
-
-    def describe(self) -> str:
-        """``avro, subject orders-value v3`` (what a detail pane shows)."""
-        where = f", subject {self.subject}" if self.subject else ""
-        version = f" v{self.version}" if self.version is not None else ""
-        message = f", message {self.message}" if self.message else ""
-        return f"{self.schema_type.lower()}{where}{version}{message}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "type": self.schema_type,
-            "subject": self.subject,
-            "version": self.version,
-            "message": self.message,
-        }
-
-
-class Decoded(NamedTuple):
-    """The result of decoding a value (immutable, cheap to build on the hot path).
-
-    ``format`` names what the payload is (``json``, ``text``, ``binary``,
-    ``schema-registry``, ``null`` or a plugin's format); ``value`` is the
-    decoded Python object (a ``str`` for text, ``bytes`` for binary and
-    schema-registry payloads, ``None`` for a tombstone). A plugin that decodes
-    registry payloads (Avro, Protobuf, JSON Schema) gives ``format`` ``json``
-    and a JSON-like value, so that they behave as JSON values everywhere, with
-    ``schema_id`` and ``schema`` saying what they were written with.
-    """
-
-    format: str
-    value: Any
-    decoder: str
-    schema_id: int | None = None
-    error: str | None = None
-    schema: SchemaInfo | None = None
+from evtui.core.event import BINARY as BINARY
+from evtui.core.event import JSON as JSON
+from evtui.core.event import NULL as NULL
+from evtui.core.event import SCHEMA_REGISTRY as SCHEMA_REGISTRY
+from evtui.core.event import TEXT as TEXT
+from evtui.core.event import Decoded as Decoded
+from evtui.core.event import Headers as Headers
+from evtui.core.event import SchemaInfo as SchemaInfo
+from evtui.core.event import read_values_with
 
 
 class Decoder(Protocol):
@@ -421,3 +377,6 @@ def set_active_chain(decoders: Iterable[Decoder]) -> DecoderChain:
     global _active
     _active = DecoderChain(list(decoders))
     return _active
+
+
+read_values_with(active_chain)  # events decode with the chain in force

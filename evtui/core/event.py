@@ -1,22 +1,145 @@
-"""The one event model every source produces and every view renders."""
+"""The one event model every source produces and every view renders.
+
+The bottom of the core: an :class:`Event` (the record's bytes), what its value
+decodes to (:class:`Decoded`) and who it is (:class:`EventIds`). Reading them
+is the work of the layers above, ``core.decode`` (decoders, the chain in force)
+and then ``core.ids`` (identity conventions and rules): each installs its reader
+here when imported (:func:`read_values_with`, :func:`read_ids_with`), and
+``Event.decoded`` and ``Event.ids`` call them lazily. This module imports neither.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import threading
 from collections.abc import Callable, Iterator
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any
-
-from evtui.core import decode as _decode
-from evtui.core import ids as _ids
-
-if TYPE_CHECKING:
-    from evtui.core.decode import Decoded
-    from evtui.core.ids import EventIds
+from typing import Any, NamedTuple, Protocol
 
 Header = tuple[str, bytes | None]
 Headers = tuple[Header, ...]
+
+# -- what an event is read as (the layers above read it: core.decode, then core.ids) --------
+
+NULL = "null"
+JSON = "json"
+TEXT = "text"
+BINARY = "binary"
+SCHEMA_REGISTRY = "schema-registry"
+
+
+class SchemaInfo(NamedTuple):
+    """The registry schema a value was written with (a Schema Registry decoder's result)."""
+
+    schema_type: str  # AVRO, PROTOBUF or JSON (the registry's names)
+    subject: str | None  # None when the registry names no subject (or several)
+    version: int | None
+    text: str  # the schema as the registry holds it
+    message: str | None = None  # Protobuf: the message type the indexes named
+
+    def describe(self) -> str:
+        """``avro, subject orders-value v3`` (what a detail pane shows)."""
+        where = f", subject {self.subject}" if self.subject else ""
+        version = f" v{self.version}" if self.version is not None else ""
+        message = f", message {self.message}" if self.message else ""
+        return f"{self.schema_type.lower()}{where}{version}{message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": self.schema_type,
+            "subject": self.subject,
+            "version": self.version,
+            "message": self.message,
+        }
+
+
+class Decoded(NamedTuple):
+    """The result of decoding a value (immutable, cheap to build on the hot path).
+
+    ``format`` names what the payload is (``json``, ``text``, ``binary``,
+    ``schema-registry``, ``null`` or a plugin's format); ``value`` is the
+    decoded Python object (a ``str`` for text, ``bytes`` for binary and
+    schema-registry payloads, ``None`` for a tombstone). A plugin that decodes
+    registry payloads (Avro, Protobuf, JSON Schema) gives ``format`` ``json``
+    and a JSON-like value, so that they behave as JSON values everywhere, with
+    ``schema_id`` and ``schema`` saying what they were written with.
+    """
+
+    format: str
+    value: Any
+    decoder: str
+    schema_id: int | None = None
+    error: str | None = None
+    schema: SchemaInfo | None = None
+
+
+class EventIds(NamedTuple):
+    """Who an event is, what caused it and what it belongs to (None when unknown).
+
+    A named tuple: made for every event a scan reads, and a tuple is made in a
+    fifth of the time of a frozen dataclass.
+    """
+
+    event_id: str | None = None
+    correlation_id: str | None = None
+    causation_ids: tuple[str, ...] = ()
+    trace_id: str | None = None
+    span_id: str | None = None
+    parent_span_id: str | None = None
+    service: str | None = None
+    event_type: str | None = None
+    source: str | None = None
+
+
+EMPTY = EventIds()
+
+
+class ValueReader(Protocol):
+    """What reads values: the decoder chain in force (:class:`evtui.core.decode.DecoderChain`)."""
+
+    def decode(self, data: bytes | None, headers: Headers = ()) -> Decoded: ...
+
+    def peek(self, data: bytes | None, headers: Headers = ()) -> dict | str | None: ...
+
+
+def read_values_with(chain: Callable[[], ValueReader]) -> None:
+    """Decode events with ``chain()``, the decoder chain in force (``core.decode`` installs it)."""
+    global _active_chain
+    _active_chain = chain
+
+
+def read_ids_with(extract: Callable[[Event], EventIds]) -> None:
+    """Extract events' ids with ``extract`` (``core.ids`` installs its ``extract_ids``)."""
+    global _extract_ids
+    _extract_ids = extract
+
+
+def _load_readers() -> None:
+    """Load the layers that read events: importing them installs their readers (see above).
+
+    Only for a program that reads an event before anything imported them (a script
+    or test importing this module alone). Named, not imported: they build on this
+    module, never this module on them.
+    """
+    importlib.import_module("evtui.core.ids")  # imports evtui.core.decode first
+    if _active_chain is _chain_not_loaded or _extract_ids is _ids_not_loaded:
+        raise RuntimeError("evtui.core.decode and evtui.core.ids did not install their readers")
+
+
+def _chain_not_loaded() -> ValueReader:
+    _load_readers()
+    return _active_chain()
+
+
+def _ids_not_loaded(event: Event) -> EventIds:
+    _load_readers()
+    return _extract_ids(event)
+
+
+_active_chain: Callable[[], ValueReader] = _chain_not_loaded
+_extract_ids: Callable[[Event], EventIds] = _ids_not_loaded
+
 
 _set = object.__setattr__
 _new_fields = object.__new__
@@ -189,7 +312,7 @@ class Event(_Fields):
         """The decoded value, computed once with the active decoder chain."""
         decoded = self._decoded
         if decoded is None:
-            decoded = _decode.active_chain().decode(self.value, self.headers)
+            decoded = _active_chain().decode(self.value, self.headers)
             _set(self, "_decoded", decoded)
             if decoded.error is not None:
                 report_problem(self, decoded.error)
@@ -205,7 +328,7 @@ class Event(_Fields):
         """
         decoded = self._decoded
         if decoded is None:
-            decoded = _decode.active_chain().decode(self.value, self.headers)
+            decoded = _active_chain().decode(self.value, self.headers)
             if decoded.error is not None:
                 report_problem(self, decoded.error)
         return decoded
@@ -241,7 +364,7 @@ class Event(_Fields):
         decoded = self._decoded
         if decoded is None:
             global _peeked
-            chain = _decode.active_chain()
+            chain = _active_chain()
             last, last_chain, fields = _peeked
             if last is self and last_chain is chain:
                 return fields
@@ -257,7 +380,7 @@ class Event(_Fields):
             _peeked = (self, chain, fields)
             return fields
         value = decoded.value
-        return value if decoded.format == _decode.JSON and isinstance(value, dict) else None
+        return value if decoded.format == JSON and isinstance(value, dict) else None
 
     @property
     def ids(self) -> EventIds:
@@ -265,10 +388,10 @@ class Event(_Fields):
         ids = self._ids
         if ids is None:
             try:
-                ids = _ids.extract_ids(self)
+                ids = _extract_ids(self)
             except Exception as exc:  # a bug on odd input: no ids, and the record's problem
                 report_problem(self, f"ids not read: {describe_error(exc)}")
-                ids = _ids.EMPTY
+                ids = EMPTY
             _set(self, "_ids", ids)
         return ids
 
