@@ -17,3 +17,7 @@ A new decoder is a :class:`~evtui.core.decode.Decoder` registered by a plugin (e
 in ``evtui/builtins.py``); a new detector is a module in ``detectors/`` run by the Checker,
 or a plugin's detector factory.
 """
+
+# Events read their values and ids through the layers above them (event -> decode -> ids):
+# importing ids (and so decode) installs those readers before any event is read.
+from evtui.core import ids as _ids  # noqa: F401

@@ -11,7 +11,6 @@ here when imported (:func:`read_values_with`, :func:`read_ids_with`), and
 from __future__ import annotations
 
 import contextlib
-import importlib
 import threading
 from collections.abc import Callable, Iterator
 from enum import IntEnum
@@ -115,30 +114,12 @@ def read_ids_with(extract: Callable[[Event], EventIds]) -> None:
     _extract_ids = extract
 
 
-def _load_readers() -> None:
-    """Load the layers that read events: importing them installs their readers (see above).
-
-    Only for a program that reads an event before anything imported them (a script
-    or test importing this module alone). Named, not imported: they build on this
-    module, never this module on them.
-    """
-    importlib.import_module("evtui.core.ids")  # imports evtui.core.decode first
-    if _active_chain is _chain_not_loaded or _extract_ids is _ids_not_loaded:
-        raise RuntimeError("evtui.core.decode and evtui.core.ids did not install their readers")
+def _not_installed(*_: object) -> Any:
+    raise RuntimeError("the readers are installed by evtui.core.decode and evtui.core.ids")
 
 
-def _chain_not_loaded() -> ValueReader:
-    _load_readers()
-    return _active_chain()
-
-
-def _ids_not_loaded(event: Event) -> EventIds:
-    _load_readers()
-    return _extract_ids(event)
-
-
-_active_chain: Callable[[], ValueReader] = _chain_not_loaded
-_extract_ids: Callable[[Event], EventIds] = _ids_not_loaded
+_active_chain: Callable[[], ValueReader] = _not_installed
+_extract_ids: Callable[[Event], EventIds] = _not_installed
 
 
 _set = object.__setattr__

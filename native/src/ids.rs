@@ -1,6 +1,6 @@
 //! `ids.extract_ids` for the built-in conventions, over whole batches of events.
 //!
-//! One specification: `evtui/core/ids.py` (its module notes say what is read and
+//! One specification: `evtui/core/ids.py` with `ids_conventions.py` (their notes say what is read and
 //! in which precedence). This is a second implementation of exactly that, pinned
 //! to it by differential tests (tests/unit/test_native_ids.py). Where it cannot
 //! be sure to agree (non-ASCII text, values that do not decode, user rules) it
