@@ -19,6 +19,7 @@ from typing import TextIO
 
 from evtui.config import ClientConfig
 from evtui.core.lag import GroupLag, LagReport, PartitionLag
+from evtui.core.lag_text import eta_text, seconds_text, time_lag_text
 from evtui.core.output import dumps
 from evtui.core.text import visible, visible_lines
 from evtui.errors import EvtuiError, check_choice
@@ -148,37 +149,8 @@ GROUP_COLUMNS = ("GROUP", "STATE", "MEMBERS", "LAG", "TIME LAG", "STATUS", "ETA"
 PART_COLUMNS = ("  TOPIC[PARTITION]", "COMMITTED", "END", "LAG", "TIME LAG", "STATUS", "MEMBER")
 
 
-def seconds_text(seconds: float | None) -> str:
-    """``850 ms``, ``12.3 s``, ``4m05s``, ``2h10m``; ``-`` when unknown."""
-    if seconds is None:
-        return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m"
-
-
 def _count(value: int | None) -> str:
     return "-" if value is None else f"{value:,}"
-
-
-def time_lag_text(part: PartitionLag) -> str:
-    text = seconds_text(part.time_lag_s)
-    if part.time_lag_s is None or part.time_lag_kind in (None, "exact"):
-        return text
-    return f"{text} ({'est' if part.time_lag_kind == 'estimated' else 'extrap'})"
-
-
-def eta_text(group: GroupLag) -> str:
-    """``now`` when caught up, the time to catch up, or ``-``: none (no progress) or unknown."""
-    if group.eta_s is None:
-        return "-"
-    return "now" if group.eta_s == 0 else seconds_text(group.eta_s)
 
 
 def _group_row(group: GroupLag) -> tuple[str, ...]:
