@@ -7,18 +7,16 @@ queue. No consumer group is joined and nothing is committed.
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 import confluent_kafka as ck
 
 from evtui.config import ClientConfig
 from evtui.core.decode import prepare_events
 from evtui.core.event import Event, problem_sink, problems_reported_to, report_problem
-from evtui.core.positions import END, Kind, Position, now_ms, start_offset, stop_offset
+from evtui.core.positions import END, Position, now_ms
 from evtui.errors import EvtuiError, UsageError
 from evtui.sources.base import Batch, BatchQueue, Problem, SourceState, SourceStats, ends_of
 from evtui.sources.kafka_client import (
@@ -27,12 +25,16 @@ from evtui.sources.kafka_client import (
     connect_failure,
     is_auth_error,
     is_connect_error,
-    is_transient,
     kafka_error_text,
     make_consumer,
 )
+from evtui.sources.kafka_plan import TP as TP
+from evtui.sources.kafka_plan import OffsetLister
+from evtui.sources.kafka_plan import PartitionPlan as PartitionPlan
+from evtui.sources.kafka_topics import HIDDEN, suggest
+from evtui.sources.kafka_topics import is_pattern as is_pattern
+from evtui.sources.kafka_topics import match_topics as match_topics
 
-TP = tuple[str, int]
 _EOF = ck.KafkaError._PARTITION_EOF
 PROBE_INTERVAL = 1.0  # while reconnecting: seconds between metadata probes
 PROBE_TIMEOUT = 0.5  # how long one probe may block the consumer thread
@@ -41,67 +43,6 @@ _GONE = {
     ck.KafkaError._UNKNOWN_TOPIC,
     ck.KafkaError._UNKNOWN_PARTITION,
 }
-
-
-@dataclass
-class PartitionPlan:
-    """Where reading a partition starts and, for a bounded read, where it stops."""
-
-    topic: str
-    partition: int
-    low: int
-    high: int
-    start: int
-    stop: int | None = None  # exclusive stop offset
-    stop_time: int | None = None  # or: stop at the first record at/after this time
-    done: bool = False
-    at_end: bool = False  # the last thing seen was the partition's end (EOF)
-    next: int = -1  # the offset after the last record read (-1: none read yet)
-
-    @property
-    def bounded(self) -> bool:
-        return self.stop is not None or self.stop_time is not None
-
-    @property
-    def empty(self) -> bool:
-        return self.stop is not None and self.start >= self.stop
-
-
-class _OffsetsError(Exception):
-    def __init__(self, message: str, transient: bool) -> None:
-        super().__init__(message)
-        self.transient = transient
-
-
-def is_pattern(name: str) -> bool:
-    """Topic arguments starting with ``^`` are regular expressions (librdkafka's rule)."""
-    return name.startswith("^")
-
-
-def match_topics(
-    requested: Sequence[str], available: Iterable[str], *, include_internal: bool = False
-) -> tuple[list[str], list[str]]:
-    """Topics to read, and the requested plain names that do not exist."""
-    available = sorted(available)
-    chosen: list[str] = []
-    missing: list[str] = []
-    for name in requested:
-        if is_pattern(name):
-            try:
-                pattern = re.compile(name)
-            except re.error as exc:
-                raise UsageError(f"invalid topic pattern '{name}': {exc}") from None
-            internal_ok = include_internal or name.startswith("^_")
-            chosen += [
-                t
-                for t in available
-                if pattern.search(t) and (internal_ok or not t.startswith("__"))
-            ]
-        elif name in available:
-            chosen.append(name)
-        else:
-            missing.append(name)
-    return list(dict.fromkeys(chosen)), missing
 
 
 def _heard_from_broker(messages: list[ck.Message]) -> bool:
@@ -116,18 +57,6 @@ def _heard_from_broker(messages: list[ck.Message]) -> bool:
 def _compacts(config: dict) -> bool:
     policy = config.get("cleanup.policy")
     return policy is not None and "compact" in (policy.value or "")
-
-
-def _suggest(name: str, available: Iterable[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, list(available), n=3)
-    return f" (did you mean {', '.join(close)}?)" if close else ""
-
-
-# ACLs hide a topic one may not describe: the broker answers "not authorized" for it
-# whether it exists or not
-_HIDDEN = " (or it does not exist: the broker does not tell)"
 
 
 class KafkaSource:
@@ -209,17 +138,16 @@ class KafkaSource:
         if unknown:
             name = unknown[0]
             raise EvtuiError(
-                f"unknown topic '{name}' on {self.config.bootstrap}"
-                f"{_suggest(name, metadata.topics)}"
+                f"unknown topic '{name}' on {self.config.bootstrap}{suggest(name, metadata.topics)}"
             )
         if denied and not topics and not any(is_pattern(n) for n in self.requested):
             raise EvtuiError(
-                f"not authorized to read topic '{denied[0]}' on {self.config.bootstrap}{_HIDDEN}"
+                f"not authorized to read topic '{denied[0]}' on {self.config.bootstrap}{HIDDEN}"
             )
         for name in denied:  # the others are read; the caller tells (tail exits 1 at the end)
             self._report(
                 "warning",
-                f"not authorized to read topic '{name}' on {self.config.bootstrap}{_HIDDEN}; "
+                f"not authorized to read topic '{name}' on {self.config.bootstrap}{HIDDEN}; "
                 "reading the other topics",
                 once=f"denied:{name}",
             )
@@ -281,68 +209,10 @@ class KafkaSource:
                 raise EvtuiError(f"not authorized to read topic '{topic}'")
             raise EvtuiError(f"topic '{topic}': {kafka_error_text(self.config, err)}")
 
-    def _offsets(self, tps: list[TP], stamp: int) -> dict[TP, int]:
-        """One batched ListOffsets: ``stamp`` -2 = earliest, -1 = latest, else a time.
-
-        Retriable errors (a leader being elected, a topic just created) are retried
-        with backoff until the timeout; anything else is an error at once.
-        """
-        assert self._consumer is not None
-        if not tps:
-            return {}
-        deadline = time.monotonic() + self.timeout
-        backoff = 0.1
-        while True:
-            try:
-                return self._try_offsets(tps, stamp)
-            except _OffsetsError as exc:
-                if not exc.transient or time.monotonic() + backoff > deadline:
-                    raise EvtuiError(str(exc)) from None
-            time.sleep(backoff)
-            backoff = min(backoff * 2, 1.0)
-
-    def _try_offsets(self, tps: list[TP], stamp: int) -> dict[TP, int]:
-        assert self._consumer is not None
-        query = [ck.TopicPartition(t, p, stamp) for t, p in tps]
-        try:
-            found = self._consumer.offsets_for_times(query, timeout=self.timeout)
-        except ck.KafkaException as exc:
-            text = f"cannot list offsets on {self.config.bootstrap}: "
-            raise _OffsetsError(
-                text + kafka_error_text(self.config, exc), is_transient(exc.args[0])
-            ) from None
-        result = {}
-        for tp in found:
-            if tp.error is not None:
-                text = f"cannot list offsets of {tp.topic}[{tp.partition}]: "
-                raise _OffsetsError(
-                    text + kafka_error_text(self.config, tp.error), is_transient(tp.error)
-                )
-            result[(tp.topic, tp.partition)] = tp.offset
-        return result
-
-    def _times(self, tps: list[TP], pos: Position | None) -> dict[TP, int]:
-        if pos is None or pos.kind is not Kind.TIME:
-            return {}
-        return self._offsets(tps, pos.value)
-
     def _plan(self, tps: list[TP]) -> dict[TP, PartitionPlan]:
-        lows, highs = self._offsets(tps, -2), self._offsets(tps, -1)
-        start_times = self._times(tps, self.start_position)
-        until_times = self._times(tps, self.until)
-        plans: dict[TP, PartitionPlan] = {}
-        for tp in tps:
-            low, high = lows[tp], highs[tp]
-            plan = PartitionPlan(tp[0], tp[1], low, high, 0)
-            plan.start = start_offset(
-                self.start_position, low, high, lambda _t, tp=tp: start_times.get(tp)
-            )
-            if self.until is not None:
-                plan.stop = stop_offset(self.until, high, lambda _t, tp=tp: until_times.get(tp))
-                if plan.stop is None:
-                    plan.stop_time = self.until.value
-            plans[tp] = plan
-        return plans
+        assert self._consumer is not None
+        lister = OffsetLister(self._consumer, self.config, self.timeout)
+        return lister.plan(tps, self.start_position, self.until)
 
     def _assign(self, plans: Iterable[PartitionPlan]) -> None:
         assert self._consumer is not None
