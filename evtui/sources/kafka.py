@@ -2,6 +2,12 @@
 
 One consumer thread polls in batches and hands them over through a bounded
 queue. No consumer group is joined and nothing is committed.
+
+The source is this module; what it leans on is next to it: which topics a read
+names (:mod:`~evtui.sources.kafka_topics`), where each partition's range starts
+and stops (:mod:`~evtui.sources.kafka_plan`), how far a bounded read got
+(:mod:`~evtui.sources.kafka_bounds`), and the client's settings and error texts
+(:mod:`~evtui.sources.kafka_client`).
 """
 
 from __future__ import annotations
@@ -16,9 +22,10 @@ import confluent_kafka as ck
 from evtui.config import ClientConfig
 from evtui.core.decode import prepare_events
 from evtui.core.event import Event, problem_sink, problems_reported_to, report_problem
-from evtui.core.positions import END, Position, now_ms
+from evtui.core.positions import END, Position
 from evtui.errors import EvtuiError, UsageError
 from evtui.sources.base import Batch, BatchQueue, Problem, SourceState, SourceStats, ends_of
+from evtui.sources.kafka_bounds import ReadBounds
 from evtui.sources.kafka_client import (
     ErrorCollector,
     client_properties,
@@ -98,9 +105,7 @@ class KafkaSource:
         self._thread: threading.Thread | None = None
         self._problems: list[Problem] = []
         self._problems_lock = threading.Lock()
-        self._bounds: dict[TP, PartitionPlan] = {}  # bounded read: every assigned partition
-        self._open = 0  # bounded partitions not yet at their bound
-        self._time_bounded: list[PartitionPlan] = []  # bounds only a time can tell
+        self._bounds = ReadBounds(self._partition_done)  # a bounded read's progress
         self._reported: set[str] = set()
         self._given_plans = None if plans is None else list(plans)
         self._ends: list[TP] = []  # partitions read to their end since the last batch
@@ -223,10 +228,7 @@ class KafkaSource:
                 self.stats.partitions_done += 1
                 continue
             if plan.bounded:
-                self._bounds[(plan.topic, plan.partition)] = plan
-                self._open += 1
-                if plan.stop_time is not None:
-                    self._time_bounded.append(plan)
+                self._bounds.add(plan)
             assignment.append(ck.TopicPartition(plan.topic, plan.partition, plan.start))
         if assignment:
             self._consumer.incremental_assign(assignment)
@@ -255,22 +257,11 @@ class KafkaSource:
         return self.until is not None
 
     def _finished(self) -> bool:
-        return self.bounded and self._open == 0
+        return self.bounded and self._bounds.open == 0
 
     def _want(self) -> int:
-        """Records to ask for: a batch, or fewer when fewer offsets are left before the stop
-        offsets, so that the last batch comes when it is there, not at consume's timeout.
-
-        (Offsets left can only outnumber the records left: compaction and transaction
-        markers leave offsets without records.)
-        """
-        if not self.bounded or self._time_bounded or not self._bounds:
-            return self.batch_size
-        left = 0
-        for plan in self._bounds.values():
-            if not plan.done and plan.stop is not None:
-                left += plan.stop - max(plan.next, plan.start)
-        return max(1, min(self.batch_size, left))
+        """Records to ask for (fewer than a batch near a bounded read's end)."""
+        return self._bounds.want(self.batch_size) if self.bounded else self.batch_size
 
     def read_inline(self, deliver: Callable[[list[Event]], bool]) -> None:
         """Read in the calling thread, handing each batch to ``deliver`` until it returns False.
@@ -309,7 +300,7 @@ class KafkaSource:
             while not self._stop.is_set() and not self._finished():
                 messages = consumer.consume(self._want(), 0.2)
                 trouble = self._check_client_errors()
-                self._check_time_bounds()
+                self._bounds.check_time()
                 if messages and not trouble and _heard_from_broker(messages):
                     self._reconnected()
                 events = self._convert(messages) if messages else []
@@ -337,7 +328,7 @@ class KafkaSource:
     def _convert(self, messages: list[ck.Message]) -> list[Event]:
         events: list[Event] = []
         append = events.append
-        bounds = self._bounds
+        bounds, past_bound = self._bounds.plans, self._bounds.past_bound
         nbytes = 0
         for m in messages:
             if m.error() is not None:
@@ -353,7 +344,7 @@ class KafkaSource:
                     if plan.done:
                         continue
                     stop = plan.stop  # far from the stop offset: nothing to look at (most)
-                    if (stop is None or offset >= stop - 1) and self._past_bound(plan, offset, ts):
+                    if (stop is None or offset >= stop - 1) and past_bound(plan, offset, ts):
                         continue
             key, value = m.key(), m.value()
             try:
@@ -390,56 +381,19 @@ class KafkaSource:
             once="headers not UTF-8",
         )
 
-    def _past_bound(self, plan: PartitionPlan, offset: int, ts: int) -> bool:
-        """True when the record lies beyond the bound; marks the partition done at it."""
-        if plan.stop is not None:
-            if offset >= plan.stop:
-                self._done(plan)
-                return True
-            if offset >= plan.stop - 1:
-                self._done(plan)
-            return False
-        if plan.stop_time is not None and ts >= plan.stop_time:
-            self._done(plan)
-            return True
-        return False
-
-    def _done(self, plan: PartitionPlan) -> None:
-        if plan.done:
-            return
-        plan.done = True
+    def _partition_done(self, plan: PartitionPlan) -> None:
+        """A bounded partition is at its bound: its end goes out, the client lets it go."""
         self._ends.append((plan.topic, plan.partition))
-        self._open -= 1
         self.stats.partitions_done += 1
         assert self._consumer is not None
         self._consumer.incremental_unassign([ck.TopicPartition(plan.topic, plan.partition)])
-
-    def _check_time_bounds(self) -> None:
-        """A partition idle at its end is done once the wall clock passes its end time.
-
-        librdkafka reports the end only once each time it is reached, so this
-        cannot wait for another EOF.
-        """
-        if not self._time_bounded:
-            return
-        now = now_ms()
-        for plan in self._time_bounded:
-            if plan.at_end and not plan.done and now >= (plan.stop_time or 0):
-                self._done(plan)
 
     def _on_message_error(self, m: ck.Message) -> None:
         err = m.error()
         tp = (m.topic(), m.partition())
         if err.code() == _EOF:
             self._ends.append(tp)  # idle for now: it holds no watermark back
-            plan = self._bounds.get(tp)
-            if plan is None or plan.done:
-                return
-            # m.offset() is the partition's end here: transaction markers and
-            # compaction can leave the last offsets before the bound without records.
-            plan.at_end = True
-            if plan.stop is not None and m.offset() >= plan.stop:
-                self._done(plan)
+            self._bounds.reached_end(tp, m.offset())  # m.offset() is the partition's end here
             return
         if err.code() == ck.KafkaError.GROUP_AUTHORIZATION_FAILED and tp[0] is None:
             # librdkafka looks up the coordinator of the group.id evtui never joins;
@@ -453,7 +407,7 @@ class KafkaSource:
             self._report("warning", f"{tp[0]}[{tp[1]}] is gone: {text}", once=f"gone:{tp}")
             plan = self._bounds.get(tp)
             if plan is not None:
-                self._done(plan)
+                self._bounds.done(plan)
             return
         self._report("warning", f"{tp[0]}[{tp[1]}]: {text}", once=f"err:{tp}:{err.code()}")
 
@@ -470,7 +424,7 @@ class KafkaSource:
             self.skipped_topics.append(topic)
         plan = self._bounds.get(tp)
         if plan is not None:
-            self._done(plan)
+            self._bounds.done(plan)
         elif self._consumer is not None:
             self._consumer.incremental_unassign([ck.TopicPartition(topic, tp[1])])
 
