@@ -1,4 +1,8 @@
-"""evtui's built-in decoders, registered through the plugin registry like any plugin."""
+"""evtui's built-in decoders, registered through the plugin registry like any plugin.
+
+Reached only through the entry point ``builtin = "evtui.builtins:register"`` (group
+``evtui.plugins``): the registry (:mod:`evtui.plugins`) names it, never imports it.
+"""
 
 from __future__ import annotations
 

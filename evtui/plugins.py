@@ -46,6 +46,9 @@ if TYPE_CHECKING:
 GROUP = "evtui.plugins"
 COMMANDS = "evtui.commands"
 BUILTIN = "builtin"
+# The built-ins' entry point as pyproject declares it, kept as data: a source tree whose
+# distribution metadata was never installed loads it by name, like any plugin's.
+BUILTIN_ENTRY_POINT = EntryPoint(BUILTIN, "evtui.builtins:register", GROUP)
 # the commands whose --format a plugin may extend, with their built-in formats (so far the
 # trace: its result is one graph; tail, check and flow stream or summarise in their own way)
 BUILTIN_FORMATS = {"trace": ("tree", "json", "dot", "mermaid")}
@@ -188,6 +191,14 @@ def _entry_points(group: str = GROUP) -> list[EntryPoint]:
     return sorted(entry_points(group=group), key=lambda ep: (ep.name != BUILTIN, ep.name))
 
 
+def _plugin_entry_points() -> list[EntryPoint]:
+    """The plugin group's entry points, the built-ins' first (declared here when missing)."""
+    found = _entry_points()
+    if BUILTIN not in {ep.name for ep in found}:
+        found.insert(0, BUILTIN_ENTRY_POINT)
+    return found
+
+
 def _dist_of(ep: EntryPoint) -> str | None:
     dist = getattr(ep, "dist", None)
     return None if dist is None else f"{dist.name} {dist.version}"
@@ -201,11 +212,15 @@ def _plugin_files() -> Iterator[Path]:
 
 def list_plugins() -> list[PluginInfo]:
     """Every plugin evtui would load, without importing any of them."""
-    found = [PluginInfo(ep.name, f"entry point {ep.value}", _dist_of(ep)) for ep in _entry_points()]
-    if BUILTIN not in {info.name for info in found}:
-        found.insert(0, PluginInfo(BUILTIN, "evtui.builtins:register (source tree)"))
+    found = [_entry_point_info(ep) for ep in _plugin_entry_points()]
     found += [PluginInfo(path.stem, str(path)) for path in _plugin_files()]
     return found
+
+
+def _entry_point_info(ep: EntryPoint) -> PluginInfo:
+    if ep is BUILTIN_ENTRY_POINT:  # not installed: found in the source tree
+        return PluginInfo(ep.name, f"{ep.value} (source tree)")
+    return PluginInfo(ep.name, f"entry point {ep.value}", _dist_of(ep))
 
 
 def list_commands() -> list[PluginInfo]:
@@ -244,9 +259,7 @@ def active_registry() -> Registry:
     global _loaded
     if _loaded is None:
         _loaded = Registry()
-        from evtui import builtins
-
-        builtins.register(_loaded)
+        BUILTIN_ENTRY_POINT.load()(_loaded)
     return _loaded
 
 
@@ -255,13 +268,8 @@ def load_plugins(*, files: bool = True, settings: Settings | None = None) -> Reg
     global _loaded
     registry = Registry(settings=settings or Settings())
     sources: list[tuple[str, Callable[[], Callable[[Registry], None]]]] = [
-        (ep.name, ep.load) for ep in _entry_points()
+        (ep.name, ep.load) for ep in _plugin_entry_points()
     ]
-    if BUILTIN not in {name for name, _ in sources}:
-        # Running from a source tree that was never installed: same function, found directly.
-        from evtui import builtins
-
-        sources.insert(0, (BUILTIN, lambda: builtins.register))
     if files:
         sources += [(str(p), lambda p=p: _load_file(p)) for p in _plugin_files()]
     off = disabled_names()

@@ -2,37 +2,46 @@
 
 One consumer thread polls in batches and hands them over through a bounded
 queue. No consumer group is joined and nothing is committed.
+
+The source is this module; what it leans on is next to it: which topics a read
+names (:mod:`~evtui.sources.kafka_topics`), where each partition's range starts
+and stops (:mod:`~evtui.sources.kafka_plan`), how far a bounded read got
+(:mod:`~evtui.sources.kafka_bounds`), and the client's settings and error texts
+(:mod:`~evtui.sources.kafka_client`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 import confluent_kafka as ck
 
 from evtui.config import ClientConfig
 from evtui.core.decode import prepare_events
 from evtui.core.event import Event, problem_sink, problems_reported_to, report_problem
-from evtui.core.positions import END, Kind, Position, now_ms, start_offset, stop_offset
+from evtui.core.positions import END, Position
 from evtui.errors import EvtuiError, UsageError
 from evtui.sources.base import Batch, BatchQueue, Problem, SourceState, SourceStats, ends_of
+from evtui.sources.kafka_bounds import ReadBounds
 from evtui.sources.kafka_client import (
     ErrorCollector,
     client_properties,
     connect_failure,
     is_auth_error,
     is_connect_error,
-    is_transient,
     kafka_error_text,
     make_consumer,
 )
+from evtui.sources.kafka_plan import TP as TP
+from evtui.sources.kafka_plan import OffsetLister
+from evtui.sources.kafka_plan import PartitionPlan as PartitionPlan
+from evtui.sources.kafka_topics import HIDDEN, suggest
+from evtui.sources.kafka_topics import is_pattern as is_pattern
+from evtui.sources.kafka_topics import match_topics as match_topics
 
-TP = tuple[str, int]
 _EOF = ck.KafkaError._PARTITION_EOF
 PROBE_INTERVAL = 1.0  # while reconnecting: seconds between metadata probes
 PROBE_TIMEOUT = 0.5  # how long one probe may block the consumer thread
@@ -41,67 +50,6 @@ _GONE = {
     ck.KafkaError._UNKNOWN_TOPIC,
     ck.KafkaError._UNKNOWN_PARTITION,
 }
-
-
-@dataclass
-class PartitionPlan:
-    """Where reading a partition starts and, for a bounded read, where it stops."""
-
-    topic: str
-    partition: int
-    low: int
-    high: int
-    start: int
-    stop: int | None = None  # exclusive stop offset
-    stop_time: int | None = None  # or: stop at the first record at/after this time
-    done: bool = False
-    at_end: bool = False  # the last thing seen was the partition's end (EOF)
-    next: int = -1  # the offset after the last record read (-1: none read yet)
-
-    @property
-    def bounded(self) -> bool:
-        return self.stop is not None or self.stop_time is not None
-
-    @property
-    def empty(self) -> bool:
-        return self.stop is not None and self.start >= self.stop
-
-
-class _OffsetsError(Exception):
-    def __init__(self, message: str, transient: bool) -> None:
-        super().__init__(message)
-        self.transient = transient
-
-
-def is_pattern(name: str) -> bool:
-    """Topic arguments starting with ``^`` are regular expressions (librdkafka's rule)."""
-    return name.startswith("^")
-
-
-def match_topics(
-    requested: Sequence[str], available: Iterable[str], *, include_internal: bool = False
-) -> tuple[list[str], list[str]]:
-    """Topics to read, and the requested plain names that do not exist."""
-    available = sorted(available)
-    chosen: list[str] = []
-    missing: list[str] = []
-    for name in requested:
-        if is_pattern(name):
-            try:
-                pattern = re.compile(name)
-            except re.error as exc:
-                raise UsageError(f"invalid topic pattern '{name}': {exc}") from None
-            internal_ok = include_internal or name.startswith("^_")
-            chosen += [
-                t
-                for t in available
-                if pattern.search(t) and (internal_ok or not t.startswith("__"))
-            ]
-        elif name in available:
-            chosen.append(name)
-        else:
-            missing.append(name)
-    return list(dict.fromkeys(chosen)), missing
 
 
 def _heard_from_broker(messages: list[ck.Message]) -> bool:
@@ -116,18 +64,6 @@ def _heard_from_broker(messages: list[ck.Message]) -> bool:
 def _compacts(config: dict) -> bool:
     policy = config.get("cleanup.policy")
     return policy is not None and "compact" in (policy.value or "")
-
-
-def _suggest(name: str, available: Iterable[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, list(available), n=3)
-    return f" (did you mean {', '.join(close)}?)" if close else ""
-
-
-# ACLs hide a topic one may not describe: the broker answers "not authorized" for it
-# whether it exists or not
-_HIDDEN = " (or it does not exist: the broker does not tell)"
 
 
 class KafkaSource:
@@ -169,9 +105,7 @@ class KafkaSource:
         self._thread: threading.Thread | None = None
         self._problems: list[Problem] = []
         self._problems_lock = threading.Lock()
-        self._bounds: dict[TP, PartitionPlan] = {}  # bounded read: every assigned partition
-        self._open = 0  # bounded partitions not yet at their bound
-        self._time_bounded: list[PartitionPlan] = []  # bounds only a time can tell
+        self._bounds = ReadBounds(self._partition_done)  # a bounded read's progress
         self._reported: set[str] = set()
         self._given_plans = None if plans is None else list(plans)
         self._ends: list[TP] = []  # partitions read to their end since the last batch
@@ -209,17 +143,16 @@ class KafkaSource:
         if unknown:
             name = unknown[0]
             raise EvtuiError(
-                f"unknown topic '{name}' on {self.config.bootstrap}"
-                f"{_suggest(name, metadata.topics)}"
+                f"unknown topic '{name}' on {self.config.bootstrap}{suggest(name, metadata.topics)}"
             )
         if denied and not topics and not any(is_pattern(n) for n in self.requested):
             raise EvtuiError(
-                f"not authorized to read topic '{denied[0]}' on {self.config.bootstrap}{_HIDDEN}"
+                f"not authorized to read topic '{denied[0]}' on {self.config.bootstrap}{HIDDEN}"
             )
         for name in denied:  # the others are read; the caller tells (tail exits 1 at the end)
             self._report(
                 "warning",
-                f"not authorized to read topic '{name}' on {self.config.bootstrap}{_HIDDEN}; "
+                f"not authorized to read topic '{name}' on {self.config.bootstrap}{HIDDEN}; "
                 "reading the other topics",
                 once=f"denied:{name}",
             )
@@ -281,68 +214,10 @@ class KafkaSource:
                 raise EvtuiError(f"not authorized to read topic '{topic}'")
             raise EvtuiError(f"topic '{topic}': {kafka_error_text(self.config, err)}")
 
-    def _offsets(self, tps: list[TP], stamp: int) -> dict[TP, int]:
-        """One batched ListOffsets: ``stamp`` -2 = earliest, -1 = latest, else a time.
-
-        Retriable errors (a leader being elected, a topic just created) are retried
-        with backoff until the timeout; anything else is an error at once.
-        """
-        assert self._consumer is not None
-        if not tps:
-            return {}
-        deadline = time.monotonic() + self.timeout
-        backoff = 0.1
-        while True:
-            try:
-                return self._try_offsets(tps, stamp)
-            except _OffsetsError as exc:
-                if not exc.transient or time.monotonic() + backoff > deadline:
-                    raise EvtuiError(str(exc)) from None
-            time.sleep(backoff)
-            backoff = min(backoff * 2, 1.0)
-
-    def _try_offsets(self, tps: list[TP], stamp: int) -> dict[TP, int]:
-        assert self._consumer is not None
-        query = [ck.TopicPartition(t, p, stamp) for t, p in tps]
-        try:
-            found = self._consumer.offsets_for_times(query, timeout=self.timeout)
-        except ck.KafkaException as exc:
-            text = f"cannot list offsets on {self.config.bootstrap}: "
-            raise _OffsetsError(
-                text + kafka_error_text(self.config, exc), is_transient(exc.args[0])
-            ) from None
-        result = {}
-        for tp in found:
-            if tp.error is not None:
-                text = f"cannot list offsets of {tp.topic}[{tp.partition}]: "
-                raise _OffsetsError(
-                    text + kafka_error_text(self.config, tp.error), is_transient(tp.error)
-                )
-            result[(tp.topic, tp.partition)] = tp.offset
-        return result
-
-    def _times(self, tps: list[TP], pos: Position | None) -> dict[TP, int]:
-        if pos is None or pos.kind is not Kind.TIME:
-            return {}
-        return self._offsets(tps, pos.value)
-
     def _plan(self, tps: list[TP]) -> dict[TP, PartitionPlan]:
-        lows, highs = self._offsets(tps, -2), self._offsets(tps, -1)
-        start_times = self._times(tps, self.start_position)
-        until_times = self._times(tps, self.until)
-        plans: dict[TP, PartitionPlan] = {}
-        for tp in tps:
-            low, high = lows[tp], highs[tp]
-            plan = PartitionPlan(tp[0], tp[1], low, high, 0)
-            plan.start = start_offset(
-                self.start_position, low, high, lambda _t, tp=tp: start_times.get(tp)
-            )
-            if self.until is not None:
-                plan.stop = stop_offset(self.until, high, lambda _t, tp=tp: until_times.get(tp))
-                if plan.stop is None:
-                    plan.stop_time = self.until.value
-            plans[tp] = plan
-        return plans
+        assert self._consumer is not None
+        lister = OffsetLister(self._consumer, self.config, self.timeout)
+        return lister.plan(tps, self.start_position, self.until)
 
     def _assign(self, plans: Iterable[PartitionPlan]) -> None:
         assert self._consumer is not None
@@ -353,10 +228,7 @@ class KafkaSource:
                 self.stats.partitions_done += 1
                 continue
             if plan.bounded:
-                self._bounds[(plan.topic, plan.partition)] = plan
-                self._open += 1
-                if plan.stop_time is not None:
-                    self._time_bounded.append(plan)
+                self._bounds.add(plan)
             assignment.append(ck.TopicPartition(plan.topic, plan.partition, plan.start))
         if assignment:
             self._consumer.incremental_assign(assignment)
@@ -385,22 +257,11 @@ class KafkaSource:
         return self.until is not None
 
     def _finished(self) -> bool:
-        return self.bounded and self._open == 0
+        return self.bounded and self._bounds.open == 0
 
     def _want(self) -> int:
-        """Records to ask for: a batch, or fewer when fewer offsets are left before the stop
-        offsets, so that the last batch comes when it is there, not at consume's timeout.
-
-        (Offsets left can only outnumber the records left: compaction and transaction
-        markers leave offsets without records.)
-        """
-        if not self.bounded or self._time_bounded or not self._bounds:
-            return self.batch_size
-        left = 0
-        for plan in self._bounds.values():
-            if not plan.done and plan.stop is not None:
-                left += plan.stop - max(plan.next, plan.start)
-        return max(1, min(self.batch_size, left))
+        """Records to ask for (fewer than a batch near a bounded read's end)."""
+        return self._bounds.want(self.batch_size) if self.bounded else self.batch_size
 
     def read_inline(self, deliver: Callable[[list[Event]], bool]) -> None:
         """Read in the calling thread, handing each batch to ``deliver`` until it returns False.
@@ -439,7 +300,7 @@ class KafkaSource:
             while not self._stop.is_set() and not self._finished():
                 messages = consumer.consume(self._want(), 0.2)
                 trouble = self._check_client_errors()
-                self._check_time_bounds()
+                self._bounds.check_time()
                 if messages and not trouble and _heard_from_broker(messages):
                     self._reconnected()
                 events = self._convert(messages) if messages else []
@@ -467,7 +328,7 @@ class KafkaSource:
     def _convert(self, messages: list[ck.Message]) -> list[Event]:
         events: list[Event] = []
         append = events.append
-        bounds = self._bounds
+        bounds, past_bound = self._bounds.plans, self._bounds.past_bound
         nbytes = 0
         for m in messages:
             if m.error() is not None:
@@ -483,7 +344,7 @@ class KafkaSource:
                     if plan.done:
                         continue
                     stop = plan.stop  # far from the stop offset: nothing to look at (most)
-                    if (stop is None or offset >= stop - 1) and self._past_bound(plan, offset, ts):
+                    if (stop is None or offset >= stop - 1) and past_bound(plan, offset, ts):
                         continue
             key, value = m.key(), m.value()
             try:
@@ -520,56 +381,19 @@ class KafkaSource:
             once="headers not UTF-8",
         )
 
-    def _past_bound(self, plan: PartitionPlan, offset: int, ts: int) -> bool:
-        """True when the record lies beyond the bound; marks the partition done at it."""
-        if plan.stop is not None:
-            if offset >= plan.stop:
-                self._done(plan)
-                return True
-            if offset >= plan.stop - 1:
-                self._done(plan)
-            return False
-        if plan.stop_time is not None and ts >= plan.stop_time:
-            self._done(plan)
-            return True
-        return False
-
-    def _done(self, plan: PartitionPlan) -> None:
-        if plan.done:
-            return
-        plan.done = True
+    def _partition_done(self, plan: PartitionPlan) -> None:
+        """A bounded partition is at its bound: its end goes out, the client lets it go."""
         self._ends.append((plan.topic, plan.partition))
-        self._open -= 1
         self.stats.partitions_done += 1
         assert self._consumer is not None
         self._consumer.incremental_unassign([ck.TopicPartition(plan.topic, plan.partition)])
-
-    def _check_time_bounds(self) -> None:
-        """A partition idle at its end is done once the wall clock passes its end time.
-
-        librdkafka reports the end only once each time it is reached, so this
-        cannot wait for another EOF.
-        """
-        if not self._time_bounded:
-            return
-        now = now_ms()
-        for plan in self._time_bounded:
-            if plan.at_end and not plan.done and now >= (plan.stop_time or 0):
-                self._done(plan)
 
     def _on_message_error(self, m: ck.Message) -> None:
         err = m.error()
         tp = (m.topic(), m.partition())
         if err.code() == _EOF:
             self._ends.append(tp)  # idle for now: it holds no watermark back
-            plan = self._bounds.get(tp)
-            if plan is None or plan.done:
-                return
-            # m.offset() is the partition's end here: transaction markers and
-            # compaction can leave the last offsets before the bound without records.
-            plan.at_end = True
-            if plan.stop is not None and m.offset() >= plan.stop:
-                self._done(plan)
+            self._bounds.reached_end(tp, m.offset())  # m.offset() is the partition's end here
             return
         if err.code() == ck.KafkaError.GROUP_AUTHORIZATION_FAILED and tp[0] is None:
             # librdkafka looks up the coordinator of the group.id evtui never joins;
@@ -583,7 +407,7 @@ class KafkaSource:
             self._report("warning", f"{tp[0]}[{tp[1]}] is gone: {text}", once=f"gone:{tp}")
             plan = self._bounds.get(tp)
             if plan is not None:
-                self._done(plan)
+                self._bounds.done(plan)
             return
         self._report("warning", f"{tp[0]}[{tp[1]}]: {text}", once=f"err:{tp}:{err.code()}")
 
@@ -600,7 +424,7 @@ class KafkaSource:
             self.skipped_topics.append(topic)
         plan = self._bounds.get(tp)
         if plan is not None:
-            self._done(plan)
+            self._bounds.done(plan)
         elif self._consumer is not None:
             self._consumer.incremental_unassign([ck.TopicPartition(topic, tp[1])])
 

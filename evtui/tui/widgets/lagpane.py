@@ -25,7 +25,8 @@ from evtui.core.cluster import state_text
 from evtui.core.lag import EXACT, SEVERITY, GroupLag, LagReport, PartitionLag, Status
 from evtui.core.text import plural, visible
 from evtui.tui.widgets.columns import Column, fit_columns
-from evtui.tui.widgets.overview import VimTable, sync_rows
+from evtui.tui.widgets.lagstatus import STATUS_STYLES
+from evtui.tui.widgets.tables import VimTable, sync_rows
 
 GROUP_COLUMNS = (
     Column("name", "CONSUMER GROUP", 30, 14, 0),
@@ -48,15 +49,6 @@ PART_COLUMNS = (
 )
 SCROLLBAR = 2  # the vertical scrollbar's width, when the rows overflow
 SORTS = ("name", "lag", "time lag", "status")
-STATUS_STYLES = {
-    Status.OK: "green",
-    Status.IDLE: "cyan",
-    Status.LAGGING: "yellow",
-    Status.REWOUND: "magenta",
-    Status.STALLED: "bold red",
-    Status.STOPPED: "bold red",
-    Status.UNKNOWN: "dim",
-}
 BARS = "▁▂▃▄▅▆▇█"
 GAP = "·"  # a sample whose lag is unknown
 
