@@ -20,9 +20,9 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Input, Static
 
-from evtui.commands.lag import eta_text, seconds_text, time_lag_text
 from evtui.core.cluster import state_text
 from evtui.core.lag import EXACT, SEVERITY, GroupLag, LagReport, PartitionLag, Status
+from evtui.core.lag_text import eta_text, seconds_text, time_lag_text
 from evtui.core.text import plural, visible
 from evtui.tui.widgets.columns import Column, fit_columns
 from evtui.tui.widgets.lagstatus import STATUS_STYLES
