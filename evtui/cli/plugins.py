@@ -36,7 +36,7 @@ def add_plugin_commands(app: typer.Typer) -> None:
     """Each ``evtui.commands`` entry point as a command, imported only when it runs."""
     from evtui.plugins import list_commands
 
-    taken = {c.name for c in app.registered_commands}
+    taken = {command_name(c) for c in app.registered_commands}  # evtui's own come first
     for info in list_commands():
         if info.name in taken or not info.name.isidentifier():
             continue
@@ -46,6 +46,14 @@ def add_plugin_commands(app: typer.Typer) -> None:
             context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
             add_help_option=False,
         )(_plugin_command(info.name))
+
+
+def command_name(command: typer.models.CommandInfo) -> str | None:
+    """The name ``command`` answers to: typer names a command after its function unless
+    it is given one (``name`` stays None until then)."""
+    if command.name or command.callback is None:
+        return command.name
+    return typer.main.get_command_name(command.callback.__name__)
 
 
 def _plugin_command(name: str) -> Callable[[typer.Context], None]:

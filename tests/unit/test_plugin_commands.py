@@ -19,6 +19,7 @@ def fake_commands(monkeypatch):
     eps = [
         EntryPoint("hello", "tests.unit.plugin_command_example:hello", "evtui.commands"),
         EntryPoint("broken", "tests.unit.no_such_module:app", "evtui.commands"),
+        EntryPoint("tail", "tests.unit.plugin_command_example:hello", "evtui.commands"),
     ]
     real = registry_module.entry_points
 
@@ -40,6 +41,18 @@ def test_a_plugin_command_runs_with_its_arguments(fake_commands):
     result = CliRunner().invoke(fake_commands.app, ["hello", "world", "--shout"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "HELLO WORLD"
+
+
+def test_a_plugin_command_never_takes_the_name_of_an_evtui_command(fake_commands):
+    """typer names most commands after their function (``name`` None until then): a plugin's
+    ``tail`` was registered as a second ``tail`` beside evtui's."""
+    from typer.main import get_command
+
+    names = [c.name for c in fake_commands.app.registered_commands if c.name]
+    assert "tail" not in names and "hello" in names
+    tail = get_command(fake_commands.app).commands["tail"]
+    assert not (tail.help or "").startswith("(plugin")  # evtui's own tail, with its options
+    assert "--from" in [option for p in tail.params for option in getattr(p, "opts", [])]
 
 
 def test_a_plugin_command_that_does_not_import_is_one_error(fake_commands):
