@@ -112,10 +112,16 @@ class BatchQueue:
             closed = self._closed
             batch = self._queue.get(block=not closed, timeout=None if closed else timeout)
         except queue.Empty:
-            if self._closed:
+            if not self._closed:
+                return []
+            # Closed, maybe while this wait was ending empty: the source puts its last
+            # batches before it closes, so they are queued now; only an empty queue
+            # seen after the close is the end.
+            try:
+                batch = self._queue.get_nowait()
+            except queue.Empty:
                 self._finished = True
                 return None
-            return []
         if batch is None:
             self._finished = True
         return batch
