@@ -9,9 +9,10 @@ Everything here is data in, data out, and is tested without a broker. The module
   to a trace), ``trace_index`` (the console's index), ``trace_graph``, ``trace_render``;
 - ordering: ``ordering`` (the Checker) over ``detectors/`` (one detector per module) and
   ``violations`` (findings grouped for people);
-- ``lag``, ``cluster``, the flow model (``flow``, ``flow_declared``, ``flow_lanes``,
-  ``flow_render``), ``replay`` (plans and checkpoints), ``recording*`` (the file format),
-  ``schemas``, ``native`` (the compiled hot path, with the same semantics in Python).
+- ``lag`` (over ``lag_commits``, the commit records read), ``lag_text``, ``cluster``, the
+  flow model (``flow``, ``flow_declared``, ``flow_lanes``, ``flow_render``), ``replay``
+  (plans and checkpoints), ``recording*`` (the file format), ``schemas``, ``native`` (the
+  compiled hot path, with the same semantics in Python).
 
 A new decoder is a :class:`~evtui.core.decode.Decoder` registered by a plugin (evtui's own
 in ``evtui/builtins.py``); a new detector is a module in ``detectors/`` run by the Checker,

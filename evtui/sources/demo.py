@@ -20,7 +20,8 @@ from collections.abc import Iterator, Sequence
 
 from evtui.core.decode import prepare_events
 from evtui.core.event import Event, TimestampType
-from evtui.core.lag import CommitLog, OffsetTimes
+from evtui.core.lag import OffsetTimes
+from evtui.core.lag_commits import CommitLog
 from evtui.core.positions import END, Kind, Position
 from evtui.errors import UsageError
 from evtui.sim.model import GroupSpec, SimRecord

@@ -35,15 +35,8 @@ from typing import TYPE_CHECKING, Any
 import confluent_kafka as ck
 
 from evtui.config import ClientConfig
-from evtui.core.lag import (
-    EXACT,
-    CommitLog,
-    GroupPoll,
-    LagModel,
-    LagReport,
-    parse_commit,
-    past_samples,
-)
+from evtui.core.lag import EXACT, GroupPoll, LagModel, LagReport, past_samples
+from evtui.core.lag_commits import CommitLog, parse_commit
 from evtui.core.positions import Kind, Position
 from evtui.sources.cluster import (
     ClusterPoller,
