@@ -58,6 +58,16 @@ TimeoutOpt = Annotated[
     typer.Option("--timeout", min=0.1, help="Seconds to wait for the cluster to answer [10]."),
 ]
 
+# the connection options, in the order --help lists them (``common.with_connection``)
+CONNECTION_OPTIONS: tuple[tuple[str, object], ...] = (
+    ("bootstrap", BootstrapOpt),
+    ("cluster", ClusterOpt),
+    ("x", XOpt),
+    ("config", ConfigOpt),
+    ("timeout", TimeoutOpt),
+    ("schema_registry", SchemaRegistryOpt),
+)
+
 
 TopicsOpt = Annotated[
     list[str] | None,

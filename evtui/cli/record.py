@@ -9,20 +9,12 @@ from typing import Annotated
 import typer
 
 from evtui.application.connection import Connection
-from evtui.cli.common import command_connection, load_plugins_for
-from evtui.cli.options import (
-    BootstrapOpt,
-    ClusterOpt,
-    ConfigOpt,
-    InternalOpt,
-    SchemaRegistryOpt,
-    TimeoutOpt,
-    XOpt,
-)
+from evtui.cli.common import load_plugins_for, with_connection
+from evtui.cli.options import ConfigOpt, InternalOpt, SchemaRegistryOpt
 
 
+@with_connection()
 def record(
-    ctx: typer.Context,
     topics: Annotated[list[str], typer.Argument(help="Topics (names or ^regex).")],
     output: Annotated[
         Path,
@@ -41,12 +33,8 @@ def record(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
     include_internal: InternalOpt = False,
-    bootstrap: BootstrapOpt = None,
-    cluster: ClusterOpt = None,
-    x: XOpt = None,
-    config: ConfigOpt = None,
-    timeout: TimeoutOpt = None,
-    schema_registry: SchemaRegistryOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Record a slice of topics to a file: keys, values, headers, timestamps and offsets."""
     from evtui.commands.record import RecordOptions, run_record
@@ -62,7 +50,6 @@ def record(
     if filter_:
         Filter(filter_)  # an invalid expression is a usage error before connecting
     check_output(output, force)
-    conn = command_connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
     load_plugins_for(conn)
     source = KafkaSource(
         conn.client_config(), topics, options.start, options.until, timeout=conn.wait,

@@ -6,23 +6,14 @@ from typing import Annotated
 
 import typer
 
-from evtui.cli.common import command_connection, load_plugins_for, since_or_from
-from evtui.cli.options import (
-    BootstrapOpt,
-    ClusterOpt,
-    ConfigOpt,
-    InternalOpt,
-    ReadFromOpt,
-    ReadUntilOpt,
-    SchemaRegistryOpt,
-    TimeoutOpt,
-    XOpt,
-)
+from evtui.application.connection import Connection
+from evtui.cli.common import load_plugins_for, since_or_from, with_connection
+from evtui.cli.options import InternalOpt, ReadFromOpt, ReadUntilOpt
 from evtui.core.text import plural
 
 
+@with_connection()
 def schemas(
-    ctx: typer.Context,
     topics: Annotated[list[str], typer.Argument(help="Topics to read (names or ^regex).")],
     since: Annotated[
         str | None,
@@ -32,12 +23,8 @@ def schemas(
     until: ReadUntilOpt = "end",
     format_: Annotated[str, typer.Option("--format", "-F", help="text or json.")] = "text",
     include_internal: InternalOpt = False,
-    bootstrap: BootstrapOpt = None,
-    cluster: ClusterOpt = None,
-    x: XOpt = None,
-    config: ConfigOpt = None,
-    timeout: TimeoutOpt = None,
-    schema_registry: SchemaRegistryOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Which registry schemas (subject, version, id) each topic was written with, when, by whom."""
     from evtui.commands.schemas import check_format, run_schemas
@@ -47,7 +34,6 @@ def schemas(
     fmt = check_format(format_)
     start = since_or_from(since, from_, "1h")
     end = parse_end(until, option="--until")
-    conn = command_connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
     load_plugins_for(conn)
     from evtui.plugins import active_registry
 

@@ -6,26 +6,14 @@ from typing import Annotated
 
 import typer
 
-from evtui.cli.common import (
-    command_connection,
-    load_plugins_for,
-    result_command,
-    since_or_from,
-)
-from evtui.cli.options import (
-    BootstrapOpt,
-    ClusterOpt,
-    ConfigOpt,
-    InternalOpt,
-    SchemaRegistryOpt,
-    TimeoutOpt,
-    XOpt,
-)
+from evtui.application.connection import Connection
+from evtui.cli.common import load_plugins_for, result_command, since_or_from, with_connection
+from evtui.cli.options import InternalOpt
 from evtui.core.text import plural
 
 
+@with_connection()
 def trace(
-    ctx: typer.Context,
     wanted: Annotated[
         str,
         typer.Argument(
@@ -76,12 +64,8 @@ def trace(
         ),
     ] = None,
     include_internal: InternalOpt = False,
-    bootstrap: BootstrapOpt = None,
-    cluster: ClusterOpt = None,
-    x: XOpt = None,
-    config: ConfigOpt = None,
-    timeout: TimeoutOpt = None,
-    schema_registry: SchemaRegistryOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Find a transaction's events across topics and print its causal graph (exit 1: none)."""
     result_command("trace")
@@ -92,7 +76,6 @@ def trace(
     wanted = check_id(wanted)
     start = since_or_from(since, from_, "1h")
     end = parse_end(until, option="--until")
-    conn = command_connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
     load_plugins_for(conn)  # before checking --format: plugins add formats
     options = TraceOptions(wanted, check_format(format_), max_scan, max_events, jobs)
     names = list(topics or ["^"])
