@@ -9,7 +9,7 @@ import typer
 
 from evtui.application.connection import Connection
 from evtui.cli.common import duration_s, load_plugins_for, result_command, with_connection
-from evtui.cli.options import InternalOpt
+from evtui.cli.options import InternalOpt, SliceFromOpt, SliceUntilOpt
 from evtui.core.text import plural
 from evtui.errors import EvtuiError
 
@@ -23,12 +23,8 @@ CHECK_PREFETCH = {"queued.max.messages.kbytes": "8192"}
 @with_connection()
 def check(
     topics: Annotated[list[str], typer.Argument(help="Topics (names or ^regex).")],
-    from_: Annotated[
-        str, typer.Option("--from", help="Where to start (beginning, end, N, -N, a time).")
-    ] = "beginning",
-    until: Annotated[
-        str, typer.Option("--until", help="Where to stop (default: the end when it starts).")
-    ] = "end",
+    from_: SliceFromOpt = "beginning",
+    until: SliceUntilOpt = "end",
     rules: Annotated[
         str | None, typer.Option("--rules", help="Kinds to report, comma-separated (default: all).")
     ] = None,

@@ -10,7 +10,13 @@ import typer
 
 from evtui.application.connection import Connection
 from evtui.cli.common import load_plugins_for, with_connection
-from evtui.cli.options import ConfigOpt, InternalOpt, SchemaRegistryOpt
+from evtui.cli.options import (
+    ConfigOpt,
+    InternalOpt,
+    SchemaRegistryOpt,
+    SliceFromOpt,
+    SliceUntilOpt,
+)
 
 
 @with_connection()
@@ -22,12 +28,8 @@ def record(
             "--output", "-o", help="The file to write (JSON Lines; gzip when it ends in .gz)."
         ),
     ],
-    from_: Annotated[
-        str, typer.Option("--from", help="Where to start (beginning, end, N, -N, a time).")
-    ] = "beginning",
-    until: Annotated[
-        str, typer.Option("--until", help="Where to stop (default: the end when it starts).")
-    ] = "end",
+    from_: SliceFromOpt = "beginning",
+    until: SliceUntilOpt = "end",
     filter_: Annotated[
         str | None, typer.Option("--filter", "-f", help="Record only what this CEL filter keeps.")
     ] = None,
