@@ -11,11 +11,13 @@ import typer
 
 from evtui.application.connection import Connection
 from evtui.cli.options import CONNECTION_OPTIONS
-from evtui.core.text import visible
+from evtui.core.text import plural, visible
 from evtui.errors import UsageError
 
 if TYPE_CHECKING:
+    from evtui.config import ClientConfig
     from evtui.core.positions import Position
+    from evtui.sources.kafka import KafkaSource
 
 Command = Callable[..., None]
 
@@ -120,6 +122,27 @@ def since_or_from(since: str | None, from_: str | None, default: str) -> Positio
     if not since_ms:
         raise UsageError(f"invalid --since '{since}': expected a duration such as 15m or 2h")
     return parse_position(f"{since_ms}ms", option="--since")
+
+
+def open_topics(
+    client: ClientConfig,
+    topics: list[str] | None,
+    start: Position,
+    end: Position,
+    *,
+    timeout: float,
+    include_internal: bool,
+) -> tuple[KafkaSource, str]:
+    """A source opened on ``topics`` (none: all but internal ones), and what it reads in
+    words: ``3 topics``, or the names given when none matched."""
+    from evtui.sources.kafka import KafkaSource
+
+    names = list(topics or ["^"])
+    source = KafkaSource(
+        client, names, start, end, timeout=timeout, include_internal=include_internal
+    )
+    source.open()
+    return source, plural(len(source.topics), "topic") if source.topics else ", ".join(names)
 
 
 def duration_s(text: str, option: str) -> float:

@@ -8,9 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from evtui.application.connection import Connection
-from evtui.cli.common import load_plugins_for, result_command, since_or_from, with_connection
+from evtui.cli.common import (
+    load_plugins_for,
+    open_topics,
+    result_command,
+    since_or_from,
+    with_connection,
+)
 from evtui.cli.options import InternalOpt, ReadFromOpt, ReadUntilOpt
-from evtui.core.text import plural
 
 if TYPE_CHECKING:
     from evtui.core.lag import LagReport
@@ -50,7 +55,6 @@ def flow(
     result_command("flow")
     from evtui.commands.flow import FlowOptions, check_format, run_flow
     from evtui.core.positions import parse_end
-    from evtui.sources.kafka import KafkaSource
 
     options = FlowOptions(check_format(format_), tuple(declared or ()))
     if options.declared:
@@ -61,12 +65,9 @@ def flow(
     end = parse_end(until, option="--until")
     load_plugins_for(conn)
     client = conn.client_config()
-    names = list(topics or ["^"])
-    source = KafkaSource(
-        client, names, start, end, timeout=conn.wait, include_internal=include_internal
+    source, where = open_topics(
+        client, topics, start, end, timeout=conn.wait, include_internal=include_internal
     )
-    source.open()
-    where = plural(len(source.topics), "topic") if source.topics else ", ".join(names)
 
     def read_groups() -> LagReport:
         from evtui.sources.lag import LagPoller

@@ -7,9 +7,8 @@ from typing import Annotated
 import typer
 
 from evtui.application.connection import Connection
-from evtui.cli.common import load_plugins_for, since_or_from, with_connection
+from evtui.cli.common import load_plugins_for, open_topics, since_or_from, with_connection
 from evtui.cli.options import InternalOpt, ReadFromOpt, ReadUntilOpt
-from evtui.core.text import plural
 
 
 @with_connection()
@@ -29,7 +28,6 @@ def schemas(
     """Which registry schemas (subject, version, id) each topic was written with, when, by whom."""
     from evtui.commands.schemas import check_format, run_schemas
     from evtui.core.positions import parse_end
-    from evtui.sources.kafka import KafkaSource
 
     fmt = check_format(format_)
     start = since_or_from(since, from_, "1h")
@@ -37,12 +35,10 @@ def schemas(
     load_plugins_for(conn)
     from evtui.plugins import active_registry
 
-    source = KafkaSource(
+    source, where = open_topics(
         conn.client_config(), topics, start, end, timeout=conn.wait,
         include_internal=include_internal,
     )  # fmt: skip
-    source.open()
-    where = plural(len(source.topics), "topic") if source.topics else ", ".join(topics)
     run_schemas(source, fmt, where, start, active_registry().reads_registry())
 
 

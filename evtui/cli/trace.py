@@ -7,9 +7,14 @@ from typing import Annotated
 import typer
 
 from evtui.application.connection import Connection
-from evtui.cli.common import load_plugins_for, result_command, since_or_from, with_connection
+from evtui.cli.common import (
+    load_plugins_for,
+    open_topics,
+    result_command,
+    since_or_from,
+    with_connection,
+)
 from evtui.cli.options import InternalOpt
-from evtui.core.text import plural
 
 
 @with_connection()
@@ -71,24 +76,16 @@ def trace(
     result_command("trace")
     from evtui.commands.trace import TraceOptions, check_format, check_id, run_trace
     from evtui.core.positions import parse_end
-    from evtui.sources.kafka import KafkaSource
 
     wanted = check_id(wanted)
     start = since_or_from(since, from_, "1h")
     end = parse_end(until, option="--until")
     load_plugins_for(conn)  # before checking --format: plugins add formats
     options = TraceOptions(wanted, check_format(format_), max_scan, max_events, jobs)
-    names = list(topics or ["^"])
-    source = KafkaSource(
-        conn.client_config(),
-        names,
-        start,
-        end,
-        timeout=conn.wait,
+    source, where = open_topics(
+        conn.client_config(), topics, start, end, timeout=conn.wait,
         include_internal=include_internal,
-    )
-    source.open()
-    where = plural(len(source.topics), "topic") if source.topics else ", ".join(names)
+    )  # fmt: skip
     run_trace(source, options, where, start)
 
 
