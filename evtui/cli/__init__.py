@@ -2,7 +2,8 @@
 connect, and hand over to ``evtui.commands`` (which does the work).
 
 - ``root``: the app, its root options, and the console when no command is given.
-- ``options``: options several commands share; ``common``: helpers they share.
+- ``options``: options several commands share; ``common``: helpers they share
+  (``with_connection`` gives a command the connection options and their ``Connection``).
 - one module per command (or group of commands), each with ``register(app)``: a new
   command goes in a module of its own, registered in the list below.
 - ``plugins``: ``evtui plugins`` and the plugins' own commands.

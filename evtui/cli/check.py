@@ -7,21 +7,9 @@ from typing import Annotated
 
 import typer
 
-from evtui.cli.common import (
-    command_connection,
-    duration_s,
-    load_plugins_for,
-    result_command,
-)
-from evtui.cli.options import (
-    BootstrapOpt,
-    ClusterOpt,
-    ConfigOpt,
-    InternalOpt,
-    SchemaRegistryOpt,
-    TimeoutOpt,
-    XOpt,
-)
+from evtui.application.connection import Connection
+from evtui.cli.common import duration_s, load_plugins_for, result_command, with_connection
+from evtui.cli.options import InternalOpt, SliceFromOpt, SliceUntilOpt
 from evtui.core.text import plural
 from evtui.errors import EvtuiError
 
@@ -32,15 +20,11 @@ CHECK_QUEUE, CHECK_BATCH = 2, 2_000
 CHECK_PREFETCH = {"queued.max.messages.kbytes": "8192"}
 
 
+@with_connection()
 def check(
-    ctx: typer.Context,
     topics: Annotated[list[str], typer.Argument(help="Topics (names or ^regex).")],
-    from_: Annotated[
-        str, typer.Option("--from", help="Where to start (beginning, end, N, -N, a time).")
-    ] = "beginning",
-    until: Annotated[
-        str, typer.Option("--until", help="Where to stop (default: the end when it starts).")
-    ] = "end",
+    from_: SliceFromOpt = "beginning",
+    until: SliceUntilOpt = "end",
     rules: Annotated[
         str | None, typer.Option("--rules", help="Kinds to report, comma-separated (default: all).")
     ] = None,
@@ -90,12 +74,8 @@ def check(
     ] = False,
     format_: Annotated[str, typer.Option("--format", "-F", help="text or json.")] = "text",
     include_internal: InternalOpt = False,
-    bootstrap: BootstrapOpt = None,
-    cluster: ClusterOpt = None,
-    x: XOpt = None,
-    config: ConfigOpt = None,
-    timeout: TimeoutOpt = None,
-    schema_registry: SchemaRegistryOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Ordering violations in a range of topics (exit 1 when a warning is found)."""
     result_command("check")
@@ -110,7 +90,6 @@ def check(
     from evtui.core.positions import parse_end, parse_position
     from evtui.sources.kafka import KafkaSource
 
-    conn = command_connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
     load_plugins_for(conn)  # first: --rules may name the plugins' finding kinds
     options = CheckOptions(
         parse_rules(rules),

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from evtui.application.connection import Connection
-from evtui.core.text import visible
+from evtui.cli.options import CONNECTION_OPTIONS
+from evtui.core.text import plural, visible
 from evtui.errors import UsageError
 
 if TYPE_CHECKING:
+    from evtui.config import ClientConfig
     from evtui.core.positions import Position
+    from evtui.sources.kafka import KafkaSource
+
+Command = Callable[..., None]
 
 
 RESULT_COMMANDS: list[str] = []  # check, trace or flow running: their exit code 1 is a result
@@ -21,7 +29,50 @@ def result_command(name: str) -> None:
     RESULT_COMMANDS.append(name)
 
 
-def command_connection(
+def with_connection(*, registry: bool = True) -> Callable[[Command], Command]:
+    """Put the connection options where the command has its ``conn`` parameter and call it
+    with the ``Connection`` they give over the root's (``ctx.obj``).
+
+    ``registry=False`` leaves out ``--schema-registry``. A command without a ``ctx``
+    parameter is given one for typer to fill.
+    """
+    options = CONNECTION_OPTIONS if registry else CONNECTION_OPTIONS[:-1]
+
+    def decorate(command: Command) -> Command:
+        signature = inspect.signature(command, eval_str=True)
+        takes_ctx = "ctx" in signature.parameters
+        parameters = _options_for_conn(signature, options, takes_ctx)
+
+        @functools.wraps(command)
+        def run(**given: Any) -> None:
+            ctx = given["ctx"] if takes_ctx else given.pop("ctx")
+            values = [given.pop(name) for name, _ in options]
+            command(**given, conn=_connection(ctx, *values))
+
+        run.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in parameters}
+        run.__annotations__["return"] = signature.return_annotation
+        return run
+
+    return decorate
+
+
+def _options_for_conn(
+    signature: inspect.Signature, options: tuple[tuple[str, object], ...], takes_ctx: bool
+) -> list[inspect.Parameter]:
+    """The parameters of ``signature`` with ``options`` in place of ``conn``."""
+    parameters = list(signature.parameters.values())
+    at = list(signature.parameters).index("conn")
+    kind = parameters[at].kind
+    added = [inspect.Parameter(name, kind, default=None, annotation=a) for name, a in options]
+    if not takes_ctx:
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        parameters.insert(0, inspect.Parameter("ctx", kind, annotation=typer.Context))
+        at += 1
+    return [*parameters[:at], *added, *parameters[at + 1 :]]
+
+
+def _connection(
     ctx: typer.Context,
     bootstrap: str | None,
     cluster: str | None,
@@ -30,6 +81,7 @@ def command_connection(
     timeout: float | None,
     schema_registry: str | None = None,
 ) -> Connection:
+    """The command's connection options over the root's (``ctx.obj``)."""
     base = ctx.obj if isinstance(ctx.obj, Connection) else Connection()
     given = Connection(bootstrap, cluster, list(x or []), config, timeout, schema_registry)
     return base.merged(given)
@@ -70,6 +122,27 @@ def since_or_from(since: str | None, from_: str | None, default: str) -> Positio
     if not since_ms:
         raise UsageError(f"invalid --since '{since}': expected a duration such as 15m or 2h")
     return parse_position(f"{since_ms}ms", option="--since")
+
+
+def open_topics(
+    client: ClientConfig,
+    topics: list[str] | None,
+    start: Position,
+    end: Position,
+    *,
+    timeout: float,
+    include_internal: bool,
+) -> tuple[KafkaSource, str]:
+    """A source opened on ``topics`` (none: all but internal ones), and what it reads in
+    words: ``3 topics``, or the names given when none matched."""
+    from evtui.sources.kafka import KafkaSource
+
+    names = list(topics or ["^"])
+    source = KafkaSource(
+        client, names, start, end, timeout=timeout, include_internal=include_internal
+    )
+    source.open()
+    return source, plural(len(source.topics), "topic") if source.topics else ", ".join(names)
 
 
 def duration_s(text: str, option: str) -> float:

@@ -8,21 +8,14 @@ from typing import Annotated
 
 import typer
 
-from evtui.cli.common import check_text_or_json, command_connection, load_plugins_for
-from evtui.cli.options import (
-    BootstrapOpt,
-    ClusterOpt,
-    ConfigOpt,
-    DeclaredOpt,
-    SchemaRegistryOpt,
-    TimeoutOpt,
-    XOpt,
-)
+from evtui.application.connection import Connection
+from evtui.cli.common import check_text_or_json, load_plugins_for, with_connection
+from evtui.cli.options import DeclaredOpt
 from evtui.errors import UsageError
 
 
+@with_connection()
 def demo(
-    ctx: typer.Context,
     headless: Annotated[
         bool,
         typer.Option(
@@ -95,12 +88,8 @@ def demo(
             "--no-tui", help="Print events instead of opening the console (always when piped)."
         ),
     ] = False,
-    bootstrap: BootstrapOpt = None,
-    cluster: ClusterOpt = None,
-    x: XOpt = None,
-    config: ConfigOpt = None,
-    timeout: TimeoutOpt = None,
-    schema_registry: SchemaRegistryOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """A simulated event-driven shop, in the console (in-process, or produced to a cluster)."""
     from evtui.commands.demo import (
@@ -144,7 +133,6 @@ def demo(
 
         load_declared(declared)  # a bad declaration is a usage error before anything runs
     tail_options = TailOptions(format=format_)
-    conn = command_connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
     load_plugins_for(conn)
     options.registry = conn.registry_settings()
     if not (conn.bootstrap or conn.cluster or conn.x_options):

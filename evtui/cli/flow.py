@@ -7,31 +7,22 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from evtui.application.connection import Connection
 from evtui.cli.common import (
-    command_connection,
     load_plugins_for,
+    open_topics,
     result_command,
     since_or_from,
+    with_connection,
 )
-from evtui.cli.options import (
-    BootstrapOpt,
-    ClusterOpt,
-    ConfigOpt,
-    InternalOpt,
-    ReadFromOpt,
-    ReadUntilOpt,
-    SchemaRegistryOpt,
-    TimeoutOpt,
-    XOpt,
-)
-from evtui.core.text import plural
+from evtui.cli.options import InternalOpt, ReadFromOpt, ReadUntilOpt
 
 if TYPE_CHECKING:
     from evtui.core.lag import LagReport
 
 
+@with_connection()
 def flow(
-    ctx: typer.Context,
     topics: Annotated[
         list[str] | None,
         typer.Argument(help="Topics to read (names or ^regex); default: all but internal."),
@@ -57,18 +48,13 @@ def flow(
         ),
     ] = None,
     include_internal: InternalOpt = False,
-    bootstrap: BootstrapOpt = None,
-    cluster: ClusterOpt = None,
-    x: XOpt = None,
-    config: ConfigOpt = None,
-    timeout: TimeoutOpt = None,
-    schema_registry: SchemaRegistryOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Who writes which topic, who reads it, what feeds what: the flow graph (exit 1: no event)."""
     result_command("flow")
     from evtui.commands.flow import FlowOptions, check_format, run_flow
     from evtui.core.positions import parse_end
-    from evtui.sources.kafka import KafkaSource
 
     options = FlowOptions(check_format(format_), tuple(declared or ()))
     if options.declared:
@@ -77,15 +63,11 @@ def flow(
         load(options.declared)  # a bad declaration is a usage error before connecting
     start = since_or_from(since, from_, "5m")
     end = parse_end(until, option="--until")
-    conn = command_connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
     load_plugins_for(conn)
     client = conn.client_config()
-    names = list(topics or ["^"])
-    source = KafkaSource(
-        client, names, start, end, timeout=conn.wait, include_internal=include_internal
+    source, where = open_topics(
+        client, topics, start, end, timeout=conn.wait, include_internal=include_internal
     )
-    source.open()
-    where = plural(len(source.topics), "topic") if source.topics else ", ".join(names)
 
     def read_groups() -> LagReport:
         from evtui.sources.lag import LagPoller

@@ -6,12 +6,12 @@ from typing import Annotated
 
 import typer
 
-from evtui.cli.common import command_connection, duration_s
-from evtui.cli.options import BootstrapOpt, ClusterOpt, ConfigOpt, TimeoutOpt, XOpt
+from evtui.application.connection import Connection
+from evtui.cli.common import duration_s, with_connection
 
 
+@with_connection(registry=False)
 def lag(
-    ctx: typer.Context,
     group: Annotated[
         str | None,
         typer.Option("--group", "-g", help="A group name, or a regex (searched) of names."),
@@ -40,11 +40,8 @@ def lag(
         bool,
         typer.Option("--exact", help="Time lag from the record at each committed offset."),
     ] = False,
-    bootstrap: BootstrapOpt = None,
-    cluster: ClusterOpt = None,
-    x: XOpt = None,
-    config: ConfigOpt = None,
-    timeout: TimeoutOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Consumer lag per group and partition, in offsets and seconds, with health."""
     from evtui.commands.lag import LagOptions, check_format, run_lag
@@ -59,7 +56,6 @@ def lag(
         fail_on_time_s=None if fail_on_time is None else duration_s(fail_on_time, "--fail-on-time"),
         exact=exact,
     )
-    conn = command_connection(ctx, bootstrap, cluster, x, config, timeout)
     options.timeout_s = conn.wait
     run_lag(conn.client_config(), options)
 

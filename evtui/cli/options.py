@@ -46,6 +46,7 @@ SchemaRegistryOpt = Annotated[
         "Avro, Protobuf and JSON Schema values (needs the evtui-schema-registry plugin).",
     ),
 ]
+# flow and schemas: a read back from --since, or --from a position
 ReadFromOpt = Annotated[
     str | None,
     typer.Option("--from", "-o", help="Read from a position instead: beginning, N, -N, time."),
@@ -53,10 +54,27 @@ ReadFromOpt = Annotated[
 ReadUntilOpt = Annotated[
     str, typer.Option("--until", "-u", help="Read up to: end (when the read starts), a time.")
 ]
+# check and record: a slice, from the beginning to the end by default
+SliceFromOpt = Annotated[
+    str, typer.Option("--from", help="Where to start (beginning, end, N, -N, a time).")
+]
+SliceUntilOpt = Annotated[
+    str, typer.Option("--until", help="Where to stop (default: the end when it starts).")
+]
 TimeoutOpt = Annotated[
     float | None,
     typer.Option("--timeout", min=0.1, help="Seconds to wait for the cluster to answer [10]."),
 ]
+
+# the connection options, in the order --help lists them (``common.with_connection``)
+CONNECTION_OPTIONS: tuple[tuple[str, object], ...] = (
+    ("bootstrap", BootstrapOpt),
+    ("cluster", ClusterOpt),
+    ("x", XOpt),
+    ("config", ConfigOpt),
+    ("timeout", TimeoutOpt),
+    ("schema_registry", SchemaRegistryOpt),
+)
 
 
 TopicsOpt = Annotated[

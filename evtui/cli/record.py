@@ -9,20 +9,18 @@ from typing import Annotated
 import typer
 
 from evtui.application.connection import Connection
-from evtui.cli.common import command_connection, load_plugins_for
+from evtui.cli.common import load_plugins_for, with_connection
 from evtui.cli.options import (
-    BootstrapOpt,
-    ClusterOpt,
     ConfigOpt,
     InternalOpt,
     SchemaRegistryOpt,
-    TimeoutOpt,
-    XOpt,
+    SliceFromOpt,
+    SliceUntilOpt,
 )
 
 
+@with_connection()
 def record(
-    ctx: typer.Context,
     topics: Annotated[list[str], typer.Argument(help="Topics (names or ^regex).")],
     output: Annotated[
         Path,
@@ -30,23 +28,15 @@ def record(
             "--output", "-o", help="The file to write (JSON Lines; gzip when it ends in .gz)."
         ),
     ],
-    from_: Annotated[
-        str, typer.Option("--from", help="Where to start (beginning, end, N, -N, a time).")
-    ] = "beginning",
-    until: Annotated[
-        str, typer.Option("--until", help="Where to stop (default: the end when it starts).")
-    ] = "end",
+    from_: SliceFromOpt = "beginning",
+    until: SliceUntilOpt = "end",
     filter_: Annotated[
         str | None, typer.Option("--filter", "-f", help="Record only what this CEL filter keeps.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace the file if it exists.")] = False,
     include_internal: InternalOpt = False,
-    bootstrap: BootstrapOpt = None,
-    cluster: ClusterOpt = None,
-    x: XOpt = None,
-    config: ConfigOpt = None,
-    timeout: TimeoutOpt = None,
-    schema_registry: SchemaRegistryOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Record a slice of topics to a file: keys, values, headers, timestamps and offsets."""
     from evtui.commands.record import RecordOptions, run_record
@@ -62,7 +52,6 @@ def record(
     if filter_:
         Filter(filter_)  # an invalid expression is a usage error before connecting
     check_output(output, force)
-    conn = command_connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
     load_plugins_for(conn)
     source = KafkaSource(
         conn.client_config(), topics, options.start, options.until, timeout=conn.wait,

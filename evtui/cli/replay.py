@@ -6,19 +6,12 @@ from typing import Annotated
 
 import typer
 
-from evtui.cli.common import command_connection, load_plugins_for
-from evtui.cli.options import (
-    BootstrapOpt,
-    ClusterOpt,
-    ConfigOpt,
-    SchemaRegistryOpt,
-    TimeoutOpt,
-    XOpt,
-)
+from evtui.application.connection import Connection
+from evtui.cli.common import load_plugins_for, with_connection
 
 
+@with_connection()
 def replay(
-    ctx: typer.Context,
     topic: Annotated[
         str | None,
         typer.Argument(help="The source topic (with --from-file: one of the file's topics)."),
@@ -70,12 +63,8 @@ def replay(
         str | None, typer.Option("--from-file", help="Replay a file made by evtui record.")
     ] = None,
     format_: Annotated[str, typer.Option("--format", "-F", help="text or json.")] = "text",
-    bootstrap: BootstrapOpt = None,
-    cluster: ClusterOpt = None,
-    x: XOpt = None,
-    config: ConfigOpt = None,
-    timeout: TimeoutOpt = None,
-    schema_registry: SchemaRegistryOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Plan a slice of a topic and, with --execute, copy it into another topic (resumable)."""
     from evtui.commands.replay_cli import ReplayArgs, replay_command
@@ -88,7 +77,6 @@ def replay(
         allow_same_topic=allow_same_topic, create_topic=create_topic, from_file=from_file,
         format=format_,
     )  # fmt: skip
-    conn = command_connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
     load_plugins_for(conn)  # decoders and id rules for --filter, from a file too
     replay_command(args, conn)
 

@@ -15,20 +15,8 @@ import typer
 
 from evtui import __version__
 from evtui.application.connection import Connection
-from evtui.cli.common import load_plugins_for
-from evtui.cli.options import (
-    BootstrapOpt,
-    ClusterOpt,
-    ConfigOpt,
-    DeclaredOpt,
-    FilterOpt,
-    FromOpt,
-    SchemaRegistryOpt,
-    TimeoutOpt,
-    TopicsOpt,
-    WindowOpt,
-    XOpt,
-)
+from evtui.cli.common import load_plugins_for, with_connection
+from evtui.cli.options import DeclaredOpt, FilterOpt, FromOpt, TopicsOpt, WindowOpt
 from evtui.errors import UsageError
 
 app = typer.Typer(
@@ -48,14 +36,10 @@ def _version(value: bool) -> None:
 
 
 @app.callback(invoke_without_command=True)
+@with_connection()
 def root(
     ctx: typer.Context,
-    bootstrap: BootstrapOpt = None,
-    cluster: ClusterOpt = None,
-    x: XOpt = None,
-    config: ConfigOpt = None,
-    timeout: TimeoutOpt = None,
-    schema_registry: SchemaRegistryOpt = None,
+    conn: Connection,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log client activity to stderr.")
     ] = False,
@@ -73,7 +57,7 @@ def root(
 
     Without a command, opens the console on the cluster: evtui -b HOST:PORT [-t TOPIC].
     """
-    ctx.obj = Connection(bootstrap, cluster, list(x or []), config, timeout, schema_registry)
+    ctx.obj = conn
     if verbose:
         _enable_client_logging()
     if ctx.invoked_subcommand is None:

@@ -6,23 +6,13 @@ from typing import Annotated
 
 import typer
 
-from evtui.cli.common import command_connection, load_plugins_for, since_or_from
-from evtui.cli.options import (
-    BootstrapOpt,
-    ClusterOpt,
-    ConfigOpt,
-    InternalOpt,
-    ReadFromOpt,
-    ReadUntilOpt,
-    SchemaRegistryOpt,
-    TimeoutOpt,
-    XOpt,
-)
-from evtui.core.text import plural
+from evtui.application.connection import Connection
+from evtui.cli.common import load_plugins_for, open_topics, since_or_from, with_connection
+from evtui.cli.options import InternalOpt, ReadFromOpt, ReadUntilOpt
 
 
+@with_connection()
 def schemas(
-    ctx: typer.Context,
     topics: Annotated[list[str], typer.Argument(help="Topics to read (names or ^regex).")],
     since: Annotated[
         str | None,
@@ -32,31 +22,23 @@ def schemas(
     until: ReadUntilOpt = "end",
     format_: Annotated[str, typer.Option("--format", "-F", help="text or json.")] = "text",
     include_internal: InternalOpt = False,
-    bootstrap: BootstrapOpt = None,
-    cluster: ClusterOpt = None,
-    x: XOpt = None,
-    config: ConfigOpt = None,
-    timeout: TimeoutOpt = None,
-    schema_registry: SchemaRegistryOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Which registry schemas (subject, version, id) each topic was written with, when, by whom."""
     from evtui.commands.schemas import check_format, run_schemas
     from evtui.core.positions import parse_end
-    from evtui.sources.kafka import KafkaSource
 
     fmt = check_format(format_)
     start = since_or_from(since, from_, "1h")
     end = parse_end(until, option="--until")
-    conn = command_connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
     load_plugins_for(conn)
     from evtui.plugins import active_registry
 
-    source = KafkaSource(
+    source, where = open_topics(
         conn.client_config(), topics, start, end, timeout=conn.wait,
         include_internal=include_internal,
     )  # fmt: skip
-    source.open()
-    where = plural(len(source.topics), "topic") if source.topics else ", ".join(topics)
     run_schemas(source, fmt, where, start, active_registry().reads_registry())
 
 

@@ -7,20 +7,13 @@ from typing import Annotated
 
 import typer
 
-from evtui.cli.common import check_text_or_json, command_connection, load_plugins_for
-from evtui.cli.options import (
-    BootstrapOpt,
-    ClusterOpt,
-    ConfigOpt,
-    InternalOpt,
-    SchemaRegistryOpt,
-    TimeoutOpt,
-    XOpt,
-)
+from evtui.application.connection import Connection
+from evtui.cli.common import check_text_or_json, load_plugins_for, with_connection
+from evtui.cli.options import InternalOpt
 
 
+@with_connection()
 def tail(
-    ctx: typer.Context,
     topics: Annotated[
         list[str],
         typer.Argument(help="Topics to read; a name starting with ^ is a regular expression."),
@@ -68,12 +61,8 @@ def tail(
         ),
     ] = 5.0,
     include_internal: InternalOpt = False,
-    bootstrap: BootstrapOpt = None,
-    cluster: ClusterOpt = None,
-    x: XOpt = None,
-    config: ConfigOpt = None,
-    timeout: TimeoutOpt = None,
-    schema_registry: SchemaRegistryOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Print events from TOPICS to stdout (read-only: no consumer group is joined).
 
@@ -90,7 +79,6 @@ def tail(
     end = parse_end(until, option="--until") if until is not None else None
     check_range(start, end)
     flt = Filter(filter_) if filter_ is not None else None
-    conn = command_connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
     load_plugins_for(conn)
     source = KafkaSource(
         conn.client_config(),

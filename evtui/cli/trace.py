@@ -6,26 +6,19 @@ from typing import Annotated
 
 import typer
 
+from evtui.application.connection import Connection
 from evtui.cli.common import (
-    command_connection,
     load_plugins_for,
+    open_topics,
     result_command,
     since_or_from,
+    with_connection,
 )
-from evtui.cli.options import (
-    BootstrapOpt,
-    ClusterOpt,
-    ConfigOpt,
-    InternalOpt,
-    SchemaRegistryOpt,
-    TimeoutOpt,
-    XOpt,
-)
-from evtui.core.text import plural
+from evtui.cli.options import InternalOpt
 
 
+@with_connection()
 def trace(
-    ctx: typer.Context,
     wanted: Annotated[
         str,
         typer.Argument(
@@ -76,36 +69,23 @@ def trace(
         ),
     ] = None,
     include_internal: InternalOpt = False,
-    bootstrap: BootstrapOpt = None,
-    cluster: ClusterOpt = None,
-    x: XOpt = None,
-    config: ConfigOpt = None,
-    timeout: TimeoutOpt = None,
-    schema_registry: SchemaRegistryOpt = None,
+    *,
+    conn: Connection,
 ) -> None:
     """Find a transaction's events across topics and print its causal graph (exit 1: none)."""
     result_command("trace")
     from evtui.commands.trace import TraceOptions, check_format, check_id, run_trace
     from evtui.core.positions import parse_end
-    from evtui.sources.kafka import KafkaSource
 
     wanted = check_id(wanted)
     start = since_or_from(since, from_, "1h")
     end = parse_end(until, option="--until")
-    conn = command_connection(ctx, bootstrap, cluster, x, config, timeout, schema_registry)
     load_plugins_for(conn)  # before checking --format: plugins add formats
     options = TraceOptions(wanted, check_format(format_), max_scan, max_events, jobs)
-    names = list(topics or ["^"])
-    source = KafkaSource(
-        conn.client_config(),
-        names,
-        start,
-        end,
-        timeout=conn.wait,
+    source, where = open_topics(
+        conn.client_config(), topics, start, end, timeout=conn.wait,
         include_internal=include_internal,
-    )
-    source.open()
-    where = plural(len(source.topics), "topic") if source.topics else ", ".join(names)
+    )  # fmt: skip
     run_trace(source, options, where, start)
 
 
