@@ -29,7 +29,7 @@ def binary() -> Path | None:
     built = CACHE / "server"
     if built.is_file():
         return built
-    go = shutil.which("go")
+    go = find_go()
     if go is None:
         return None
     done = subprocess.run(
@@ -37,6 +37,20 @@ def binary() -> Path | None:
         env={**os.environ, "GOBIN": str(CACHE)}, capture_output=True, timeout=600,
     )  # fmt: skip
     return built if done.returncode == 0 and built.is_file() else None
+
+
+def find_go() -> str | None:
+    """The go command: on PATH, or where Go's own installer and GOROOT put it (a CI shell's
+    PATH often lacks /usr/local/go/bin, and the test was then skipped)."""
+    found = shutil.which("go")
+    if found is not None:
+        return found
+    roots = [os.environ.get("GOROOT"), "/usr/local/go", str(Path.home() / "go"), "/usr/lib/go"]
+    for root in filter(None, roots):
+        candidate = Path(root) / "bin" / "go"
+        if os.access(candidate, os.X_OK):
+            return str(candidate)
+    return None
 
 
 class Toxiproxy:
